@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Conventions;
+
+namespace Codebuff.Server.Data;
+
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+    public DbSet<Account> Accounts => Set<Account>();
+    public DbSet<Session> Sessions => Set<Session>();
+    public DbSet<Fingerprint> Fingerprints => Set<Fingerprint>();
+    public DbSet<VerificationToken> VerificationTokens => Set<VerificationToken>();
+    public DbSet<EncryptedApiKey> EncryptedApiKeys => Set<EncryptedApiKey>();
+    public DbSet<CreditGrant> CreditLedger => Set<CreditGrant>();
+    public DbSet<Referral> Referrals => Set<Referral>();
+    public DbSet<SyncFailure> SyncFailures => Set<SyncFailure>();
+    public DbSet<Org> Orgs => Set<Org>();
+    public DbSet<OrgMember> OrgMembers => Set<OrgMember>();
+    public DbSet<OrgRepo> OrgRepos => Set<OrgRepo>();
+    public DbSet<OrgInvite> OrgInvites => Set<OrgInvite>();
+    public DbSet<OrgFeature> OrgFeatures => Set<OrgFeature>();
+    public DbSet<Publisher> Publishers => Set<Publisher>();
+    public DbSet<AgentConfig> AgentConfigs => Set<AgentConfig>();
+    public DbSet<AgentRun> AgentRuns => Set<AgentRun>();
+    public DbSet<AgentStep> AgentSteps => Set<AgentStep>();
+    public DbSet<Message> Messages => Set<Message>();
+    public DbSet<GitEvalResult> GitEvalResults => Set<GitEvalResult>();
+
+    /// <summary>EF owns the Npgsql data source, so the native enums are mapped once, here.</summary>
+    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+        options.UseNpgsql(connectionString, o => o
+            .MapEnum<ReferralStatus>("referral_status")
+            .MapEnum<ApiKeyType>("api_key_type")
+            .MapEnum<GrantType>("grant_type")
+            .MapEnum<SessionType>("session_type")
+            .MapEnum<AgentRunStatus>("agent_run_status")
+            .MapEnum<AgentStepStatus>("agent_step_status")
+            .MapEnum<OrgRole>("org_role"));
+
+    protected override void OnModelCreating(ModelBuilder b) =>
+        b.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
+
+    // The seed schema lists every index explicitly; EF's automatic foreign-key indexes would add a dozen more.
+    protected override void ConfigureConventions(ModelConfigurationBuilder c) =>
+        c.Conventions.Remove<ForeignKeyIndexConvention>();
+}

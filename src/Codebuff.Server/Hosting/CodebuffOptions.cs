@@ -1,0 +1,14 @@
+namespace Codebuff.Server.Hosting;
+
+/// <summary>The "Codebuff" configuration section (environment variables: Codebuff__Name, Codebuff__Upstream__BaseUrl, ...).</summary>
+public sealed class CodebuffOptions
+{
+    /// <summary>Where the embedded PostgreSQL cluster and generated secrets live when no connection string is set.</summary>
+    public string DataDir { get; set; } = ".data";
+
+    /// <summary>Public origin of this server, used in login links and referral links.</summary>
+    public string AppUrl { get; set; } = "http://localhost:5000";
+
+    /// <summary>Secret that signs CLI login hashes and keys the token hashes. Generated into DataDir when unset.</summary>
+    public string? AuthSecret { get; set; }
+}

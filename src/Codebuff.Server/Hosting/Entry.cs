@@ -1,0 +1,115 @@
+using Codebuff.Server.Admin;
+using Codebuff.Server.Data;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Codebuff.Server.Hosting;
+
+/// <summary>The process entry: serve (default), "migrate", or "admin …". Operator mistakes end in one line and a non-zero exit.</summary>
+public static class Entry
+{
+    const string Usage = """
+        usage:
+          Codebuff.Server [--urls http://host:port]        run the server (embedded PostgreSQL unless ConnectionStrings__Default is set)
+          Codebuff.Server migrate                          apply database migrations and exit
+          Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C]
+          Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        EmbeddedPostgres? embedded = null;
+        try
+        {
+            switch (args.FirstOrDefault())
+            {
+                case "migrate" when args.Length == 1:
+                {
+                    (var app, embedded) = await CreateAppAsync([]);
+                    await MigrateAsync(app.Services);
+                    Console.WriteLine("migrations applied");
+                    return 0;
+                }
+                case "admin":
+                    return await AdminAsync(args, pg => embedded = pg);
+                case null:
+                case not null when args[0].StartsWith('-') && args[0] is not ("-h" or "--help"):
+                {
+                    (var app, embedded) = await CreateAppAsync(args);
+                    await MigrateAsync(app.Services);
+                    await app.RunAsync();
+                    return 0;
+                }
+                default:
+                    await Console.Error.WriteLineAsync(Usage);
+                    return 2;
+            }
+        }
+        catch (StartupException e) { return Fail(e.Message, 1); }
+        catch (AdminException e) { return Fail(e.Message, 2); }
+        catch (NpgsqlException e) { return Fail($"cannot reach the database: {e.Message}", 1); }
+        catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            return Fail($"{e.Message} Stop the other process or choose another port with --urls.", 1);
+        }
+        finally
+        {
+            if (embedded is not null) await embedded.DisposeAsync();
+        }
+    }
+
+    static async Task<int> AdminAsync(string[] args, Action<EmbeddedPostgres?> started)
+    {
+        WebApplication? app = null;
+        var root = AdminCommands.Build(async ct =>
+        {
+            (app, var pg) = await CreateAppAsync([]);
+            started(pg);
+            await MigrateAsync(app.Services, ct);
+            return app.Services.CreateAsyncScope();
+        }, Console.Out);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 || parse.CommandResult.Command.Name is "admin" or "Codebuff.Server")
+        {
+            foreach (var error in parse.Errors) await Console.Error.WriteLineAsync($"error: {error.Message}");
+            await Console.Error.WriteLineAsync(Usage);
+            return 2;
+        }
+        try
+        {
+            return await parse.InvokeAsync(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        finally
+        {
+            if (app is not null) await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Builds the app; with no connection string configured, starts the embedded cluster first.</summary>
+    static async Task<(WebApplication, EmbeddedPostgres?)> CreateAppAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        EmbeddedPostgres? pg = null;
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Default")))
+        {
+            var dataDir = builder.Configuration["Codebuff:DataDir"] ?? new CodebuffOptions().DataDir;
+            pg = await EmbeddedPostgres.StartAsync(dataDir);
+            builder.Configuration["ConnectionStrings:Default"] = pg.ConnectionString;
+        }
+        return (ServerApp.Build(builder), pg);
+    }
+
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Database.MigrateAsync(ct);
+    }
+
+    static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return code;
+    }
+}

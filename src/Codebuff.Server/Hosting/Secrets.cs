@@ -1,0 +1,22 @@
+using System.Security.Cryptography;
+
+namespace Codebuff.Server.Hosting;
+
+static class Secrets
+{
+    /// <summary>
+    /// The configured value, or one generated once and kept in DataDir (mode 0600) so that tokens and login
+    /// hashes stay valid across restarts of a server that was given no secret.
+    /// </summary>
+    public static string LoadOrCreate(string? configured, string dataDir, string fileName)
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return configured;
+        var path = Path.Combine(Path.GetFullPath(dataDir), fileName);
+        if (File.Exists(path)) return File.ReadAllText(path).Trim();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        File.WriteAllText(path, secret);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return secret;
+    }
+}

@@ -1,0 +1,43 @@
+using Codebuff.Server.Auth;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Health;
+
+namespace Codebuff.Server.Hosting;
+
+/// <summary>Service registration and endpoint mapping, shared by the real host and the tests' loopback hosts.</summary>
+public static class ServerApp
+{
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        AddServices(builder);
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        MapEndpoints(app);
+        return app;
+    }
+
+    static void AddServices(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var config = builder.Configuration;
+        var options = config.GetSection("Codebuff").Get<CodebuffOptions>() ?? new CodebuffOptions();
+        services.Configure<CodebuffOptions>(config.GetSection("Codebuff"));
+        var connectionString = config.GetConnectionString("Default")
+            ?? throw new StartupException("ConnectionStrings:Default is not set");
+
+        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, connectionString));
+        services.AddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
+
+        services.AddSingleton(new TokenHasher(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret")));
+        services.AddScoped<CreditLedger>();
+    }
+
+    static void MapEndpoints(WebApplication app)
+    {
+        app.MapHealth();
+    }
+}

@@ -1,0 +1,1 @@
+return await Codebuff.Server.Hosting.Entry.RunAsync(args);

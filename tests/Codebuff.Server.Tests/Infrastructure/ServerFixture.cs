@@ -1,0 +1,82 @@
+using System.Net.Http.Headers;
+using Codebuff.Server.Admin;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The real server, listening on a loopback port over real HTTP, on its own database cloned from the template.
+/// Subclasses add settings (fake upstream URLs, …) by overriding <see cref="Settings"/>.
+/// </summary>
+public class ServerFixture : IAsyncLifetime
+{
+    WebApplication? _app;
+
+    public string ConnectionString { get; private set; } = "";
+    public Uri BaseAddress { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>Settings every test server gets; override and add to change behaviour.</summary>
+    protected virtual Dictionary<string, string?> Settings() => new()
+    {
+        ["Codebuff:AuthSecret"] = "test-auth-secret",
+        ["Codebuff:AppUrl"] = "http://localhost:5000",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    public virtual async Task InitializeAsync()
+    {
+        ConnectionString = await TestCluster.CreateDatabaseAsync();
+        _app = await StartServerAsync(ConnectionString, Settings());
+        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Client = new HttpClient { BaseAddress = BaseAddress };
+    }
+
+    /// <summary>Starts another server process-in-process on the same database (e.g. a second connection pool).</summary>
+    public static async Task<WebApplication> StartServerAsync(string connectionString, Dictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration["ConnectionStrings:Default"] = connectionString;
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = ServerApp.Build(builder);
+        await app.StartAsync();
+        return app;
+    }
+
+    public AppDbContext NewDbContext()
+    {
+        var options = new DbContextOptionsBuilder<AppDbContext>();
+        AppDbContext.Configure(options, ConnectionString);
+        return new AppDbContext(options.Options);
+    }
+
+    /// <summary>A user with a personal access token, created the way operators do it (admin create-user).</summary>
+    public async Task<TestUser> CreateUserAsync(int? credits = null, string? email = null)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var created = await AdminCommands.CreateUserAsync(scope.ServiceProvider, email ?? $"u{Guid.NewGuid():N}@example.com", "Test User", null, credits, CancellationToken.None);
+        return new TestUser(created.userId, created.email, created.apiKey);
+    }
+
+    /// <summary>A client that sends the user's token as "Authorization: Bearer".</summary>
+    public HttpClient ClientFor(TestUser user)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.ApiKey);
+        return client;
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null) await _app.DisposeAsync();
+    }
+}
+
+public sealed record TestUser(string Id, string Email, string ApiKey);
