@@ -39,5 +39,6 @@ public static class ServerApp
     static void MapEndpoints(WebApplication app)
     {
         app.MapHealth();
+        app.MapMe();
     }
 }

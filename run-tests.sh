@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: every xunit project (real PostgreSQL, real HTTP, real browser) and the
+# @codebuff/sdk acceptance harness. Installs what a fresh Debian/Ubuntu machine lacks. The last line is
+# "N passed, N failed", counted from the TRX results and the harness verdicts; exit status is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+have_pg() { command -v initdb >/dev/null || command -v pg_config >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_pg || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
+    || { echo "could not install ${missing[*]}" >&2; echo "0 passed, 1 failed"; exit 1; }
+fi
+command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+results="$root/TestResults"
+rm -rf "$results"
+mkdir -p "$results"
+dotnet test Codebuff.slnx --logger "trx" --results-directory "$results" 2>&1 | tee "$results/dotnet-test.log" \
+  | grep -E "^\s*(Failed|Passed|Skipped)!|error|\[FAIL\]" >&2
+test_rc=${PIPESTATUS[0]}
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited $test_rc (see TestResults/dotnet-test.log)" >&2; fi
+
+# The SDK acceptance harness (shared/acceptance/sdk) against this server and the shared fake LLM provider.
+if [ -x acceptance/run-sdk-acceptance.sh ]; then
+  acceptance/run-sdk-acceptance.sh >"$results/sdk.log" 2>&1
+  sdk_rc=$?
+  grep -E '^(PASS|FAIL) ' "$results/sdk.log" >&2
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$results/sdk.log" | tail -n1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(cut -d' ' -f1 <<<"$line"))); failed=$((failed + $(cut -d' ' -f3 <<<"$line")))
+  fi
+  if [ "$sdk_rc" -ne 0 ] && { [ -z "$line" ] || [ "$(cut -d' ' -f3 <<<"$line")" = 0 ]; }; then
+    failed=$((failed + 1)); echo "SDK acceptance failed to run (see TestResults/sdk.log)" >&2; tail -n 20 "$results/sdk.log" >&2
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
