@@ -6,6 +6,9 @@ public sealed class CodebuffOptions
     /// <summary>Where the embedded PostgreSQL cluster and generated secrets live when no connection string is set.</summary>
     public string DataDir { get; set; } = ".data";
 
+    /// <summary>Folder holding initdb and pg_ctl for the embedded cluster; found via pg_config, PATH or /usr/lib/postgresql when unset.</summary>
+    public string? PostgresBinDir { get; set; }
+
     /// <summary>Public origin of this server, used in login links and referral links.</summary>
     public string AppUrl { get; set; } = "http://localhost:5000";
 

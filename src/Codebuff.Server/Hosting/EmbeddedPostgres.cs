@@ -40,9 +40,13 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     /// <param name="rootDir">Holds the cluster in <c>rootDir/postgres</c> and its password in <c>rootDir/postgres.password</c>.</param>
     /// <param name="durable">False for throwaway test clusters: no fsync, which makes them several times faster.</param>
-    public static async Task<EmbeddedPostgres> StartAsync(string rootDir, bool durable = true, CancellationToken ct = default)
+    /// <param name="binDir">Where initdb and pg_ctl live; found automatically when null.</param>
+    public static async Task<EmbeddedPostgres> StartAsync(string rootDir, bool durable = true, string? binDir = null, CancellationToken ct = default)
     {
-        var binDir = FindBinDir() ?? throw new StartupException(
+        if (binDir is not null && !HasTools(binDir))
+            throw new StartupException($"Codebuff:PostgresBinDir ({binDir}) does not contain initdb and pg_ctl. " +
+                                       "Install PostgreSQL (Debian/Ubuntu: sudo apt-get install -y postgresql) or fix the setting.");
+        binDir ??= FindBinDir() ?? throw new StartupException(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH, via pg_config or in /usr/lib/postgresql/*/bin. " +
             "Install them (Debian/Ubuntu: sudo apt-get install -y postgresql) or set ConnectionStrings__Default to an existing database.");
         var asPostgres = Environment.UserName == "root";
@@ -158,22 +162,23 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
+    static bool HasTools(string dir) => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl"));
+
     static string? FindBinDir()
     {
-        static bool Has(string dir) => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl"));
         try
         {
             var psi = new ProcessStartInfo("pg_config", "--bindir") { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi);
             var dir = p?.StandardOutput.ReadToEnd().Trim();
             p?.WaitForExit();
-            if (!string.IsNullOrEmpty(dir) && Has(dir)) return dir;
+            if (!string.IsNullOrEmpty(dir) && HasTools(dir)) return dir;
         }
         catch (System.ComponentModel.Win32Exception) { /* no pg_config */ }
 
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!Has(dir)) continue;
+            if (!HasTools(dir)) continue;
             // Debian links initdb into PATH; resolve the link so that pg_ctl finds its sibling postgres binary.
             var target = new FileInfo(Path.Combine(dir, "initdb")).ResolveLinkTarget(returnFinalTarget: true);
             return target is null ? dir : Path.GetDirectoryName(target.FullName)!;
@@ -181,7 +186,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
         const string debian = "/usr/lib/postgresql";
         return Directory.Exists(debian)
-            ? Directory.GetDirectories(debian).Select(d => Path.Combine(d, "bin")).Where(Has)
+            ? Directory.GetDirectories(debian).Select(d => Path.Combine(d, "bin")).Where(HasTools)
                 .OrderByDescending(d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), out var v) ? v : 0).FirstOrDefault()
             : null;
     }

@@ -53,6 +53,10 @@ public static class Entry
         {
             return Fail($"{e.Message} Stop the other process or choose another port with --urls.", 1);
         }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("CODEBUFF_DEBUG") is null)
+        {
+            return Fail($"unexpected {e.GetType().Name}: {e.Message} (set CODEBUFF_DEBUG=1 for details)", 1);
+        }
         finally
         {
             if (embedded is not null) await embedded.DisposeAsync();
@@ -94,7 +98,7 @@ public static class Entry
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Default")))
         {
             var dataDir = builder.Configuration["Codebuff:DataDir"] ?? new CodebuffOptions().DataDir;
-            pg = await EmbeddedPostgres.StartAsync(dataDir);
+            pg = await EmbeddedPostgres.StartAsync(dataDir, binDir: builder.Configuration["Codebuff:PostgresBinDir"]);
             builder.Configuration["ConnectionStrings:Default"] = pg.ConnectionString;
         }
         return (ServerApp.Build(builder), pg);
@@ -105,6 +109,10 @@ public static class Entry
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         await db.Database.MigrateAsync(ct);
+        // A first migration creates the native enums after Npgsql cached this database's types; reload them.
+        var conn = (NpgsqlConnection)db.Database.GetDbConnection();
+        await conn.OpenAsync(ct);
+        await conn.ReloadTypesAsync(ct);
     }
 
     static int Fail(string message, int code)

@@ -1,0 +1,93 @@
+using Codebuff.Server.Data;
+using Codebuff.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Tests.Admin;
+
+/// <summary>The admin commands as operators run them: the real executable against a real database.</summary>
+public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    Dictionary<string, string?> Env => new() { ["ConnectionStrings__Default"] = server.ConnectionString };
+
+    [Fact]
+    public async Task Create_user_prints_one_json_line_with_a_working_key_and_grants_the_credits()
+    {
+        var email = $"op{Guid.NewGuid():N}@example.com";
+        var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", email, "--name", "Op", "--handle", $"h{Guid.NewGuid():N}"[..12], "--credits", "250"], Env);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var line = Assert.Single(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var json = JsonNode.Parse(line)!.AsObject();
+        Assert.Equal(["userId", "email", "apiKey"], json.Select(p => p.Key));
+        Assert.Equal(email, (string?)json["email"]);
+        Assert.Matches("^cb-pat-[0-9a-f]{64}$", (string?)json["apiKey"]);
+
+        var me = await server.ClientFor(new TestUser((string)json["userId"]!, email, (string)json["apiKey"]!)).GetFromJsonAsync<JsonObject>("/api/v1/me?fields=id,email");
+        Assert.Equal((string?)json["userId"], (string?)me!["id"]);
+
+        await using var db = server.NewDbContext();
+        var grant = await db.CreditLedger.SingleAsync(g => g.UserId == (string)json["userId"]!);
+        Assert.Equal((GrantType.Admin, 250, 250, 60, (DateTime?)null), (grant.Type, grant.Principal, grant.Balance, grant.Priority, grant.ExpiresAt));
+    }
+
+    [Fact]
+    public async Task Create_user_without_credits_adds_no_grant()
+    {
+        var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", $"n{Guid.NewGuid():N}@example.com"], Env);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var userId = (string)JsonNode.Parse(run.Stdout)!["userId"]!;
+        await using var db = server.NewDbContext();
+        Assert.False(await db.CreditLedger.AnyAsync(g => g.UserId == userId));
+        Assert.Equal(SessionType.Pat, (await db.Sessions.SingleAsync(s => s.UserId == userId)).Type);
+    }
+
+    [Fact]
+    public async Task Grant_adds_a_typed_expiring_grant_and_prints_the_new_balance()
+    {
+        var user = await server.CreateUserAsync(credits: 100);
+        var run = await ServerProcess.RunAsync(["admin", "grant", "--email", user.Email, "--credits", "40", "--type", "free", "--expires-in-days", "3"], Env);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var balance = JsonNode.Parse(run.Stdout)!;
+        Assert.Equal(140, (int)balance["totalRemaining"]!);
+        Assert.Equal(0, (int)balance["totalDebt"]!);
+        Assert.Equal(40, (int)balance["breakdown"]!["free"]!);
+        Assert.Equal(100, (int)balance["breakdown"]!["admin"]!);
+
+        await using var db = server.NewDbContext();
+        var free = await db.CreditLedger.SingleAsync(g => g.UserId == user.Id && g.Type == GrantType.Free);
+        Assert.Equal(20, free.Priority);
+        Assert.InRange(free.ExpiresAt!.Value, DateTime.UtcNow.AddDays(3).AddMinutes(-5), DateTime.UtcNow.AddDays(3).AddMinutes(5));
+    }
+
+    [Theory]
+    [InlineData(new[] { "admin", "create-user" }, "--email")]
+    [InlineData(new[] { "admin", "create-user", "--email", "not-an-email" }, "not an e-mail address")]
+    [InlineData(new[] { "admin", "create-user", "--email", "a@b.c", "--credits", "lots" }, "lots")]
+    [InlineData(new[] { "admin", "grant", "--email", "a@b.c", "--credits", "-5" }, "--credits must be a positive number")]
+    [InlineData(new[] { "admin", "grant", "--email", "nobody@example.com", "--credits", "5" }, "no user with e-mail nobody@example.com")]
+    [InlineData(new[] { "admin", "grant", "--email", "a@b.c", "--credits", "5", "--type", "gift" }, "gift")]
+    [InlineData(new[] { "admin", "frobnicate" }, "usage:")]
+    [InlineData(new[] { "admin" }, "usage:")]
+    [InlineData(new[] { "serve-please" }, "usage:")]
+    public async Task Bad_arguments_print_a_message_and_exit_2(string[] args, string expected)
+    {
+        var run = await ServerProcess.RunAsync(args, Env);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(expected, run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr); // no stack trace
+        Assert.Equal("", run.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Duplicate_email_is_refused_and_writes_nothing()
+    {
+        var user = await server.CreateUserAsync();
+        var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", user.Email, "--credits", "10"], Env);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"a user with e-mail {user.Email} already exists", run.Stderr);
+        await using var db = server.NewDbContext();
+        Assert.Equal(1, await db.Users.CountAsync(u => u.Email == user.Email));
+        Assert.False(await db.CreditLedger.AnyAsync(g => g.UserId == user.Id));
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net.Sockets;
+using Codebuff.Server.Tests.Infrastructure;
+
+namespace Codebuff.Server.Tests.Hosting;
+
+public sealed class StartupErrorTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task An_unreachable_configured_database_is_one_line_and_exit_1()
+    {
+        var run = await ServerProcess.RunAsync(["migrate"], new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Default"] = $"Host=127.0.0.1;Port={ClosedPort()};Username=x;Password=secret-pw;Database=x;Timeout=3",
+        });
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: cannot reach the database", line);
+        Assert.DoesNotContain("secret-pw", run.Stderr);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_one_line_and_exit_1()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var run = await ServerProcess.RunAsync(["--urls", $"http://127.0.0.1:{port}"], new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Default"] = server.ConnectionString,
+        });
+        Assert.Equal(1, run.ExitCode);
+        var errors = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToList();
+        Assert.Contains("address already in use", Assert.Single(errors));
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Configured_connection_string_is_used_and_no_cluster_is_started()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "cb-unused-" + Guid.NewGuid().ToString("N")[..8]);
+        var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", $"cs{Guid.NewGuid():N}@example.com"], new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Default"] = server.ConnectionString,
+            ["Codebuff__DataDir"] = dataDir,
+        });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dataDir, "postgres")));
+        await using var db = server.NewDbContext();
+        Assert.Contains(db.Users, u => u.Id == (string)JsonNode.Parse(run.Stdout)!["userId"]!);
+    }
+
+    [Fact]
+    public async Task Health_is_503_with_a_reason_when_the_database_does_not_answer()
+    {
+        await using var app = await ServerFixture.StartServerAsync($"Host=127.0.0.1;Port={ClosedPort()};Username=x;Password=x;Database=x;Timeout=2",
+            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "x", ["Logging:LogLevel:Default"] = "None" });
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        var response = await http.GetAsync("/api/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("error", (string?)body!["status"]);
+        Assert.StartsWith("database unreachable", (string?)body["error"]);
+    }
+
+    [Fact]
+    public async Task Health_is_ok_with_the_agent_count_and_a_js_timestamp()
+    {
+        var body = await server.Client.GetFromJsonAsync<JsonObject>("/api/healthz");
+        Assert.Equal("ok", (string?)body!["status"]);
+        Assert.NotNull(body["cached_agents"]?.GetValue<int>());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", (string?)body["timestamp"]);
+    }
+
+    static int ClosedPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port; // closed again when disposed
+    }
+}

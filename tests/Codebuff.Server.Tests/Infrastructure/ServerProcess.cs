@@ -1,0 +1,65 @@
+using System.Diagnostics;
+
+namespace Codebuff.Server.Tests.Infrastructure;
+
+/// <summary>Runs the real server executable (Codebuff.Server.dll from the test output) as a child process.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    readonly Process _process;
+    readonly Task<string> _stdout;
+    readonly Task<string> _stderr;
+
+    ServerProcess(Process process)
+    {
+        _process = process;
+        _stdout = process.StandardOutput.ReadToEndAsync();
+        _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public int Id => _process.Id;
+
+    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string?> env)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Codebuff.Server.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // Nothing from the developer's environment may point the child at another database.
+        psi.Environment.Remove("ConnectionStrings__Default");
+        psi.Environment["Codebuff__AuthSecret"] = "test-auth-secret";
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        return new ServerProcess(Process.Start(psi)!);
+    }
+
+    public static async Task<Result> RunAsync(IEnumerable<string> args, IDictionary<string, string?> env, int timeoutSeconds = 120)
+    {
+        await using var p = Start(args, env);
+        return await p.WaitAsync(timeoutSeconds);
+    }
+
+    public async Task<Result> WaitAsync(int timeoutSeconds = 60)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        await _process.WaitForExitAsync(cts.Token);
+        return new Result(_process.ExitCode, await _stdout, await _stderr);
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
+    public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+}
