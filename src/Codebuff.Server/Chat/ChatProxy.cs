@@ -1,0 +1,373 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Tools;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
+public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt)
+{
+    public bool Byok => ByokKey is not null;
+}
+
+/// <summary>
+/// Forwards a chat completion to the provider and bills it once. Streams are relayed line by line as they arrive;
+/// only a copy is parsed, and only the usage chunk is re-serialised (api.md §2.5.4).
+/// </summary>
+public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billing, TokenCounter tokens, IOptions<UpstreamOptions> upstreamOptions,
+    IOptions<ChatOptions> chatOptions, ILogger<ChatProxy> log)
+{
+    public const string HttpClientName = "upstream-llm";
+    static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    UpstreamOptions Upstream => upstreamOptions.Value;
+
+    public async Task<IResult> StreamAsync(HttpContext context, JsonObject body, ProxyCall call)
+    {
+        using var upstream = await SendAsync(body, call, stream: true);
+        if (upstream.Error is not null) return upstream.Error;
+        var response = upstream.Response!;
+
+        var http = context.Response;
+        http.StatusCode = 200;
+        http.ContentType = "text/event-stream";
+        http.Headers.CacheControl = "no-cache";
+        http.Headers.AccessControlAllowOrigin = "*";
+        if (context.Request.Protocol == "HTTP/1.1") http.Headers.Connection = "keep-alive";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var relay = new StreamRelay(context, call, log);
+        await relay.WriteAsync($": connected {Now()}\n");
+
+        var state = new CallState(call) { RequestBody = body };
+        var idle = TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds);
+        var heartbeat = TimeSpan.FromSeconds(chatOptions.Value.HeartbeatSeconds);
+        using var idleCts = new CancellationTokenSource(idle);
+        Outcome outcome;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(idleCts.Token);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            Task<string?>? pending = null;
+            Task? beat = null;
+            while (true)
+            {
+                pending ??= reader.ReadLineAsync(idleCts.Token).AsTask();
+                beat ??= Task.Delay(heartbeat);
+                if (await Task.WhenAny(pending, beat) == beat)
+                {
+                    beat = null;
+                    if (relay.SilentFor >= heartbeat) await relay.WriteAsync($": heartbeat {Now()}\n\n");
+                    continue;
+                }
+                var line = await pending;
+                pending = null;
+                if (line is null) { outcome = state.SawDone || state.Billed ? Outcome.Completed : Outcome.Cut; break; }
+                idleCts.CancelAfter(idle);
+                foreach (var output in await ProcessLineAsync(line, state)) await relay.WriteAsync(output);
+            }
+        }
+        catch (OperationCanceledException) when (idleCts.IsCancellationRequested) { outcome = Outcome.Stalled; }
+        catch (Exception e) when (e is IOException or HttpRequestException) { outcome = Outcome.Cut; }
+
+        if (outcome != Outcome.Completed && !state.Billed && !state.SawError)
+        {
+            // The provider stopped before reporting usage: bill our estimate of what it did produce (nothing, if it
+            // produced nothing) and tell the client the answer is incomplete.
+            if (state.Produced) await BillAsync(state, EstimateUsage(body, state));
+            var message = outcome == Outcome.Stalled
+                ? $"The model provider sent nothing for {Upstream.IdleTimeoutSeconds:0.#} s; the request was abandoned."
+                : "The model provider closed the connection before the response was complete.";
+            await relay.WriteAsync($"data: {JsonSerializer.Serialize(new { error = new { message, type = "upstream_error", code = outcome == Outcome.Stalled ? 504 : 502 } })}\n\n");
+        }
+        else if (outcome != Outcome.Completed && state.Billed)
+            log.LogWarning("stream for message {MessageId} ended abnormally after its usage report", state.Id);
+        return Results.Empty;
+    }
+
+    public async Task<IResult> CompleteAsync(JsonObject body, ProxyCall call)
+    {
+        using var upstream = await SendAsync(body, call, stream: false);
+        if (upstream.Error is not null) return upstream.Error;
+        string text;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds));
+            text = await upstream.Response!.Content.ReadAsStringAsync(cts.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            return Results.Json(new { error = new { message = "The model provider did not finish its response.", code = 502 } }, statusCode: 502);
+        }
+        if (ParseObject(text) is not JsonObject json)
+            return Results.Json(new { error = new { message = "The model provider sent a response that is not JSON.", code = 502 } }, statusCode: 502);
+
+        var state = new CallState(call);
+        state.Id = json["id"] is JsonValue id && id.TryGetValue<string>(out var s) && s.Length > 0 ? s : NewId();
+        json["id"] = state.Id;
+        if (json["model"] is JsonValue mv && mv.TryGetValue<string>(out var model)) state.Model = model;
+        var message = json["choices"]?[0]?["message"];
+        state.AppendContent(Str(message?["content"]));
+        state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
+        if (message?["tool_calls"] is JsonArray calls) state.AppendToolArgs(calls.ToJsonString());
+
+        var usage = json["usage"] is JsonObject u ? CallUsage.FromJson(u, state.Model) : EstimateUsage(body, state);
+        var billed = await BillAsync(state, usage);
+        if (json["usage"] is JsonObject reported) RewriteCost(reported, billed);
+        return Results.Text(json.ToJsonString(Compact), "application/json", Encoding.UTF8);
+    }
+
+    enum Outcome { Completed, Cut, Stalled }
+
+    /// <summary>The provider's answer to the forwarded request, or the error result the client gets instead.</summary>
+    sealed record UpstreamResponse(HttpResponseMessage? Response, IResult? Error) : IDisposable
+    {
+        public void Dispose() => Response?.Dispose();
+    }
+
+    async Task<UpstreamResponse> SendAsync(JsonObject body, ProxyCall call, bool stream)
+    {
+        var forwarded = PrepareBody(body, stream);
+        var request = new HttpRequestMessage(HttpMethod.Post, Upstream.BaseUrl.TrimEnd('/') + "/chat/completions")
+        {
+            Content = new StringContent(forwarded.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        var key = call.ByokKey ?? Upstream.ApiKey;
+        if (!string.IsNullOrEmpty(key)) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+
+        HttpResponseMessage response;
+        // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
+        using var headerTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.TimeoutSeconds));
+        try
+        {
+            response = await httpFactory.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headerTimeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return new(null, Results.Json(new { error = new { message = $"The model provider did not answer within {Upstream.TimeoutSeconds:0.#} s.", code = 504 } }, statusCode: 504));
+        }
+        catch (HttpRequestException e)
+        {
+            log.LogWarning("model provider unreachable: {Error}", e.Message);
+            return new(null, Results.Json(new { error = new { message = "Could not reach the model provider.", code = 502 } }, statusCode: 502));
+        }
+        finally { request.Dispose(); }
+
+        if (response.IsSuccessStatusCode) return new(response, null);
+        using (response)
+        {
+            string text;
+            using var readTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { text = await response.Content.ReadAsStringAsync(readTimeout.Token); }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException) { text = ""; }
+            return new(null, Results.Json(MapUpstreamError((int)response.StatusCode, response.ReasonPhrase, text), statusCode: (int)response.StatusCode));
+        }
+    }
+
+    /// <summary>The provider's error, re-shaped as api.md §2.5.3 step 10 describes.</summary>
+    public static JsonObject MapUpstreamError(int status, string? reason, string text)
+    {
+        if (ParseObject(text)?["error"] is JsonObject error)
+        {
+            var message = Str(error["message"]) ?? (text.Length > 0 ? text : reason ?? "Upstream error");
+            var metadata = new JsonObject();
+            if (error["metadata"] is JsonObject md)
+            {
+                var provider = Str(md["provider_name"]);
+                if (provider is not null) metadata["provider_name"] = provider;
+                if (md["raw"] is { } raw)
+                {
+                    metadata["raw"] = raw.DeepClone();
+                    var rawText = raw is JsonValue rv && rv.TryGetValue<string>(out var rs) ? rs : raw.ToJsonString();
+                    if (rawText.Length > 1000) rawText = rawText[..1000] + "...";
+                    message += $" [{provider ?? "Provider details"}: {rawText}]";
+                }
+            }
+            return new JsonObject
+            {
+                ["error"] = new JsonObject
+                {
+                    ["message"] = message, ["code"] = error["code"]?.DeepClone(), ["type"] = error["type"]?.DeepClone(),
+                    ["param"] = error["param"]?.DeepClone(), ["metadata"] = metadata,
+                },
+            };
+        }
+        return new JsonObject { ["error"] = new JsonObject { ["message"] = text.Length > 0 ? text : reason ?? "Upstream error", ["code"] = status } };
+    }
+
+    /// <summary>
+    /// OpenRouter gets Codebuff's body plus usage.include. Other providers get stream_options.include_usage (the SDK
+    /// never asks for usage) and none of the Codebuff/OpenRouter extensions, which strict servers reject.
+    /// </summary>
+    JsonObject PrepareBody(JsonObject body, bool stream)
+    {
+        var copy = (JsonObject)body.DeepClone();
+        if (Upstream.OpenRouter)
+        {
+            var usage = copy["usage"] as JsonObject ?? new JsonObject();
+            usage["include"] = true;
+            copy["usage"] = usage;
+            return copy;
+        }
+        copy.Remove("codebuff_metadata");
+        copy.Remove("usage");
+        copy.Remove("provider");
+        copy.Remove("reasoning");
+        if (stream)
+        {
+            var options = copy["stream_options"] as JsonObject ?? new JsonObject();
+            options["include_usage"] = true;
+            copy["stream_options"] = options;
+        }
+        if (copy["messages"] is JsonArray messages)
+            foreach (var message in messages.OfType<JsonObject>())
+            {
+                message.Remove("cache_control");
+                if (message["content"] is JsonArray parts)
+                    foreach (var part in parts.OfType<JsonObject>()) part.Remove("cache_control");
+            }
+        return copy;
+    }
+
+    /// <summary>What to send the client for one upstream line: the line itself, or a rewritten one.</summary>
+    async Task<IEnumerable<string>> ProcessLineAsync(string line, CallState state)
+    {
+        if (!line.StartsWith("data:", StringComparison.Ordinal)) return [line + "\n"];
+        var payload = line.AsSpan(5).TrimStart();
+        if (payload.SequenceEqual("[DONE]"))
+        {
+            state.SawDone = true;
+            if (state.Billed || state.SawError || !state.Produced) return [line + "\n"];
+            // The provider finished without a usage report: bill our estimate and tell the client what it was.
+            var estimate = EstimateUsage(state.RequestBody, state);
+            var billed = await BillAsync(state, estimate);
+            var chunk = new JsonObject
+            {
+                ["id"] = state.Id, ["object"] = "chat.completion.chunk", ["model"] = state.Model, ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = estimate.InputTokens, ["completion_tokens"] = estimate.OutputTokens, ["total_tokens"] = estimate.InputTokens + estimate.OutputTokens },
+            };
+            RewriteCost((JsonObject)chunk["usage"]!, billed);
+            return [$"data: {chunk.ToJsonString(Compact)}\n\n", line + "\n"];
+        }
+        if (ParseObject(payload.ToString()) is not JsonObject json) return [line + "\n"];
+        if (json.ContainsKey("error")) { state.SawError = true; return [line + "\n"]; }
+
+        var rewrite = false;
+        if (state.Id is null)
+        {
+            state.Id = Str(json["id"]) is { Length: > 0 } first ? first : NewId();
+        }
+        if (Str(json["id"]) is null) { json["id"] = state.Id; rewrite = true; }
+        if (Str(json["model"]) is { } model) state.Model = model;
+        if (json["choices"]?[0]?["delta"] is JsonObject delta)
+        {
+            state.AppendContent(Str(delta["content"]));
+            state.AppendReasoning(Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]));
+            if (delta["tool_calls"] is JsonArray calls)
+                foreach (var call in calls) state.AppendToolArgs(Str(call?["function"]?["arguments"]) ?? Str(call?["function"]?["name"]));
+        }
+        if (json["usage"] is JsonObject usage)
+        {
+            if (!state.Billed) state.BilledCredits = await BillAsync(state, CallUsage.FromJson(usage, state.Model));
+            RewriteCost(usage, state.BilledCredits);
+            // The SDK drops a chunk without choices, and the usage with it.
+            if (json["choices"] is not JsonArray) json["choices"] = new JsonArray();
+            rewrite = true;
+        }
+        return [rewrite ? $"data: {json.ToJsonString(Compact)}\n" : line + "\n"];
+    }
+
+    async Task<int> BillAsync(CallState state, CallUsage usage)
+    {
+        state.Billed = true;
+        state.Id ??= NewId();
+        var call = state.Call;
+        state.BilledCredits = await billing.BillAsync(new BillableCall(state.Id, call.UserId, call.RunId, call.AgentId, call.ClientId, state.Model,
+            state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt));
+        return state.BilledCredits;
+    }
+
+    /// <summary>Local token counts priced from the table, for a provider that produced output but no usage report.</summary>
+    CallUsage EstimateUsage(JsonObject? body, CallState state)
+    {
+        var input = tokens.Count(body?["messages"]?.ToJsonString()) + tokens.Count(body?["tools"]?.ToJsonString());
+        var output = tokens.Count(state.Content.ToString()) + tokens.Count(state.Reasoning.ToString()) + state.ToolArgTokens(tokens);
+        return new CallUsage(input, output, 0, null, CreditPricing.PriceTokens(state.Model, input, 0, output), Estimated: true);
+    }
+
+    static void RewriteCost(JsonObject usage, int billedCredits)
+    {
+        usage["cost"] = CreditPricing.ReportedCost(billedCredits);
+        usage["cost_details"] = new JsonObject { ["upstream_inference_cost"] = 0 };
+    }
+
+    static JsonNode? ParseObject(string text)
+    {
+        try { return JsonNode.Parse(text); }
+        catch (JsonException) { return null; }
+    }
+
+    static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    static string NewId() => $"gen-{Guid.NewGuid():N}";
+    static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>What has been seen of one call so far.</summary>
+    sealed class CallState(ProxyCall call)
+    {
+        public ProxyCall Call { get; } = call;
+        public JsonObject? RequestBody { get; set; }
+        public string? Id { get; set; }
+        public string Model { get; set; } = call.Model;
+        public StringBuilder Content { get; } = new();
+        public StringBuilder Reasoning { get; } = new();
+        readonly StringBuilder _toolArgs = new();
+        public bool SawDone { get; set; }
+        public bool SawError { get; set; }
+        public bool Billed { get; set; }
+        public int BilledCredits { get; set; }
+        public bool Produced => Content.Length > 0 || Reasoning.Length > 0 || _toolArgs.Length > 0;
+
+        public void AppendContent(string? s) => Append(Content, s);
+        public void AppendReasoning(string? s) => Append(Reasoning, s);
+        public void AppendToolArgs(string? s) => Append(_toolArgs, s);
+        public int ToolArgTokens(TokenCounter counter) => counter.Count(_toolArgs.ToString());
+
+        // Keep one character past the cap so that ChatBilling.Cap can tell a cut text from one of exactly 1 MiB.
+        static void Append(StringBuilder sb, string? s)
+        {
+            if (string.IsNullOrEmpty(s) || sb.Length > ChatBilling.TextCap) return;
+            sb.Append(s.AsSpan(0, Math.Min(s.Length, ChatBilling.TextCap + 1 - sb.Length)));
+        }
+    }
+
+    /// <summary>Writes to the client until it goes away; afterwards the relay keeps reading the provider silently.</summary>
+    sealed class StreamRelay(HttpContext context, ProxyCall call, ILogger log)
+    {
+        long _lastWrite = Environment.TickCount64;
+        bool _gone;
+
+        public TimeSpan SilentFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastWrite);
+
+        public async Task WriteAsync(string text)
+        {
+            _lastWrite = Environment.TickCount64;
+            if (_gone) return;
+            try
+            {
+                await context.Response.WriteAsync(text, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                _gone = true;
+                log.LogInformation("client of run {RunId} disconnected; finishing the provider's stream to bill it", call.RunId);
+            }
+        }
+    }
+}
