@@ -131,13 +131,16 @@ public static class AgentRunEndpoints
         return Results.Json(new { stepId = existing });
     }
 
-    /// <summary>Agent-run routes answer 404 (not 401) for an unknown key (api.md §2.3, §8.2).</summary>
+    /// <summary>
+    /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
+    /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
+    /// </summary>
     static async Task<(User? User, IResult? Error)> AuthenticateAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
         var token = ApiKeyAuth.GetToken(request);
         if (token is null) return (null, Results.Json(new { error = "Missing or invalid Authorization header" }, statusCode: 401));
         var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-        return user is null ? (null, Results.Json(new { error = "Invalid API key or user not found" }, statusCode: 404)) : (user, null);
+        return user is null ? (null, Results.Json(new { error = "Invalid API key or user not found" }, statusCode: 401)) : (user, null);
     }
 
     static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);

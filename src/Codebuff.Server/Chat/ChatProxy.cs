@@ -111,7 +111,7 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         state.Id = json["id"] is JsonValue id && id.TryGetValue<string>(out var s) && s.Length > 0 ? s : NewId();
         json["id"] = state.Id;
         if (json["model"] is JsonValue mv && mv.TryGetValue<string>(out var model)) state.Model = model;
-        var message = json["choices"]?[0]?["message"];
+        var message = First(json["choices"])?["message"];
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
         if (message?["tool_calls"] is JsonArray calls) state.AppendToolArgs(calls.ToJsonString());
@@ -265,7 +265,7 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         }
         if (Str(json["id"]) is null) { json["id"] = state.Id; rewrite = true; }
         if (Str(json["model"]) is { } model) state.Model = model;
-        if (json["choices"]?[0]?["delta"] is JsonObject delta)
+        if (First(json["choices"])?["delta"] is JsonObject delta)
         {
             state.AppendContent(Str(delta["content"]));
             state.AppendReasoning(Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]));
@@ -313,6 +313,7 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         catch (JsonException) { return null; }
     }
 
+    static JsonNode? First(JsonNode? node) => node is JsonArray { Count: > 0 } array ? array[0] : null;
     static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
     static string NewId() => $"gen-{Guid.NewGuid():N}";
     static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
