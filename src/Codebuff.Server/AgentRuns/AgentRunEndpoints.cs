@@ -101,9 +101,13 @@ public static class AgentRunEndpoints
         if (startTimeText is not null)
         {
             // [our choice, api.md §2.4] offsets are accepted as well as "Z".
-            if (DateTimeOffset.TryParse(startTimeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) && startTimeText.Contains('T'))
-                startTime = parsed.UtcDateTime;
-            else errors.Add("Invalid datetime", "startTime");
+            var now0 = clock.GetUtcNow().UtcDateTime;
+            if (!DateTimeOffset.TryParse(startTimeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) || !startTimeText.Contains('T'))
+                errors.Add("Invalid datetime", "startTime");
+            // duration_ms is a generated integer column: a start more than ~24 days away would overflow it.
+            else if (parsed.UtcDateTime < now0.AddDays(-24) || parsed.UtcDateTime > now0.AddDays(1))
+                errors.Add("startTime must lie between 24 days ago and 1 day ahead of the server's clock", "startTime");
+            else startTime = parsed.UtcDateTime;
         }
         if (errors.Any) return errors.ToResult();
 
