@@ -61,6 +61,32 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
     }
 
     [Fact]
+    public async Task The_usage_chunk_always_carries_a_choices_array_even_when_the_provider_left_it_out()
+    {
+        var (user, client, runId) = await SetUpAsync();
+        var sse = await (await client.PostChatAsync(ChatFixture.ChatBody("test/nochoices", runId))).Content.ReadAsStringAsync();
+        var usageChunk = ChatTestHelpers.DataChunks(sse).Single(c => c["usage"] is not null);
+        Assert.Equal("[]", usageChunk["choices"]?.ToJsonString());
+        Assert.Single(await server.MessagesAsync(user.Id));
+    }
+
+    [Fact]
+    public async Task The_cost_rewrite_makes_the_sdk_formula_reproduce_the_billed_credits()
+    {
+        var (user, client, runId) = await SetUpAsync();
+        var sse = await (await client.PostChatAsync(ChatFixture.ChatBody("test/splitcost", runId))).Content.ReadAsStringAsync();
+        var usage = ChatTestHelpers.DataChunks(sse)[^1]["usage"]!;
+        // Billed: round((0.40 + 0.10) × 105.5) = 53. The SDK adds upstream_inference_cost, so it must come back as 0.
+        var cost = (double)usage["cost"]!;
+        var upstream = (double)usage["cost_details"]!["upstream_inference_cost"]!;
+        Assert.Equal(0, upstream);
+        Assert.Equal(53, (int)Math.Round((cost + upstream) * 1.055 * 100));
+        var message = Assert.Single(await server.MessagesAsync(user.Id));
+        Assert.Equal((53, 0.5m), (message.Credits, message.Cost));
+        Assert.Equal(1000 - 53, await server.BalanceAsync(user.Id));
+    }
+
+    [Fact]
     public async Task Forwards_a_plain_OpenAI_body_asking_for_usage_and_uses_the_server_key()
     {
         var (_, client, runId) = await SetUpAsync();

@@ -12,7 +12,8 @@ namespace Codebuff.Server.Tests.Chat;
 /// "nocost" usage without cost, "nousage" no usage chunk, "noid" chunks without ids, "error" a 500 with an OpenRouter
 /// error body, "cut" drops the connection after two chunks, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
-/// "gen-fixed-&lt;suffix of the model&gt;". Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
+/// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "splitcost" reports
+/// cost $0.40 plus upstream_inference_cost $0.10. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -51,7 +52,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = 100 },
             ["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = 50 },
         };
-        if (!model.Contains("nocost")) { usage["cost"] = cost; usage["cost_details"] = new JsonObject { ["upstream_inference_cost"] = 0 }; }
+        if (model.Contains("splitcost")) { usage["cost"] = 0.4; usage["cost_details"] = new JsonObject { ["upstream_inference_cost"] = 0.1 }; }
+        else if (!model.Contains("nocost")) { usage["cost"] = cost; usage["cost_details"] = new JsonObject { ["upstream_inference_cost"] = 0 }; }
 
         if (body["stream"]?.GetValue<bool>() != true)
         {
@@ -94,6 +96,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (!model.Contains("nousage"))
         {
             var usageChunk = Chunk(new JsonArray());
+            if (model.Contains("nochoices")) usageChunk.Remove("choices");
             usageChunk["usage"] = usage;
             await Send($"data: {usageChunk.ToJsonString()}\n\n");
         }
