@@ -70,16 +70,26 @@ public static class ChatCompletionEndpoints
         }
 
         if (model is null) return Message(400, "model is required");
+        var n = 1;
+        if (metadata["n"] is { } nNode)
+        {
+            // [our choice] a bound on the fan-out, so one request cannot start an unbounded number of provider calls.
+            if (nNode is not JsonValue nv || !nv.TryGetValue<double>(out var nd) || nd != Math.Floor(nd) || nd is < 1 or > MaxFanOut)
+                return Message(400, $"codebuff_metadata.n must be an integer from 1 to {MaxFanOut}");
+            n = (int)nd;
+        }
 
         var call = new ProxyCall(
             UserId: user.Id, RunId: runId, AgentId: run.AgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
             ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
-            FreeMode: freeMode, StartedAt: startedAt);
+            FreeMode: freeMode, StartedAt: startedAt, N: n);
         return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
             ? await proxy.StreamAsync(context, body, call)
             : await proxy.CompleteAsync(body, call);
     }
+
+    const int MaxFanOut = 10;
 
     static IResult Message(int status, string message) => Results.Json(new { message }, statusCode: status);
 

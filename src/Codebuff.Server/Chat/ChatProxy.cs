@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Codebuff.Server.Chat;
 
 /// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
-public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt)
+public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1)
 {
     public bool Byok => ByokKey is not null;
 }
@@ -92,25 +92,11 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
 
     public async Task<IResult> CompleteAsync(JsonObject body, ProxyCall call)
     {
-        using var upstream = await SendAsync(body, call, stream: false);
-        if (upstream.Error is not null) return upstream.Error;
-        string text;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds));
-            text = await upstream.Response!.Content.ReadAsStringAsync(cts.Token);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            return Results.Json(new { error = new { message = "The model provider did not finish its response.", code = 502 } }, statusCode: 502);
-        }
-        if (ParseObject(text) is not JsonObject json)
-            return Results.Json(new { error = new { message = "The model provider sent a response that is not JSON.", code = 502 } }, statusCode: 502);
+        if (call.N > 1) return await FanOutAsync(body, call);
+        var (json, error) = await ReadCompletionAsync(body, call);
+        if (json is null) return error!;
 
-        var state = new CallState(call);
-        state.Id = json["id"] is JsonValue id && id.TryGetValue<string>(out var s) && s.Length > 0 ? s : NewId();
-        json["id"] = state.Id;
-        if (json["model"] is JsonValue mv && mv.TryGetValue<string>(out var model)) state.Model = model;
+        var state = StateFor(json, call);
         var message = First(json["choices"])?["message"];
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
@@ -120,6 +106,70 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         var billed = await BillAsync(state, usage);
         if (json["usage"] is JsonObject reported) RewriteCost(reported, billed);
         return Results.Text(json.ToJsonString(Compact), "application/json", Encoding.UTF8);
+    }
+
+    /// <summary>
+    /// codebuff_metadata.n &gt; 1 (api.md §2.5.6): n parallel calls answered as one, whose content is the JSON array of the
+    /// answers' contents; billed once, for the summed usage, under the first answer's id.
+    /// </summary>
+    async Task<IResult> FanOutAsync(JsonObject body, ProxyCall call)
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, call.N).Select(_ => ReadCompletionAsync(body, call)));
+        var answers = results.Where(r => r.Json is not null).Select(r => r.Json!).ToList();
+        if (answers.Count == 0) return results[0].Error!;
+
+        var first = answers[0];
+        var state = StateFor(first, call);
+        var contents = JsonSerializer.Serialize(answers.Select(a => Str(First(a["choices"])?["message"]?["content"]) ?? ""));
+        state.AppendContent(contents);
+        var usages = answers.Select(a =>
+        {
+            if (a["usage"] is JsonObject u) return CallUsage.FromJson(u, state.Model);
+            var single = new CallState(call);
+            single.AppendContent(Str(First(a["choices"])?["message"]?["content"]));
+            return EstimateUsage(body, single);
+        }).ToList();
+        var reasoning = usages.Sum(u => u.ReasoningTokens ?? 0);
+        var total = new CallUsage(usages.Sum(u => u.InputTokens), usages.Sum(u => u.OutputTokens), usages.Sum(u => u.CachedInputTokens),
+            reasoning == 0 ? null : reasoning, usages.Sum(u => u.CostUsd), usages.Any(u => u.Estimated));
+        var billed = await BillAsync(state, total);
+
+        first["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = contents }, ["finish_reason"] = "stop",
+        });
+        var usage = new JsonObject { ["prompt_tokens"] = total.InputTokens, ["completion_tokens"] = total.OutputTokens, ["total_tokens"] = total.InputTokens + total.OutputTokens };
+        RewriteCost(usage, billed);
+        first["usage"] = usage;
+        return Results.Text(first.ToJsonString(Compact), "application/json", Encoding.UTF8);
+    }
+
+    /// <summary>One non-streaming call: the provider's JSON answer (id guaranteed) or the error the client gets.</summary>
+    async Task<(JsonObject? Json, IResult? Error)> ReadCompletionAsync(JsonObject body, ProxyCall call)
+    {
+        using var upstream = await SendAsync(body, call, stream: false);
+        if (upstream.Error is not null) return (null, upstream.Error);
+        string text;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds));
+            text = await upstream.Response!.Content.ReadAsStringAsync(cts.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            return (null, Results.Json(new { error = new { message = "The model provider did not finish its response.", code = 502 } }, statusCode: 502));
+        }
+        if (ParseObject(text) is not JsonObject json)
+            return (null, Results.Json(new { error = new { message = "The model provider sent a response that is not JSON.", code = 502 } }, statusCode: 502));
+        if (Str(json["id"]) is not { Length: > 0 }) json["id"] = NewId();
+        return (json, null);
+    }
+
+    static CallState StateFor(JsonObject json, ProxyCall call)
+    {
+        var state = new CallState(call) { Id = Str(json["id"]) };
+        if (Str(json["model"]) is { } model) state.Model = model;
+        return state;
     }
 
     enum Outcome { Completed, Cut, Stalled }

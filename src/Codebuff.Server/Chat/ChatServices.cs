@@ -19,6 +19,7 @@ public static class ChatServices
         services.AddSingleton<ChatBilling>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton(new ByokCipher(Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], dataDir, "byok.key")));
+        // Created on first use, so a server that never touches stored keys never generates a master key file.
+        services.AddSingleton(_ => new ByokCipher(Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], dataDir, "byok.key")));
     }
 }

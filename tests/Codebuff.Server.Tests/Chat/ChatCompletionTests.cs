@@ -117,6 +117,32 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
     }
 
     [Fact]
+    public async Task Fan_out_n_answers_as_one_billed_once_for_the_summed_usage()
+    {
+        var (user, client, runId) = await SetUpAsync();
+        var body = ChatFixture.ChatBody($"test/fanout-pricey-{Guid.NewGuid():N}", runId, stream: false);
+        body["codebuff_metadata"]!["n"] = 3;
+        var response = await client.PostChatAsync(body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(3, server.Upstream.Requests.Count(r => (string?)r.Body["model"] == (string?)body["model"]));
+        var content = (string)json["choices"]![0]!["message"]!["content"]!;
+        Assert.Equal("""["Hello there","Hello there","Hello there"]""", content);
+        Assert.Equal((3000, 600), ((int)json["usage"]!["prompt_tokens"]!, (int)json["usage"]!["completion_tokens"]!));
+        // 3 × $0.50 = $1.50 → round(158.25) = 158 credits, reported back as 158 / 105.5.
+        Assert.Equal(158 / 105.5, (double)json["usage"]!["cost"]!, 12);
+        var message = Assert.Single(await server.MessagesAsync(user.Id));
+        Assert.Equal(((string?)json["id"], 158, 1.5m), (message.Id, message.Credits, message.Cost));
+        Assert.Equal(content, JsonNode.Parse(message.Response)!.GetValue<string>());
+        Assert.Equal(1000 - 158, await server.BalanceAsync(user.Id));
+
+        body["codebuff_metadata"]!["n"] = 11;
+        var tooMany = await client.PostChatAsync(body);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Equal("""{"message":"codebuff_metadata.n must be an integer from 1 to 10"}""", await tooMany.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Usage_without_cost_is_priced_from_the_table()
     {
         var (user, client, runId) = await SetUpAsync();
