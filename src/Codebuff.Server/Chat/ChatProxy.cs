@@ -1,4 +1,5 @@
-using System.Net;
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -49,15 +50,17 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         var heartbeat = TimeSpan.FromSeconds(chatOptions.Value.HeartbeatSeconds);
         using var idleCts = new CancellationTokenSource(idle);
         Outcome outcome;
+        PipeReader? reader = null;
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(idleCts.Token);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            Task<string?>? pending = null;
+            var stream = await response.Content.ReadAsStreamAsync(idleCts.Token);
+            reader = PipeReader.Create(stream);
+            var output = new ArrayBufferWriter<byte>();
+            Task<ReadResult>? pending = null;
             Task? beat = null;
             while (true)
             {
-                pending ??= reader.ReadLineAsync(idleCts.Token).AsTask();
+                pending ??= reader.ReadAsync(idleCts.Token).AsTask();
                 beat ??= Task.Delay(heartbeat);
                 if (await Task.WhenAny(pending, beat) == beat)
                 {
@@ -65,15 +68,27 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
                     if (relay.SilentFor >= heartbeat) await relay.WriteAsync($": heartbeat {Now()}\n\n");
                     continue;
                 }
-                var line = await pending;
+                var result = await pending;
                 pending = null;
-                if (line is null) { outcome = state.SawDone || state.Billed ? Outcome.Completed : Outcome.Cut; break; }
                 idleCts.CancelAfter(idle);
-                foreach (var output in await ProcessLineAsync(line, state)) await relay.WriteAsync(output);
+                var buffer = result.Buffer;
+                // Complete lines only: a line cut off by the provider is never relayed half-written.
+                while (TryReadLine(ref buffer, out var line)) await ProcessLineAsync(line, state, output);
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (output.WrittenCount > 0)
+                {
+                    await relay.WriteAsync(output.WrittenMemory);
+                    output.ResetWrittenCount();
+                }
+                if (result.IsCompleted) { outcome = state.SawDone || state.Billed ? Outcome.Completed : Outcome.Cut; break; }
             }
         }
         catch (OperationCanceledException) when (idleCts.IsCancellationRequested) { outcome = Outcome.Stalled; }
         catch (Exception e) when (e is IOException or HttpRequestException) { outcome = Outcome.Cut; }
+        finally
+        {
+            if (reader is not null) await reader.CompleteAsync();
+        }
 
         if (outcome != Outcome.Completed && !state.Billed && !state.SawError)
         {
@@ -83,7 +98,8 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
             var message = outcome == Outcome.Stalled
                 ? $"The model provider sent nothing for {Upstream.IdleTimeoutSeconds:0.#} s; the request was abandoned."
                 : "The model provider closed the connection before the response was complete.";
-            await relay.WriteAsync($"data: {JsonSerializer.Serialize(new { error = new { message, type = "upstream_error", code = outcome == Outcome.Stalled ? 504 : 502 } })}\n\n");
+            // The leading blank line ends any event the provider left open, so the error is an event of its own.
+            await relay.WriteAsync($"\ndata: {JsonSerializer.Serialize(new { error = new { message, type = "upstream_error", code = outcome == Outcome.Stalled ? 504 : 502 } })}\n\n");
         }
         else if (outcome != Outcome.Completed && state.Billed)
             log.LogWarning("stream for message {MessageId} ended abnormally after its usage report", state.Id);
@@ -285,34 +301,54 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         return copy;
     }
 
-    /// <summary>What to send the client for one upstream line: the line itself, or a rewritten one.</summary>
-    async Task<IEnumerable<string>> ProcessLineAsync(string line, CallState state)
+    static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
     {
-        if (!line.StartsWith("data:", StringComparison.Ordinal)) return [line + "\n"];
-        var payload = line.AsSpan(5).TrimStart();
-        if (payload.SequenceEqual("[DONE]"))
+        var position = buffer.PositionOf((byte)'\n');
+        if (position is null) { line = default; return false; }
+        line = buffer.Slice(0, position.Value);
+        buffer = buffer.Slice(buffer.GetPosition(1, position.Value));
+        return true;
+    }
+
+    static ReadOnlySpan<byte> DataPrefix => "data:"u8;
+    static ReadOnlySpan<byte> Done => "[DONE]"u8;
+
+    /// <summary>
+    /// Appends what the client gets for one upstream line (without its "\n"): the original bytes, except for the usage
+    /// chunk (re-serialised with the billed cost) and chunks that need the stream's id.
+    /// </summary>
+    async Task ProcessLineAsync(ReadOnlySequence<byte> line, CallState state, ArrayBufferWriter<byte> output)
+    {
+        var bytes = line.IsSingleSegment ? line.FirstSpan.ToArray() : line.ToArray();
+        if (!bytes.AsSpan().StartsWith(DataPrefix)) { Pass(bytes, output); return; }
+        var payload = bytes.AsSpan(DataPrefix.Length).TrimStart((byte)' ').TrimEnd((byte)'\r');
+        if (payload.SequenceEqual(Done))
         {
             state.SawDone = true;
-            if (state.Billed || state.SawError || !state.Produced) return [line + "\n"];
-            // The provider finished without a usage report: bill our estimate and tell the client what it was.
-            var estimate = EstimateUsage(state.RequestBody, state);
-            var billed = await BillAsync(state, estimate);
-            var chunk = new JsonObject
+            if (!state.Billed && !state.SawError && state.Produced)
             {
-                ["id"] = state.Id, ["object"] = "chat.completion.chunk", ["model"] = state.Model, ["choices"] = new JsonArray(),
-                ["usage"] = new JsonObject { ["prompt_tokens"] = estimate.InputTokens, ["completion_tokens"] = estimate.OutputTokens, ["total_tokens"] = estimate.InputTokens + estimate.OutputTokens },
-            };
-            RewriteCost((JsonObject)chunk["usage"]!, billed);
-            return [$"data: {chunk.ToJsonString(Compact)}\n\n", line + "\n"];
+                // The provider finished without a usage report: bill our estimate and tell the client what it was.
+                var estimate = EstimateUsage(state.RequestBody, state);
+                var billed = await BillAsync(state, estimate);
+                var chunk = new JsonObject
+                {
+                    ["id"] = state.Id, ["object"] = "chat.completion.chunk", ["model"] = state.Model, ["choices"] = new JsonArray(),
+                    ["usage"] = new JsonObject { ["prompt_tokens"] = estimate.InputTokens, ["completion_tokens"] = estimate.OutputTokens, ["total_tokens"] = estimate.InputTokens + estimate.OutputTokens },
+                };
+                RewriteCost((JsonObject)chunk["usage"]!, billed);
+                Write($"data: {chunk.ToJsonString(Compact)}\n\n", output);
+            }
+            Pass(bytes, output);
+            return;
         }
-        if (ParseObject(payload.ToString()) is not JsonObject json) return [line + "\n"];
-        if (json.ContainsKey("error")) { state.SawError = true; return [line + "\n"]; }
+        JsonNode? parsed;
+        try { parsed = JsonNode.Parse(payload); }
+        catch (JsonException) { parsed = null; }
+        if (parsed is not JsonObject json) { Pass(bytes, output); return; }
+        if (json.ContainsKey("error")) { state.SawError = true; Pass(bytes, output); return; }
 
         var rewrite = false;
-        if (state.Id is null)
-        {
-            state.Id = Str(json["id"]) is { Length: > 0 } first ? first : NewId();
-        }
+        state.Id ??= Str(json["id"]) is { Length: > 0 } first ? first : NewId();
         if (Str(json["id"]) is null) { json["id"] = state.Id; rewrite = true; }
         if (Str(json["model"]) is { } model) state.Model = model;
         if (First(json["choices"])?["delta"] is JsonObject delta)
@@ -330,8 +366,17 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
             if (json["choices"] is not JsonArray) json["choices"] = new JsonArray();
             rewrite = true;
         }
-        return [rewrite ? $"data: {json.ToJsonString(Compact)}\n" : line + "\n"];
+        if (rewrite) Write($"data: {json.ToJsonString(Compact)}\n", output);
+        else Pass(bytes, output);
     }
+
+    static void Pass(byte[] line, ArrayBufferWriter<byte> output)
+    {
+        output.Write(line);
+        output.Write("\n"u8);
+    }
+
+    static void Write(string text, ArrayBufferWriter<byte> output) => Encoding.UTF8.GetBytes(text, output);
 
     async Task<int> BillAsync(CallState state, CallUsage usage)
     {
@@ -405,13 +450,15 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
 
         public TimeSpan SilentFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastWrite);
 
-        public async Task WriteAsync(string text)
+        public Task WriteAsync(string text) => WriteAsync(Encoding.UTF8.GetBytes(text));
+
+        public async Task WriteAsync(ReadOnlyMemory<byte> bytes)
         {
             _lastWrite = Environment.TickCount64;
             if (_gone) return;
             try
             {
-                await context.Response.WriteAsync(text, context.RequestAborted);
+                await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)

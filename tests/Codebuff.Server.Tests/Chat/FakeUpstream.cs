@@ -10,7 +10,7 @@ namespace Codebuff.Server.Tests.Chat;
 /// <summary>
 /// A fake OpenAI-compatible provider on loopback. The model name picks the behaviour:
 /// "nocost" usage without cost, "nousage" no usage chunk, "noid" chunks without ids, "error" a 500 with an OpenRouter
-/// error body, "cut" drops the connection after two chunks, "stall" goes silent after one chunk, "quiet" stays
+/// error body, "cut" drops the connection in the middle of its third chunk, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
 /// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "splitcost" reports
 /// cost $0.40 plus upstream_inference_cost $0.10. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
@@ -87,7 +87,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         string[] words = ["Hello ", "from ", "the ", "fake ", "provider."];
         for (var i = 0; i < words.Length; i++)
         {
-            if (model.Contains("cut") && i == 2) { context.Abort(); return; }
+            if (model.Contains("cut") && i == 2)
+            {
+                // Half a line, then the connection drops (after a pause, so what was sent has been read).
+                await Send("data: {\"id\":\"half-writ");
+                await Task.Delay(200);
+                context.Abort();
+                return;
+            }
             if (model.Contains("drip")) await Task.Delay(150);
             await Send($"data: {Chunk(Delta(new JsonObject { ["content"] = words[i] })).ToJsonString()}\n\n");
         }
