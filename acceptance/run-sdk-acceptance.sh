@@ -69,7 +69,28 @@ done
 [ -n "$up" ] || fail "the server did not start on $url" "$work/server.log"
 echo "server $url (pid $server_pid), fake LLM $fake_url (pid $fake_pid)" >&2
 
-CODEBUFF_URL="$url" CODEBUFF_API_KEY="$rich" CODEBUFF_BROKE_API_KEY="$broke" "$harness/run-all.sh" "$@"
-rc=$?
+CODEBUFF_URL="$url" CODEBUFF_API_KEY="$rich" CODEBUFF_BROKE_API_KEY="$broke" "$harness/run-all.sh" "$@" | tee "$work/harness.out"
+rc=${PIPESTATUS[0]}
+
+# What the wire checks cannot see (harness README, "Pointing it at a real server"): the stored run tree and billing.
+ids=$(sed -n 's/^PASS subagent parent=\([^;]*\);child=\([^;]*\);.*/\1 \2/p' "$work/harness.out")
+if [ -n "$ids" ] && command -v psql >/dev/null; then
+  read -r parent child <<<"$ids"
+  pg_port=$(sed -n 4p "$work/data/postgres/postmaster.pid" 2>/dev/null)
+  q() { PGPASSWORD=$(cat "$work/data/postgres.password") psql -h 127.0.0.1 -p "$pg_port" -U postgres -d codebuff -tAc "$1"; }
+  tree=$(q "SELECT (SELECT ancestor_run_ids = ARRAY['$parent'] AND parent_run_id = '$parent' AND root_run_id = '$parent' AND status = 'completed' FROM agent_run WHERE id = '$child')
+            AND (SELECT count(*) = 1 FROM agent_step WHERE agent_run_id = '$parent' AND child_run_ids = ARRAY['$child'])
+            AND (SELECT count(*) >= 1 FROM message WHERE client_request_id = '$child' AND credits > 0)
+            AND (SELECT bool_and(m.id IS NOT NULL) FROM agent_step s LEFT JOIN message m ON m.id = s.message_id WHERE s.agent_run_id IN ('$parent', '$child'))
+            AND (SELECT count(*) = 0 FROM message m JOIN \"user\" u ON u.id = m.user_id WHERE u.email = 'broke@example.com')
+            AND (SELECT coalesce(sum(m.credits), 0) FROM message m JOIN \"user\" u ON u.id = m.user_id WHERE u.email = 'rich@example.com')
+                = 100000 - (SELECT sum(g.balance) FROM credit_ledger g JOIN \"user\" u ON u.id = g.user_id WHERE u.email = 'rich@example.com')" 2>&1)
+  if [ "$tree" = "t" ]; then
+    echo "db-check: child run has ancestors [parent], a parent step lists [child], every step's messageId is a billed message row, the broke user was billed nothing, the rich user's ledger dropped by exactly the billed credits" >&2
+  else
+    echo "db-check FAILED: stored run tree or billing does not match the wire ($tree)" >&2
+    rc=1
+  fi
+fi
 if [ "$rc" -ne 0 ]; then echo "--- server log (tail) ---" >&2; tail -n 40 "$work/server.log" >&2; fi
 exit $rc
