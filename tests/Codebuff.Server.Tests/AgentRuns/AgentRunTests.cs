@@ -31,11 +31,12 @@ public sealed class AgentRunTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
-    public async Task Start_creates_a_running_run_owned_by_the_caller()
+    public async Task Start_reads_a_json_body_labelled_text_plain_and_creates_a_running_run_owned_by_the_caller()
     {
         var user = await server.CreateUserAsync();
         var client = server.ClientFor(user);
         var response = await client.PostAsync("/api/v1/agent-runs", Text("""{"action":"START","agentId":"my-agent"}"""));
+        Assert.Equal("text/plain", response.RequestMessage!.Content!.Headers.ContentType!.MediaType);
         var runId = (string)(await JsonAsync(response))["runId"]!;
         Assert.True(Guid.TryParse(runId, out _));
         var run = await RunAsync(runId);

@@ -12,7 +12,7 @@ namespace Codebuff.Server.Tests.Chat;
 /// "nocost" usage without cost, "nousage" no usage chunk, "noid" chunks without ids, "error" a 500 with an OpenRouter
 /// error body, "cut" drops the connection in the middle of its third chunk, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
-/// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "splitcost" reports
+/// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "late" waits 2 s before its response headers, "splitcost" reports
 /// cost $0.40 plus upstream_inference_cost $0.10. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
@@ -38,6 +38,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         Requests.Enqueue((context.Request.Headers.Authorization.ToString(), body));
         var model = (string?)body["model"] ?? "";
         var response = context.Response;
+        if (model.Contains("late")) await Task.Delay(2000, context.RequestAborted).ContinueWith(_ => { });
         if (model.Contains("error"))
         {
             response.StatusCode = 500;
