@@ -28,6 +28,13 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
         var id = (string)chunks[0]["id"]!;
         Assert.All(chunks, c => Assert.Equal(id, (string?)c["id"]));
         Assert.Equal("Hello from the fake provider.", string.Concat(chunks.Select(c => (string?)c["choices"]!.AsArray().FirstOrDefault()?["delta"]?["content"])));
+        // Content chunks are relayed byte for byte, exactly as the provider serialised them (id last, no spaces).
+        Assert.Contains($$"""
+
+            data: {"object":"chat.completion.chunk","created":1730000000,"model":"test/model-reported","choices":[{"index":0,"delta":{"content":"Hello "},"finish_reason":null}],"id":"{{id}}"}
+
+
+            """.ReplaceLineEndings("\n"), sse);
 
         // The usage chunk: choices stays [], cost says what was billed (1 credit for $0.0123), inference cost zeroed.
         var usageChunk = Assert.Single(chunks, c => c["usage"] is not null);
