@@ -12,8 +12,11 @@ public sealed class UpstreamOptions
     /// <summary>How long to wait for the provider's response headers (api.md §2.5.4: 10 minutes).</summary>
     public double TimeoutSeconds { get; set; } = 600;
 
-    /// <summary>How long a started stream may stay silent (no line at all, comments included) before it is abandoned.</summary>
-    public double IdleTimeoutSeconds { get; set; } = 300;
+    /// <summary>
+    /// How long a started stream may stay silent (no bytes at all, comments included) before it is abandoned. Generous,
+    /// because reasoning models on plain OpenAI-compatible servers may think for minutes before their first token.
+    /// </summary>
+    public double IdleTimeoutSeconds { get; set; } = 600;
 
     /// <summary>
     /// OpenRouter gets the body as Codebuff sends it plus usage.include; other providers get stream_options.include_usage
