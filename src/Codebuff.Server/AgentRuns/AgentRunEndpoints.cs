@@ -47,7 +47,8 @@ public static class AgentRunEndpoints
             Status = AgentRunStatus.Running, CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         db.AgentRuns.Add(run);
-        await db.SaveChangesAsync(ct);
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateException) { return Results.Json(new { error = "Failed to create agent run" }, statusCode: 500); }
         return Results.Json(new { runId = run.Id });
     }
 
@@ -65,15 +66,20 @@ public static class AgentRunEndpoints
         // even when two FINISH calls race.
         var now = clock.GetUtcNow().UtcDateTime;
         var newStatus = Enum.Parse<AgentRunStatus>(status!, ignoreCase: true);
-        var updated = await db.AgentRuns
-            .Where(r => r.Id == runId && r.UserId == user.Id && r.Status == AgentRunStatus.Running)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.Status, newStatus)
-                .SetProperty(r => r.CompletedAt, now)
-                .SetProperty(r => r.TotalSteps, (int)totalSteps!.Value)
-                .SetProperty(r => r.DirectCredits, direct)
-                .SetProperty(r => r.TotalCredits, total)
-                .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
+        int updated;
+        try
+        {
+            updated = await db.AgentRuns
+                .Where(r => r.Id == runId && r.UserId == user.Id && r.Status == AgentRunStatus.Running)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(r => r.Status, newStatus)
+                    .SetProperty(r => r.CompletedAt, now)
+                    .SetProperty(r => r.TotalSteps, (int)totalSteps!.Value)
+                    .SetProperty(r => r.DirectCredits, direct)
+                    .SetProperty(r => r.TotalCredits, total)
+                    .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
+        }
+        catch (NpgsqlException) { return Results.Json(new { error = "Failed to finish agent run" }, statusCode: 500); }
         if (updated == 1) return Results.Json(new { success = true });
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
@@ -124,12 +130,17 @@ public static class AgentRunEndpoints
         // Typed explicitly: an untyped NULL would not convert to text[].
         var childParam = new NpgsqlParameter("children", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)children ?? DBNull.Value };
         // [our choice, api.md §2.4] a duplicate step number (e.g. an SDK retry) keeps the first row and answers its id.
-        var inserted = await db.Database.SqlQuery<string>($"""
-            INSERT INTO agent_step (id, agent_run_id, step_number, credits, child_run_ids, message_id, status, error_message, created_at, completed_at)
-            VALUES ({id}, {runId}, {number}, {credits}, {childParam}, {messageId}, {stepStatus}::agent_step_status, {errorMessage}, {startTime ?? now}, {now})
-            ON CONFLICT (agent_run_id, step_number) DO NOTHING
-            RETURNING id AS "Value"
-            """).ToListAsync(ct);
+        List<string> inserted;
+        try
+        {
+            inserted = await db.Database.SqlQuery<string>($"""
+                INSERT INTO agent_step (id, agent_run_id, step_number, credits, child_run_ids, message_id, status, error_message, created_at, completed_at)
+                VALUES ({id}, {runId}, {number}, {credits}, {childParam}, {messageId}, {stepStatus}::agent_step_status, {errorMessage}, {startTime ?? now}, {now})
+                ON CONFLICT (agent_run_id, step_number) DO NOTHING
+                RETURNING id AS "Value"
+                """).ToListAsync(ct);
+        }
+        catch (NpgsqlException) { return Results.Json(new { error = "Failed to add agent step" }, statusCode: 500); }
         if (inserted.Count == 1) return Results.Json(new { stepId = inserted[0] });
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
         return Results.Json(new { stepId = existing });

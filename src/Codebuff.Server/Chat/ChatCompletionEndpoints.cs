@@ -15,6 +15,21 @@ public static class ChatCompletionEndpoints
     public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
 
     static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
+        ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)
+    {
+        try
+        {
+            return await HandleAsync(context, db, hasher, ledger, limiter, proxy, chatOptions, options, clock, ct);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && !ct.IsCancellationRequested)
+        {
+            // api.md §2.5.3 step 11: a failure before the provider answered gets upstream's body, not a ProblemDetails.
+            log.LogError(e, "chat completion failed before the provider answered");
+            return Results.Json(new { error = "Internal server error" }, statusCode: 500);
+        }
+    }
+
+    static async Task<IResult> HandleAsync(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
         ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var startedAt = clock.GetUtcNow().UtcDateTime;
