@@ -1,7 +1,10 @@
+using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
+using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
+using Codebuff.Server.Tools;
 
 namespace Codebuff.Server.Hosting;
 
@@ -34,11 +37,16 @@ public static class ServerApp
 
         services.AddSingleton(new TokenHasher(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret")));
         services.AddScoped<CreditLedger>();
+        services.AddChat(config, options.DataDir);
     }
 
     static void MapEndpoints(WebApplication app)
     {
         app.MapHealth();
         app.MapMe();
+        app.MapAgentRuns();
+        app.MapChatCompletions();
+        app.MapByokKeys();
+        app.MapTools();
     }
 }

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Codebuff.Server.AgentRuns;
+
+/// <summary>Agent-run tracking the SDK reports to (api.md §2.3–2.4): START, FINISH and one row per step.</summary>
+public static class AgentRunEndpoints
+{
+    // numeric(10,6): anything larger would fail in the database instead of as a clear 400.
+    const decimal MaxCredits = 9999.999999m;
+
+    public static void MapAgentRuns(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/agent-runs", PostRun);
+        app.MapPost("/api/v1/agent-runs/{runId}/steps", PostStep);
+    }
+
+    static async Task<IResult> PostRun(HttpRequest request, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    {
+        var (user, error) = await AuthenticateAsync(request, db, hasher, ct);
+        if (user is null) return error!;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+
+        var errors = new BodyErrors();
+        var action = errors.Enum(body, "action", true, "START", "FINISH");
+        if (action is null) return errors.ToResult();
+        return action == "START"
+            ? await StartAsync(body, errors, user, db, clock, ct)
+            : await FinishAsync(body, errors, user, db, clock, ct);
+    }
+
+    static async Task<IResult> StartAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var agentId = errors.String(body, "agentId", required: true);
+        var ancestors = errors.StringArray(body, "ancestorRunIds");
+        if (errors.Any) return errors.ToResult();
+
+        var run = new AgentRun
+        {
+            Id = Guid.NewGuid().ToString(), UserId = user.Id, AgentId = agentId!, AncestorRunIds = ancestors ?? [],
+            Status = AgentRunStatus.Running, CreatedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.AgentRuns.Add(run);
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateException) { return Results.Json(new { error = "Failed to create agent run" }, statusCode: 500); }
+        return Results.Json(new { runId = run.Id });
+    }
+
+    static async Task<IResult> FinishAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var runId = errors.String(body, "runId", required: true);
+        var status = errors.Enum(body, "status", true, "completed", "failed", "cancelled");
+        var totalSteps = errors.Number(body, "totalSteps", true, 0, int.MaxValue, integer: true);
+        var direct = errors.Number(body, "directCredits", true, 0, MaxCredits);
+        var total = errors.Number(body, "totalCredits", true, 0, MaxCredits);
+        var errorMessage = errors.String(body, "errorMessage", required: false);
+        if (errors.Any) return errors.ToResult();
+
+        // One conditional UPDATE: only the caller's own run, and only while it is running, so a run completes once
+        // even when two FINISH calls race.
+        var now = clock.GetUtcNow().UtcDateTime;
+        var newStatus = Enum.Parse<AgentRunStatus>(status!, ignoreCase: true);
+        int updated;
+        try
+        {
+            updated = await db.AgentRuns
+                .Where(r => r.Id == runId && r.UserId == user.Id && r.Status == AgentRunStatus.Running)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(r => r.Status, newStatus)
+                    .SetProperty(r => r.CompletedAt, now)
+                    .SetProperty(r => r.TotalSteps, (int)totalSteps!.Value)
+                    .SetProperty(r => r.DirectCredits, direct)
+                    .SetProperty(r => r.TotalCredits, total)
+                    .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
+        }
+        catch (NpgsqlException) { return Results.Json(new { error = "Failed to finish agent run" }, statusCode: 500); }
+        if (updated == 1) return Results.Json(new { success = true });
+
+        var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
+        // [our choice, api.md §2.3] someone else's run or no run at all: nothing is written, but the answer stays the
+        // upstream-compatible {"success":true} (the SDK ignores it; revealing which run ids exist would leak).
+        if (run is null || run.UserId != user.Id) return Results.Json(new { success = true });
+        return Results.Json(new { error = $"Agent run is already finished (status {Label(run.Status)})" }, statusCode: 409);
+    }
+
+    static async Task<IResult> PostStep(string runId, HttpRequest request, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    {
+        var (user, error) = await AuthenticateAsync(request, db, hasher, ct);
+        if (user is null) return error!;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+
+        var errors = new BodyErrors();
+        var stepNumber = errors.Number(body, "stepNumber", true, 0, int.MaxValue, integer: true);
+        var credits = errors.Number(body, "credits", false, 0, MaxCredits) ?? 0;
+        var children = errors.StringArray(body, "childRunIds");
+        var messageId = errors.String(body, "messageId", required: false);
+        var status = errors.Enum(body, "status", false, "running", "completed", "skipped") ?? "completed";
+        var errorMessage = errors.String(body, "errorMessage", required: false);
+        var startTimeText = errors.String(body, "startTime", required: false);
+        DateTime? startTime = null;
+        if (startTimeText is not null)
+        {
+            // [our choice, api.md §2.4] offsets are accepted as well as "Z".
+            var now0 = clock.GetUtcNow().UtcDateTime;
+            if (!DateTimeOffset.TryParse(startTimeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) || !startTimeText.Contains('T'))
+                errors.Add("Invalid datetime", "startTime");
+            // duration_ms is a generated integer column: a start more than ~24 days away would overflow it.
+            else if (parsed.UtcDateTime < now0.AddDays(-24) || parsed.UtcDateTime > now0.AddDays(1))
+                errors.Add("startTime must lie between 24 days ago and 1 day ahead of the server's clock", "startTime");
+            else startTime = parsed.UtcDateTime;
+        }
+        if (errors.Any) return errors.ToResult();
+
+        var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
+        if (run is null) return Results.Json(new { error = "Agent run not found" }, statusCode: 404);
+        if (run.UserId != user.Id) return Results.Json(new { error = "Unauthorized to add steps to this run" }, statusCode: 403);
+        if (run.Status != AgentRunStatus.Running)
+            return Results.Json(new { error = $"Agent run is not running (status {Label(run.Status)}); steps can only be added to a running run" }, statusCode: 409);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var id = Guid.NewGuid().ToString();
+        var stepStatus = status;
+        var number = (int)stepNumber!.Value;
+        // Typed explicitly: an untyped NULL would not convert to text[].
+        var childParam = new NpgsqlParameter("children", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)children ?? DBNull.Value };
+        // [our choice, api.md §2.4] a duplicate step number (e.g. an SDK retry) keeps the first row and answers its id.
+        List<string> inserted;
+        try
+        {
+            inserted = await db.Database.SqlQuery<string>($"""
+                INSERT INTO agent_step (id, agent_run_id, step_number, credits, child_run_ids, message_id, status, error_message, created_at, completed_at)
+                VALUES ({id}, {runId}, {number}, {credits}, {childParam}, {messageId}, {stepStatus}::agent_step_status, {errorMessage}, {startTime ?? now}, {now})
+                ON CONFLICT (agent_run_id, step_number) DO NOTHING
+                RETURNING id AS "Value"
+                """).ToListAsync(ct);
+        }
+        catch (NpgsqlException) { return Results.Json(new { error = "Failed to add agent step" }, statusCode: 500); }
+        if (inserted.Count == 1) return Results.Json(new { stepId = inserted[0] });
+        var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
+        return Results.Json(new { stepId = existing });
+    }
+
+    /// <summary>
+    /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
+    /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
+    /// </summary>
+    static async Task<(User? User, IResult? Error)> AuthenticateAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var token = ApiKeyAuth.GetToken(request);
+        if (token is null) return (null, Results.Json(new { error = "Missing or invalid Authorization header" }, statusCode: 401));
+        var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
+        return user is null ? (null, Results.Json(new { error = "Invalid API key or user not found" }, statusCode: 401)) : (user, null);
+    }
+
+    static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+
+    static string Label(AgentRunStatus s) => s.ToString().ToLowerInvariant();
+}

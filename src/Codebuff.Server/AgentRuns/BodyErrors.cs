@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+
+namespace Codebuff.Server.AgentRuns;
+
+/// <summary>
+/// Collects schema failures of a JSON body and renders them as a zod "format" tree
+/// (<c>{"_errors":[],"field":{"_errors":["Required"]}}</c>), the <c>details</c> shape api.md §0.3 names.
+/// </summary>
+public sealed class BodyErrors
+{
+    readonly List<(string[] Path, string Message)> _errors = [];
+
+    public bool Any => _errors.Count > 0;
+
+    public void Add(string message, params string[] path) => _errors.Add((path, message));
+
+    public JsonObject ToTree()
+    {
+        var root = new JsonObject { ["_errors"] = new JsonArray() };
+        foreach (var (path, message) in _errors)
+        {
+            var node = root;
+            foreach (var segment in path)
+            {
+                if (node[segment] is not JsonObject child)
+                {
+                    child = new JsonObject { ["_errors"] = new JsonArray() };
+                    node[segment] = child;
+                }
+                node = child;
+            }
+            ((JsonArray)node["_errors"]!).Add(message);
+        }
+        return root;
+    }
+
+    public IResult ToResult() => Results.Json(new JsonObject { ["error"] = "Invalid request body", ["details"] = ToTree() }, statusCode: 400);
+
+    // Typed readers: each records its own failure and returns null, so one pass reports every bad field.
+
+    public string? String(JsonObject body, string name, bool required, int minLength = 0)
+    {
+        var node = body[name];
+        if (node is null) { if (required) Add("Required", name); return null; }
+        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) { Add($"Expected string, received {Kind(node)}", name); return null; }
+        var value = node.GetValue<string>();
+        if (value.Length < minLength) { Add($"String must contain at least {minLength} character(s)", name); return null; }
+        return value;
+    }
+
+    public decimal? Number(JsonObject body, string name, bool required, decimal min, decimal max, bool integer = false)
+    {
+        var node = body[name];
+        if (node is null) { if (required) Add("Required", name); return null; }
+        if (node.GetValueKind() != System.Text.Json.JsonValueKind.Number) { Add($"Expected number, received {Kind(node)}", name); return null; }
+        if (!node.AsValue().TryGetValue<decimal>(out var value)) { Add("Number is out of range", name); return null; }
+        if (integer && value != decimal.Truncate(value)) { Add("Expected integer, received float", name); return null; }
+        if (value < min) { Add($"Number must be greater than or equal to {min}", name); return null; }
+        if (value > max) { Add($"Number must be less than or equal to {max}", name); return null; }
+        return value;
+    }
+
+    public string[]? StringArray(JsonObject body, string name)
+    {
+        var node = body[name];
+        if (node is null) return null;
+        if (node is not JsonArray array) { Add($"Expected array, received {Kind(node)}", name); return null; }
+        var result = new string[array.Count];
+        var ok = true;
+        for (var i = 0; i < array.Count; i++)
+        {
+            if (array[i] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String) result[i] = v.GetValue<string>();
+            else { Add($"Expected string, received {Kind(array[i])}", name, i.ToString()); ok = false; }
+        }
+        return ok ? result : null;
+    }
+
+    public string? Enum(JsonObject body, string name, bool required, params string[] allowed)
+    {
+        var value = String(body, name, required);
+        if (value is null || allowed.Contains(value)) return value;
+        Add($"Invalid enum value. Expected {string.Join(" | ", allowed.Select(a => $"'{a}'"))}, received '{value}'", name);
+        return null;
+    }
+
+    public static string Kind(JsonNode? node) => node is null ? "null" : node.GetValueKind() switch
+    {
+        System.Text.Json.JsonValueKind.Object => "object",
+        System.Text.Json.JsonValueKind.Array => "array",
+        System.Text.Json.JsonValueKind.String => "string",
+        System.Text.Json.JsonValueKind.Number => "number",
+        System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "boolean",
+        _ => "null",
+    };
+}

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Codebuff.Server.AgentRuns;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>
+/// [our choice] JSON routes for a user's stored provider keys (table encrypted_api_keys; types anthropic, gemini,
+/// openai). Keys go in once and only ever come back masked. Authenticated by API key or the web session cookie.
+/// </summary>
+public static class ByokEndpoints
+{
+    static readonly string[] Types = ["anthropic", "gemini", "openai"];
+
+    public static void MapByokKeys(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/user/api-keys", List);
+        app.MapGet("/api/user/api-keys/{type}", Get);
+        app.MapPut("/api/user/api-keys/{type}", Put);
+        app.MapDelete("/api/user/api-keys/{type}", Delete);
+    }
+
+    static async Task<IResult> List(HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    {
+        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        var rows = await db.EncryptedApiKeys.AsNoTracking().Where(k => k.UserId == user.Id).OrderBy(k => k.Type).ToListAsync(ct);
+        return Results.Json(new { keys = rows.Select(r => View(r, cipher)).Where(v => v is not null) });
+    }
+
+    static async Task<IResult> Get(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    {
+        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (ParseType(type) is not { } t) return UnknownType(type);
+        var row = await db.EncryptedApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.UserId == user.Id && k.Type == t, ct);
+        return row is not null && View(row, cipher) is { } view ? Results.Json(view) : Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404);
+    }
+
+    static async Task<IResult> Put(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    {
+        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (ParseType(type) is not { } t) return UnknownType(type);
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+        var errors = new BodyErrors();
+        var key = errors.String(body, "apiKey", required: true, minLength: 1)?.Trim();
+        if (key is not null && (key.Length is < 8 or > 1000 || key.Any(char.IsWhiteSpace)))
+            errors.Add("API key must be 8 to 1000 characters without spaces", "apiKey");
+        if (errors.Any) return errors.ToResult();
+
+        // Upsert in one statement: concurrent PUTs of the same type leave exactly one row.
+        var encrypted = cipher.Encrypt(key!);
+        var label = Types[(int)t];
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO encrypted_api_keys (user_id, type, api_key) VALUES ({user.Id}, {label}::api_key_type, {encrypted})
+            ON CONFLICT (user_id, type) DO UPDATE SET api_key = EXCLUDED.api_key
+            """, ct);
+        return Results.Json(new { type = label, maskedKey = ByokCipher.Mask(key!) });
+    }
+
+    static async Task<IResult> Delete(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (ParseType(type) is not { } t) return UnknownType(type);
+        var deleted = await db.EncryptedApiKeys.Where(k => k.UserId == user.Id && k.Type == t).ExecuteDeleteAsync(ct);
+        return deleted == 0 ? Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404) : Results.Json(new { deleted = true });
+    }
+
+    static object? View(EncryptedApiKey row, ByokCipher cipher) =>
+        cipher.Decrypt(row.ApiKey) is { } key ? new { type = Types[(int)row.Type], maskedKey = ByokCipher.Mask(key) } : null;
+
+    static ApiKeyType? ParseType(string type) => Array.IndexOf(Types, type) is var i and >= 0 ? (ApiKeyType)i : null;
+
+    static IResult UnknownType(string type) =>
+        Results.Json(new { error = $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}" }, statusCode: 400);
+
+    static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+
+    static async Task<User?> UserAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var token = ApiKeyAuth.GetToken(request)
+                    ?? request.Cookies["__Secure-next-auth.session-token"] ?? request.Cookies["next-auth.session-token"];
+        return string.IsNullOrEmpty(token) ? null : await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
+    }
+}

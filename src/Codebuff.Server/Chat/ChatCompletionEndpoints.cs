@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>POST /api/v1/chat/completions: the gates of api.md §2.5.3 in their order, then the proxy.</summary>
+public static class ChatCompletionEndpoints
+{
+    public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
+
+    static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
+        ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)
+    {
+        try
+        {
+            return await HandleAsync(context, db, hasher, ledger, limiter, proxy, chatOptions, options, clock, ct);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && !ct.IsCancellationRequested)
+        {
+            // api.md §2.5.3 step 11: a failure before the provider answered gets upstream's body, not a ProblemDetails.
+            log.LogError(e, "chat completion failed before the provider answered");
+            return Results.Json(new { error = "Internal server error" }, statusCode: 500);
+        }
+    }
+
+    static async Task<IResult> HandleAsync(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
+        ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var startedAt = clock.GetUtcNow().UtcDateTime;
+        var request = context.Request;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Message(400, "Invalid JSON in request body");
+
+        var token = ApiKeyAuth.GetToken(request);
+        if (token is null) return Message(401, "Unauthorized");
+        var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
+        if (user is null) return Message(401, "Invalid Codebuff API key");
+        if (user.Banned)
+            return Results.Json(new
+            {
+                error = "account_suspended",
+                message = $"Your account has been suspended due to billing issues. Please contact {chatOptions.Value.SupportEmail} to resolve this.",
+            }, statusCode: 403);
+
+        var metadata = body["codebuff_metadata"] as JsonObject;
+        if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
+            return Message(400, "No runId found in request body");
+        var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId && r.UserId == user.Id)
+            .Select(r => new { r.AgentId, r.Status }).FirstOrDefaultAsync(ct);
+        if (run is null) return Message(400, $"runId Not Found: {runId}");
+        if (run.Status != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
+
+        var model = body["model"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
+        var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
+        // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
+        if (freeMode && !CreditPricing.IsFreeModeAllowed(run.AgentId, model ?? ""))
+            return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
+
+        if (limiter.TryAcquire(user.Id) is { } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return Results.Json(new
+            {
+                error = "rate_limit_exceeded",
+                message = $"Too many requests: at most {chatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
+            }, statusCode: 429);
+        }
+
+        // The credit gate reads the balance and holds no lock: the charge happens after the provider has answered,
+        // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
+        if (!freeMode)
+        {
+            var balance = await ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
+            if (balance.TotalRemaining <= 0)
+            {
+                var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
+                return Message(402, $"Out of credits. Please add credits at {options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, clock.GetUtcNow().UtcDateTime)}.");
+            }
+        }
+
+        if (model is null) return Message(400, "model is required");
+        var n = 1;
+        if (metadata["n"] is { } nNode)
+        {
+            // [our choice] a bound on the fan-out, so one request cannot start an unbounded number of provider calls.
+            if (nNode is not JsonValue nv || !nv.TryGetValue<double>(out var nd) || nd != Math.Floor(nd) || nd is < 1 or > MaxFanOut)
+                return Message(400, $"codebuff_metadata.n must be an integer from 1 to {MaxFanOut}");
+            n = (int)nd;
+        }
+
+        var call = new ProxyCall(
+            UserId: user.Id, RunId: runId, AgentId: run.AgentId, Model: model,
+            ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
+            ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
+            FreeMode: freeMode, StartedAt: startedAt, N: n);
+        return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
+            ? await proxy.StreamAsync(context, body, call)
+            : await proxy.CompleteAsync(body, call);
+    }
+
+    const int MaxFanOut = 10;
+
+    static IResult Message(int status, string message) => Results.Json(new { message }, statusCode: status);
+
+    /// <summary>"in N day(s)/hour(s)/minute(s)" (largest whole unit, at least 1 minute) or "soon" (api.md §2.5.3 step 9).</summary>
+    public static string Countdown(DateTime? reset, DateTime now)
+    {
+        if (reset is null || reset <= now) return "soon";
+        var left = reset.Value - now;
+        static string Unit(int n, string unit) => $"in {n} {unit}{(n == 1 ? "" : "s")}";
+        if (left.TotalDays >= 1) return Unit((int)left.TotalDays, "day");
+        if (left.TotalHours >= 1) return Unit((int)left.TotalHours, "hour");
+        return Unit(Math.Max(1, (int)left.TotalMinutes), "minute");
+    }
+}

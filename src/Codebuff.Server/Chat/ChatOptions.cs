@@ -1,0 +1,44 @@
+namespace Codebuff.Server.Chat;
+
+/// <summary>Section "Codebuff:Upstream": the OpenAI-compatible provider chat completions are forwarded to.</summary>
+public sealed class UpstreamOptions
+{
+    /// <summary>Base URL; "/chat/completions" is appended. Any OpenAI-compatible server works.</summary>
+    public string BaseUrl { get; set; } = "https://openrouter.ai/api/v1";
+
+    /// <summary>The server's own provider key, sent as "Authorization: Bearer" unless the caller brings its own (BYOK).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>How long to wait for the provider's response headers (api.md §2.5.4: 10 minutes).</summary>
+    public double TimeoutSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// How long a started stream may stay silent (no bytes at all, comments included) before it is abandoned. Generous,
+    /// because reasoning models on plain OpenAI-compatible servers may think for minutes before their first token.
+    /// </summary>
+    public double IdleTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// OpenRouter gets the body as Codebuff sends it plus usage.include; other providers get stream_options.include_usage
+    /// and no Codebuff/OpenRouter extensions. Unset: decided by the base URL's host.
+    /// </summary>
+    public bool? IsOpenRouter { get; set; }
+
+    public bool OpenRouter => IsOpenRouter ?? Uri.TryCreate(BaseUrl, UriKind.Absolute, out var u) && u.Host.EndsWith("openrouter.ai", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Section "Codebuff:Chat": behaviour of POST /api/v1/chat/completions.</summary>
+public sealed class ChatOptions
+{
+    /// <summary>Seconds between SSE heartbeat comments while the provider is silent (api.md §2.5.4: 30).</summary>
+    public double HeartbeatSeconds { get; set; } = 30;
+
+    /// <summary>Per-user chat completions allowed per minute (token bucket refilled every second).</summary>
+    public int RateLimitPerMinute { get; set; } = 600;
+
+    /// <summary>Per-user burst: how many calls may start at once before the per-minute rate applies.</summary>
+    public int RateLimitBurst { get; set; } = 120;
+
+    /// <summary>Named in the suspended-account message.</summary>
+    public string SupportEmail { get; set; } = "support@codebuff.com";
+}

@@ -1,0 +1,25 @@
+using Codebuff.Server.Hosting;
+using Codebuff.Server.Tools;
+
+namespace Codebuff.Server.Chat;
+
+public static class ChatServices
+{
+    /// <summary>The LLM proxy, BYOK key store and the SDK's tool routes (token count, web and docs search).</summary>
+    public static void AddChat(this IServiceCollection services, IConfiguration config, string dataDir)
+    {
+        services.Configure<UpstreamOptions>(config.GetSection("Codebuff:Upstream"));
+        services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
+        services.Configure<SearchOptions>(config.GetSection("Codebuff:Search"));
+        // Streams have no overall deadline (api.md §2.5.4); ChatProxy applies the header and idle timeouts itself.
+        services.AddHttpClient(ChatProxy.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = int.MaxValue });
+        services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(25));
+        services.AddSingleton<ChatRateLimiter>();
+        services.AddSingleton<ChatBilling>();
+        services.AddSingleton<ChatProxy>();
+        services.AddSingleton<TokenCounter>();
+        // Created on first use, so a server that never touches stored keys never generates a master key file.
+        services.AddSingleton(_ => new ByokCipher(Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], dataDir, "byok.key")));
+    }
+}

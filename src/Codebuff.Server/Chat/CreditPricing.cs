@@ -1,0 +1,112 @@
+using System.Text.Json.Nodes;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>Credits for an LLM call (api.md §7.1–7.2) and the local price table for providers that report no cost.</summary>
+public static class CreditPricing
+{
+    public const decimal ProfitMargin = 0.055m;
+
+    /// <summary>credits = round(cost_usd × 100 × 1.055), halves up (JavaScript Math.round on non-negative values).</summary>
+    public static int Credits(decimal costUsd) => costUsd <= 0 ? 0 : (int)Math.Round(costUsd * 100m * (1 + ProfitMargin), MidpointRounding.AwayFromZero);
+
+    /// <summary>The cost reported back to the client so that the SDK's own formula reproduces the billed credits.</summary>
+    public static double ReportedCost(int billedCredits) => billedCredits / 105.5;
+
+    // Free mode (api.md §7.2, Feb 2026 allow-list): cost_mode "free" is honoured only for these agent/model pairs.
+    static readonly Dictionary<string, string> FreeModeModels = new()
+    {
+        ["base2-free"] = "minimax/minimax-m2.5",
+        ["file-picker"] = "google/gemini-2.5-flash-lite",
+        ["file-picker-max"] = "x-ai/grok-4.1-fast",
+        ["file-lister"] = "x-ai/grok-4.1-fast",
+        ["researcher-web"] = "x-ai/grok-4.1-fast",
+        ["researcher-docs"] = "x-ai/grok-4.1-fast",
+        ["commander-lite"] = "x-ai/grok-4.1-fast",
+        ["editor-lite"] = "minimax/minimax-m2.5",
+        ["code-reviewer-lite"] = "minimax/minimax-m2.5",
+    };
+
+    // Small helper agents whose cheap calls (under 5 credits) are free.
+    static readonly HashSet<string> FreeAgents = ["file-picker", "file-picker-max", "file-lister", "researcher-web", "researcher-docs"];
+
+    /// <summary>"publisher/agent@version" → (publisher, agent); a bare id has no publisher.</summary>
+    public static (string? Publisher, string Agent) ParseAgentId(string agentId)
+    {
+        var at = agentId.IndexOf('@');
+        var withoutVersion = at >= 0 ? agentId[..at] : agentId;
+        var slash = withoutVersion.IndexOf('/');
+        return slash >= 0 ? (withoutVersion[..slash], withoutVersion[(slash + 1)..]) : (null, withoutVersion);
+    }
+
+    static bool IsCodebuffAgent(string agentId, out string agent)
+    {
+        var (publisher, name) = ParseAgentId(agentId);
+        agent = name;
+        return publisher is null || publisher == "codebuff";
+    }
+
+    public static bool IsFreeModeAllowed(string agentId, string model) =>
+        IsCodebuffAgent(agentId, out var agent) && FreeModeModels.TryGetValue(agent, out var allowed) && allowed == model;
+
+    /// <summary>Credits after the free-mode and free-agent rules.</summary>
+    public static int ApplyFreeRules(int credits, string agentId, bool freeMode) =>
+        freeMode ? 0
+        : IsCodebuffAgent(agentId, out var agent) && FreeAgents.Contains(agent) && credits < 5 ? 0
+        : credits;
+
+    // [our choice] USD per million tokens (input, cached input, output) for providers that report usage without cost.
+    // OpenRouter reports cost itself; this table only matters for plain OpenAI-compatible providers and for our
+    // estimate when a stream breaks off before its usage report. Unknown models use Default.
+    static readonly Dictionary<string, (decimal Input, decimal CachedInput, decimal Output)> Prices = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["openai/gpt-4o-mini"] = (0.15m, 0.075m, 0.60m),
+        ["gpt-4o-mini"] = (0.15m, 0.075m, 0.60m),
+        ["openai/gpt-4o"] = (2.50m, 1.25m, 10m),
+        ["gpt-4o"] = (2.50m, 1.25m, 10m),
+        ["openai/gpt-4.1"] = (2m, 0.5m, 8m),
+        ["openai/gpt-4.1-mini"] = (0.4m, 0.1m, 1.6m),
+        ["openai/gpt-5"] = (1.25m, 0.125m, 10m),
+        ["openai/gpt-5.1"] = (1.25m, 0.125m, 10m),
+        ["openai/gpt-5-mini"] = (0.25m, 0.025m, 2m),
+        ["anthropic/claude-sonnet-4.5"] = (3m, 0.3m, 15m),
+        ["anthropic/claude-sonnet-4"] = (3m, 0.3m, 15m),
+        ["anthropic/claude-opus-4.1"] = (15m, 1.5m, 75m),
+        ["anthropic/claude-haiku-4.5"] = (1m, 0.1m, 5m),
+        ["google/gemini-2.5-pro"] = (1.25m, 0.31m, 10m),
+        ["google/gemini-2.5-flash"] = (0.30m, 0.075m, 2.50m),
+        ["google/gemini-2.5-flash-lite"] = (0.10m, 0.025m, 0.40m),
+        ["x-ai/grok-4.1-fast"] = (0.20m, 0.05m, 0.50m),
+        ["minimax/minimax-m2.5"] = (0.30m, 0.03m, 1.20m),
+    };
+
+    public static readonly (decimal Input, decimal CachedInput, decimal Output) Default = (3m, 0.3m, 15m);
+
+    public static decimal PriceTokens(string model, int inputTokens, int cachedInputTokens, int outputTokens)
+    {
+        var p = Prices.TryGetValue(model, out var known) ? known : Default;
+        var uncached = Math.Max(0, inputTokens - cachedInputTokens);
+        return (uncached * p.Input + cachedInputTokens * p.CachedInput + outputTokens * p.Output) / 1_000_000m;
+    }
+}
+
+/// <summary>Token counts and cost of one call, read from an OpenAI/OpenRouter usage object (api.md §2.5.7).</summary>
+public sealed record CallUsage(int InputTokens, int OutputTokens, int CachedInputTokens, int? ReasoningTokens, decimal CostUsd, bool Estimated)
+{
+    public static CallUsage FromJson(JsonObject usage, string model)
+    {
+        var input = Int(usage["prompt_tokens"]);
+        var output = Int(usage["completion_tokens"]);
+        var cached = Int(usage["prompt_tokens_details"]?["cached_tokens"]);
+        var reasoning = Int(usage["completion_tokens_details"]?["reasoning_tokens"]);
+        decimal cost;
+        if (Dec(usage["cost"]) is { } reported)
+            cost = reported + (Dec(usage["cost_details"]?["upstream_inference_cost"]) ?? 0);
+        else
+            cost = CreditPricing.PriceTokens(model, input, cached, output);
+        return new CallUsage(input, output, cached, reasoning == 0 ? null : reasoning, Math.Max(0, cost), false);
+    }
+
+    static int Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) && d > 0 ? (int)Math.Min(d, int.MaxValue) : 0;
+    static decimal? Dec(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) ? (decimal)d : null;
+}

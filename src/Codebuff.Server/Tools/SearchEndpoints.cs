@@ -1,0 +1,132 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.AgentRuns;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Tools;
+
+/// <summary>Section "Codebuff:Search": the providers behind the SDK's web_search and read_docs tools.</summary>
+public sealed class SearchOptions
+{
+    /// <summary>Web search provider: POST {WebBaseUrl}/search {"query","depth"} → {"result": string|null}.</summary>
+    public string? WebBaseUrl { get; set; }
+
+    /// <summary>Docs provider: POST {DocsBaseUrl}/docs {"libraryTitle","topic","maxTokens"} → {"documentation": string|null}.</summary>
+    public string? DocsBaseUrl { get; set; }
+
+    /// <summary>Sent to both providers as "Authorization: Bearer" when set.</summary>
+    public string? ApiKey { get; set; }
+}
+
+/// <summary>
+/// POST /api/v1/web-search and /api/v1/docs-search (api.md §2.7–2.8): body first, then auth, credit check, provider,
+/// charge. Costs are the Dec-2025 ones (web standard 1, deep 5, docs 1). [our choice] the charge is made after the
+/// provider answered with a result, so a failed or empty search costs nothing.
+/// </summary>
+public static class SearchEndpoints
+{
+    public const string HttpClientName = "search-provider";
+    public const int WebStandardCredits = 1, WebDeepCredits = 5, DocsCredits = 1;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/web-search", WebSearch);
+        app.MapPost("/api/v1/docs-search", DocsSearch);
+    }
+
+    static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    {
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        var errors = new BodyErrors();
+        var query = errors.String(body, "query", required: true, minLength: 1);
+        var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
+        RepoUrl(body, errors);
+        if (errors.Any) return errors.ToResult();
+
+        var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
+        var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
+        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("WebSearch"), ct,
+            options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
+            notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
+            empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
+    }
+
+    static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    {
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        var errors = new BodyErrors();
+        var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
+        var topic = errors.String(body, "topic", required: false);
+        var maxTokens = errors.Number(body, "maxTokens", false, 1, int.MaxValue, integer: true);
+        RepoUrl(body, errors);
+        if (errors.Any) return errors.ToResult();
+
+        var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
+        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("DocsSearch"), ct,
+            options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
+            notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
+            empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
+            failure: "Error fetching documentation");
+    }
+
+    static async Task<IResult> RunAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+        SearchOptions options, ILogger log, CancellationToken ct, string? baseUrl, string path, JsonObject providerBody, string resultField,
+        int cost, string operation, string notConfigured, string empty, string failure)
+    {
+        var token = ApiKeyAuth.GetToken(request);
+        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
+        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is not { } user) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
+
+        var owner = LedgerOwner.User(user.Id);
+        var balance = await ledger.GetBalanceAsync(owner, ct);
+        if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+        {
+            var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
+            return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+        }
+        if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
+
+        string? result;
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
+            if (!string.IsNullOrEmpty(options.ApiKey)) message.Headers.Authorization = new("Bearer", options.ApiKey);
+            using var response = await http.CreateClient(HttpClientName).SendAsync(message, ct);
+            response.EnsureSuccessStatusCode();
+            var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
+            result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
+        {
+            log.LogWarning("{Operation} provider failed: {Error}", operation, e.Message);
+            return Results.Json(new { error = failure }, statusCode: 500);
+        }
+        if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
+
+        try
+        {
+            await ledger.ConsumeAsync(owner, cost, $"{operation}-{Guid.NewGuid():N}", CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "{Operation} charge failed for user {UserId}", operation, user.Id);
+            return Results.Json(new { error = "Failed to charge credits" }, statusCode: 500);
+        }
+        return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
+    }
+
+    static void RepoUrl(JsonObject body, BodyErrors errors)
+    {
+        if (errors.String(body, "repoUrl", required: false) is { } url && !Uri.TryCreate(url, UriKind.Absolute, out _))
+            errors.Add("Invalid url", "repoUrl");
+    }
+
+    static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.AgentRuns;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+
+namespace Codebuff.Server.Tools;
+
+/// <summary>
+/// POST /api/v1/token-count (api.md §2.6). [our choice] counted locally with the o200k_base encoding: the text of
+/// every message part (non-text parts as their JSON) plus 3 tokens per message for role and separators.
+/// </summary>
+public static class TokenCountEndpoints
+{
+    public static void MapTools(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/token-count", Count);
+        SearchEndpoints.Map(app);
+    }
+
+    static async Task<IResult> Count(HttpRequest request, AppDbContext db, TokenHasher hasher, TokenCounter counter, CancellationToken ct)
+    {
+        var token = ApiKeyAuth.GetToken(request);
+        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
+        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is null) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+
+        var errors = new BodyErrors();
+        if (body["messages"] is not JsonArray messages) { errors.Add(body["messages"] is null ? "Required" : $"Expected array, received {BodyErrors.Kind(body["messages"])}", "messages"); messages = []; }
+        var system = errors.String(body, "system", required: false);
+        errors.String(body, "model", required: false);
+        if (errors.Any) return errors.ToResult();
+
+        var total = counter.Count(system);
+        foreach (var message in messages)
+        {
+            total += 3;
+            switch (message?["content"])
+            {
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String: total += counter.Count(v.GetValue<string>()); break;
+                case JsonArray parts:
+                    foreach (var part in parts)
+                        total += part?["type"] is JsonValue t && t.TryGetValue<string>(out var type) && type == "text" && part["text"] is JsonValue text && text.TryGetValue<string>(out var s)
+                            ? counter.Count(s)
+                            : counter.Count(part?.ToJsonString());
+                    break;
+                case { } other: total += counter.Count(other.ToJsonString()); break;
+            }
+        }
+        return Results.Json(new { inputTokens = total });
+    }
+}
