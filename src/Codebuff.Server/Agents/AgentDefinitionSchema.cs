@@ -63,7 +63,8 @@ public static partial class AgentDefinitionSchema
             else c.Add("handleSteps", $"Invalid input: expected the generator function's source as a string, received {Kind(hs, true)}");
         }
 
-        var mcpNames = mcp is null ? [] : mcp.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        // Named by the raw mcpServers keys, so that a broken server entry does not also make its tools "unknown".
+        var mcpNames = o["mcpServers"] is JsonObject rawMcp ? rawMcp.Select(p => p.Key).ToHashSet(StringComparer.Ordinal) : [];
         if (tools is not null)
             for (var i = 0; i < tools.Count; i++)
             {
@@ -74,7 +75,8 @@ public static partial class AgentDefinitionSchema
             }
 
         // The template schema's refinements.
-        if (outputSchema is not null && (outputMode ?? "last_message") != "structured_output")
+        var outputModeOk = outputMode is not null || !o.ContainsKey("outputMode");
+        if (outputSchema is not null && outputModeOk && outputMode != "structured_output")
             c.Add("outputMode", "outputSchema requires outputMode to be explicitly set to 'structured_output'.");
         if (spawnable is { Count: > 0 } && tools is not null && !tools.Contains("spawn_agents"))
             c.Add("toolNames", "Non-empty spawnableAgents array requires the 'spawn_agents' tool. Add 'spawn_agents' to toolNames or remove spawnableAgents.");
@@ -321,8 +323,9 @@ public static partial class AgentDefinitionSchema
         public JsonObject? ObjectSchema(JsonNode? n, string path)
         {
             var start = issues.Count;
-            if (!Schema(n, path, 0)) return null;
-            if (!(n!["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String && t.GetValue<string>() == "object"))
+            Schema(n, path, 0);
+            if (n is not JsonObject) return null;
+            if (!(n["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String && t.GetValue<string>() == "object"))
                 Add(At(path, "type"), "Invalid input: expected \"object\"");
             return issues.Count == start ? (JsonObject)n.DeepClone() : null;
         }

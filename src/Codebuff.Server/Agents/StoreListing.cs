@@ -7,7 +7,7 @@ namespace Codebuff.Server.Agents;
 
 /// <summary>
 /// GET /api/agents: the store — the latest version of every published agent with its usage from completed agent runs.
-/// Query: search (agent id, display name, description, publisher name), sort (cost = weekly credits, the default as
+/// Query: search (agent id, display name, description, publisher id or name), sort (cost = weekly credits, the default as
 /// upstream; usage = all-time runs; unique_users; recent|newest; name), limit (1–500, default 100), offset.
 /// </summary>
 public static class StoreListing
@@ -50,7 +50,8 @@ public static class StoreListing
         JOIN publisher p ON p.id = l.publisher_id
         LEFT JOIN usage u ON u.publisher_id = l.publisher_id AND u.agent_name = l.id
         WHERE @pattern = '' OR l.id ILIKE @pattern OR l.data->>'displayName' ILIKE @pattern
-              OR l.data->>'description' ILIKE @pattern OR l.data->>'spawnerPrompt' ILIKE @pattern OR p.name ILIKE @pattern
+              OR l.data->>'description' ILIKE @pattern OR l.data->>'spawnerPrompt' ILIKE @pattern
+              OR p.id ILIKE @pattern OR p.name ILIKE @pattern
         """;
 
     public sealed class Row
