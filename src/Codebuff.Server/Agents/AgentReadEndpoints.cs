@@ -20,6 +20,7 @@ public static class AgentReadEndpoints
         app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions);
         app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents);
         app.MapGet("/api/agents", StoreListing.GetAsync);
+        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync);
     }
 
     static async Task<IResult> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)

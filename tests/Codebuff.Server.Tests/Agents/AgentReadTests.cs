@@ -93,6 +93,11 @@ public sealed class AgentReadTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.StartsWith("Invalid sort 'random'", (string?)(await BodyAsync(bad))["error"]);
 
+        var metrics = await BodyAsync(await server.Client.GetAsync("/api/agents/metrics"));
+        var m = metrics[$"{pub}/{busy}"]!;
+        Assert.Equal((3, 2, 0.6m, 0.5m, 2), ((int)m["usage_count"]!, (int)m["weekly_runs"]!, (decimal)m["total_spent"]!, (decimal)m["weekly_spent"]!, (int)m["unique_users"]!));
+        Assert.Null(metrics[busy]);
+
         var versions = await BodyAsync(await server.Client.GetAsync($"/api/agents/{pub}/{busy}"));
         Assert.Equal([("0.0.2", 2, 50m), ("0.0.1", 1, 10m)],
             versions["versions"]!.AsArray().Select(v => ((string?)v!["version"], (int)v["runs"]!, (decimal)v["credits"]!)));
