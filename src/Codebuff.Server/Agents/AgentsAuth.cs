@@ -26,10 +26,11 @@ public static class AgentsAuth
     /// <summary>The body as JSON whatever its Content-Type. Unlike RequestJson, tells a body that is not JSON (ok=false) from the literal null.</summary>
     public static async Task<(bool Ok, JsonNode? Body)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
+        using var reader = new StreamReader(request.Body);
+        var text = await reader.ReadToEndAsync(ct);
         try
         {
-            using var doc = await JsonDocument.ParseAsync(request.Body, default, ct);
-            return (true, doc.RootElement.ValueKind == JsonValueKind.Null ? null : JsonNode.Parse(doc.RootElement.GetRawText()));
+            return (true, JsonNode.Parse(text));
         }
         catch (JsonException)
         {

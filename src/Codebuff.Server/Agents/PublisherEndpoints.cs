@@ -66,15 +66,17 @@ public static class PublisherEndpoints
         return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
     }
 
-    /// <summary>Reads an optional string field; a non-string value is an error message.</summary>
-    static bool OptionalString(JsonObject body, string name, out string? value, out string? error)
+    /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
+    static string? ReadStrings(JsonObject body, string[] names, out Dictionary<string, string?> values)
     {
-        value = null;
-        error = null;
-        if (!body.TryGetPropertyValue(name, out var node) || node is null) return true;
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String) { value = v.GetValue<string>(); return true; }
-        error = $"{name} must be a string";
-        return false;
+        values = [];
+        foreach (var name in names)
+        {
+            if (!body.TryGetPropertyValue(name, out var node) || node is null) values[name] = null;
+            else if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String) values[name] = v.GetValue<string>();
+            else return $"{name} must be a string";
+        }
+        return null;
     }
 
     static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
@@ -84,15 +86,12 @@ public static class PublisherEndpoints
         var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
 
-        string? id = null, name = null, email = null, bio = null, avatar = null, orgId = null;
-        string? error = null;
-        _ = OptionalString(body, "id", out id, out error) && OptionalString(body, "name", out name, out error)
-            && OptionalString(body, "email", out email, out error) && OptionalString(body, "bio", out bio, out error)
-            && OptionalString(body, "avatar_url", out avatar, out error) && OptionalString(body, "org_id", out orgId, out error);
+        var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
+        var (id, name, email, bio, avatar) = (f.GetValueOrDefault("id"), f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         error ??= PublisherRules.IdError(id) ?? PublisherRules.NameError(name) ?? PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
         if (error is not null) return Error(400, error);
 
-        orgId = PublisherRules.Clean(orgId);
+        var orgId = PublisherRules.Clean(f["org_id"]);
         string? orgName = null;
         if (orgId is not null)
         {
@@ -165,10 +164,8 @@ public static class PublisherEndpoints
 
         var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
-        string? name = null, email = null, bio = null, avatar = null;
-        string? error = null;
-        _ = OptionalString(body, "name", out name, out error) && OptionalString(body, "email", out email, out error)
-            && OptionalString(body, "bio", out bio, out error) && OptionalString(body, "avatar_url", out avatar, out error);
+        var error = ReadStrings(body, ["name", "email", "bio", "avatar_url"], out var f);
+        var (name, email, bio, avatar) = (f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         if (error is null && body.ContainsKey("name")) error = PublisherRules.NameError(name);
         error ??= PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
         if (error is not null) return Error(400, error);
