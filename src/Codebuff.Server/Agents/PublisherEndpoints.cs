@@ -66,6 +66,10 @@ public static class PublisherEndpoints
         return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
     }
 
+    /// <summary>The legacy body credential: a string "authToken" in a JSON object body.</summary>
+    static string? BodyAuthToken(JsonNode? body) =>
+        body is JsonObject o && o["authToken"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
     /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
     static string? ReadStrings(JsonObject body, string[] names, out Dictionary<string, string?> values)
     {
@@ -81,9 +85,9 @@ public static class PublisherEndpoints
 
     static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, null, ct);
-        if (user is null) return AgentsAuth.Unauthorized();
         var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
+        if (user is null) return AgentsAuth.Unauthorized();
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
 
         var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
@@ -150,7 +154,8 @@ public static class PublisherEndpoints
 
     static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, null, ct);
+        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
         if (user is null) return AgentsAuth.Unauthorized();
         var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (publisher is null) return Error(404, "Publisher not found");
@@ -162,7 +167,6 @@ public static class PublisherEndpoints
             if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
         }
 
-        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
         var error = ReadStrings(body, ["name", "email", "bio", "avatar_url"], out var f);
         var (name, email, bio, avatar) = (f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));

@@ -95,6 +95,11 @@ public sealed class PublisherTests(ServerFixture server) : IClassFixture<ServerF
             AssertJson("""{"error":"Unauthorized"}""", await BodyAsync(response));
         }
         Assert.Equal(HttpStatusCode.BadRequest, (await server.Client.GetAsync("/api/publishers/validate")).StatusCode);
+
+        // The legacy body authToken works where the header is missing.
+        var legacy = await server.Client.PostAsJsonAsync("/api/publishers", new { id = NewId("lg"), name = "Legacy", authToken = user.ApiKey });
+        Assert.Equal(HttpStatusCode.Created, legacy.StatusCode);
+        Assert.Equal(user.Id, (string?)(await BodyAsync(legacy))["user_id"]);
     }
 
     [Fact]
