@@ -81,7 +81,7 @@ public static class AgentReadEndpoints
                 createdAt = r.CreatedAt,
                 updatedAt = r.UpdatedAt,
                 runs = usage.TryGetValue(r.Version, out var u) ? u.Runs : 0,
-                credits = usage.TryGetValue(r.Version, out var c) ? c.Credits : 0,
+                credits = usage.TryGetValue(r.Version, out var c) ? Money.Plain(c.Credits) : 0,
             }),
         });
     }

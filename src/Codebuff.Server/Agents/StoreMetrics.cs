@@ -40,9 +40,9 @@ public static class StoreMetrics
         {
             usage_count = r.Runs,
             weekly_runs = r.WeeklyRuns,
-            weekly_spent = r.WeeklyCredits / 100m,
-            total_spent = r.Credits / 100m,
-            avg_cost_per_invocation = r.Runs == 0 ? 0 : r.Credits / 100m / r.Runs,
+            weekly_spent = Money.Dollars(r.WeeklyCredits),
+            total_spent = Money.Dollars(r.Credits),
+            avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
             unique_users = r.UniqueUsers,
             last_used = r.LastUsed,
         }));
