@@ -1,4 +1,5 @@
 using Codebuff.Server.AgentRuns;
+using Codebuff.Server.Agents;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
@@ -38,6 +39,7 @@ public static class ServerApp
         services.AddSingleton(new TokenHasher(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret")));
         services.AddScoped<CreditLedger>();
         services.AddChat(config, options.DataDir);
+        services.AddAgents(config);
     }
 
     static void MapEndpoints(WebApplication app)
@@ -48,5 +50,6 @@ public static class ServerApp
         app.MapChatCompletions();
         app.MapByokKeys();
         app.MapTools();
+        app.MapAgents();
     }
 }

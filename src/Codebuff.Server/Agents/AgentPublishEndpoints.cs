@@ -1,0 +1,163 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Agents;
+
+/// <summary>POST /api/agents/validate (api.md §2.10) and POST /api/agents/publish (§4.6).</summary>
+public static class AgentPublishEndpoints
+{
+    public static void MapAgentPublishing(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/agents/validate", Validate);
+        app.MapPost("/api/agents/publish", Publish);
+    }
+
+    static async Task<IResult> Validate(HttpRequest request, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
+    {
+        try
+        {
+            var (ok, body) = await AgentsAuth.ReadBodyAsync(request, ct);
+            if (!ok) return AgentsAuth.InternalError();
+            var (definitions, name) = body is JsonObject o
+                ? o["agentDefinitions"] is JsonArray defs ? (defs, "agentDefinitions") : (o["agentConfigs"] as JsonArray, "agentConfigs")
+                : (null, "");
+            if (definitions is null)
+                return Results.Json(new { error = "Invalid request: agentDefinitions must be an array of AgentDefinition objects" }, statusCode: 400);
+            var local = StringList(body!["allLocalAgentIds"]);
+
+            var result = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(definitions, name), local, ct);
+            return Results.Json(new
+            {
+                success = true,
+                configs = result.Valid.Select(v => (string)v.Template["id"]!).ToArray(),
+                validationErrors = result.Errors,
+                errorCount = result.Errors.Count,
+            });
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logs.CreateLogger(typeof(AgentPublishEndpoints)).LogError(e, "agent validation failed");
+            return AgentsAuth.InternalError();
+        }
+    }
+
+    static string[] StringList(JsonNode? node) => node is JsonArray a
+        ? a.OfType<JsonValue>().Where(v => v.GetValueKind() == JsonValueKind.String).Select(v => v.GetValue<string>()).ToArray()
+        : [];
+
+    static async Task<IResult> Publish(HttpContext http, AppDbContext db, TokenHasher hasher, ILoggerFactory logs, CancellationToken ct)
+    {
+        var log = logs.CreateLogger(typeof(AgentPublishEndpoints));
+        try
+        {
+            // 1. Not JSON.
+            var (ok, body) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+            if (!ok) return AgentsAuth.InternalError();
+
+            // 2. Request schema.
+            var issues = RequestIssues(body);
+            if (issues.Count > 0)
+                return Results.Json(new JsonObject
+                {
+                    ["error"] = "Invalid request body",
+                    ["details"] = string.Join("; ", issues.Select(i => (i["path"]!.AsArray().Count > 0 ? string.Join(".", i["path"]!.AsArray().Select(p => p!.ToString())) + ": " : "") + (string)i["message"]!)),
+                    ["validationErrors"] = new JsonArray(issues.ToArray<JsonNode?>()),
+                }, statusCode: 400);
+            var request = (JsonObject)body!;
+
+            // 3. Agent validation, before authentication as upstream does.
+            var validation = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(request["data"]!.AsArray(), "data"), StringList(request["allLocalAgentIds"]), ct);
+            if (validation.Errors.Count > 0)
+                return Results.Json(new
+                {
+                    error = "Agent config validation failed",
+                    details = string.Join("\n", validation.Errors.Select(e => e.Message)),
+                    validationErrors = validation.Errors,
+                }, statusCode: 400);
+            var templates = validation.Valid.Select(v => v.Template).ToList();
+
+            // 4. Caller.
+            var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, request["authToken"]?.GetValue<string>(), ct);
+            if (user is null) return AgentsAuth.Unauthorized();
+
+            // 5–6. One publisher for the whole batch.
+            var missing = templates.Where(t => string.IsNullOrEmpty((string?)t["publisher"])).Select(t => (string)t["id"]!).ToList();
+            if (missing.Count > 0)
+                return Results.Json(new
+                {
+                    error = "Publisher field required",
+                    details = $"All agents must have the \"publisher\" field set. Missing for agents: {string.Join(", ", missing)}",
+                }, statusCode: 400);
+            var publishers = templates.Select(t => (string)t["publisher"]!).Distinct(StringComparer.Ordinal).ToList();
+            if (publishers.Count > 1)
+                return Results.Json(new
+                {
+                    error = "Multiple publishers not allowed",
+                    details = $"All agents in a single request must use the same publisher. Found: {string.Join(", ", publishers)}",
+                }, statusCode: 400);
+            var publisherId = publishers.Count == 1 ? publishers[0] : "";
+
+            // 7. Permission to publish there.
+            if (!await PublisherAccess.CanPublishAsync(db, publisherId, user.Id, ct))
+                return Results.Json(new
+                {
+                    error = "Publisher not found or not accessible",
+                    details = $"Publisher '{publisherId}' not found or you don't have permission to publish to it",
+                }, statusCode: 403);
+
+            // 8–10.
+            var (plan, failure) = await AgentPublishing.PlanVersionsAsync(db, publisherId, templates, ct);
+            if (failure is not null) return failure.ToResult();
+            failure = await AgentPublishing.ResolveSpawnablesAsync(db, publisherId, plan!, ct)
+                      ?? await AgentPublishing.InsertAsync(db, publisherId, plan!, ct);
+            if (failure is not null) return failure.ToResult();
+
+            log.LogInformation("user {UserId} published {Count} agent(s) as {Publisher}", user.Id, plan!.Count, publisherId);
+            // 11.
+            return Results.Json(new
+            {
+                success = true,
+                publisherId,
+                agents = plan.Select(p => new { id = p.Id, version = p.Version.ToString(), displayName = (string?)p.Data["displayName"] }),
+            }, statusCode: 201);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError(e, "agent publish failed");
+            return AgentsAuth.InternalError();
+        }
+    }
+
+    /// <summary>The PublishAgentsRequest schema as zod issues: data is an array of objects, allLocalAgentIds strings, authToken a string.</summary>
+    static List<JsonObject> RequestIssues(JsonNode? body)
+    {
+        var issues = new List<JsonObject>();
+        void Add(string expected, JsonNode? node, bool present, params JsonNode?[] path) => issues.Add(new JsonObject
+        {
+            ["code"] = "invalid_type",
+            ["expected"] = expected,
+            ["path"] = new JsonArray(path),
+            ["message"] = $"Invalid input: expected {expected}, received {AgentDefinitionSchema.Kind(node, present)}",
+        });
+
+        if (body is not JsonObject o) { Add("object", body, true); return issues; }
+        var hasData = o.TryGetPropertyValue("data", out var data);
+        if (data is not JsonArray items) Add("array", data, hasData, "data");
+        else
+            for (var i = 0; i < items.Count; i++)
+                if (items[i] is not JsonObject) Add("record", items[i], true, "data", i);
+        if (o.TryGetPropertyValue("allLocalAgentIds", out var local))
+        {
+            if (local is not JsonArray ids) Add("array", local, true, "allLocalAgentIds");
+            else
+                for (var i = 0; i < ids.Count; i++)
+                    if (!(ids[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String)) Add("string", ids[i], true, "allLocalAgentIds", i);
+        }
+        if (o.TryGetPropertyValue("authToken", out var token) && !(token is JsonValue tv && tv.GetValueKind() == JsonValueKind.String))
+            Add("string", token, true, "authToken");
+        return issues;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Agents;
+
+/// <summary>Published agents by version (api.md §2.9, also under /api/v1 for the SDK), version lists and a publisher's agents.</summary>
+public static class AgentReadEndpoints
+{
+    public static void MapAgentReads(this IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/api/agents", "/api/v1/agents" })
+        {
+            // The literal "latest" segment outranks the {version} parameter in routing, as the spec requires.
+            app.MapGet(prefix + "/{publisherId}/{agentId}/latest", (string publisherId, string agentId, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
+                GetVersion(publisherId, agentId, null, db, logs, ct));
+            app.MapGet(prefix + "/{publisherId}/{agentId}/{version}", (string publisherId, string agentId, string version, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
+                GetVersion(publisherId, agentId, version, db, logs, ct));
+        }
+        app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions);
+        app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents);
+        app.MapGet("/api/agents", StoreListing.GetAsync);
+        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync);
+    }
+
+    static async Task<IResult> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
+    {
+        try
+        {
+            if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
+                return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+            var row = version is null
+                ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
+                : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
+            if (row is null) return Results.Json(new { error = "Agent not found" }, statusCode: 404);
+            return Results.Json(new
+            {
+                id = row.Id,
+                version = row.Version,
+                publisherId,
+                data = JsonNode.Parse(row.Data),
+                createdAt = row.CreatedAt,
+                updatedAt = row.UpdatedAt,
+            });
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logs.CreateLogger(typeof(AgentReadEndpoints)).LogError(e, "agent lookup failed");
+            return AgentsAuth.InternalError();
+        }
+    }
+
+    /// <summary>Every version of one agent, newest first, with its completed runs and credits.</summary>
+    static async Task<IResult> ListVersions(string publisherId, string agentId, AppDbContext db, CancellationToken ct)
+    {
+        if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
+            return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+        var rows = await db.AgentConfigs.AsNoTracking()
+            .Where(a => a.PublisherId == publisherId && a.Id == agentId)
+            .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
+            .Select(a => new { a.Version, a.CreatedAt, a.UpdatedAt, a.Data })
+            .ToListAsync(ct);
+        if (rows.Count == 0) return Results.Json(new { error = "Agent not found" }, statusCode: 404);
+
+        // Served by idx_agent_run_completed_version (publisher_id, agent_name, agent_version) WHERE status = 'completed'.
+        var usage = await db.AgentRuns.AsNoTracking()
+            .Where(r => r.Status == AgentRunStatus.Completed && r.PublisherId == publisherId && r.AgentName == agentId)
+            .GroupBy(r => r.AgentVersion)
+            .Select(g => new { Version = g.Key, Runs = g.Count(), Credits = g.Sum(r => r.TotalCredits ?? 0) })
+            .ToDictionaryAsync(g => g.Version ?? "", ct);
+
+        return Results.Json(new
+        {
+            publisherId,
+            agentId,
+            versions = rows.Select((r, i) => new
+            {
+                version = r.Version,
+                isLatest = i == 0,
+                displayName = (string?)JsonNode.Parse(r.Data)?["displayName"],
+                createdAt = r.CreatedAt,
+                updatedAt = r.UpdatedAt,
+                runs = usage.TryGetValue(r.Version, out var u) ? u.Runs : 0,
+                credits = usage.TryGetValue(r.Version, out var c) ? Money.Plain(c.Credits) : 0,
+            }),
+        });
+    }
+
+    /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
+    static async Task<IResult> ListPublisherAgents(string publisherId, AppDbContext db, CancellationToken ct)
+    {
+        if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
+            return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+        var rows = await db.AgentConfigs.AsNoTracking()
+            .Where(a => a.PublisherId == publisherId)
+            .OrderBy(a => a.Id).ThenByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
+            .Select(a => new { a.Id, a.Version, a.CreatedAt, a.Data })
+            .ToListAsync(ct);
+        var agents = rows.GroupBy(r => r.Id).Select(g =>
+        {
+            var latest = g.First();
+            var data = JsonNode.Parse(latest.Data);
+            return new
+            {
+                id = g.Key,
+                displayName = (string?)data?["displayName"],
+                description = (string?)data?["spawnerPrompt"],
+                latestVersion = latest.Version,
+                versionCount = g.Count(),
+                createdAt = g.Min(r => r.CreatedAt),
+                updatedAt = latest.CreatedAt,
+            };
+        });
+        return Results.Json(new { publisherId, agents });
+    }
+}

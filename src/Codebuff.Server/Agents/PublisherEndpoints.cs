@@ -1,0 +1,186 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Codebuff.Server.Agents;
+
+/// <summary>Publisher profiles (api.md §5.4): list mine, create, check an id, read, update.</summary>
+public static class PublisherEndpoints
+{
+    public static void MapPublishers(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/publishers", ListMine);
+        app.MapPost("/api/publishers", Create);
+        app.MapGet("/api/publishers/validate", ValidateId);
+        app.MapGet("/api/publishers/{id}", Get);
+        app.MapPatch("/api/publishers/{id}", Update);
+    }
+
+    static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+
+    /// <summary>A publisher row as upstream returns it (snake_case columns) plus agentCount and ownershipType.</summary>
+    internal static JsonObject ToJson(Publisher p, int agentCount, string? organizationName)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = p.Id,
+            ["name"] = p.Name,
+            ["email"] = p.Email,
+            ["verified"] = p.Verified,
+            ["bio"] = p.Bio,
+            ["avatar_url"] = p.AvatarUrl,
+            ["user_id"] = p.UserId,
+            ["org_id"] = p.OrgId,
+            ["created_by"] = p.CreatedBy,
+            ["created_at"] = IsoUtcDateTimeConverter.Format(p.CreatedAt),
+            ["updated_at"] = IsoUtcDateTimeConverter.Format(p.UpdatedAt),
+            ["agentCount"] = agentCount,
+            ["ownershipType"] = PublisherRules.OwnershipType(p),
+        };
+        if (organizationName is not null) json["organizationName"] = organizationName;
+        return json;
+    }
+
+    static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
+        db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
+
+    static async Task<IResult> ListMine(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, null, ct);
+        if (user is null) return AgentsAuth.Unauthorized();
+        var rows = await (
+            from p in db.Publishers.AsNoTracking()
+            where p.UserId == user.Id
+                  || db.OrgMembers.Any(m => m.OrgId == p.OrgId && m.UserId == user.Id && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
+            orderby p.CreatedAt, p.Id
+            select new
+            {
+                Publisher = p,
+                OrgName = db.Orgs.Where(o => o.Id == p.OrgId).Select(o => o.Name).FirstOrDefault(),
+                Agents = db.AgentConfigs.Where(a => a.PublisherId == p.Id).Select(a => a.Id).Distinct().Count(),
+            }).ToListAsync(ct);
+        return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
+    }
+
+    /// <summary>The legacy body credential: a string "authToken" in a JSON object body.</summary>
+    static string? BodyAuthToken(JsonNode? body) =>
+        body is JsonObject o && o["authToken"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+    /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
+    static string? ReadStrings(JsonObject body, string[] names, out Dictionary<string, string?> values)
+    {
+        values = [];
+        foreach (var name in names)
+        {
+            if (!body.TryGetPropertyValue(name, out var node) || node is null) values[name] = null;
+            else if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String) values[name] = v.GetValue<string>();
+            else return $"{name} must be a string";
+        }
+        return null;
+    }
+
+    static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
+        if (user is null) return AgentsAuth.Unauthorized();
+        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+
+        var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
+        var (id, name, email, bio, avatar) = (f.GetValueOrDefault("id"), f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
+        error ??= PublisherRules.IdError(id) ?? PublisherRules.NameError(name) ?? PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
+        if (error is not null) return Error(400, error);
+
+        var orgId = PublisherRules.Clean(f["org_id"]);
+        string? orgName = null;
+        if (orgId is not null)
+        {
+            var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
+            if (role is null) return Error(404, "Organization not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+            orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
+        }
+
+        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Error(400, "This publisher ID is already taken");
+        var now = DateTime.UtcNow;
+        var publisher = new Publisher
+        {
+            Id = id!,
+            Name = name!.Trim(),
+            Email = PublisherRules.Clean(email),
+            Bio = PublisherRules.Clean(bio),
+            AvatarUrl = PublisherRules.Clean(avatar),
+            // Exactly one owner: the org when one is given, else the caller (the check constraint enforces it too).
+            UserId = orgId is null ? user.Id : null,
+            OrgId = orgId,
+            CreatedBy = user.Id,
+            Verified = false,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Publishers.Add(publisher);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return Error(400, "This publisher ID is already taken");
+        }
+        return Results.Json(ToJson(publisher, 0, orgName), statusCode: 201);
+    }
+
+    static async Task<IResult> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
+    {
+        var id = request.Query["id"].ToString();
+        if (string.IsNullOrEmpty(id)) return Results.Json(new { valid = false, error = "Publisher ID is required" }, statusCode: 400);
+        var error = PublisherRules.IdError(id);
+        if (error is null && await db.Publishers.AnyAsync(p => p.Id == id, ct)) error = "This publisher ID is already taken";
+        return Results.Json(new { valid = error is null, error });
+    }
+
+    /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
+    static async Task<IResult> Get(string id, AppDbContext db, CancellationToken ct)
+    {
+        var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (publisher is null) return Error(404, "Publisher not found");
+        var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
+        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+    }
+
+    static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
+        if (user is null) return AgentsAuth.Unauthorized();
+        var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (publisher is null) return Error(404, "Publisher not found");
+        if (publisher.UserId != user.Id)
+        {
+            // Upstream hides publishers from outsiders (404) and tells org members without admin rights (403).
+            var role = publisher.OrgId is null ? null : await PublisherAccess.OrgRoleAsync(db, publisher.OrgId, user.Id, ct);
+            if (role is null) return Error(404, "Publisher not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+        }
+
+        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+        var error = ReadStrings(body, ["name", "email", "bio", "avatar_url"], out var f);
+        var (name, email, bio, avatar) = (f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
+        if (error is null && body.ContainsKey("name")) error = PublisherRules.NameError(name);
+        error ??= PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
+        if (error is not null) return Error(400, error);
+
+        if (body.ContainsKey("name")) publisher.Name = name!.Trim();
+        if (body.ContainsKey("email")) publisher.Email = PublisherRules.Clean(email);
+        if (body.ContainsKey("bio")) publisher.Bio = PublisherRules.Clean(bio);
+        if (body.ContainsKey("avatar_url")) publisher.AvatarUrl = PublisherRules.Clean(avatar);
+        publisher.UpdatedAt = DateTime.UtcNow;
+        await db.SaveChangesAsync(ct);
+        var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
+        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+    }
+}

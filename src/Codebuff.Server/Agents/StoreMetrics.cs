@@ -1,0 +1,50 @@
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Codebuff.Server.Agents;
+
+/// <summary>
+/// GET /api/agents/metrics: usage per store agent, keyed "publisherId/agentName", for the store page that renders
+/// basic info first and loads metrics afterwards (clients.md §1.7). Spend is in dollars (100 credits = $1) as upstream.
+/// </summary>
+public static class StoreMetrics
+{
+    const string Sql = """
+        SELECT r.publisher_id AS "PublisherId", r.agent_name AS "AgentName",
+               COUNT(*)::int AS "Runs", COALESCE(SUM(r.total_credits), 0) AS "Credits",
+               (COUNT(*) FILTER (WHERE r.created_at >= @week))::int AS "WeeklyRuns",
+               COALESCE(SUM(r.total_credits) FILTER (WHERE r.created_at >= @week), 0) AS "WeeklyCredits",
+               COUNT(DISTINCT r.user_id)::int AS "UniqueUsers", MAX(r.created_at) AS "LastUsed"
+        FROM agent_run r
+        WHERE r.status = 'completed' AND r.publisher_id IS NOT NULL
+        GROUP BY r.publisher_id, r.agent_name
+        """;
+
+    public sealed class Row
+    {
+        public required string PublisherId { get; init; }
+        public required string AgentName { get; init; }
+        public int Runs { get; init; }
+        public decimal Credits { get; init; }
+        public int WeeklyRuns { get; init; }
+        public decimal WeeklyCredits { get; init; }
+        public int UniqueUsers { get; init; }
+        public DateTime? LastUsed { get; init; }
+    }
+
+    public static async Task<IResult> GetAsync(AppDbContext db, CancellationToken ct)
+    {
+        var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", DateTime.UtcNow.AddDays(-7))).ToListAsync(ct);
+        return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new
+        {
+            usage_count = r.Runs,
+            weekly_runs = r.WeeklyRuns,
+            weekly_spent = Money.Dollars(r.WeeklyCredits),
+            total_spent = Money.Dollars(r.Credits),
+            avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
+            unique_users = r.UniqueUsers,
+            last_used = r.LastUsed,
+        }));
+    }
+}
