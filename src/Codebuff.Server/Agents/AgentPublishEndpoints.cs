@@ -80,7 +80,7 @@ public static class AgentPublishEndpoints
             var templates = validation.Valid.Select(v => v.Template).ToList();
 
             // 4. Caller.
-            var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, request["authToken"]?.GetValue<string>(), ct);
+            var user = await RequestUser.FindAsync(http, db, hasher, request["authToken"]?.GetValue<string>(), ct);
             if (user is null) return AgentsAuth.Unauthorized();
 
             // 5–6. One publisher for the whole batch.

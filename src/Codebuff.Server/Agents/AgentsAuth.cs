@@ -5,20 +5,9 @@ using Codebuff.Server.Data;
 
 namespace Codebuff.Server.Agents;
 
-/// <summary>How the agent and publisher routes find their caller, and how they read bodies.</summary>
+/// <summary>The agent and publisher routes' shared answers and body reading; callers are found by Auth/RequestUser.</summary>
 public static class AgentsAuth
 {
-    /// <summary>
-    /// The caller of a route that needs a user: the header token (api.md §1.2), then the legacy body authToken.
-    /// Every agents/publishers route goes through here, so the web session cookie lookup belongs here too (first, as
-    /// upstream checks the cookie before the token) once the shared cookie-session helper exists.
-    /// </summary>
-    public static async Task<User?> ResolveUserAsync(HttpContext http, AppDbContext db, TokenHasher hasher, string? bodyAuthToken, CancellationToken ct)
-    {
-        var token = ApiKeyAuth.GetToken(http.Request) ?? (string.IsNullOrEmpty(bodyAuthToken) ? null : bodyAuthToken);
-        return token is null ? null : await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-    }
-
     public static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
 
     public static IResult InternalError() => Results.Json(new { error = "Internal server error" }, statusCode: 500);

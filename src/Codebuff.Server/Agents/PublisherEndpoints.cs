@@ -50,7 +50,7 @@ public static class PublisherEndpoints
 
     static async Task<IResult> ListMine(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, null, ct);
+        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
         if (user is null) return AgentsAuth.Unauthorized();
         var rows = await (
             from p in db.Publishers.AsNoTracking()
@@ -86,7 +86,7 @@ public static class PublisherEndpoints
     static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
         var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
-        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
+        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
         if (user is null) return AgentsAuth.Unauthorized();
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
 
@@ -155,7 +155,7 @@ public static class PublisherEndpoints
     static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
         var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
-        var user = await AgentsAuth.ResolveUserAsync(http, db, hasher, BodyAuthToken(node), ct);
+        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
         if (user is null) return AgentsAuth.Unauthorized();
         var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (publisher is null) return Error(404, "Publisher not found");

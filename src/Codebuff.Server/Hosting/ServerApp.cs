@@ -12,9 +12,11 @@ namespace Codebuff.Server.Hosting;
 /// <summary>Service registration and endpoint mapping, shared by the real host and the tests' loopback hosts.</summary>
 public static class ServerApp
 {
-    public static WebApplication Build(WebApplicationBuilder builder)
+    /// <param name="overrides">Test seam: replaces registrations (e.g. the clock) after the real ones.</param>
+    public static WebApplication Build(WebApplicationBuilder builder, Action<IServiceCollection>? overrides = null)
     {
         AddServices(builder);
+        overrides?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -51,5 +53,7 @@ public static class ServerApp
         app.MapByokKeys();
         app.MapTools();
         app.MapAgents();
+        app.MapUsage();
+        app.MapReferrals();
     }
 }

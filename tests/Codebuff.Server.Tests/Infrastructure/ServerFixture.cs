@@ -29,22 +29,26 @@ public class ServerFixture : IAsyncLifetime
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
+    /// <summary>Replaces service registrations of the server under test (e.g. a settable clock).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services) { }
+
     public virtual async Task InitializeAsync()
     {
         ConnectionString = await TestCluster.CreateDatabaseAsync();
-        _app = await StartServerAsync(ConnectionString, Settings());
+        _app = await StartServerAsync(ConnectionString, Settings(), ConfigureServices);
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         Client = new HttpClient { BaseAddress = BaseAddress };
     }
 
     /// <summary>Starts another server process-in-process on the same database (e.g. a second connection pool).</summary>
-    public static async Task<WebApplication> StartServerAsync(string connectionString, Dictionary<string, string?> settings)
+    public static async Task<WebApplication> StartServerAsync(string connectionString, Dictionary<string, string?> settings,
+        Action<IServiceCollection>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration["ConnectionStrings:Default"] = connectionString;
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = ServerApp.Build(builder);
+        var app = ServerApp.Build(builder, overrides);
         await app.StartAsync();
         return app;
     }

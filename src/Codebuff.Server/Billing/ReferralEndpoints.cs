@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Billing;
+
+/// <summary>Referral redemption and the referral pages' data (api.md §4.7).</summary>
+public static class ReferralEndpoints
+{
+    /// <summary>Bonus for each side at redemption (Dec 2025 model, the one the 20-table schema matches).</summary>
+    public const int CreditsPerSide = 250;
+
+    public static void MapReferrals(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/referrals", Redeem);
+        app.MapGet("/api/referrals", List);
+        app.MapGet("/api/referrals/{code}", Describe);
+    }
+
+    static IResult Error(int status, string error) => Results.Json(new { error }, statusCode: status);
+
+    static async Task<IResult> Redeem(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, CancellationToken ct)
+    {
+        if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
+            || body["referralCode"] is not JsonValue codeNode || !codeNode.TryGetValue<string>(out var code)
+            || (body["authToken"] is { } t && t.GetValueKind() != System.Text.Json.JsonValueKind.String))
+            return Error(400, "Invalid request body");
+        if (code.Trim().Length == 0) return Error(400, "Missing referral code");
+        var caller = await RequestUser.FindAsync(http, db, hasher, (string?)body["authToken"], ct);
+        if (caller is null) return Error(401, "Unauthorized");
+
+        var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code.Trim()).Select(u => new { u.Id, u.ReferralLimit }).FirstOrDefaultAsync(ct);
+        var owners = referrer is null ? new[] { LedgerOwner.User(caller.Id) } : [LedgerOwner.User(caller.Id), LedgerOwner.User(referrer.Id)];
+        // Both users' ledger locks, in a stable order: concurrent redemptions of one code (the referral limit) and
+        // by one user (referred once) queue here instead of both passing the checks below.
+        await using var tx = await ledger.BeginAsync(owners, ct);
+
+        if (await db.Referrals.AnyAsync(r => r.ReferredId == caller.Id, ct))
+            return Error(409, "You've already been referred by someone. Each user can only be referred once.");
+        if (referrer is null)
+            return Error(404, "This referral code doesn't exist! Try again or reach out to support@codebuff.com if the problem persists.");
+        if (referrer.Id == caller.Id) return Error(400, "Nice try bud, you can't use your own referral code.");
+        if (await db.Referrals.AnyAsync(r => r.ReferrerId == caller.Id && r.ReferredId == referrer.Id, ct))
+            return Error(409, "You were referred by this user already. No double dipping, refer someone new!");
+        if (await db.Referrals.CountAsync(r => r.ReferrerId == referrer.Id, ct) >= referrer.ReferralLimit)
+            return Error(400, "This referrer has maxxed out the number of referrals they can make");
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        // Both bonuses expire at the referred user's next reset; the monthly reset renews them from the referral rows.
+        var expires = await db.Users.Where(u => u.Id == caller.Id).Select(u => u.NextQuotaReset).FirstAsync(ct);
+        db.Referrals.Add(new Referral
+        {
+            ReferrerId = referrer.Id, ReferredId = caller.Id, Status = ReferralStatus.Completed, Credits = CreditsPerSide,
+            CreatedAt = now, CompletedAt = now,
+        });
+        var id = Guid.NewGuid().ToString();
+        await ledger.GrantLockedAsync(LedgerOwner.User(referrer.Id), $"ref-{id}-referrer", referrer.Id, CreditsPerSide, GrantType.Referral,
+            "Referral bonus (you referred a user)", expires, ct);
+        await ledger.GrantLockedAsync(LedgerOwner.User(caller.Id), $"ref-{id}-referred", caller.Id, CreditsPerSide, GrantType.Referral,
+            "Referral bonus (you were referred)", expires, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return Results.Json(new { message = "Referral applied successfully!", credits_redeemed = CreditsPerSide });
+    }
+
+    static async Task<IResult> List(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
+        if (user is null) return Error(401, "Unauthorized");
+        var referrals = await db.Referrals.Where(r => r.ReferrerId == user.Id)
+            .Join(db.Users, r => r.ReferredId, u => u.Id, (r, u) => new { id = u.Id, name = u.Name, email = u.Email, credits = r.Credits, r.CreatedAt })
+            .OrderBy(r => r.CreatedAt).Select(r => new { r.id, r.name, r.email, r.credits }).ToListAsync(ct);
+        var referredBy = await db.Referrals.Where(r => r.ReferredId == user.Id)
+            .Join(db.Users, r => r.ReferrerId, u => u.Id, (r, u) => new { id = u.Id, name = u.Name, email = u.Email, credits = r.Credits })
+            .FirstOrDefaultAsync(ct);
+        var result = new JsonObject
+        {
+            ["referralCode"] = user.ReferralCode,
+            ["referrals"] = JsonSerializerToNode(referrals),
+            ["referralLimit"] = user.ReferralLimit,
+        };
+        if (referredBy is not null) result["referredBy"] = JsonSerializerToNode(referredBy);
+        return Results.Json(result);
+    }
+
+    static async Task<IResult> Describe(string code, HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
+    {
+        var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code)
+            .Select(u => new { u.Id, u.Name, u.ReferralLimit, Count = db.Referrals.Count(r => r.ReferrerId == u.Id) }).FirstOrDefaultAsync(ct);
+        if (referrer is null) return Error(400, "Invalid referral code");
+        var caller = await RequestUser.FindAsync(http, db, hasher, null, ct);
+        var full = referrer.Count >= referrer.ReferralLimit;
+        var status = new JsonObject
+        {
+            ["reason"] = full ? "Referral Limit Reached" : null,
+            ["details"] = new JsonObject
+            {
+                ["referralCount"] = referrer.Count,
+                ["msg"] = full ? $"This referrer has already referred {referrer.Count} users, the most they can." : null,
+            },
+        };
+        if (!full) status["referralLink"] = $"{options.Value.AppUrl.TrimEnd('/')}/referrals/{code}";
+        return Results.Json(new JsonObject { ["referrerName"] = referrer.Name, ["isSameUser"] = caller?.Id == referrer.Id, ["status"] = status });
+    }
+
+    static JsonNode? JsonSerializerToNode<T>(T value) => System.Text.Json.JsonSerializer.SerializeToNode(value);
+}
