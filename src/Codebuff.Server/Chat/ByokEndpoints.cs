@@ -25,14 +25,14 @@ public static class ByokEndpoints
 
     static async Task<IResult> List(HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
     {
-        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
         var rows = await db.EncryptedApiKeys.AsNoTracking().Where(k => k.UserId == user.Id).OrderBy(k => k.Type).ToListAsync(ct);
         return Results.Json(new { keys = rows.Select(r => View(r, cipher)).Where(v => v is not null) });
     }
 
     static async Task<IResult> Get(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
     {
-        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
         if (ParseType(type) is not { } t) return UnknownType(type);
         var row = await db.EncryptedApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.UserId == user.Id && k.Type == t, ct);
         return row is not null && View(row, cipher) is { } view ? Results.Json(view) : Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404);
@@ -40,7 +40,7 @@ public static class ByokEndpoints
 
     static async Task<IResult> Put(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
     {
-        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
         if (ParseType(type) is not { } t) return UnknownType(type);
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
         var errors = new BodyErrors();
@@ -61,7 +61,7 @@ public static class ByokEndpoints
 
     static async Task<IResult> Delete(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        if (await UserAsync(request, db, hasher, ct) is not { } user) return Unauthorized();
+        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
         if (ParseType(type) is not { } t) return UnknownType(type);
         var deleted = await db.EncryptedApiKeys.Where(k => k.UserId == user.Id && k.Type == t).ExecuteDeleteAsync(ct);
         return deleted == 0 ? Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404) : Results.Json(new { deleted = true });
@@ -76,11 +76,4 @@ public static class ByokEndpoints
         Results.Json(new { error = $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}" }, statusCode: 400);
 
     static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
-
-    static async Task<User?> UserAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
-    {
-        var token = ApiKeyAuth.GetToken(request)
-                    ?? request.Cookies["__Secure-next-auth.session-token"] ?? request.Cookies["next-auth.session-token"];
-        return string.IsNullOrEmpty(token) ? null : await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-    }
 }

@@ -6,6 +6,7 @@ using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
 using Codebuff.Server.Tools;
+using Codebuff.Server.Web;
 
 namespace Codebuff.Server.Hosting;
 
@@ -20,6 +21,7 @@ public static class ServerApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRateLimiter();
         MapEndpoints(app);
         return app;
     }
@@ -38,7 +40,13 @@ public static class ServerApp
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
-        services.AddSingleton(new TokenHasher(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret")));
+        var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
+        services.AddSingleton(secret);
+        services.AddSingleton(new TokenHasher(secret.Value));
+        services.AddSingleton<CliLogin>();
+        services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
+        services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
+        services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());
         services.AddScoped<CreditLedger>();
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
@@ -48,6 +56,11 @@ public static class ServerApp
     {
         app.MapHealth();
         app.MapMe();
+        app.MapCliAuth();
+        app.MapGitHubSignIn();
+        app.MapLoginPages();
+        app.MapApiKeys();
+        app.MapProfile();
         app.MapAgentRuns();
         app.MapChatCompletions();
         app.MapByokKeys();

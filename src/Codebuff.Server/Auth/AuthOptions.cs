@@ -1,0 +1,24 @@
+namespace Codebuff.Server.Auth;
+
+/// <summary>The auth secret, resolved once (configured, or generated into DataDir) and shared by every use.</summary>
+public sealed record AuthSecret(string Value);
+
+/// <summary>Section "Codebuff:GitHub": the OAuth app the web sign-in uses.</summary>
+public sealed class GitHubOptions
+{
+    public string? ClientId { get; set; }
+    public string? ClientSecret { get; set; }
+    /// <summary>Where users authorize (…/login/oauth/authorize) and codes are exchanged (…/login/oauth/access_token).</summary>
+    public string BaseUrl { get; set; } = "https://github.com";
+    /// <summary>The REST API (/user, /user/emails).</summary>
+    public string ApiBaseUrl { get; set; } = "https://api.github.com";
+}
+
+/// <summary>Section "Codebuff:RateLimits": requests per client IP per minute on the login and token routes.</summary>
+public sealed class AuthRateLimitOptions
+{
+    public int LoginPerMinute { get; set; } = 30;
+    /// <summary>The CLI polls its login status every 5 s for up to 5 minutes.</summary>
+    public int StatusPerMinute { get; set; } = 60;
+    public int TokensPerMinute { get; set; } = 20;
+}

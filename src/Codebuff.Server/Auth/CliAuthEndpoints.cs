@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Auth;
+
+/// <summary>The CLI's side of fingerprint login (api.md §4.1, §4.3, §4.4); the browser side is Web/OnboardPages.</summary>
+public static partial class CliAuthEndpoints
+{
+    // The auth code is "<fingerprintId>.<expiresAt>.<hash>", so a fingerprint may not contain dots. [our choice]
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
+    private static partial Regex FingerprintPattern();
+
+    public static void MapCliAuth(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/auth/cli/code", PostCode).RequireRateLimiting(AuthRateLimits.Login);
+        app.MapGet("/api/auth/cli/status", GetStatus).RequireRateLimiting(AuthRateLimits.Status);
+        app.MapPost("/api/auth/cli/logout", PostLogout).RequireRateLimiting(AuthRateLimits.Login);
+    }
+
+    static IResult Error(int status, string error) => Results.Json(new { error }, statusCode: status);
+
+    static async Task<IResult> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
+            || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null || !FingerprintPattern().IsMatch(fingerprintId)
+            || !TryString(body, "referralCode", out var referralCode))
+            return Error(400, "Invalid request body");
+
+        var expiresAt = CliLogin.ExpiresAtText(clock.GetUtcNow() + CliLogin.Window);
+        var hash = login.Hash(fingerprintId, expiresAt);
+        var loginUrl = $"{options.Value.AppUrl.TrimEnd('/')}/login?auth_code={fingerprintId}.{expiresAt}.{hash}"
+                       + (string.IsNullOrEmpty(referralCode) ? "" : $"&referral_code={Uri.EscapeDataString(referralCode)}");
+        return Results.Json(new { fingerprintId, fingerprintHash = hash, loginUrl, expiresAt = long.Parse(expiresAt) });
+    }
+
+    static async Task<IResult> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    {
+        string fingerprintId = request.Query["fingerprintId"].ToString(), hash = request.Query["fingerprintHash"].ToString(),
+            expiresAt = request.Query["expiresAt"].ToString();
+        if (fingerprintId.Length == 0 || hash.Length == 0 || expiresAt.Length == 0) return Error(400, "Invalid query parameters");
+        var now = clock.GetUtcNow();
+        if (!long.TryParse(expiresAt, out var expiresMs) || now.ToUnixTimeMilliseconds() > expiresMs || !login.Verify(fingerprintId, expiresAt, hash))
+            return Error(401, "Authentication failed");
+
+        var nowUtc = now.UtcDateTime;
+        var candidates = await db.Sessions
+            .Where(s => s.FingerprintId == fingerprintId && s.Expires > nowUtc && s.Type == SessionType.Cli)
+            .Join(db.Fingerprints.Where(f => f.SigHash == hash || f.SigHash == null), s => s.FingerprintId, f => f.Id, (s, f) => s)
+            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => new { s.SessionToken, u.Id, u.Name, u.Email })
+            .ToListAsync(ct);
+        // The token is re-derived, and must be the one this login stored: a session from another login of the same
+        // fingerprint (another hash) does not answer this poll.
+        foreach (var c in candidates)
+        {
+            var token = login.CliToken(fingerprintId, hash, c.Id);
+            if (hasher.Hash(token) != c.SessionToken) continue;
+            return Results.Json(new
+            {
+                user = new { id = c.Id, name = c.Name, email = c.Email, authToken = token, fingerprintId, fingerprintHash = hash },
+                message = "Authentication successful!",
+            });
+        }
+        return Error(401, "Authentication failed");
+    }
+
+    static async Task<IResult> PostLogout(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
+            || !TryString(body, "userId", out var userId) || userId is null
+            || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null
+            || !TryString(body, "fingerprintHash", out var hash) || hash is null
+            || !TryString(body, "authToken", out var bodyToken))
+            return Error(400, "Invalid request body");
+        var token = ApiKeyAuth.GetToken(request) ?? (string.IsNullOrEmpty(bodyToken) ? null : bodyToken);
+        if (token is null) return Error(401, "Unauthorized");
+
+        // Dec 2025 rule (api.md §4.4, our choice): end only the session this token names, for that user and
+        // fingerprint; anything else is an idempotent no-op. The fingerprint is unclaimed only if this login claimed it.
+        var tokenHash = hasher.Hash(token);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var deleted = await db.Sessions
+            .Where(s => s.SessionToken == tokenHash && s.UserId == userId && s.FingerprintId == fingerprintId)
+            .ExecuteDeleteAsync(ct);
+        if (deleted > 0)
+            await db.Fingerprints.Where(f => f.Id == fingerprintId && f.SigHash == hash)
+                .ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
+        await tx.CommitAsync(ct);
+        return Results.Json(new { success = true });
+    }
+
+    /// <summary>True when the field is absent (value null) or a string; false for any other JSON type.</summary>
+    static bool TryString(JsonObject body, string name, out string? value)
+    {
+        value = null;
+        var node = body[name];
+        if (node is null) return true;
+        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) return false;
+        value = node.GetValue<string>();
+        return true;
+    }
+}

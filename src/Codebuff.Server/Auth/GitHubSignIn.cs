@@ -1,0 +1,168 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Web;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Auth;
+
+/// <summary>
+/// Web sign-in with GitHub's OAuth authorization-code flow (api.md §5.1), at NextAuth's paths. The first sign-in
+/// creates the user, its account row and the sign-up free grant; every sign-in starts a 30-day web session.
+/// </summary>
+public static class GitHubSignIn
+{
+    public const string HttpClientName = "github";
+    const string StateCookie = "cb-oauth-state";
+
+    public static void MapGitHubSignIn(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/auth/signin/github", Start).RequireRateLimiting(AuthRateLimits.Login);
+        app.MapGet("/api/auth/callback/github", Callback).RequireRateLimiting(AuthRateLimits.Login);
+        app.MapPost("/api/auth/signout", SignOut);
+    }
+
+    static IResult Start(HttpContext http, IOptions<GitHubOptions> github, IOptions<Hosting.CodebuffOptions> app, string? callbackUrl)
+    {
+        var o = github.Value;
+        if (string.IsNullOrEmpty(o.ClientId) || string.IsNullOrEmpty(o.ClientSecret))
+            return Page.Message("Sign-in is not configured", "This server has no GitHub OAuth app (Codebuff:GitHub:ClientId and ClientSecret).", "error", 503);
+        var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        // Double-submit state against CSRF; the return path rides along and is checked to stay on this site.
+        http.Response.Cookies.Append(StateCookie, $"{state}|{SafeReturnPath(callbackUrl)}",
+            new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/api/auth", Secure = http.Request.IsHttps, MaxAge = TimeSpan.FromMinutes(10) });
+        var redirect = $"{app.Value.AppUrl.TrimEnd('/')}/api/auth/callback/github";
+        return Results.Redirect($"{o.BaseUrl.TrimEnd('/')}/login/oauth/authorize?client_id={Uri.EscapeDataString(o.ClientId)}" +
+                                $"&redirect_uri={Uri.EscapeDataString(redirect)}&scope={Uri.EscapeDataString("read:user user:email")}&state={state}");
+    }
+
+    static async Task<IResult> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory factory,
+        IOptions<GitHubOptions> github, IOptions<Hosting.CodebuffOptions> app, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
+    {
+        var cookie = http.Request.Cookies[StateCookie]?.Split('|', 2);
+        http.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/api/auth" });
+        if (cookie is not [var expected, var returnPath] || string.IsNullOrEmpty(state) || !CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(state)))
+            return Page.Message("Sign-in failed", "The sign-in request expired or did not start here. Please try again.", "error", 400);
+        if (string.IsNullOrEmpty(code)) return Page.Message("Sign-in cancelled", "GitHub did not grant access.", "error", 400);
+
+        GitHubUser? profile;
+        try
+        {
+            profile = await FetchUserAsync(factory.CreateClient(HttpClientName), github.Value, app.Value, code, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException)
+        {
+            log.LogWarning("GitHub sign-in failed: {Message}", e.Message);
+            profile = null;
+        }
+        if (profile is null) return Page.Message("Sign-in failed", "GitHub did not confirm who you are. Please try again.", "error", 502);
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+        if (userId is null)
+            return Page.Message("Sign-in failed", "Your GitHub account has no verified e-mail address, which Codebuff needs.", "error", 400);
+        WebSession.Start(http, db, hasher, userId, now);
+        await db.SaveChangesAsync(ct);
+        return Results.Redirect(returnPath);
+    }
+
+    static async Task<IResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        await WebSession.EndAsync(http, db, hasher, ct);
+        return Results.Redirect("/");
+    }
+
+    sealed record GitHubUser(string Id, string Login, string? Name, string? Email, string? AvatarUrl, string AccessToken, string? Scope, string? TokenType);
+
+    static async Task<GitHubUser?> FetchUserAsync(HttpClient http, GitHubOptions o, Hosting.CodebuffOptions app, string code, CancellationToken ct)
+    {
+        using var exchange = new HttpRequestMessage(HttpMethod.Post, $"{o.BaseUrl.TrimEnd('/')}/login/oauth/access_token")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["client_id"] = o.ClientId!, ["client_secret"] = o.ClientSecret!, ["code"] = code,
+                ["redirect_uri"] = $"{app.AppUrl.TrimEnd('/')}/api/auth/callback/github",
+            }),
+        };
+        exchange.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var tokenResponse = await http.SendAsync(exchange, ct);
+        var tokenJson = await tokenResponse.Content.ReadFromJsonAsync<JsonObject>(ct);
+        if (!tokenResponse.IsSuccessStatusCode || (string?)tokenJson?["access_token"] is not { Length: > 0 } accessToken) return null;
+
+        var user = await GetJsonAsync<JsonObject>(http, $"{o.ApiBaseUrl.TrimEnd('/')}/user", accessToken, ct);
+        if (user?["id"] is not JsonValue id) return null;
+        // Only a verified address may identify (or be linked to) a Codebuff user.
+        var emails = await GetJsonAsync<JsonArray>(http, $"{o.ApiBaseUrl.TrimEnd('/')}/user/emails", accessToken, ct);
+        var email = emails?.OfType<JsonObject>().Where(e => e["verified"]?.GetValue<bool>() == true)
+            .OrderByDescending(e => e["primary"]?.GetValue<bool>() == true).Select(e => (string?)e["email"]).FirstOrDefault();
+        return new GitHubUser(id.ToJsonString().Trim('"'), (string?)user["login"] ?? "", (string?)user["name"], email, (string?)user["avatar_url"],
+            accessToken, (string?)tokenJson["scope"], (string?)tokenJson["token_type"]);
+    }
+
+    static async Task<T?> GetJsonAsync<T>(HttpClient http, string url, string accessToken, CancellationToken ct) where T : JsonNode
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("codebuff-dotnet", "1.0"));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await http.SendAsync(request, ct);
+        return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<T>(ct) : null;
+    }
+
+    /// <summary>
+    /// The account's user; else the user with that verified e-mail (an operator-created account gets linked); else a
+    /// new user with its account row and the sign-up free grant, all in one transaction. Null when GitHub gave no
+    /// verified e-mail for a new identity.
+    /// </summary>
+    static async Task<string?> FindOrCreateUserAsync(AppDbContext db, CreditLedger ledger, GitHubUser gh, DateTime now, CancellationToken ct)
+    {
+        var existing = await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id).Select(a => a.UserId).FirstOrDefaultAsync(ct);
+        if (existing is not null)
+        {
+            await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.AccessToken, gh.AccessToken).SetProperty(a => a.Scope, gh.Scope), ct);
+            return existing;
+        }
+        if (gh.Email is null) return null;
+
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == gh.Email, ct);
+        var isNew = user is null;
+        user ??= new User { Id = Guid.NewGuid().ToString(), Email = gh.Email, Name = gh.Name ?? gh.Login, Image = gh.AvatarUrl, EmailVerified = now };
+        await using var tx = await ledger.BeginAsync([LedgerOwner.User(user.Id)], ct);
+        if (isNew)
+        {
+            db.Users.Add(user);
+            await db.SaveChangesAsync(ct); // the reset date is the database's default; the free grant expires then
+            await db.Entry(user).ReloadAsync(ct);
+        }
+        db.Accounts.Add(new Account
+        {
+            UserId = user.Id, Type = "oauth", Provider = "github", ProviderAccountId = gh.Id, AccessToken = gh.AccessToken,
+            TokenType = gh.TokenType, Scope = gh.Scope,
+        });
+        if (isNew)
+            // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
+            await ledger.GrantLockedAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId()}", user.Id, FreeCredits.Initial, GrantType.Free,
+                "Free credits for signing up", user.NextQuotaReset, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return user.Id;
+    }
+
+    /// <summary>Upstream's compact id: 32 bits of time and 32 random bits, base64url (11 characters).</summary>
+    public static string CompactId()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BitConverter.TryWriteBytes(bytes, (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        RandomNumberGenerator.Fill(bytes[4..]);
+        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>Only a path on this site may be the return address (no open redirects).</summary>
+    public static string SafeReturnPath(string? url) =>
+        url is { Length: > 0 } && url.StartsWith('/') && !url.StartsWith("//") && !url.StartsWith("/\\") ? url : "/";
+}

@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Auth;
+
+/// <summary>
+/// The dashboard's cookie session (api.md §1.4): the cookie holds a session token, which resolves like any other
+/// token through the session table. One place reads and writes it.
+/// </summary>
+public static class WebSession
+{
+    public const string Cookie = "next-auth.session-token";
+    public const string SecureCookie = "__Secure-next-auth.session-token";
+    public static readonly TimeSpan Lifetime = TimeSpan.FromDays(30);
+
+    public static string? GetToken(HttpRequest request) =>
+        request.Cookies[SecureCookie] is { Length: > 0 } secure ? secure
+        : request.Cookies[Cookie] is { Length: > 0 } plain ? plain
+        : request.Cookies["authjs.session-token"] is { Length: > 0 } authjs ? authjs : null;
+
+    public static async Task<User?> FindUserAsync(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct) =>
+        GetToken(http.Request) is { } token ? await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) : null;
+
+    /// <summary>Adds a 30-day web session for the user (the caller saves) and sets its cookie on the response.</summary>
+    public static string Start(HttpContext http, AppDbContext db, TokenHasher hasher, string userId, DateTime now)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = userId, Type = SessionType.Web, Expires = now + Lifetime });
+        var secure = http.Request.IsHttps;
+        http.Response.Cookies.Append(secure ? SecureCookie : Cookie, token, new CookieOptions
+        {
+            HttpOnly = true, Secure = secure, SameSite = SameSiteMode.Lax, Path = "/", Expires = now + Lifetime,
+        });
+        return token;
+    }
+
+    /// <summary>Ends the browser's session: the row goes and the cookie is cleared.</summary>
+    public static async Task EndAsync(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    {
+        if (GetToken(http.Request) is { } token)
+        {
+            var hash = hasher.Hash(token);
+            await db.Sessions.Where(s => s.SessionToken == hash && s.Type == SessionType.Web).ExecuteDeleteAsync(ct);
+        }
+        http.Response.Cookies.Delete(Cookie, new CookieOptions { Path = "/" });
+        http.Response.Cookies.Delete(SecureCookie, new CookieOptions { Path = "/", Secure = true });
+    }
+}
