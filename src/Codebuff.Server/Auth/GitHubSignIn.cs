@@ -25,7 +25,7 @@ public static class GitHubSignIn
         app.MapPost("/api/auth/signout", SignOut);
     }
 
-    static IResult Start(HttpContext http, IOptions<GitHubOptions> github, IOptions<Hosting.CodebuffOptions> app, string? callbackUrl)
+    static IResult Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)
     {
         var o = github.Value;
         if (string.IsNullOrEmpty(o.ClientId) || string.IsNullOrEmpty(o.ClientSecret))
@@ -34,13 +34,13 @@ public static class GitHubSignIn
         // Double-submit state against CSRF; the return path rides along and is checked to stay on this site.
         http.Response.Cookies.Append(StateCookie, $"{state}|{SafeReturnPath(callbackUrl)}",
             new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/api/auth", Secure = http.Request.IsHttps, MaxAge = TimeSpan.FromMinutes(10) });
-        var redirect = $"{app.Value.AppUrl.TrimEnd('/')}/api/auth/callback/github";
+        var redirect = CallbackUrl(http);
         return Results.Redirect($"{o.BaseUrl.TrimEnd('/')}/login/oauth/authorize?client_id={Uri.EscapeDataString(o.ClientId)}" +
                                 $"&redirect_uri={Uri.EscapeDataString(redirect)}&scope={Uri.EscapeDataString("read:user user:email")}&state={state}");
     }
 
     static async Task<IResult> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory factory,
-        IOptions<GitHubOptions> github, IOptions<Hosting.CodebuffOptions> app, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
+        IOptions<GitHubOptions> github, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
     {
         var cookie = http.Request.Cookies[StateCookie]?.Split('|', 2);
         http.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/api/auth" });
@@ -52,7 +52,7 @@ public static class GitHubSignIn
         GitHubUser? profile;
         try
         {
-            profile = await FetchUserAsync(factory.CreateClient(HttpClientName), github.Value, app.Value, code, ct);
+            profile = await FetchUserAsync(factory.CreateClient(HttpClientName), github.Value, CallbackUrl(http), code, ct);
         }
         catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException)
         {
@@ -78,14 +78,17 @@ public static class GitHubSignIn
 
     sealed record GitHubUser(string Id, string Login, string? Name, string? Email, string? AvatarUrl, string AccessToken, string? Scope, string? TokenType);
 
-    static async Task<GitHubUser?> FetchUserAsync(HttpClient http, GitHubOptions o, Hosting.CodebuffOptions app, string code, CancellationToken ct)
+    /// <summary>GitHub sends the browser back to the origin it came from, so sign-in works on whatever address serves it.</summary>
+    static string CallbackUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}/api/auth/callback/github";
+
+    static async Task<GitHubUser?> FetchUserAsync(HttpClient http, GitHubOptions o, string callbackUrl, string code, CancellationToken ct)
     {
         using var exchange = new HttpRequestMessage(HttpMethod.Post, $"{o.BaseUrl.TrimEnd('/')}/login/oauth/access_token")
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string>
             {
                 ["client_id"] = o.ClientId!, ["client_secret"] = o.ClientSecret!, ["code"] = code,
-                ["redirect_uri"] = $"{app.AppUrl.TrimEnd('/')}/api/auth/callback/github",
+                ["redirect_uri"] = callbackUrl,
             }),
         };
         exchange.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));

@@ -14,6 +14,7 @@ public static class LoginPages
     {
         app.MapGet("/login", Login);
         app.MapGet("/onboard", Onboard);
+        app.MapGet("/", Home);
     }
 
     static async Task<IResult> Login(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
@@ -29,6 +30,19 @@ public static class LoginPages
             <h1>Sign in to Codebuff</h1>
             <p>{Page.Encode(intro)}</p>
             <p><a class="button" id="github-signin" href="{Page.Encode(href)}">Continue with GitHub</a></p>
+            """);
+    }
+
+    static async Task<IResult> Home(HttpContext http, AppDbContext db, TokenHasher hasher, Billing.CreditLedger ledger, CancellationToken ct)
+    {
+        if (await WebSession.FindUserAsync(http, db, hasher, ct) is not { } user) return Results.Redirect("/login");
+        var usage = await ledger.GetUsageAsync(Billing.LedgerOwner.User(user.Id), ct);
+        return Page.Html("Account", $"""
+            <h1>Codebuff</h1>
+            <p>Signed in as <strong id="email">{Page.Encode(user.Email)}</strong>.</p>
+            <p>Credits remaining: <strong id="credits">{usage.Balance.TotalRemaining}</strong>
+               (used this cycle: {usage.UsageThisCycle}; free credits renew {Page.Encode(usage.NextQuotaReset?.ToString("yyyy-MM-dd"))}).</p>
+            <form method="post" action="/api/auth/signout"><button class="button" type="submit">Sign out</button></form>
             """);
     }
 
@@ -60,7 +74,7 @@ public static class LoginPages
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         // The signed hash claims the fingerprint (insert, or re-claim a fingerprint this user used before).
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO fingerprint (id, sig_hash, created_at) VALUES ({fingerprintId}, {hash}, {DateTime.SpecifyKind(nowUtc, DateTimeKind.Unspecified)})
+            INSERT INTO fingerprint (id, sig_hash) VALUES ({fingerprintId}, {hash})
             ON CONFLICT (id) DO UPDATE SET sig_hash = excluded.sig_hash
             """, ct);
         db.Sessions.Add(new Session

@@ -1,0 +1,154 @@
+using Codebuff.Server.Data;
+using Codebuff.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Tests.Auth;
+
+/// <summary>The CLI's fingerprint login end to end: the CLI side over HTTP, the browser side in Chromium.</summary>
+public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFixture>
+{
+    async Task<JsonObject> StartLoginAsync(string fingerprintId)
+    {
+        var response = await server.Client.PostAsJsonAsync("/api/auth/cli/code", new { fingerprintId });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    Task<HttpResponseMessage> PollAsync(JsonObject code, string? hash = null, string? expiresAt = null) =>
+        server.Client.GetAsync($"/api/auth/cli/status?fingerprintId={code["fingerprintId"]}&fingerprintHash={hash ?? (string?)code["fingerprintHash"]}&expiresAt={expiresAt ?? code["expiresAt"]!.ToJsonString()}");
+
+    /// <summary>The login URL points at the configured AppUrl; the browser opens the same path on the test server.</summary>
+    string OnTestServer(JsonObject code) => new Uri(server.BaseAddress, new Uri((string)code["loginUrl"]!).PathAndQuery).ToString();
+
+    [Fact]
+    public async Task Code_then_browser_sign_in_then_poll_yields_a_working_token_until_logout()
+    {
+        var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..10];
+        var email = $"cli{Guid.NewGuid():N}@example.com";
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "clidev", "CLI Dev", email);
+
+        var code = await StartLoginAsync(fingerprint);
+        Assert.Matches("^[0-9a-f]{64}$", (string?)code["fingerprintHash"]);
+        Assert.Equal($"http://localhost:5000/login?auth_code={fingerprint}.{code["expiresAt"]}.{code["fingerprintHash"]}", (string?)code["loginUrl"]);
+        Assert.InRange(code["expiresAt"]!.GetValue<long>() - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3_590_000, 3_600_000);
+
+        var pending = await PollAsync(code);
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Authentication failed"}"""), (pending.StatusCode, await pending.Content.ReadAsStringAsync()));
+
+        await using (var context = await Browser.NewContextAsync())
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(OnTestServer(code));
+            Assert.Contains("connect the Codebuff CLI", await page.InnerTextAsync("main"));
+            await page.ClickAsync("#github-signin");
+            await page.WaitForURLAsync("**/onboard?auth_code=*");
+            Assert.Contains("You're logged in!", await page.InnerTextAsync("h1"));
+            Assert.Contains(email, await page.InnerTextAsync("main"));
+
+            // Opening the same link again changes nothing.
+            await page.GotoAsync(OnTestServer(code));
+            Assert.Contains("Already connected", await page.InnerTextAsync("h1"));
+        }
+
+        var done = await PollAsync(code);
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        var body = (await done.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("Authentication successful!", (string?)body["message"]);
+        var user = body["user"]!;
+        Assert.Equal((email, "CLI Dev", fingerprint, (string?)code["fingerprintHash"]),
+            ((string?)user["email"], (string?)user["name"], (string?)user["fingerprintId"], (string?)user["fingerprintHash"]));
+        var token = (string)user["authToken"]!;
+
+        var me = await server.ClientFor(new TestUser((string)user["id"]!, email, token)).GetFromJsonAsync<JsonObject>("/api/v1/me?fields=id,email");
+        Assert.Equal(email, (string?)me!["email"]);
+
+        await using (var db = server.NewDbContext())
+        {
+            var cli = await db.Sessions.SingleAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli);
+            Assert.Equal(new DateTime(4707, 11, 28, 23, 59, 59, 999, DateTimeKind.Utc), cli.Expires);
+            Assert.Equal((string?)code["fingerprintHash"], (await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
+            // The browser's own web session was linked to the fingerprint too.
+            Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Web));
+        }
+
+        var logout = await server.ClientFor(new TestUser("", "", token)).PostAsJsonAsync("/api/auth/cli/logout",
+            new { userId = (string)user["id"]!, fingerprintId = fingerprint, fingerprintHash = (string)code["fingerprintHash"]! });
+        Assert.Equal("""{"success":true}""", await logout.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(new TestUser("", "", token)).GetAsync("/api/v1/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(code)).StatusCode);
+        await using (var db = server.NewDbContext())
+            Assert.Null((await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
+    }
+
+    [Fact]
+    public async Task Forged_expired_and_incomplete_polls_are_refused()
+    {
+        var code = await StartLoginAsync("codebuff-cli-forge");
+        var forged = await PollAsync(code, hash: new string('a', 64));
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Authentication failed"}"""), (forged.StatusCode, await forged.Content.ReadAsStringAsync()));
+        var past = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000).ToString();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(code, expiresAt: past)).StatusCode);
+        var missing = await server.Client.GetAsync("/api/auth/cli/status?fingerprintId=x");
+        Assert.Equal((HttpStatusCode.BadRequest, """{"error":"Invalid query parameters"}"""), (missing.StatusCode, await missing.Content.ReadAsStringAsync()));
+    }
+
+    [Fact]
+    public async Task Bad_code_requests_get_400()
+    {
+        foreach (var body in new[] { "{}", "{\"fingerprintId\":5}", "not json", "{\"fingerprintId\":\"has.dots\"}", "{\"fingerprintId\":\"ok\",\"referralCode\":1}" })
+        {
+            var response = await server.Client.PostAsync("/api/auth/cli/code", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal((HttpStatusCode.BadRequest, """{"error":"Invalid request body"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+        var withReferral = await server.Client.PostAsJsonAsync("/api/auth/cli/code", new { fingerprintId = "fp-1", referralCode = "ref-abc" });
+        Assert.EndsWith("&referral_code=ref-abc", (string?)(await withReferral.Content.ReadFromJsonAsync<JsonObject>())!["loginUrl"]);
+    }
+
+    [Fact]
+    public async Task A_fingerprint_claimed_by_one_user_cannot_be_taken_by_another()
+    {
+        var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..10];
+        var first = await StartLoginAsync(fingerprint);
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "first", null, $"first{Guid.NewGuid():N}@example.com");
+        using (var a = server.Browserish(out _))
+        {
+            await a.GetAsync("/api/auth/signin/github");
+            Assert.Contains("You&#39;re logged in!", await a.GetStringAsync(new Uri((string)first["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard")));
+        }
+
+        var second = await StartLoginAsync(fingerprint);
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "second", null, $"second{Guid.NewGuid():N}@example.com");
+        using var b = server.Browserish(out _);
+        await b.GetAsync("/api/auth/signin/github");
+        var refused = await b.GetAsync(new Uri((string)second["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("already logged in as someone else", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(second)).StatusCode);
+        await using var db = server.NewDbContext();
+        Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli));
+        Assert.Equal((string?)first["fingerprintHash"], (await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
+    }
+
+    [Fact]
+    public async Task Onboard_rejects_tampered_and_expired_codes_and_sends_strangers_to_login()
+    {
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "o", null, $"o{Guid.NewGuid():N}@example.com");
+        using var browser = server.Browserish(out _);
+        using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress })
+        {
+            var redirect = await anonymous.GetAsync("/onboard?auth_code=a.b.c");
+            Assert.Equal("/login?auth_code=a.b.c", redirect.Headers.Location!.OriginalString);
+        }
+        await browser.GetAsync("/api/auth/signin/github");
+        var tampered = await browser.GetAsync($"/onboard?auth_code=fp.{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds()}.{new string('0', 64)}");
+        Assert.Equal(HttpStatusCode.BadRequest, tampered.StatusCode);
+        Assert.Contains("Invalid auth code", await tampered.Content.ReadAsStringAsync());
+
+        var secret = server.Services.GetRequiredService<Codebuff.Server.Auth.CliLogin>();
+        var past = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 5000).ToString();
+        var expired = await browser.GetAsync($"/onboard?auth_code=fp-old.{past}.{secret.Hash("fp-old", past)}");
+        Assert.Contains("Auth code expired", await expired.Content.ReadAsStringAsync());
+        await using var db = server.NewDbContext();
+        Assert.False(await db.Fingerprints.AnyAsync(f => f.Id == "fp-old" || f.Id == "fp"));
+    }
+}
