@@ -96,4 +96,30 @@ public sealed class ApiKeyTests(AuthFixture server) : IClassFixture<AuthFixture>
         await using var db = server.NewDbContext();
         Assert.Null((await db.Users.SingleAsync(u => u.Id == b.Id)).Handle);
     }
+
+    [Fact]
+    public async Task Revoking_a_cli_session_unclaims_its_fingerprint_and_kills_its_token()
+    {
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "revoker", null, $"rv{Guid.NewGuid():N}@example.com");
+        using var browser = server.Browserish(out _);
+        await browser.GetAsync("/api/auth/signin/github");
+        var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..8];
+        var code = (await (await server.Client.PostAsJsonAsync("/api/auth/cli/code", new { fingerprintId = fingerprint })).Content.ReadFromJsonAsync<JsonObject>())!;
+        await browser.GetAsync(new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
+        var status = await server.Client.GetFromJsonAsync<JsonObject>(
+            $"/api/auth/cli/status?fingerprintId={fingerprint}&fingerprintHash={code["fingerprintHash"]}&expiresAt={code["expiresAt"]}");
+        var cliToken = (string)status!["user"]!["authToken"]!;
+
+        var sessions = (await browser.GetFromJsonAsync<JsonObject>("/api/user/sessions"))!["activeSessions"]!.AsArray();
+        var cli = Assert.Single(sessions, s => (string?)s!["sessionType"] == "cli")!;
+        Assert.Equal(fingerprint, (string?)cli["fingerprintId"]);
+        Assert.NotNull((string?)cli["createdAt"]);
+
+        var revoke = await browser.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/sessions") { Content = JsonContent.Create(new { sessionIds = new[] { (string)cli["id"]! } }) });
+        Assert.Equal("""{"revokedSessions":1,"revokedTokens":0}""", await revoke.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(new Infrastructure.TestUser("", "", cliToken)).GetAsync("/api/v1/me")).StatusCode);
+        await using var db = server.NewDbContext();
+        Assert.Null((await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/user/sessions")).StatusCode); // the web session stays
+    }
 }
