@@ -20,6 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet not on PATH)" >&2; echo "0 passed, 1 failed"; exit 1; }
 
+# The unmodified @codebuff/sdk, which the acceptance harness and the agent-definition tests run.
+sdk_dir="$root/../shared/acceptance/sdk"
+if [ -f "$sdk_dir/package-lock.json" ] && [ ! -f "$sdk_dir/node_modules/@codebuff/sdk/package.json" ]; then
+  (cd "$sdk_dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "npm ci for the SDK harness failed" >&2
+fi
+
 results="$root/TestResults"
 rm -rf "$results"
 mkdir -p "$results"
