@@ -76,12 +76,10 @@ public static class ChatCompletionEndpoints
         // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
         if (!freeMode)
         {
-            var balance = await ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
-            if (balance.TotalRemaining <= 0)
-            {
-                var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
-                return Message(402, $"Out of credits. Please add credits at {options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, clock.GetUtcNow().UtcDateTime)}.");
-            }
+            // Reading usage runs the lazy monthly reset first, so a new period's free credits count here.
+            var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
+            if (usage.Balance.TotalRemaining <= 0)
+                return Message(402, $"Out of credits. Please add credits at {options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(usage.NextQuotaReset, clock.GetUtcNow().UtcDateTime)}.");
         }
 
         if (model is null) return Message(400, "model is required");
