@@ -39,7 +39,18 @@ public static class ApiKeyEndpoints
     static async Task<IResult> CreateToken(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var body = await RequestJson.ReadAsync(http.Request, ct) as JsonObject ?? (http.Request.ContentLength is 0 or null ? new JsonObject() : null);
+        // Every field is optional, so no body at all means the defaults; anything else must be a JSON object.
+        using var reader = new StreamReader(http.Request.Body);
+        var text = await reader.ReadToEndAsync(ct);
+        JsonObject? body;
+        try
+        {
+            body = string.IsNullOrWhiteSpace(text) ? new JsonObject() : JsonNode.Parse(text) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            body = null;
+        }
         if (body is null) return Results.Json(new { error = "Invalid request body" }, statusCode: 400);
         var days = 365;
         if (body["name"] is { } name && (name.GetValueKind() != System.Text.Json.JsonValueKind.String || name.GetValue<string>().Length == 0))
@@ -56,7 +67,7 @@ public static class ApiKeyEndpoints
         return Results.Json(new { token, expires, message = "API Key created successfully" }, statusCode: 201);
     }
 
-    static async Task<IResult> Revoke(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Revoke(HttpContext http, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Results.Text("Unauthorized", "text/plain", statusCode: 401);
         if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
@@ -79,6 +90,7 @@ public static class ApiKeyEndpoints
             .Where(s => s.UserId == user.Id && s.Type == SessionType.Pat && tokenKeys.Contains(s.SessionToken))
             .ExecuteDeleteAsync(ct);
         await tx.CommitAsync(ct);
+        vault.Forget(sessionKeys);
         return Results.Json(new { revokedSessions, revokedTokens });
     }
 

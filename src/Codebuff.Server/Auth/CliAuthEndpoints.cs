@@ -37,7 +37,7 @@ public static partial class CliAuthEndpoints
         return Results.Json(new { fingerprintId, fingerprintHash = hash, loginUrl, expiresAt = long.Parse(expiresAt) });
     }
 
-    static async Task<IResult> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
     {
         string fingerprintId = request.Query["fingerprintId"].ToString(), hash = request.Query["fingerprintHash"].ToString(),
             expiresAt = request.Query["expiresAt"].ToString();
@@ -52,12 +52,11 @@ public static partial class CliAuthEndpoints
             .Join(db.Fingerprints.Where(f => f.SigHash == hash || f.SigHash == null), s => s.FingerprintId, f => f.Id, (s, f) => s)
             .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => new { s.SessionToken, u.Id, u.Name, u.Email })
             .ToListAsync(ct);
-        // The token is re-derived, and must be the one this login stored: a session from another login of the same
-        // fingerprint (another hash) does not answer this poll.
+        // Only a session this login created has its raw token in the vault (bound to this hash): a session from
+        // another login of the same fingerprint, or one whose window has passed, does not answer this poll.
         foreach (var c in candidates)
         {
-            var token = login.CliToken(fingerprintId, hash, c.Id);
-            if (hasher.Hash(token) != c.SessionToken) continue;
+            if (vault.Recover(c.SessionToken, hash) is not { } token) continue;
             return Results.Json(new
             {
                 user = new { id = c.Id, name = c.Name, email = c.Email, authToken = token, fingerprintId, fingerprintHash = hash },
@@ -67,7 +66,7 @@ public static partial class CliAuthEndpoints
         return Error(401, "Authentication failed");
     }
 
-    static async Task<IResult> PostLogout(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> PostLogout(HttpRequest request, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
             || !TryString(body, "userId", out var userId) || userId is null
@@ -89,6 +88,7 @@ public static partial class CliAuthEndpoints
             await db.Fingerprints.Where(f => f.Id == fingerprintId && f.SigHash == hash)
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
         await tx.CommitAsync(ct);
+        vault.Forget([tokenHash]);
         return Results.Json(new { success = true });
     }
 

@@ -18,15 +18,8 @@ public sealed class CliLogin(AuthSecret secret)
     public bool Verify(string fingerprintId, string expiresAt, string hash) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(fingerprintId, expiresAt)), Encoding.ASCII.GetBytes(hash));
 
-    /// <summary>
-    /// The CLI session's bearer token. Tokens are stored only as keyed hashes, yet the status poll must hand the raw
-    /// token to the CLI; so the token is derived from the login attempt (fingerprint, its signed hash, the user) with
-    /// the server secret. The server can recompute it while the signed login is valid — the poll refuses expired
-    /// hashes — and a copy of the database alone still yields no token. [our choice, api.md §1.6]
-    /// </summary>
-    public string CliToken(string fingerprintId, string fingerprintHash, string userId) =>
-        "cb-cli-" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("cli-session:" + secret.Value),
-            Encoding.UTF8.GetBytes($"{fingerprintId}\n{fingerprintHash}\n{userId}")));
+    /// <summary>A new CLI session token: a random UUID v4, as upstream's (api.md §1.1).</summary>
+    public static string NewCliToken() => Guid.NewGuid().ToString();
 
     public static string ExpiresAtText(DateTimeOffset expiresAt) => expiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 }

@@ -44,6 +44,7 @@ public static class ServerApp
         services.AddSingleton(secret);
         services.AddSingleton(new TokenHasher(secret.Value));
         services.AddSingleton<CliLogin>();
+        services.AddSingleton<CliTokenVault>();
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());

@@ -46,7 +46,7 @@ public static class LoginPages
             """);
     }
 
-    static async Task<IResult> Onboard(HttpContext http, AppDbContext db, TokenHasher hasher, CliLogin login, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> Onboard(HttpContext http, AppDbContext db, TokenHasher hasher, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
     {
         var webToken = WebSession.GetToken(http.Request);
         var user = webToken is null ? null : await ApiKeyAuth.FindUserAsync(db, hasher, webToken, ct);
@@ -77,9 +77,11 @@ public static class LoginPages
             INSERT INTO fingerprint (id, sig_hash) VALUES ({fingerprintId}, {hash})
             ON CONFLICT (id) DO UPDATE SET sig_hash = excluded.sig_hash
             """, ct);
+        var cliToken = CliLogin.NewCliToken();
+        var cliHash = hasher.Hash(cliToken);
         db.Sessions.Add(new Session
         {
-            SessionToken = hasher.Hash(login.CliToken(fingerprintId, hash, user.Id)), UserId = user.Id, Type = SessionType.Cli,
+            SessionToken = cliHash, UserId = user.Id, Type = SessionType.Cli,
             Expires = CliLogin.CliSessionExpiry, FingerprintId = fingerprintId,
         });
         await db.SaveChangesAsync(ct);
@@ -87,6 +89,8 @@ public static class LoginPages
         await db.Sessions.Where(s => s.SessionToken == webHash && s.FingerprintId == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.FingerprintId, fingerprintId), ct);
         await tx.CommitAsync(ct);
+        // The raw token exists only here and in the vault, until the CLI's poll picks it up within the window.
+        vault.Keep(cliHash, hash, cliToken, DateTimeOffset.FromUnixTimeMilliseconds(expiresMs));
         return Page.Message("You're logged in!", $"The Codebuff CLI is now connected to {user.Email}. Return to your terminal.", "ok");
     }
 }

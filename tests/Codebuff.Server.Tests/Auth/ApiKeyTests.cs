@@ -122,4 +122,25 @@ public sealed class ApiKeyTests(AuthFixture server) : IClassFixture<AuthFixture>
         Assert.Null((await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/user/sessions")).StatusCode); // the web session stays
     }
+
+    [Fact]
+    public async Task No_body_means_defaults_but_a_malformed_streamed_body_is_refused()
+    {
+        var user = await server.CreateUserAsync();
+        var client = server.ClientFor(user);
+        var empty = await client.PostAsync("/api/api-keys", null);
+        Assert.Equal(HttpStatusCode.Created, empty.StatusCode);
+        var expires = DateTime.Parse((string)(await empty.Content.ReadFromJsonAsync<JsonObject>())!["expires"]!).ToUniversalTime();
+        Assert.InRange(expires, DateTime.UtcNow.AddDays(364.99), DateTime.UtcNow.AddDays(365.01));
+
+        // No Content-Length (chunked): the body is still read and judged.
+        var chunked = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{\"expiresInDays\":")));
+        chunked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/api-keys") { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        var refused = await client.SendAsync(request);
+        Assert.Equal((HttpStatusCode.BadRequest, """{"error":"Invalid request body"}"""), (refused.StatusCode, await refused.Content.ReadAsStringAsync()));
+        await using var db = server.NewDbContext();
+        Assert.Equal(2, await db.Sessions.CountAsync(s => s.UserId == user.Id));
+    }
 }

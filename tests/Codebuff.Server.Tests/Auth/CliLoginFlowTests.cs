@@ -151,4 +151,61 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         await using var db = server.NewDbContext();
         Assert.False(await db.Fingerprints.AnyAsync(f => f.Id == "fp-old" || f.Id == "fp"));
     }
+
+    [Fact]
+    public async Task A_logged_out_cli_token_stays_dead_when_the_same_link_is_opened_again()
+    {
+        var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..10];
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "again", null, $"again{Guid.NewGuid():N}@example.com");
+        var code = await StartLoginAsync(fingerprint);
+        var onboard = new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard");
+        using var browser = server.Browserish(out _);
+        await browser.GetAsync("/api/auth/signin/github");
+        Assert.Contains("You&#39;re logged in!", await browser.GetStringAsync(onboard));
+        var first = (await (await PollAsync(code)).Content.ReadFromJsonAsync<JsonObject>())!["user"]!;
+        var firstToken = (string)first["authToken"]!;
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", firstToken);
+        var asFirst = server.ClientFor(new TestUser("", "", firstToken));
+        await asFirst.PostAsJsonAsync("/api/auth/cli/logout",
+            new { userId = (string)first["id"]!, fingerprintId = fingerprint, fingerprintHash = (string)code["fingerprintHash"]! });
+
+        // The same link, still inside its window: a new session with a new token; the old one does not come back.
+        Assert.Contains("You&#39;re logged in!", await browser.GetStringAsync(onboard));
+        var second = (await (await PollAsync(code)).Content.ReadFromJsonAsync<JsonObject>())!["user"]!;
+        Assert.NotEqual(firstToken, (string)second["authToken"]!);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await asFirst.GetAsync("/api/v1/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(new TestUser("", "", (string)second["authToken"]!)).GetAsync("/api/v1/me")).StatusCode);
+        await using var db = server.NewDbContext();
+        Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli));
+    }
+
+    [Fact]
+    public async Task The_raw_cli_token_is_neither_stored_nor_derivable_from_the_database()
+    {
+        var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..10];
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "rest", null, $"restcli{Guid.NewGuid():N}@example.com");
+        var code = await StartLoginAsync(fingerprint);
+        using var browser = server.Browserish(out _);
+        await browser.GetAsync("/api/auth/signin/github");
+        await browser.GetAsync(new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
+
+        // Once the vault lets go (window over, restart), the poll has nothing to hand out, though the session lives.
+        var sessionHash = await NewDbSessionHashAsync(fingerprint);
+        var vault = server.Services.GetRequiredService<Codebuff.Server.Auth.CliTokenVault>();
+        var token = vault.Recover(sessionHash, (string)code["fingerprintHash"]!);
+        Assert.NotNull(token);
+        vault.Forget([sessionHash]);
+        var poll = await PollAsync(code);
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Authentication failed"}"""), (poll.StatusCode, await poll.Content.ReadAsStringAsync()));
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(new TestUser("", "", token!)).GetAsync("/api/v1/me")).StatusCode);
+        using var asStored = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me");
+        asStored.Headers.Add("x-codebuff-api-key", sessionHash);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Client.SendAsync(asStored)).StatusCode);
+    }
+
+    async Task<string> NewDbSessionHashAsync(string fingerprint)
+    {
+        await using var db = server.NewDbContext();
+        return await db.Sessions.Where(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli).Select(s => s.SessionToken).SingleAsync();
+    }
 }
