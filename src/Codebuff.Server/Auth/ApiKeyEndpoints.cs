@@ -15,7 +15,7 @@ public static class ApiKeyEndpoints
     public static void MapApiKeys(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/api-keys", ListTokens);
-        app.MapPost("/api/api-keys", CreateToken).RequireRateLimiting(AuthRateLimits.Tokens);
+        app.MapPost("/api/api-keys", CreateToken).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
         app.MapDelete("/api/sessions", Revoke);
         app.MapGet("/api/user/sessions", ListSessions);
         app.MapPost("/api/user/sessions/logout-all", LogoutAll);

@@ -21,4 +21,7 @@ public sealed class AuthRateLimitOptions
     /// <summary>The CLI polls its login status every 5 s for up to 5 minutes.</summary>
     public int StatusPerMinute { get; set; } = 60;
     public int TokensPerMinute { get; set; } = 20;
+    /// <summary>Token creation per caller credential (session), on top of the per-IP limit: many users behind one
+    /// address are not starved by one of them, and one account cannot mint tokens from many addresses.</summary>
+    public int TokensPerUserPerMinute { get; set; } = 10;
 }
