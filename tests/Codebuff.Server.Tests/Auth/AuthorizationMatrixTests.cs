@@ -131,6 +131,71 @@ public sealed class AuthorizationMatrixTests(AuthFixture server) : IClassFixture
         Assert.Equal(1, await db.Sessions.CountAsync(s => s.UserId == target.Id && s.Type == SessionType.Pat && s.Expires > now));
     }
 
+    public enum CookieCaller { Garbage, Expired, Owner, SecureOwner }
+
+    public static TheoryData<string, CookieCaller> CookieCases()
+    {
+        var data = new TheoryData<string, CookieCaller>();
+        foreach (var r in Routes.Where(r => r.Name is not ("me" or "cli logout")))
+            foreach (var c in Enum.GetValues<CookieCaller>()) data.Add(r.Name, c);
+        return data;
+    }
+
+    /// <summary>The dashboard routes authenticate with the web cookie (api.md §1.4, §5) under either cookie name.</summary>
+    [Theory]
+    [MemberData(nameof(CookieCases))]
+    public async Task Dashboard_route_answers_the_web_cookie(string routeName, CookieCaller caller)
+    {
+        var route = Routes.Single(r => r.Name == routeName);
+        var target = await server.CreateUserAsync();
+        var webToken = caller == CookieCaller.Garbage ? "not-a-session" : await WebSessionAsync(target, expired: caller == CookieCaller.Expired);
+        var cookie = caller == CookieCaller.SecureOwner ? WebSession.SecureCookie : WebSession.Cookie;
+        using var request = new HttpRequestMessage(route.Method, route.Path);
+        request.Headers.Add("Cookie", $"{cookie}={webToken}");
+        if (route.Body(target) is { } body) request.Content = JsonContent.Create(body);
+        request.Headers.Add("Origin", server.BaseAddress.GetLeftPart(UriPartial.Authority));
+
+        var response = await server.Client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (caller is CookieCaller.Garbage or CookieCaller.Expired)
+        {
+            Assert.Equal((HttpStatusCode.Unauthorized, route.Name == "revoke" ? "Unauthorized" : """{"error":"Unauthorized"}"""), (response.StatusCode, text));
+            await AssertTargetUntouchedAsync(target);
+            return;
+        }
+        Assert.True(response.IsSuccessStatusCode, $"{route.Name} by cookie: {(int)response.StatusCode} {text}");
+        var json = JsonNode.Parse(text)!;
+        switch (route.Name)
+        {
+            case "profile" or "update profile":
+                Assert.Equal(target.Id, (string?)json["id"]);
+                break;
+            case "list sessions":
+                Assert.Single(json["activeSessions"]!.AsArray(), s => s!["isCurrent"]!.GetValue<bool>() && (string?)s["sessionType"] == "web");
+                break;
+            case "revoke":
+                Assert.Equal(1, (int)json["revokedTokens"]!);
+                break;
+            case "create key":
+                await using (var db = server.NewDbContext())
+                    Assert.Equal(2, await db.Sessions.CountAsync(s => s.UserId == target.Id && s.Type == SessionType.Pat));
+                break;
+        }
+    }
+
+    async Task<string> WebSessionAsync(TestUser user, bool expired)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        await using var db = server.NewDbContext();
+        db.Sessions.Add(new Session
+        {
+            SessionToken = server.Services.GetRequiredService<TokenHasher>().Hash(token), UserId = user.Id, Type = SessionType.Web,
+            Expires = expired ? DateTime.UtcNow.AddMinutes(-1) : DateTime.UtcNow.AddDays(30),
+        });
+        await db.SaveChangesAsync();
+        return token;
+    }
+
     [Fact]
     public async Task Banned_users_are_refused_where_the_spec_says_chat_completions()
     {
