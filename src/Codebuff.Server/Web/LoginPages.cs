@@ -67,16 +67,20 @@ public static class LoginPages
         var already = await db.Sessions.Where(s => s.UserId == user.Id)
             .Join(db.Fingerprints.Where(f => f.SigHash == hash), s => s.FingerprintId, f => f.Id, (s, f) => s).AnyAsync(ct);
         if (already) return Page.Message("Already connected", "Your terminal is already logged in. You can close this window.", "ok");
-        // A fingerprint another user holds cannot be taken over.
-        if (await db.Sessions.AnyAsync(s => s.FingerprintId == fingerprintId && s.UserId != user.Id && s.Expires > nowUtc, ct))
-            return Page.Message("Cannot connect this terminal", "This CLI is already logged in as someone else. Log out there first.", "error", 409);
-
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // The signed hash claims the fingerprint (insert, or re-claim a fingerprint this user used before).
+        // The signed hash claims the fingerprint (insert, or re-claim a fingerprint this user used before). The upsert
+        // locks the fingerprint row first, so two users onboarding the same fingerprint at once are serialized and
+        // the second one's check below sees the first one's committed session.
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO fingerprint (id, sig_hash) VALUES ({fingerprintId}, {hash})
             ON CONFLICT (id) DO UPDATE SET sig_hash = excluded.sig_hash
             """, ct);
+        // A fingerprint another user holds cannot be taken over.
+        if (await db.Sessions.AnyAsync(s => s.FingerprintId == fingerprintId && s.UserId != user.Id && s.Expires > nowUtc, ct))
+        {
+            await tx.RollbackAsync(ct);
+            return Page.Message("Cannot connect this terminal", "This CLI is already logged in as someone else. Log out there first.", "error", 409);
+        }
         var cliToken = CliLogin.NewCliToken();
         var cliHash = hasher.Hash(cliToken);
         db.Sessions.Add(new Session

@@ -203,6 +203,27 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         Assert.Equal(HttpStatusCode.Unauthorized, (await server.Client.SendAsync(asStored)).StatusCode);
     }
 
+    [Fact]
+    public async Task Two_users_onboarding_one_fingerprint_at_once_leave_exactly_one_owner()
+    {
+        using var a = server.Browserish(out _);
+        using var b = server.Browserish(out _);
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "racer-a", null, $"ra{Guid.NewGuid():N}@example.com");
+        await a.GetAsync("/api/auth/signin/github");
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "racer-b", null, $"rb{Guid.NewGuid():N}@example.com");
+        await b.GetAsync("/api/auth/signin/github");
+
+        for (var round = 0; round < 5; round++)
+        {
+            var fingerprint = "codebuff-cli-race" + Guid.NewGuid().ToString("N")[..8];
+            var onboard = new Uri((string)(await StartLoginAsync(fingerprint))["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard");
+            var answers = await Task.WhenAll(a.GetAsync(onboard), b.GetAsync(onboard));
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(r => r.StatusCode).Order());
+            await using var db = server.NewDbContext();
+            Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli));
+        }
+    }
+
     async Task<string> NewDbSessionHashAsync(string fingerprint)
     {
         await using var db = server.NewDbContext();
