@@ -62,7 +62,18 @@ public static class GitHubSignIn
         if (profile is null) return Page.Message("Sign-in failed", "GitHub did not confirm who you are. Please try again.", "error", 502);
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+        string? userId;
+        try
+        {
+            userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        {
+            // A simultaneous first sign-in (two tabs, a double click) created the user or account first; its
+            // transaction rolled ours back whole, so look again and find theirs.
+            db.ChangeTracker.Clear();
+            userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+        }
         if (userId is null)
             return Page.Message("Sign-in failed", "Your GitHub account has no verified e-mail address, which Codebuff needs.", "error", 400);
         WebSession.Start(http, db, hasher, userId, now);

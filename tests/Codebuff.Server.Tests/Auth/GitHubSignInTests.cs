@@ -53,6 +53,28 @@ public sealed class GitHubSignInTests(AuthFixture server) : IClassFixture<AuthFi
     }
 
     [Fact]
+    public async Task Simultaneous_first_sign_ins_of_one_identity_make_one_user_and_one_grant()
+    {
+        for (var round = 0; round < 4; round++)
+        {
+            var id = Random.Shared.NextInt64(100_000_000, 900_000_000);
+            var email = $"twin{id}@example.com";
+            server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(id, $"twin{id}", null, email);
+            using var a = server.Browserish(out _);
+            using var b = server.Browserish(out _);
+            var pages = await Task.WhenAll(a.GetAsync("/api/auth/signin/github"), b.GetAsync("/api/auth/signin/github"));
+            foreach (var page in pages)
+                Assert.Contains($"Signed in as <strong id=\"email\">{email}</strong>", await page.Content.ReadAsStringAsync());
+
+            await using var db = server.NewDbContext();
+            var user = await db.Users.SingleAsync(u => u.Email == email);
+            Assert.Equal(1, await db.Accounts.CountAsync(x => x.Provider == "github" && x.ProviderAccountId == id.ToString()));
+            Assert.Equal(1, await db.CreditLedger.CountAsync(g => g.UserId == user.Id));
+            Assert.Equal(2, await db.Sessions.CountAsync(s => s.UserId == user.Id && s.Type == SessionType.Web));
+        }
+    }
+
+    [Fact]
     public async Task A_verified_github_email_links_to_an_existing_user_without_a_second_grant()
     {
         var existing = await server.CreateUserAsync(credits: 5);
