@@ -20,7 +20,7 @@ public static class AgentPublishEndpoints
         try
         {
             var (ok, body) = await AgentsAuth.ReadBodyAsync(request, ct);
-            if (!ok) return AgentsAuth.InternalError();
+            if (!ok) return AgentsAuth.InvalidJson();
             var (definitions, name) = body is JsonObject o
                 ? o["agentDefinitions"] is JsonArray defs ? (defs, "agentDefinitions") : (o["agentConfigs"] as JsonArray, "agentConfigs")
                 : (null, "");
@@ -55,7 +55,7 @@ public static class AgentPublishEndpoints
         {
             // 1. Not JSON.
             var (ok, body) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
-            if (!ok) return AgentsAuth.InternalError();
+            if (!ok) return AgentsAuth.InvalidJson();
 
             // 2. Request schema.
             var issues = RequestIssues(body);

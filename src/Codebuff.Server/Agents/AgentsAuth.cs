@@ -10,6 +10,9 @@ public static class AgentsAuth
 {
     public static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
 
+    /// <summary>[our choice] 400 for a body that is not JSON; upstream answers 500, which clients would retry.</summary>
+    public static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+
     public static IResult InternalError() => Results.Json(new { error = "Internal server error" }, statusCode: 500);
 
     /// <summary>The body as JSON whatever its Content-Type. Unlike RequestJson, tells a body that is not JSON (ok=false) from the literal null.</summary>
