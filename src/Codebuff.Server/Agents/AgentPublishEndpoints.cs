@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Agents;
@@ -19,8 +20,8 @@ public static class AgentPublishEndpoints
     {
         try
         {
-            var (ok, body) = await AgentsAuth.ReadBodyAsync(request, ct);
-            if (!ok) return AgentsAuth.InternalError();
+            var (ok, body) = await RequestJson.TryReadAsync(request, ct);
+            if (!ok) return AgentsAuth.InvalidJson();
             var (definitions, name) = body is JsonObject o
                 ? o["agentDefinitions"] is JsonArray defs ? (defs, "agentDefinitions") : (o["agentConfigs"] as JsonArray, "agentConfigs")
                 : (null, "");
@@ -54,8 +55,8 @@ public static class AgentPublishEndpoints
         try
         {
             // 1. Not JSON.
-            var (ok, body) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
-            if (!ok) return AgentsAuth.InternalError();
+            var (ok, body) = await RequestJson.TryReadAsync(http.Request, ct);
+            if (!ok) return AgentsAuth.InvalidJson();
 
             // 2. Request schema.
             var issues = RequestIssues(body);

@@ -85,7 +85,7 @@ public static class PublisherEndpoints
 
     static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
         var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
         if (user is null) return AgentsAuth.Unauthorized();
         if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
@@ -154,7 +154,7 @@ public static class PublisherEndpoints
 
     static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        var (ok, node) = await AgentsAuth.ReadBodyAsync(http.Request, ct);
+        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
         var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
         if (user is null) return AgentsAuth.Unauthorized();
         var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);

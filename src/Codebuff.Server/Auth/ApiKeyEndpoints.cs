@@ -26,13 +26,11 @@ public static class ApiKeyEndpoints
     static async Task<IResult> ListTokens(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var now = clock.GetUtcNow().UtcDateTime;
-        var tokens = await db.Sessions.Where(s => s.UserId == user.Id && s.Type == SessionType.Pat && s.Expires > now)
-            .OrderBy(s => s.Expires).Select(s => new { s.SessionToken, s.Expires }).ToListAsync(ct);
+        var tokens = await UserSessions.ListTokensAsync(db, user.Id, clock.GetUtcNow().UtcDateTime, ct);
         // The schema keeps no creation or last-used time for sessions, so createdAt stays null as upstream's does.
         return Results.Json(new
         {
-            tokens = tokens.Select(t => new { id = t.SessionToken, token = $"cb-pat-…{t.SessionToken[^8..]}", expires = t.Expires, createdAt = (DateTime?)null, type = "pat" }),
+            tokens = tokens.Select(t => new { id = t.Id, token = t.Masked, expires = t.Expires, createdAt = (DateTime?)null, type = "pat" }),
         });
     }
 
@@ -60,56 +58,32 @@ public static class ApiKeyEndpoints
             if (d.GetValueKind() != System.Text.Json.JsonValueKind.Number || !d.AsValue().TryGetValue(out days) || days is < 1 or > 365)
                 return Results.Json(new { error = "Invalid request body", details = "expiresInDays must be a whole number from 1 to 365" }, statusCode: 400);
         }
-        var token = TokenHasher.NewPersonalAccessToken();
-        var expires = clock.GetUtcNow().UtcDateTime.AddDays(days);
-        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = user.Id, Type = SessionType.Pat, Expires = expires });
-        await db.SaveChangesAsync(ct);
+        var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, user.Id, days, clock.GetUtcNow().UtcDateTime, ct);
         return Results.Json(new { token, expires, message = "API Key created successfully" }, statusCode: 201);
     }
 
-    static async Task<IResult> Revoke(HttpContext http, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
+    static async Task<IResult> Revoke(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Results.Text("Unauthorized", "text/plain", statusCode: 401);
         if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
             || !TryIds(body, "sessionIds", out var sessionIds) || !TryIds(body, "tokenIds", out var tokenIds))
             return Results.Json(new { error = "Invalid request body", details = "sessionIds and tokenIds must be arrays of strings" }, statusCode: 400);
 
-        // An id is a stored hash; a raw token is accepted too and hashed here.
-        var sessionKeys = sessionIds.SelectMany(id => new[] { id, hasher.Hash(id) }).ToList();
-        var tokenKeys = tokenIds.SelectMany(id => new[] { id, hasher.Hash(id) }).ToList();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var fingerprints = await db.Sessions
-            .Where(s => s.UserId == user.Id && s.Type == SessionType.Cli && s.FingerprintId != null && sessionKeys.Contains(s.SessionToken))
-            .Select(s => s.FingerprintId!).ToListAsync(ct);
-        var revokedSessions = await db.Sessions
-            .Where(s => s.UserId == user.Id && (s.Type == SessionType.Web || s.Type == SessionType.Cli) && sessionKeys.Contains(s.SessionToken))
-            .ExecuteDeleteAsync(ct);
-        if (fingerprints.Count > 0)
-            await db.Fingerprints.Where(f => fingerprints.Contains(f.Id)).ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
-        var revokedTokens = await db.Sessions
-            .Where(s => s.UserId == user.Id && s.Type == SessionType.Pat && tokenKeys.Contains(s.SessionToken))
-            .ExecuteDeleteAsync(ct);
-        await tx.CommitAsync(ct);
-        vault.Forget(sessionKeys);
+        var (revokedSessions, revokedTokens) = await UserSessions.RevokeAsync(db, hasher, user.Id, sessionIds, tokenIds, ct);
         return Results.Json(new { revokedSessions, revokedTokens });
     }
 
     static async Task<IResult> ListSessions(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var now = clock.GetUtcNow().UtcDateTime;
-        var current = CurrentHash(http, hasher);
-        var sessions = await db.Sessions
-            .Where(s => s.UserId == user.Id && s.Type != SessionType.Pat && s.Expires > now)
-            .GroupJoin(db.Fingerprints, s => s.FingerprintId, f => f.Id, (s, fs) => new { s, fs })
-            .SelectMany(x => x.fs.DefaultIfEmpty(), (x, f) => new { x.s.SessionToken, x.s.Expires, x.s.FingerprintId, x.s.Type, FingerprintCreated = (DateTime?)f!.CreatedAt })
-            .ToListAsync(ct);
+        var current = UserSessions.CurrentId(http, hasher);
+        var sessions = await UserSessions.ListSessionsAsync(db, user.Id, clock.GetUtcNow().UtcDateTime, ct);
         return Results.Json(new
         {
             activeSessions = sessions.Select(s => new
             {
-                id = s.SessionToken, label = "••••" + s.SessionToken[^4..], expires = s.Expires, isCurrent = s.SessionToken == current,
-                fingerprintId = s.FingerprintId, createdAt = s.FingerprintCreated, sessionType = s.Type == SessionType.Cli ? "cli" : "web",
+                id = s.Id, label = s.Label, expires = s.Expires, isCurrent = s.Id == current,
+                fingerprintId = s.FingerprintId, createdAt = s.FingerprintCreatedAt, sessionType = s.Type == SessionType.Cli ? "cli" : "web",
             }),
         });
     }
@@ -117,20 +91,12 @@ public static class ApiKeyEndpoints
     static async Task<IResult> LogoutAll(HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
     {
         if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var origin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : http.Request.Headers.Referer.ToString();
-        if (!SameOrigin(origin, options.Value.AppUrl) && !SameOrigin(origin, $"{http.Request.Scheme}://{http.Request.Host}"))
+        if (!WebSession.IsSameOrigin(http, options.Value.AppUrl))
             return Results.Json(new { error = "Forbidden - not same origin, cannot logout all sessions" }, statusCode: 403);
-        var current = CurrentHash(http, hasher);
+        var current = UserSessions.CurrentId(http, hasher);
         await db.Sessions.Where(s => s.UserId == user.Id && s.Type == SessionType.Web && s.SessionToken != current).ExecuteDeleteAsync(ct);
         return Results.Json(new { ok = true });
     }
-
-    static string? CurrentHash(HttpContext http, TokenHasher hasher) =>
-        (WebSession.GetToken(http.Request) ?? ApiKeyAuth.GetToken(http.Request)) is { } t ? hasher.Hash(t) : null;
-
-    static bool SameOrigin(string url, string appUrl) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var a) && Uri.TryCreate(appUrl, UriKind.Absolute, out var b)
-        && a.Scheme == b.Scheme && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
 
     static bool TryIds(JsonObject body, string name, out List<string> ids)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Codebuff.Contracts;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,7 @@ public static partial class CliAuthEndpoints
         var hash = login.Hash(fingerprintId, expiresAt);
         var loginUrl = $"{options.Value.AppUrl.TrimEnd('/')}/login?auth_code={fingerprintId}.{expiresAt}.{hash}"
                        + (string.IsNullOrEmpty(referralCode) ? "" : $"&referral_code={Uri.EscapeDataString(referralCode)}");
-        return Results.Json(new { fingerprintId, fingerprintHash = hash, loginUrl, expiresAt = long.Parse(expiresAt) });
+        return Results.Json(new CliLoginCode(fingerprintId, hash, loginUrl, long.Parse(expiresAt)));
     }
 
     static async Task<IResult> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
@@ -57,11 +58,7 @@ public static partial class CliAuthEndpoints
         foreach (var c in candidates)
         {
             if (vault.Recover(c.SessionToken, hash) is not { } token) continue;
-            return Results.Json(new
-            {
-                user = new { id = c.Id, name = c.Name, email = c.Email, authToken = token, fingerprintId, fingerprintHash = hash },
-                message = "Authentication successful!",
-            });
+            return Results.Json(new CliLoginStatus(new CliUser(c.Id, c.Name, c.Email, token, fingerprintId, hash), "Authentication successful!"));
         }
         return Error(401, "Authentication failed");
     }

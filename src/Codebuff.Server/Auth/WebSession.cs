@@ -46,4 +46,18 @@ public static class WebSession
         http.Response.Cookies.Delete(Cookie, new CookieOptions { Path = "/" });
         http.Response.Cookies.Delete(SecureCookie, new CookieOptions { Path = "/", Secure = true });
     }
+
+    /// <summary>
+    /// Whether a state-changing browser request comes from this site (Origin, else Referer, matches the app URL or the
+    /// address it was served on): with the SameSite=Lax cookie, the defence against cross-site form posts.
+    /// </summary>
+    public static bool IsSameOrigin(HttpContext http, string appUrl)
+    {
+        var origin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : http.Request.Headers.Referer.ToString();
+        return Matches(origin, appUrl) || Matches(origin, $"{http.Request.Scheme}://{http.Request.Host}");
+    }
+
+    static bool Matches(string url, string site) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var a) && Uri.TryCreate(site, UriKind.Absolute, out var b)
+        && a.Scheme == b.Scheme && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
 }

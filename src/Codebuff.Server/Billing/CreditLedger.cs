@@ -187,11 +187,12 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// </summary>
     async Task<DateTime> ResetQuotaLockedAsync(string userId, CancellationToken ct)
     {
-        var user = await db.Users.FirstAsync(u => u.Id == userId, ct);
         var now = Now;
-        if (user.NextQuotaReset > now) return user.NextQuotaReset.Value;
+        // The common case, checked without tracking the user row: the period has not ended.
+        var current = await db.Users.Where(u => u.Id == userId).Select(u => u.NextQuotaReset).FirstAsync(ct);
+        if (current > now) return current.Value;
 
-        var next = user.NextQuotaReset ?? now;
+        var next = current ?? now;
         while (next <= now) next = QuotaCalendar.AddMonth(next);
         var period = next.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         var owner = LedgerOwner.User(userId);
@@ -207,7 +208,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         if (referral > 0)
             await GrantLockedAsync(owner, $"referral-{userId}-{period}", userId, referral, GrantType.Referral, "Monthly referral credits", next, ct);
 
-        user.NextQuotaReset = next;
+        await db.SaveChangesAsync(ct);
+        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(x => x.SetProperty(u => u.NextQuotaReset, next), ct);
         return next;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Codebuff.Contracts;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -35,23 +36,11 @@ public static class UsageEndpoints
         if (orgId is not null && await db.OrgMembers.AnyAsync(m => m.OrgId == orgId && m.UserId == user.Id, ct))
         {
             var org = await ledger.GetUsageAsync(LedgerOwner.Org(orgId), ct);
-            return Results.Json(new JsonObject
-            {
-                ["type"] = "usage-response", ["usage"] = org.UsageThisCycle, ["remainingBalance"] = org.Balance.NetBalance,
-                ["balanceBreakdown"] = new JsonObject(), ["next_quota_reset"] = null,
-            });
+            return Results.Json(new UsageResponse(org.UsageThisCycle, org.Balance.NetBalance, new Dictionary<string, int>(), null, null));
         }
 
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-        return Results.Json(new
-        {
-            type = "usage-response",
-            usage = usage.UsageThisCycle,
-            remainingBalance = usage.Balance.TotalRemaining,
-            balanceBreakdown = usage.Balance.Breakdown,
-            next_quota_reset = usage.NextQuotaReset,
-            autoTopupEnabled = user.AutoTopupEnabled,
-        });
+        return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, user.AutoTopupEnabled));
     }
 
     static async Task<IResult> GetUserUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, CancellationToken ct)

@@ -9,16 +9,20 @@ namespace Codebuff.Server.Hosting;
 /// </summary>
 public static class RequestJson
 {
-    /// <returns>The parsed body, or null when the body is empty or not JSON.</returns>
-    public static async Task<JsonNode?> ReadAsync(HttpRequest request, CancellationToken ct = default)
+    /// <returns>The parsed body, or null when the body is empty, not JSON, or the literal null.</returns>
+    public static async Task<JsonNode?> ReadAsync(HttpRequest request, CancellationToken ct = default) =>
+        (await TryReadAsync(request, ct)).Body;
+
+    /// <returns>Ok=false when the body is not JSON (an empty body included); Ok=true with Body=null for the literal null.</returns>
+    public static async Task<(bool Ok, JsonNode? Body)> TryReadAsync(HttpRequest request, CancellationToken ct = default)
     {
         try
         {
-            return await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            return (true, await JsonNode.ParseAsync(request.Body, cancellationToken: ct));
         }
         catch (JsonException)
         {
-            return null;
+            return (false, null);
         }
     }
 }

@@ -60,6 +60,7 @@ public static class ServerApp
         app.MapCliAuth();
         app.MapGitHubSignIn();
         app.MapLoginPages();
+        app.MapProfilePage();
         app.MapApiKeys();
         app.MapProfile();
         app.MapAgentRuns();

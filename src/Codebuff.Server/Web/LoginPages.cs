@@ -42,6 +42,7 @@ public static class LoginPages
             <p>Signed in as <strong id="email">{Page.Encode(user.Email)}</strong>.</p>
             <p>Credits remaining: <strong id="credits">{usage.Balance.TotalRemaining}</strong>
                (used this cycle: {usage.UsageThisCycle}; free credits renew {Page.Encode(usage.NextQuotaReset?.ToString("yyyy-MM-dd"))}).</p>
+            <p><a href="/profile">Credits, API keys and sessions</a></p>
             <form method="post" action="/api/auth/signout"><button class="button" type="submit">Sign out</button></form>
             """);
     }

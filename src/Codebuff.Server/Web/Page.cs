@@ -7,7 +7,7 @@ public static class Page
 {
     public static string Encode(string? text) => WebUtility.HtmlEncode(text ?? "");
 
-    public static IResult Html(string title, string body, int status = 200) => Results.Content($$"""
+    public static IResult Html(string title, string body, int status = 200, bool wide = false) => Results.Content($$"""
         <!doctype html>
         <html lang="en">
         <head>
@@ -23,9 +23,15 @@ public static class Page
                     text-decoration: none; border: 0; font-size: 1rem; cursor: pointer; }
           .error h1 { color: #f87171; }
           .ok h1 { color: #4ade80; }
+          main.wide { max-width: 52rem; margin-top: 4vh; }
+          h2 { font-size: 1.1rem; margin-top: 2rem; }
+          table { width: 100%; border-collapse: collapse; margin: .5rem 0 1rem; }
+          th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #262c3a; }
+          code { background: #0b0d12; padding: .2rem .4rem; border-radius: 4px; word-break: break-all; }
+          a { color: #93c5fd; }
         </style>
         </head>
-        <body><main>{{body}}</main></body>
+        <body><main{{(wide ? " class=\"wide\"" : "")}}>{{body}}</main></body>
         </html>
         """, "text/html; charset=utf-8", statusCode: status);
 

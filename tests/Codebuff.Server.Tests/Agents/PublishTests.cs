@@ -157,8 +157,9 @@ public sealed class PublishTests(ServerFixture server) : IClassFixture<ServerFix
         var pub = await CreatePublisherAsync(server, user);
 
         var notJson = await client.PostAsync("/api/agents/publish", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.InternalServerError, notJson.StatusCode);
-        AssertJson("""{"error":"Internal server error"}""", (await BodyAsync(notJson)));
+        // [our choice] a body that is not JSON is the caller's mistake: 400, where upstream answers 500.
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        AssertJson("""{"error":"Invalid JSON in request body"}""", (await BodyAsync(notJson)));
 
         var schema = await client.PostAsJsonAsync("/api/agents/publish", new { data = new object[] { 5 }, allLocalAgentIds = "x" });
         Assert.Equal(HttpStatusCode.BadRequest, schema.StatusCode);

@@ -148,6 +148,26 @@ public sealed class PublisherTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal(("Renamed", "About us", (string?)null, org), (row.Name, row.Bio, row.UserId, row.OrgId!));
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public async Task The_database_refuses_a_publisher_with_both_owners_or_none(bool withUser, bool withOrg)
+    {
+        var user = await server.CreateUserAsync();
+        var org = await CreateOrgAsync(server, user);
+        await using var db = server.NewDbContext();
+        var id = NewId("bad");
+        db.Publishers.Add(new Publisher
+        {
+            Id = id, Name = "Bad", UserId = withUser ? user.Id : null, OrgId = withOrg ? org : null, CreatedBy = user.Id,
+            CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+        });
+        var e = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        Assert.Equal("publisher_single_owner", (e.InnerException as Npgsql.PostgresException)?.ConstraintName);
+        await using var check = server.NewDbContext();
+        Assert.False(await check.Publishers.AnyAsync(p => p.Id == id));
+    }
+
     [Fact]
     public async Task A_user_publisher_is_updated_only_by_its_owner()
     {

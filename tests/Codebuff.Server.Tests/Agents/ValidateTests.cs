@@ -108,8 +108,9 @@ public sealed class ValidateTests(ServerFixture server) : IClassFixture<ServerFi
         AssertJson("""{"error":"Invalid request: agentDefinitions must be an array of AgentDefinition objects"}""", await BodyAsync(notArray));
 
         var notJson = await server.Client.PostAsync("/api/agents/validate", new StringContent("[", System.Text.Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.InternalServerError, notJson.StatusCode);
-        AssertJson("""{"error":"Internal server error"}""", await BodyAsync(notJson));
+        // [our choice] a body that is not JSON is the caller's mistake: 400, where upstream answers 500.
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        AssertJson("""{"error":"Invalid JSON in request body"}""", await BodyAsync(notJson));
 
         var notObjects = await ValidateAsync(new { agentDefinitions = new object?[] { 5, null } });
         Assert.Equal(["agentDefinitions[0]", "agentDefinitions[1]"], notObjects["validationErrors"]!.AsArray().Select(e => (string?)e!["filePath"]));

@@ -1,0 +1,70 @@
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Auth;
+
+/// <summary>
+/// A user's credentials — personal access tokens and web/cli sessions — as the JSON routes and the dashboard page
+/// both manage them. The id of a session or token is its stored hash; the raw token exists only at creation.
+/// </summary>
+public static class UserSessions
+{
+    public sealed record TokenInfo(string Id, DateTime Expires)
+    {
+        public string Masked => $"cb-pat-…{Id[^8..]}";
+    }
+
+    public sealed record SessionInfo(string Id, DateTime Expires, string? FingerprintId, SessionType Type, DateTime? FingerprintCreatedAt)
+    {
+        public string Label => "••••" + Id[^4..];
+    }
+
+    public static Task<List<TokenInfo>> ListTokensAsync(AppDbContext db, string userId, DateTime now, CancellationToken ct) =>
+        db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Pat && s.Expires > now)
+            .OrderBy(s => s.Expires).Select(s => new TokenInfo(s.SessionToken, s.Expires)).ToListAsync(ct);
+
+    public static async Task<(string Token, DateTime Expires)> CreateTokenAsync(AppDbContext db, TokenHasher hasher, string userId, int days, DateTime now, CancellationToken ct)
+    {
+        var token = TokenHasher.NewPersonalAccessToken();
+        var expires = now.AddDays(days);
+        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = userId, Type = SessionType.Pat, Expires = expires });
+        await db.SaveChangesAsync(ct);
+        return (token, expires);
+    }
+
+    public static Task<List<SessionInfo>> ListSessionsAsync(AppDbContext db, string userId, DateTime now, CancellationToken ct) =>
+        db.Sessions
+            .Where(s => s.UserId == userId && s.Type != SessionType.Pat && s.Expires > now)
+            .GroupJoin(db.Fingerprints, s => s.FingerprintId, f => f.Id, (s, fs) => new { s, fs })
+            .SelectMany(x => x.fs.DefaultIfEmpty(), (x, f) => new SessionInfo(x.s.SessionToken, x.s.Expires, x.s.FingerprintId, x.s.Type, (DateTime?)f!.CreatedAt))
+            .ToListAsync(ct);
+
+    /// <summary>
+    /// Deletes the user's own web/cli sessions and personal access tokens named by id (stored hash) or raw token; the
+    /// fingerprints of deleted cli sessions are unclaimed. Ids of other users' credentials match nothing.
+    /// </summary>
+    public static async Task<(int Sessions, int Tokens)> RevokeAsync(AppDbContext db, TokenHasher hasher, string userId,
+        IEnumerable<string> sessionIds, IEnumerable<string> tokenIds, CancellationToken ct)
+    {
+        var sessionKeys = sessionIds.SelectMany(id => new[] { id, hasher.Hash(id) }).ToList();
+        var tokenKeys = tokenIds.SelectMany(id => new[] { id, hasher.Hash(id) }).ToList();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var fingerprints = await db.Sessions
+            .Where(s => s.UserId == userId && s.Type == SessionType.Cli && s.FingerprintId != null && sessionKeys.Contains(s.SessionToken))
+            .Select(s => s.FingerprintId!).ToListAsync(ct);
+        var sessions = await db.Sessions
+            .Where(s => s.UserId == userId && (s.Type == SessionType.Web || s.Type == SessionType.Cli) && sessionKeys.Contains(s.SessionToken))
+            .ExecuteDeleteAsync(ct);
+        if (fingerprints.Count > 0)
+            await db.Fingerprints.Where(f => fingerprints.Contains(f.Id)).ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
+        var tokens = await db.Sessions
+            .Where(s => s.UserId == userId && s.Type == SessionType.Pat && tokenKeys.Contains(s.SessionToken))
+            .ExecuteDeleteAsync(ct);
+        await tx.CommitAsync(ct);
+        return (sessions, tokens);
+    }
+
+    /// <summary>The hash of the credential this request came with (cookie first), to mark "this session".</summary>
+    public static string? CurrentId(HttpContext http, TokenHasher hasher) =>
+        (WebSession.GetToken(http.Request) ?? ApiKeyAuth.GetToken(http.Request)) is { } t ? hasher.Hash(t) : null;
+}
