@@ -39,7 +39,6 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         {
             var page = await context.NewPageAsync();
             // The first page of a run also pays for Chromium's cold start, on a machine shared by other builds.
-            page.SetDefaultTimeout(90_000);
             await page.GotoAsync(OnTestServer(code));
             Assert.Contains("connect the Codebuff CLI", await page.InnerTextAsync("main"));
             await page.ClickAsync("#github-signin");

@@ -14,7 +14,10 @@ public static class Browser
     public static async Task<IBrowserContext> NewContextAsync()
     {
         var browser = await LaunchAsync();
-        return await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        // Generous: CI runs these next to four parallel test classes and PostgreSQL on two cores.
+        context.SetDefaultTimeout(90_000);
+        return context;
     }
 
     static async Task<IBrowser> LaunchAsync()

@@ -16,7 +16,8 @@ public sealed class ProfilePageTests(AuthFixture server) : IClassFixture<AuthFix
 
         await page.GotoAsync(new Uri(server.BaseAddress, "/profile").ToString());
         await page.ClickAsync("#github-signin"); // /profile → /login → GitHub → home
-        await page.WaitForURLAsync(new Uri(server.BaseAddress, "/").ToString());
+        await page.WaitForSelectorAsync("#email");
+        Assert.Equal(new Uri(server.BaseAddress, "/").ToString(), page.Url);
         Assert.Equal(email, await page.InnerTextAsync("#email"));
         await page.ClickAsync("text=Credits, API keys and sessions");
 
