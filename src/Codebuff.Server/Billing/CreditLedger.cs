@@ -55,6 +55,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// </summary>
     public async Task<ChargeOutcome> ChargeAsync(LedgerOwner owner, Message message, bool deduct, CancellationToken ct = default)
     {
+        // A negative charge would silently refund credits through the billing path; it is always a caller bug.
+        ArgumentOutOfRangeException.ThrowIfNegative(message.Credits);
         await using var tx = await BeginAsync([owner], ct);
         if (await db.Messages.AnyAsync(m => m.Id == message.Id, ct)) return ChargeOutcome.AlreadyBilled;
         if (owner.OrgId is null) await ResetQuotaLockedAsync(owner.UserId!, ct);
@@ -65,9 +67,13 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         return ChargeOutcome.Charged;
     }
 
-    /// <summary>Consumes credits without a message row (search tools). Idempotent by operation id.</summary>
+    /// <summary>
+    /// Consumes credits without a message row (search tools). Not idempotent: nothing records the consumption itself;
+    /// <paramref name="operationId"/> only names the debt row created when the owner has no active grant.
+    /// </summary>
     public async Task ConsumeAsync(LedgerOwner owner, int credits, string operationId, CancellationToken ct = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(credits);
         await using var tx = await BeginAsync([owner], ct);
         if (owner.OrgId is null) await ResetQuotaLockedAsync(owner.UserId!, ct);
         await ConsumeLockedAsync(owner, credits, $"debt-{operationId}", ct);
@@ -124,14 +130,25 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
 
     /// <summary>
     /// Begins a transaction holding the advisory locks of the given owners, taken in a stable order so that two
-    /// transactions locking the same pair (a referral's two users) cannot deadlock.
+    /// transactions locking the same pair (a referral's two users) cannot deadlock. Like upstream, a lock that cannot
+    /// be had within 30 s fails the call (lock_timeout, set in the same round trip and only for this transaction)
+    /// rather than letting requests pile up behind a stuck holder.
     /// </summary>
     public async Task<IDbContextTransaction> BeginAsync(IEnumerable<LedgerOwner> owners, CancellationToken ct)
     {
         var tx = await db.Database.BeginTransactionAsync(ct);
-        foreach (var key in owners.Select(o => LockId(o.LockKey)).Distinct().Order())
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", ct);
-        return tx;
+        try
+        {
+            foreach (var key in owners.Select(o => LockId(o.LockKey)).Distinct().Order())
+                await db.Database.ExecuteSqlAsync(
+                    $"SELECT pg_advisory_xact_lock({key}) FROM (SELECT set_config('lock_timeout', '30s', true)) AS t", ct);
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Adds a grant inside a transaction from <see cref="BeginAsync"/> that holds the owner's lock; the caller saves.</summary>
@@ -183,9 +200,10 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// future and grant this period's free credits (principal of the last expired free grant, capped at 2000, else
     /// 500) plus — Dec 2025 model, which the 20-table schema matches — a referral grant worth all the user's referral
     /// bonuses, both expiring at the new reset. Operation ids carry the period, so the grant happens once per period
-    /// even if two servers race (they also serialise on the user's lock, which the caller holds).
+    /// even if two servers race (they also serialise on the user's lock, which the caller must hold: use it inside
+    /// <see cref="BeginAsync"/>). Pending changes are saved; the caller commits.
     /// </summary>
-    async Task<DateTime> ResetQuotaLockedAsync(string userId, CancellationToken ct)
+    public async Task<DateTime> ResetQuotaLockedAsync(string userId, CancellationToken ct)
     {
         var now = Now;
         // The common case, checked without tracking the user row: the period has not ended.

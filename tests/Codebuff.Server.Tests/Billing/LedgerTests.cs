@@ -142,6 +142,22 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task A_negative_charge_is_refused_and_writes_nothing()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "admin", 10, GrantType.Admin, null);
+        var (db, ledger) = Open();
+        await using (db)
+        {
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, -5), deduct: true));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.ConsumeAsync(LedgerOwner.User(u), -5, "neg-" + u));
+        }
+        Assert.Equal(10, (await BalancesAsync(u))["admin"]);
+        await using var check = server.NewDbContext();
+        Assert.Equal(0, await check.Messages.CountAsync(m => m.UserId == u));
+    }
+
+    [Fact]
     public async Task Byok_charges_record_the_message_but_deduct_nothing()
     {
         var u = await NewUserAsync();
