@@ -105,7 +105,7 @@ static async Task RawChargeAsync(NpgsqlDataSource source, string user, string id
 {
     await using var conn = await source.OpenConnectionAsync();
     await using var tx = await conn.BeginTransactionAsync();
-    await Exec(conn, tx, "SELECT pg_advisory_xact_lock(@k)", ("k", BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("user:" + user)), 0)));
+    await Exec(conn, tx, "SELECT pg_advisory_xact_lock(@k) FROM (SELECT set_config('lock_timeout', '30s', true)) AS t", ("k", BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("user:" + user)), 0)));
     await Exec(conn, tx, "SELECT 1 FROM message WHERE id = @id", ("id", "gen-" + id));
     await Exec(conn, tx, "SELECT next_quota_reset FROM \"user\" WHERE id = @u", ("u", user));
     string? grant = null;

@@ -35,17 +35,19 @@ public enum ChargeOutcome { Charged, AlreadyBilled }
 public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
 {
     /// <summary>
-    /// Adds a grant, idempotent by operation id: the same id twice creates one row, and the second call returns false.
+    /// Adds a grant, idempotent by operation id: the same id twice creates one row, and the second call changes
+    /// nothing and returns the row the first one made (<see cref="GrantResult.Created"/> false).
     /// Personal grants first pay off active debt (api.md §7.5); organization grants do not.
     /// </summary>
-    public async Task<bool> GrantAsync(LedgerOwner owner, string operationId, string payerUserId, int amount, GrantType type,
+    public async Task<GrantResult> GrantAsync(LedgerOwner owner, string operationId, string payerUserId, int amount, GrantType type,
         string? description, DateTime? expiresAt, CancellationToken ct = default)
     {
         await using var tx = await BeginAsync([owner], ct);
         var added = await GrantLockedAsync(owner, operationId, payerUserId, amount, type, description, expiresAt, ct);
         await db.SaveChangesAsync(ct);
+        var grant = await db.CreditLedger.AsNoTracking().FirstAsync(g => g.OperationId == operationId, ct);
         await tx.CommitAsync(ct);
-        return added;
+        return new GrantResult(added, grant);
     }
 
     /// <summary>
@@ -277,5 +279,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// <summary>64-bit advisory-lock id: the first 8 bytes of SHA-256("user:&lt;id&gt;" or "org:&lt;id&gt;").</summary>
     static long LockId(string key) => BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(key)), 0);
 }
+
+/// <summary>A grant call's outcome: the stored row, and whether this call created it.</summary>
+public sealed record GrantResult(bool Created, CreditGrant Grant);
 
 public sealed record CreditUsage(CreditBalance Balance, int UsageThisCycle, DateTime? NextQuotaReset);

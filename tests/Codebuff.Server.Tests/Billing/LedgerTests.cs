@@ -32,7 +32,7 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
         {
             if (createdAt is { } c) _clock.Now = c;
             // Operation ids are global keys: scope the test's short names to the user.
-            Assert.True(await ledger.GrantAsync(LedgerOwner.User(userId), $"{userId}:{op}", userId, amount, type, op, expires));
+            Assert.True((await ledger.GrantAsync(LedgerOwner.User(userId), $"{userId}:{op}", userId, amount, type, op, expires)).Created);
             _clock.Now = Start;
         }
     }
@@ -114,8 +114,12 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
         var (db, ledger) = Open();
         await using (db)
         {
-            Assert.True(await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, null, null));
-            Assert.False(await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, null, null));
+            var first = await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, "first", null);
+            Assert.True(first.Created);
+            // The repeat (even with other figures) changes nothing and answers with the first call's row.
+            var again = await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 99, GrantType.Purchase, "second", null);
+            Assert.False(again.Created);
+            Assert.Equal((70, 70, GrantType.Admin, "first", first.Grant.CreatedAt), (again.Grant.Principal, again.Grant.Balance, again.Grant.Type, again.Grant.Description, again.Grant.CreatedAt));
             Assert.Equal(70, (await ledger.GetBalanceAsync(LedgerOwner.User(u))).TotalRemaining);
         }
         await using var check = server.NewDbContext();
