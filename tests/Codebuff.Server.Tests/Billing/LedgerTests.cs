@@ -146,6 +146,31 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task Expiring_a_grant_early_removes_it_from_balance_and_consumption_but_never_forgives_debt()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "free", 20, GrantType.Free, Start.UtcDateTime.AddDays(5));
+        await GrantAsync(u, "buy", 30, GrantType.Purchase, null);
+        var (db, ledger) = Open();
+        await using (db)
+        {
+            Assert.True(await ledger.ExpireGrantAsync($"{u}:buy", "refunded"));
+            Assert.False(await ledger.ExpireGrantAsync($"{u}:buy", "refunded")); // already over
+            Assert.False(await ledger.ExpireGrantAsync("no-such-grant", "x"));
+            Assert.Equal(20, (await ledger.GetBalanceAsync(LedgerOwner.User(u))).TotalRemaining);
+            await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 25), deduct: true);
+        }
+        // The expired purchase kept its figures; the overspend became debt on the last *active* grant.
+        Assert.Equal(new Dictionary<string, int> { ["free"] = -5, ["buy"] = 30 }, await BalancesAsync(u));
+        (db, ledger) = Open();
+        await using (db) Assert.False(await ledger.ExpireGrantAsync($"{u}:free", "x"));
+        await using var check = server.NewDbContext();
+        var buy = await check.CreditLedger.SingleAsync(g => g.OperationId == $"{u}:buy");
+        Assert.Equal((Start.UtcDateTime, "buy (Expired early: refunded)"), (buy.ExpiresAt!.Value, buy.Description));
+        Assert.Equal(Start.UtcDateTime.AddDays(5), (await check.CreditLedger.SingleAsync(g => g.OperationId == $"{u}:free")).ExpiresAt);
+    }
+
+    [Fact]
     public async Task A_negative_charge_is_refused_and_writes_nothing()
     {
         var u = await NewUserAsync();
