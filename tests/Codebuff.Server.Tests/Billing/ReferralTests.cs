@@ -130,6 +130,36 @@ public sealed class ReferralTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task A_web_session_redeems_with_only_a_code_and_gets_the_missing_code_message()
+    {
+        var referrer = await server.CreateUserAsync();
+        var me = await server.CreateUserAsync();
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using (var db = server.NewDbContext())
+        {
+            db.Sessions.Add(new Session
+            {
+                SessionToken = server.Services.GetRequiredService<Codebuff.Server.Auth.TokenHasher>().Hash(token), UserId = me.Id,
+                Type = SessionType.Web, Expires = DateTime.UtcNow.AddDays(1),
+            });
+            await db.SaveChangesAsync();
+        }
+        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
+        browser.DefaultRequestHeaders.Add("Cookie", $"{Codebuff.Server.Auth.WebSession.Cookie}={token}");
+
+        // With a session, a missing code (even a body that is not JSON) is "Missing referral code", not a schema error.
+        Assert.Equal((HttpStatusCode.BadRequest, "Missing referral code"), Pick(await RedeemAsync(browser, new { })));
+        var notJson = await browser.PostAsync("/api/referrals", new StringContent("{nope", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "Missing referral code"), (notJson.StatusCode, (string?)(await notJson.Content.ReadFromJsonAsync<JsonObject>())!["error"]));
+        // Without one, the same empty body fails the token path's schema first.
+        Assert.Equal((HttpStatusCode.BadRequest, "Invalid request body"), Pick(await RedeemAsync(server.ClientFor(me), new { })));
+
+        Assert.Equal(HttpStatusCode.OK, (await RedeemAsync(browser, new { referralCode = await CodeOfAsync(referrer) })).Status);
+        await using var check = server.NewDbContext();
+        Assert.Equal(referrer.Id, (await check.Referrals.SingleAsync(r => r.ReferredId == me.Id)).ReferrerId);
+    }
+
+    [Fact]
     public async Task Lists_and_describes_referrals()
     {
         var referrer = await server.CreateUserAsync();
