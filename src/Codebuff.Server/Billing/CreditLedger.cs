@@ -261,7 +261,14 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         if (credits <= 0) return;
         var now = Now;
         await db.SaveChangesAsync(ct); // grants just added by the reset must be visible to the query below
-        var grants = await ActiveGrants(owner, now)
+        // Candidates (api.md §7.6): active grants with a non-zero balance plus the one that is last in consumption
+        // order, which carries any new debt even at balance 0. Spent grants never expire for purchases, so loading
+        // every active grant would make each charge slower for as long as the account lives.
+        var active = ActiveGrants(owner, now);
+        var last = active
+            .OrderByDescending(g => g.Priority).ThenByDescending(g => g.ExpiresAt == null).ThenByDescending(g => g.ExpiresAt)
+            .ThenByDescending(g => g.CreatedAt).Select(g => g.OperationId).Take(1);
+        var grants = await active.Where(g => g.Balance != 0 || last.Contains(g.OperationId))
             .OrderBy(g => g.Priority).ThenBy(g => g.ExpiresAt == null).ThenBy(g => g.ExpiresAt).ThenBy(g => g.CreatedAt)
             .ToListAsync(ct);
         var remaining = credits;

@@ -171,6 +171,24 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task Debt_lands_on_the_last_grant_even_when_it_was_already_spent()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "free", 10, GrantType.Free, Start.UtcDateTime.AddDays(3));
+        await GrantAsync(u, "buy-old", 5, GrantType.Purchase, null, createdAt: Start.UtcDateTime.AddMinutes(-2));
+        await GrantAsync(u, "buy-new", 5, GrantType.Purchase, null, createdAt: Start.UtcDateTime.AddMinutes(-1));
+        await GrantAsync(u, "admin", 3, GrantType.Admin, null);
+        var (db, ledger) = Open();
+        await using (db) await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 23), deduct: true);
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 0, ["admin"] = 0, ["buy-old"] = 0, ["buy-new"] = 0 }, await BalancesAsync(u));
+
+        (db, ledger) = Open();
+        await using (db) await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 7), deduct: true);
+        // Every grant is at 0: the newest purchase (highest priority number, never expiring, newest) takes the debt.
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 0, ["admin"] = 0, ["buy-old"] = 0, ["buy-new"] = -7 }, await BalancesAsync(u));
+    }
+
+    [Fact]
     public async Task A_negative_charge_is_refused_and_writes_nothing()
     {
         var u = await NewUserAsync();
