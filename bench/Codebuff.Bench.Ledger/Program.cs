@@ -110,7 +110,11 @@ static async Task RawChargeAsync(NpgsqlDataSource source, string user, string id
     await Exec(conn, tx, "SELECT next_quota_reset FROM \"user\" WHERE id = @u", ("u", user));
     string? grant = null;
     await using (var select = new NpgsqlCommand("""
-        SELECT operation_id FROM credit_ledger WHERE user_id = @u AND org_id IS NULL AND (expires_at IS NULL OR expires_at > now())
+        WITH active AS (
+            SELECT * FROM credit_ledger WHERE user_id = @u AND org_id IS NULL AND (expires_at IS NULL OR expires_at > now()))
+        SELECT operation_id FROM active
+        WHERE balance <> 0 OR operation_id IN (
+            SELECT operation_id FROM active ORDER BY priority DESC, expires_at IS NULL DESC, expires_at DESC, created_at DESC LIMIT 1)
         ORDER BY priority, expires_at IS NULL, expires_at, created_at
         """, conn, tx))
     {

@@ -26,10 +26,10 @@ public enum ChargeOutcome { Charged, AlreadyBilled }
 /// resets of one owner are serialised while different owners proceed in parallel, and nothing waits on row locks in
 /// an order that could deadlock. Why a lock per owner rather than SERIALIZABLE with retries: every consumption of
 /// one owner touches the same few grant rows, so under SERIALIZABLE concurrent charges of a hot user mostly fail
-/// and retry; with the lock they queue instead. Measured (bench/Codebuff.Bench.Ledger, 2 shared CPUs, two runs):
-/// one hot user keeps 650–760 charges/s at 16 and 64 concurrent clients — flat from 1 client (635/s), never
+/// and retry; with the lock they queue instead. Measured (bench/Codebuff.Bench.Ledger, 2 shared CPUs, three runs):
+/// one hot user keeps 610–760 charges/s at 16 and 64 concurrent clients — flat from 1 client (~610/s), never
 /// collapsing — against 1,100–1,290/s for 1,000 independent users; the hand-written Npgsql version of the same
-/// transaction runs ~1.8–2× faster in every cell, hot user included (EF cost, not lock contention: the lock's share
+/// transaction runs ~1.6–2× faster in every cell, hot user included (EF cost, not lock contention: the lock's share
 /// is the same in both). No lock is ever held across an LLM call: callers charge after the provider has answered.
 /// </summary>
 public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
