@@ -105,12 +105,16 @@ static async Task RawChargeAsync(NpgsqlDataSource source, string user, string id
 {
     await using var conn = await source.OpenConnectionAsync();
     await using var tx = await conn.BeginTransactionAsync();
-    await Exec(conn, tx, "SELECT pg_advisory_xact_lock(@k)", ("k", BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("user:" + user)), 0)));
+    await Exec(conn, tx, "SELECT pg_advisory_xact_lock(@k) FROM (SELECT set_config('lock_timeout', '30s', true)) AS t", ("k", BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("user:" + user)), 0)));
     await Exec(conn, tx, "SELECT 1 FROM message WHERE id = @id", ("id", "gen-" + id));
     await Exec(conn, tx, "SELECT next_quota_reset FROM \"user\" WHERE id = @u", ("u", user));
     string? grant = null;
     await using (var select = new NpgsqlCommand("""
-        SELECT operation_id FROM credit_ledger WHERE user_id = @u AND org_id IS NULL AND (expires_at IS NULL OR expires_at > now())
+        WITH active AS (
+            SELECT * FROM credit_ledger WHERE user_id = @u AND org_id IS NULL AND (expires_at IS NULL OR expires_at > now()))
+        SELECT operation_id FROM active
+        WHERE balance <> 0 OR operation_id IN (
+            SELECT operation_id FROM active ORDER BY priority DESC, expires_at IS NULL DESC, expires_at DESC, created_at DESC LIMIT 1)
         ORDER BY priority, expires_at IS NULL, expires_at, created_at
         """, conn, tx))
     {

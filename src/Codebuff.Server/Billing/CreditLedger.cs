@@ -26,26 +26,51 @@ public enum ChargeOutcome { Charged, AlreadyBilled }
 /// resets of one owner are serialised while different owners proceed in parallel, and nothing waits on row locks in
 /// an order that could deadlock. Why a lock per owner rather than SERIALIZABLE with retries: every consumption of
 /// one owner touches the same few grant rows, so under SERIALIZABLE concurrent charges of a hot user mostly fail
-/// and retry; with the lock they queue instead. Measured (bench/Codebuff.Bench.Ledger, 2 CPUs): one hot user keeps
-/// ~650–750 charges/s at 16–64 concurrent clients, about half of 1,000 independent users (~1,250/s) and never
-/// collapsing, while the hand-written Npgsql version of the same transaction runs ~2× faster (EF overhead, not lock
-/// contention). No lock is ever held across an LLM call: callers charge
-/// after the provider has answered.
+/// and retry; with the lock they queue instead. Measured (bench/Codebuff.Bench.Ledger, 2 shared CPUs, three runs):
+/// one hot user keeps 610–760 charges/s at 16 and 64 concurrent clients — flat from 1 client (~610/s), never
+/// collapsing — against 1,100–1,290/s for 1,000 independent users; the hand-written Npgsql version of the same
+/// transaction runs ~1.6–2× faster in every cell, hot user included (EF cost, not lock contention: the lock's share
+/// is the same in both). No lock is ever held across an LLM call: callers charge after the provider has answered.
 /// </summary>
 public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
 {
     /// <summary>
-    /// Adds a grant, idempotent by operation id: the same id twice creates one row, and the second call returns false.
+    /// Adds a grant, idempotent by operation id: the same id twice creates one row, and the second call changes
+    /// nothing and returns the row the first one made (<see cref="GrantResult.Created"/> false).
     /// Personal grants first pay off active debt (api.md §7.5); organization grants do not.
     /// </summary>
-    public async Task<bool> GrantAsync(LedgerOwner owner, string operationId, string payerUserId, int amount, GrantType type,
+    public async Task<GrantResult> GrantAsync(LedgerOwner owner, string operationId, string payerUserId, int amount, GrantType type,
         string? description, DateTime? expiresAt, CancellationToken ct = default)
     {
         await using var tx = await BeginAsync([owner], ct);
         var added = await GrantLockedAsync(owner, operationId, payerUserId, amount, type, description, expiresAt, ct);
         await db.SaveChangesAsync(ct);
+        var grant = await db.CreditLedger.AsNoTracking().FirstAsync(g => g.OperationId == operationId, ct);
         await tx.CommitAsync(ct);
-        return added;
+        return new GrantResult(added, grant);
+    }
+
+    /// <summary>
+    /// Ends a grant now (refunds, disputes, operator corrections): expires_at moves to now, so the grant leaves every
+    /// balance and consumption from this instant, while principal and balance stay as the record of what happened.
+    /// Returns false — and changes nothing — when the id is unknown, the grant has already expired, or it carries
+    /// debt (expiring it would silently forgive that debt).
+    /// </summary>
+    public async Task<bool> ExpireGrantAsync(string operationId, string reason, CancellationToken ct = default)
+    {
+        var found = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId)
+            .Select(g => new { g.UserId, g.OrgId }).FirstOrDefaultAsync(ct);
+        if (found is null) return false;
+        var owner = found.OrgId is null ? LedgerOwner.User(found.UserId) : LedgerOwner.Org(found.OrgId);
+        await using var tx = await BeginAsync([owner], ct);
+        var now = Now;
+        var grant = await db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
+        if (grant.ExpiresAt <= now || grant.Balance < 0) return false;
+        grant.ExpiresAt = now;
+        grant.Description = $"{grant.Description} (Expired early: {reason})".TrimStart();
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     /// <summary>
@@ -55,6 +80,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// </summary>
     public async Task<ChargeOutcome> ChargeAsync(LedgerOwner owner, Message message, bool deduct, CancellationToken ct = default)
     {
+        // A negative charge would silently refund credits through the billing path; it is always a caller bug.
+        ArgumentOutOfRangeException.ThrowIfNegative(message.Credits);
         await using var tx = await BeginAsync([owner], ct);
         if (await db.Messages.AnyAsync(m => m.Id == message.Id, ct)) return ChargeOutcome.AlreadyBilled;
         if (owner.OrgId is null) await ResetQuotaLockedAsync(owner.UserId!, ct);
@@ -65,9 +92,13 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         return ChargeOutcome.Charged;
     }
 
-    /// <summary>Consumes credits without a message row (search tools). Idempotent by operation id.</summary>
+    /// <summary>
+    /// Consumes credits without a message row (search tools). Not idempotent: nothing records the consumption itself;
+    /// <paramref name="operationId"/> only names the debt row created when the owner has no active grant.
+    /// </summary>
     public async Task ConsumeAsync(LedgerOwner owner, int credits, string operationId, CancellationToken ct = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(credits);
         await using var tx = await BeginAsync([owner], ct);
         if (owner.OrgId is null) await ResetQuotaLockedAsync(owner.UserId!, ct);
         await ConsumeLockedAsync(owner, credits, $"debt-{operationId}", ct);
@@ -124,14 +155,25 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
 
     /// <summary>
     /// Begins a transaction holding the advisory locks of the given owners, taken in a stable order so that two
-    /// transactions locking the same pair (a referral's two users) cannot deadlock.
+    /// transactions locking the same pair (a referral's two users) cannot deadlock. Like upstream, a lock that cannot
+    /// be had within 30 s fails the call (lock_timeout, set in the same round trip and only for this transaction)
+    /// rather than letting requests pile up behind a stuck holder.
     /// </summary>
     public async Task<IDbContextTransaction> BeginAsync(IEnumerable<LedgerOwner> owners, CancellationToken ct)
     {
         var tx = await db.Database.BeginTransactionAsync(ct);
-        foreach (var key in owners.Select(o => LockId(o.LockKey)).Distinct().Order())
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", ct);
-        return tx;
+        try
+        {
+            foreach (var key in owners.Select(o => LockId(o.LockKey)).Distinct().Order())
+                await db.Database.ExecuteSqlAsync(
+                    $"SELECT pg_advisory_xact_lock({key}) FROM (SELECT set_config('lock_timeout', '30s', true)) AS t", ct);
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Adds a grant inside a transaction from <see cref="BeginAsync"/> that holds the owner's lock; the caller saves.</summary>
@@ -183,9 +225,10 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// future and grant this period's free credits (principal of the last expired free grant, capped at 2000, else
     /// 500) plus — Dec 2025 model, which the 20-table schema matches — a referral grant worth all the user's referral
     /// bonuses, both expiring at the new reset. Operation ids carry the period, so the grant happens once per period
-    /// even if two servers race (they also serialise on the user's lock, which the caller holds).
+    /// even if two servers race (they also serialise on the user's lock, which the caller must hold: use it inside
+    /// <see cref="BeginAsync"/>). Pending changes are saved; the caller commits.
     /// </summary>
-    async Task<DateTime> ResetQuotaLockedAsync(string userId, CancellationToken ct)
+    public async Task<DateTime> ResetQuotaLockedAsync(string userId, CancellationToken ct)
     {
         var now = Now;
         // The common case, checked without tracking the user row: the period has not ended.
@@ -218,7 +261,14 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         if (credits <= 0) return;
         var now = Now;
         await db.SaveChangesAsync(ct); // grants just added by the reset must be visible to the query below
-        var grants = await ActiveGrants(owner, now)
+        // Candidates (api.md §7.6): active grants with a non-zero balance plus the one that is last in consumption
+        // order, which carries any new debt even at balance 0. Spent grants never expire for purchases, so loading
+        // every active grant would make each charge slower for as long as the account lives.
+        var active = ActiveGrants(owner, now);
+        var last = active
+            .OrderByDescending(g => g.Priority).ThenByDescending(g => g.ExpiresAt == null).ThenByDescending(g => g.ExpiresAt)
+            .ThenByDescending(g => g.CreatedAt).Select(g => g.OperationId).Take(1);
+        var grants = await active.Where(g => g.Balance != 0 || last.Contains(g.OperationId))
             .OrderBy(g => g.Priority).ThenBy(g => g.ExpiresAt == null).ThenBy(g => g.ExpiresAt).ThenBy(g => g.CreatedAt)
             .ToListAsync(ct);
         var remaining = credits;
@@ -259,5 +309,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// <summary>64-bit advisory-lock id: the first 8 bytes of SHA-256("user:&lt;id&gt;" or "org:&lt;id&gt;").</summary>
     static long LockId(string key) => BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(key)), 0);
 }
+
+/// <summary>A grant call's outcome: the stored row, and whether this call created it.</summary>
+public sealed record GrantResult(bool Created, CreditGrant Grant);
 
 public sealed record CreditUsage(CreditBalance Balance, int UsageThisCycle, DateTime? NextQuotaReset);

@@ -24,15 +24,24 @@ public static class ReferralEndpoints
 
     static async Task<IResult> Redeem(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, CancellationToken ct)
     {
-        if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
-            || body["referralCode"] is not JsonValue codeNode || !codeNode.TryGetValue<string>(out var code)
-            || (body["authToken"] is { } t && t.GetValueKind() != System.Text.Json.JsonValueKind.String))
-            return Error(400, "Invalid request body");
-        if (code.Trim().Length == 0) return Error(400, "Missing referral code");
-        var caller = await RequestUser.FindAsync(http, db, hasher, (string?)body["authToken"], ct);
-        if (caller is null) return Error(401, "Unauthorized");
+        var body = await RequestJson.ReadAsync(http.Request, ct) as JsonObject;
+        var code = body?["referralCode"] is JsonValue codeNode && codeNode.TryGetValue<string>(out var c) ? c.Trim() : null;
+        // Upstream's two paths: a web session only needs a code; the token path validates the whole body first.
+        var caller = await WebSession.FindUserAsync(http, db, hasher, ct);
+        if (caller is not null)
+        {
+            if (string.IsNullOrEmpty(code)) return Error(400, "Missing referral code");
+        }
+        else
+        {
+            if (body is null || code is null || (body["authToken"] is { } t && t.GetValueKind() != System.Text.Json.JsonValueKind.String))
+                return Error(400, "Invalid request body");
+            if (code.Length == 0) return Error(400, "Missing referral code");
+            caller = await RequestUser.FindAsync(http, db, hasher, (string?)body["authToken"], ct);
+            if (caller is null) return Error(401, "Unauthorized");
+        }
 
-        var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code.Trim()).Select(u => new { u.Id, u.ReferralLimit }).FirstOrDefaultAsync(ct);
+        var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code).Select(u => new { u.Id, u.ReferralLimit }).FirstOrDefaultAsync(ct);
         var owners = referrer is null ? new[] { LedgerOwner.User(caller.Id) } : [LedgerOwner.User(caller.Id), LedgerOwner.User(referrer.Id)];
         // Both users' ledger locks, in a stable order: concurrent redemptions of one code (the referral limit) and
         // by one user (referred once) queue here instead of both passing the checks below.
@@ -50,7 +59,11 @@ public static class ReferralEndpoints
 
         var now = clock.GetUtcNow().UtcDateTime;
         // Both bonuses expire at the referred user's next reset; the monthly reset renews them from the referral rows.
-        var expires = await db.Users.Where(u => u.Id == caller.Id).Select(u => u.NextQuotaReset).FirstAsync(ct);
+        // Any reset that is due runs first (we hold both locks): otherwise the bonuses would take a reset date in the
+        // past (expired on arrival), and a referrer's overdue reset run later would count this referral a second time
+        // in the period it already pays for.
+        await ledger.ResetQuotaLockedAsync(referrer.Id, ct);
+        var expires = await ledger.ResetQuotaLockedAsync(caller.Id, ct);
         db.Referrals.Add(new Referral
         {
             ReferrerId = referrer.Id, ReferredId = caller.Id, Status = ReferralStatus.Completed, Credits = CreditsPerSide,

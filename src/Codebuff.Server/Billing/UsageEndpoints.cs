@@ -18,8 +18,19 @@ public static class UsageEndpoints
 
     static async Task<IResult> PostUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, CancellationToken ct)
     {
-        if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body)
-            return Results.Json(new { message = "Invalid JSON in request body" }, statusCode: 400);
+        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
+        if (!ok) return Results.Json(new { message = "Invalid JSON in request body" }, statusCode: 400);
+        // Valid JSON that is not an object (null, an array, a number) fails the schema, as zod reports it.
+        if (node is not JsonObject body)
+            return Results.Json(new JsonObject
+            {
+                ["message"] = "Invalid request body",
+                ["issues"] = new JsonArray(new JsonObject
+                {
+                    ["code"] = "invalid_type", ["expected"] = "object", ["received"] = ZodType(node), ["path"] = new JsonArray(),
+                    ["message"] = $"Expected object, received {ZodType(node)}",
+                }),
+            }, statusCode: 400);
         var issues = new JsonArray();
         var fingerprintId = Str(body, "fingerprintId", required: true, issues);
         var authToken = Str(body, "authToken", required: false, issues);
@@ -62,16 +73,29 @@ public static class UsageEndpoints
     /// <summary>Reads an optional or required string field, recording a zod-style issue when it has another type.</summary>
     static string? Str(JsonObject body, string name, bool required, JsonArray issues)
     {
-        var node = body[name];
-        if (node is null)
+        if (!body.TryGetPropertyValue(name, out var node))
         {
             if (required) issues.Add(Issue(name, "invalid_type", "Required"));
             return null;
         }
-        if (node.GetValueKind() == System.Text.Json.JsonValueKind.String) return node.GetValue<string>();
-        issues.Add(Issue(name, "invalid_type", $"Expected string, received {node.GetValueKind().ToString().ToLowerInvariant()}"));
+        // zod's optional() still refuses an explicit null.
+        if (node is not null && node.GetValueKind() == System.Text.Json.JsonValueKind.String) return node.GetValue<string>();
+        issues.Add(Issue(name, "invalid_type", $"Expected string, received {ZodType(node)}"));
         return null;
     }
+
+    static string ZodType(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonArray => "array",
+        _ => node.GetValueKind() switch
+        {
+            System.Text.Json.JsonValueKind.String => "string",
+            System.Text.Json.JsonValueKind.Number => "number",
+            System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "boolean",
+            _ => "object",
+        },
+    };
 
     static JsonObject Issue(string path, string code, string message) =>
         new() { ["code"] = code, ["path"] = new JsonArray(path), ["message"] = message };

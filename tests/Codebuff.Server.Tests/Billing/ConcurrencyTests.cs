@@ -53,4 +53,39 @@ public sealed class ConcurrencyTests(ServerFixture server) : IClassFixture<Serve
         Assert.True(sizes.Sum() > 1800, "the run must overspend so that debt is exercised");
         Assert.Equal(sizes.Sum() - 1800, debt);
     }
+
+    /// <summary>
+    /// A user whose monthly reset is overdue is charged 100 times in parallel from two servers: the first charge to get
+    /// the lock performs the reset, every other one sees it done, and exactly one free grant exists for the period.
+    /// </summary>
+    [Fact]
+    public async Task Parallel_charges_at_an_overdue_reset_grant_the_period_once()
+    {
+        var user = await server.CreateUserAsync();
+        var overdue = DateTime.UtcNow.AddHours(-1);
+        overdue = overdue.AddTicks(-(overdue.Ticks % TimeSpan.TicksPerSecond));
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.NextQuotaReset, overdue));
+        await using var second = await ServerFixture.StartServerAsync(server.ConnectionString,
+            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "test-auth-secret", ["Logging:LogLevel:Default"] = "Warning" });
+
+        var sizes = Enumerable.Range(0, 100).Select(i => i % 9).ToArray();
+        await Task.WhenAll(sizes.Select(async (credits, i) =>
+        {
+            await using var scope = (i % 2 == 0 ? server.Services : second.Services).CreateAsyncScope();
+            var message = new Message
+            {
+                Id = $"gen-reset-{user.Id}-{i}", UserId = user.Id, Model = "m", Response = "\"\"", Credits = credits, OutputTokens = 1, FinishedAt = DateTime.UtcNow,
+            };
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeAsync(LedgerOwner.User(user.Id), message, deduct: true);
+        }));
+
+        await using var check = server.NewDbContext();
+        var reset = (await check.Users.SingleAsync(u => u.Id == user.Id)).NextQuotaReset!.Value;
+        Assert.Equal(QuotaCalendar.AddMonth(overdue), reset);
+        var grant = Assert.Single(await check.CreditLedger.Where(g => g.UserId == user.Id).ToListAsync());
+        Assert.Equal(($"free-{user.Id}-{reset:yyyy-MM-dd'T'HH:mm}", GrantType.Free, FreeCredits.Initial, FreeCredits.Initial - sizes.Sum()),
+            (grant.OperationId, grant.Type, grant.Principal, grant.Balance));
+        Assert.Equal(sizes.Sum(), await check.Messages.Where(m => m.UserId == user.Id).SumAsync(m => m.Credits));
+    }
 }

@@ -32,7 +32,7 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
         {
             if (createdAt is { } c) _clock.Now = c;
             // Operation ids are global keys: scope the test's short names to the user.
-            Assert.True(await ledger.GrantAsync(LedgerOwner.User(userId), $"{userId}:{op}", userId, amount, type, op, expires));
+            Assert.True((await ledger.GrantAsync(LedgerOwner.User(userId), $"{userId}:{op}", userId, amount, type, op, expires)).Created);
             _clock.Now = Start;
         }
     }
@@ -114,8 +114,12 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
         var (db, ledger) = Open();
         await using (db)
         {
-            Assert.True(await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, null, null));
-            Assert.False(await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, null, null));
+            var first = await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 70, GrantType.Admin, "first", null);
+            Assert.True(first.Created);
+            // The repeat (even with other figures) changes nothing and answers with the first call's row.
+            var again = await ledger.GrantAsync(LedgerOwner.User(u), "op-1", u, 99, GrantType.Purchase, "second", null);
+            Assert.False(again.Created);
+            Assert.Equal((70, 70, GrantType.Admin, "first", first.Grant.CreatedAt), (again.Grant.Principal, again.Grant.Balance, again.Grant.Type, again.Grant.Description, again.Grant.CreatedAt));
             Assert.Equal(70, (await ledger.GetBalanceAsync(LedgerOwner.User(u))).TotalRemaining);
         }
         await using var check = server.NewDbContext();
@@ -139,6 +143,65 @@ public sealed class LedgerTests(ServerFixture server) : IClassFixture<ServerFixt
         Assert.Equal(3, (await BalancesAsync(u))["after"]);
         await using var check = server.NewDbContext();
         Assert.Equal(1, await check.Messages.CountAsync(m => m.UserId == u));
+    }
+
+    [Fact]
+    public async Task Expiring_a_grant_early_removes_it_from_balance_and_consumption_but_never_forgives_debt()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "free", 20, GrantType.Free, Start.UtcDateTime.AddDays(5));
+        await GrantAsync(u, "buy", 30, GrantType.Purchase, null);
+        var (db, ledger) = Open();
+        await using (db)
+        {
+            Assert.True(await ledger.ExpireGrantAsync($"{u}:buy", "refunded"));
+            Assert.False(await ledger.ExpireGrantAsync($"{u}:buy", "refunded")); // already over
+            Assert.False(await ledger.ExpireGrantAsync("no-such-grant", "x"));
+            Assert.Equal(20, (await ledger.GetBalanceAsync(LedgerOwner.User(u))).TotalRemaining);
+            await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 25), deduct: true);
+        }
+        // The expired purchase kept its figures; the overspend became debt on the last *active* grant.
+        Assert.Equal(new Dictionary<string, int> { ["free"] = -5, ["buy"] = 30 }, await BalancesAsync(u));
+        (db, ledger) = Open();
+        await using (db) Assert.False(await ledger.ExpireGrantAsync($"{u}:free", "x"));
+        await using var check = server.NewDbContext();
+        var buy = await check.CreditLedger.SingleAsync(g => g.OperationId == $"{u}:buy");
+        Assert.Equal((Start.UtcDateTime, "buy (Expired early: refunded)"), (buy.ExpiresAt!.Value, buy.Description));
+        Assert.Equal(Start.UtcDateTime.AddDays(5), (await check.CreditLedger.SingleAsync(g => g.OperationId == $"{u}:free")).ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Debt_lands_on_the_last_grant_even_when_it_was_already_spent()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "free", 10, GrantType.Free, Start.UtcDateTime.AddDays(3));
+        await GrantAsync(u, "buy-old", 5, GrantType.Purchase, null, createdAt: Start.UtcDateTime.AddMinutes(-2));
+        await GrantAsync(u, "buy-new", 5, GrantType.Purchase, null, createdAt: Start.UtcDateTime.AddMinutes(-1));
+        await GrantAsync(u, "admin", 3, GrantType.Admin, null);
+        var (db, ledger) = Open();
+        await using (db) await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 23), deduct: true);
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 0, ["admin"] = 0, ["buy-old"] = 0, ["buy-new"] = 0 }, await BalancesAsync(u));
+
+        (db, ledger) = Open();
+        await using (db) await ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, 7), deduct: true);
+        // Every grant is at 0: the newest purchase (highest priority number, never expiring, newest) takes the debt.
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 0, ["admin"] = 0, ["buy-old"] = 0, ["buy-new"] = -7 }, await BalancesAsync(u));
+    }
+
+    [Fact]
+    public async Task A_negative_charge_is_refused_and_writes_nothing()
+    {
+        var u = await NewUserAsync();
+        await GrantAsync(u, "admin", 10, GrantType.Admin, null);
+        var (db, ledger) = Open();
+        await using (db)
+        {
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.ChargeAsync(LedgerOwner.User(u), Msg(u, -5), deduct: true));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.ConsumeAsync(LedgerOwner.User(u), -5, "neg-" + u));
+        }
+        Assert.Equal(10, (await BalancesAsync(u))["admin"]);
+        await using var check = server.NewDbContext();
+        Assert.Equal(0, await check.Messages.CountAsync(m => m.UserId == u));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -39,6 +40,35 @@ public sealed class ReferralTests(ServerFixture server) : IClassFixture<ServerFi
         var ids = grants.Select(g => g.OperationId).Order().ToList();
         Assert.Matches("^ref-[0-9a-f-]{36}-referred$", ids[0]);
         Assert.Equal(ids[0].Replace("-referred", "-referrer"), ids[1]);
+    }
+
+    [Fact]
+    public async Task An_overdue_monthly_reset_runs_before_the_bonuses_take_its_date()
+    {
+        var referrer = await server.CreateUserAsync();
+        var referred = await server.CreateUserAsync();
+        var overdue = DateTime.UtcNow.AddDays(-3);
+        overdue = overdue.AddTicks(-(overdue.Ticks % TimeSpan.TicksPerSecond)); // PostgreSQL keeps microseconds, not ticks
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == referred.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.NextQuotaReset, overdue));
+
+        var (status, _) = await RedeemAsync(server.ClientFor(referred), new { referralCode = await CodeOfAsync(referrer) });
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        await using var check = server.NewDbContext();
+        var reset = (await check.Users.SingleAsync(u => u.Id == referred.Id)).NextQuotaReset!.Value;
+        Assert.Equal(QuotaCalendar.AddMonth(overdue), reset);
+        var grants = await check.CreditLedger.Where(g => g.UserId == referrer.Id || g.UserId == referred.Id).ToListAsync();
+        // The reset's free grant (and no monthly referral grant: the referral did not exist before this period) ...
+        var free = Assert.Single(grants, g => g.Type == GrantType.Free);
+        Assert.Equal((referred.Id, $"free-{referred.Id}-{reset:yyyy-MM-dd'T'HH:mm}", FreeCredits.Initial, (DateTime?)reset),
+            (free.UserId, free.OperationId, free.Principal, free.ExpiresAt));
+        // ... and both bonuses, alive until the new reset rather than expired on arrival.
+        var bonuses = grants.Where(g => g.Type == GrantType.Referral).ToList();
+        Assert.Equal(2, bonuses.Count);
+        Assert.All(bonuses, g => Assert.Equal(reset, g.ExpiresAt));
+        var balance = await server.ClientFor(referred).GetFromJsonAsync<JsonObject>("/api/user/usage");
+        Assert.Equal(FreeCredits.Initial + ReferralEndpoints.CreditsPerSide, (int)balance!["balance"]!["totalRemaining"]!);
     }
 
     [Fact]
@@ -97,6 +127,36 @@ public sealed class ReferralTests(ServerFixture server) : IClassFixture<ServerFi
         // The legacy body token works.
         var referrer = await server.CreateUserAsync();
         Assert.Equal(HttpStatusCode.OK, (await RedeemAsync(server.Client, new { referralCode = await CodeOfAsync(referrer), authToken = me.ApiKey })).Status);
+    }
+
+    [Fact]
+    public async Task A_web_session_redeems_with_only_a_code_and_gets_the_missing_code_message()
+    {
+        var referrer = await server.CreateUserAsync();
+        var me = await server.CreateUserAsync();
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using (var db = server.NewDbContext())
+        {
+            db.Sessions.Add(new Session
+            {
+                SessionToken = server.Services.GetRequiredService<Codebuff.Server.Auth.TokenHasher>().Hash(token), UserId = me.Id,
+                Type = SessionType.Web, Expires = DateTime.UtcNow.AddDays(1),
+            });
+            await db.SaveChangesAsync();
+        }
+        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
+        browser.DefaultRequestHeaders.Add("Cookie", $"{Codebuff.Server.Auth.WebSession.Cookie}={token}");
+
+        // With a session, a missing code (even a body that is not JSON) is "Missing referral code", not a schema error.
+        Assert.Equal((HttpStatusCode.BadRequest, "Missing referral code"), Pick(await RedeemAsync(browser, new { })));
+        var notJson = await browser.PostAsync("/api/referrals", new StringContent("{nope", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "Missing referral code"), (notJson.StatusCode, (string?)(await notJson.Content.ReadFromJsonAsync<JsonObject>())!["error"]));
+        // Without one, the same empty body fails the token path's schema first.
+        Assert.Equal((HttpStatusCode.BadRequest, "Invalid request body"), Pick(await RedeemAsync(server.ClientFor(me), new { })));
+
+        Assert.Equal(HttpStatusCode.OK, (await RedeemAsync(browser, new { referralCode = await CodeOfAsync(referrer) })).Status);
+        await using var check = server.NewDbContext();
+        Assert.Equal(referrer.Id, (await check.Referrals.SingleAsync(r => r.ReferredId == me.Id)).ReferrerId);
     }
 
     [Fact]

@@ -64,6 +64,20 @@ public sealed class UsageTests(ServerFixture server) : IClassFixture<ServerFixtu
         Assert.Equal("Invalid request body", (string?)schemaBody["message"]);
         Assert.Equal(["fingerprintId", "orgId"], schemaBody["issues"]!.AsArray().Select(i => (string?)i!["path"]![0]));
 
+        // Valid JSON of the wrong kind is a schema failure, not "Invalid JSON"; so is an explicit null for an optional field.
+        foreach (var wrong in new[] { "null", "[]", "42" })
+        {
+            var kind = await server.ClientFor(user).PostAsync("/api/v1/usage", new StringContent(wrong, System.Text.Encoding.UTF8, "application/json"));
+            var kindBody = (await kind.Content.ReadFromJsonAsync<JsonObject>())!;
+            Assert.Equal((HttpStatusCode.BadRequest, "Invalid request body"), (kind.StatusCode, (string?)kindBody["message"]));
+            Assert.Equal("invalid_type", (string?)kindBody["issues"]![0]!["code"]);
+        }
+        var nullOrg = await server.ClientFor(user).PostAsync("/api/v1/usage",
+            new StringContent("""{"fingerprintId":"x","orgId":null}""", System.Text.Encoding.UTF8, "application/json"));
+        var nullOrgBody = (await nullOrg.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(HttpStatusCode.BadRequest, nullOrg.StatusCode);
+        Assert.Equal("Expected string, received null", (string?)nullOrgBody["issues"]![0]!["message"]);
+
         var anonymous = await server.Client.PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "x" });
         Assert.Equal((HttpStatusCode.Unauthorized, """{"message":"Authentication required"}"""), (anonymous.StatusCode, await anonymous.Content.ReadAsStringAsync()));
 
