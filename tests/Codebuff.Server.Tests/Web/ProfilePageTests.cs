@@ -56,4 +56,21 @@ public sealed class ProfilePageTests(AuthFixture server) : IClassFixture<AuthFix
         var keys = (await browser.GetFromJsonAsync<JsonObject>("/api/api-keys"))!["tokens"]!.AsArray();
         Assert.Empty(keys);
     }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("366")]
+    [InlineData("ten")]
+    public async Task A_key_form_with_a_bad_expiry_is_refused_and_creates_nothing(string days)
+    {
+        server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "d", null, $"d{Guid.NewGuid():N}@example.com");
+        using var browser = server.Browserish(out _);
+        await browser.GetAsync("/api/auth/signin/github");
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/profile/api-keys") { Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["days"] = days }) };
+        post.Headers.Add("Origin", server.BaseAddress.GetLeftPart(UriPartial.Authority));
+        var response = await browser.SendAsync(post);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("A key lives for 1 to 365 days.", await response.Content.ReadAsStringAsync());
+        Assert.Empty((await browser.GetFromJsonAsync<JsonObject>("/api/api-keys"))!["tokens"]!.AsArray());
+    }
 }
