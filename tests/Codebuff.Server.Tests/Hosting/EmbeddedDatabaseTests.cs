@@ -48,7 +48,7 @@ public sealed class EmbeddedDatabaseTests : IDisposable
         await using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{port}"], Env);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         JsonObject? health = null;
-        for (var i = 0; i < 120 && health is null; i++)
+        for (var i = 0; i < 360 && health is null; i++) // up to three minutes on a loaded machine
         {
             try { health = await http.GetFromJsonAsync<JsonObject>("/api/healthz"); }
             catch (HttpRequestException) { await Task.Delay(500); }

@@ -17,10 +17,11 @@ public sealed class SharedClusterTests : IAsyncLifetime
     Dictionary<string, string?> Env => new() { ["Codebuff__DataDir"] = _dataDir };
     string PidFile => Path.Combine(_dataDir, "postgres", "postmaster.pid");
 
+    /// <summary>One server through both events (each server start costs an initdb): an admin command beside it, then a SIGKILL.</summary>
     [Fact]
-    public async Task An_admin_command_next_to_a_running_server_leaves_the_cluster_running()
+    public async Task An_admin_command_leaves_the_cluster_running_and_a_killed_postmaster_means_503_then_service_again()
     {
-        var (_, http) = await StartServerAsync();
+        var (server, http) = await StartServerAsync();
         var postmaster = PostmasterPid();
 
         // Requests keep flowing while the admin command joins the cluster, does its work and exits.
@@ -43,31 +44,17 @@ public sealed class SharedClusterTests : IAsyncLifetime
         Assert.NotEmpty(statuses);
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Equal(postmaster, PostmasterPid()); // the same postmaster: never stopped, never restarted
-        var key = (string)JsonNode.Parse(admin.Stdout)!["apiKey"]!;
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me?fields=email");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var me = await http.SendAsync(request);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)JsonNode.Parse(admin.Stdout)!["apiKey"]!);
+        var me = await http.GetAsync("/api/v1/me?fields=email");
         Assert.Equal("parallel@example.com", (string?)(await me.Content.ReadFromJsonAsync<JsonObject>())!["email"]);
-    }
 
-    [Fact]
-    public async Task A_killed_postmaster_means_503_with_retry_after_then_the_server_serves_again()
-    {
-        var (server, http) = await StartServerAsync();
-        var admin = await ServerProcess.RunAsync(["admin", "create-user", "--email", "survivor@example.com"], Env);
-        Assert.True(admin.ExitCode == 0, admin.Stderr);
-        var key = (string)JsonNode.Parse(admin.Stdout)!["apiKey"]!;
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/v1/me?fields=id")).StatusCode);
-
-        var killed = PostmasterPid();
-        Process.Start("kill", ["-KILL", killed.ToString()])!.WaitForExit();
-        while (Directory.Exists($"/proc/{killed}") && !File.ReadAllText($"/proc/{killed}/stat").Contains(") Z")) await Task.Delay(10);
+        Process.Start("kill", ["-KILL", postmaster.ToString()])!.WaitForExit();
+        while (Directory.Exists($"/proc/{postmaster}") && !File.ReadAllText($"/proc/{postmaster}/stat").Contains(") Z")) await Task.Delay(10);
 
         var unavailable = 0;
         var recoveredAfter = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(45))
+        while (clock.Elapsed < TimeSpan.FromSeconds(90))
         {
             var response = await http.GetAsync("/api/v1/me?fields=id");
             if (response.StatusCode == HttpStatusCode.OK) { recoveredAfter = clock.Elapsed; break; }
@@ -79,12 +66,12 @@ public sealed class SharedClusterTests : IAsyncLifetime
             unavailable++;
             await Task.Delay(100);
         }
-        Assert.True(recoveredAfter > TimeSpan.Zero, "the server did not serve again within 45 s");
+        Assert.True(recoveredAfter > TimeSpan.Zero, "the server did not serve again within 90 s");
         Assert.True(unavailable > 0, $"the outage was never observed (first request answered after {recoveredAfter})");
-        Assert.NotEqual(killed, PostmasterPid());
+        Assert.NotEqual(postmaster, PostmasterPid());
 
         server.Interrupt();
-        var result = await server.WaitAsync();
+        var result = await server.WaitAsync(120);
         Assert.Equal(0, result.ExitCode);
         Assert.Single(Lines(result.Stdout, "is not running; restarting it"));
         Assert.Single(Lines(result.Stdout, "is serving again"));
@@ -110,7 +97,7 @@ public sealed class SharedClusterTests : IAsyncLifetime
         }
 
         foreach (var (server, _) in starts) server.Interrupt();
-        foreach (var (server, _) in starts) Assert.Equal(0, (await server.WaitAsync()).ExitCode);
+        foreach (var (server, _) in starts) Assert.Equal(0, (await server.WaitAsync(120)).ExitCode);
         Assert.False(File.Exists(PidFile), "the server that started the cluster stops it");
     }
 
@@ -122,7 +109,7 @@ public sealed class SharedClusterTests : IAsyncLifetime
         var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{port}"], env);
         lock (_processes) _processes.Add(server);
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        for (var i = 0; i < 240; i++)
+        for (var i = 0; i < 720; i++) // up to three minutes: child processes start slowly on a loaded machine
         {
             try
             {

@@ -53,7 +53,7 @@ public sealed class StartupErrorTests(ServerFixture server) : IClassFixture<Serv
     public async Task Health_is_503_with_a_reason_when_the_database_does_not_answer()
     {
         await using var app = await ServerFixture.StartServerAsync($"Host=127.0.0.1;Port={ClosedPort()};Username=x;Password=x;Database=x;Timeout=2",
-            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "x", ["Logging:LogLevel:Default"] = "Error" });
+            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "x", ["Logging:LogLevel:Default"] = "None" });
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         var response = await http.GetAsync("/api/healthz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);

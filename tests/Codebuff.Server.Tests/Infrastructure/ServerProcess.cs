@@ -35,7 +35,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return new ServerProcess(Process.Start(psi)!);
     }
 
-    public static async Task<Result> RunAsync(IEnumerable<string> args, IDictionary<string, string?> env, int timeoutSeconds = 120)
+    public static async Task<Result> RunAsync(IEnumerable<string> args, IDictionary<string, string?> env, int timeoutSeconds = 300)
     {
         await using var p = Start(args, env);
         return await p.WaitAsync(timeoutSeconds);
