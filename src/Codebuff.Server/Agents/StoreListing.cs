@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -55,6 +56,23 @@ public static class StoreListing
               OR p.id ILIKE @pattern OR p.name ILIKE @pattern
         """;
 
+    public sealed record StorePublisher(string Id, string Name, bool Verified, [property: JsonPropertyName("avatar_url")] string? AvatarUrl);
+
+    /// <summary>One store entry: spend in dollars (100 credits = $1) as upstream, credits as plain numbers.</summary>
+    public sealed record StoreAgent(
+        string Id, string Name, string? DisplayName, string? Description, StorePublisher Publisher, string Version,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+        [property: JsonPropertyName("usage_count")] int UsageCount,
+        [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
+        [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,
+        [property: JsonPropertyName("total_spent")] decimal TotalSpent,
+        [property: JsonPropertyName("avg_cost_per_invocation")] decimal AvgCostPerInvocation,
+        [property: JsonPropertyName("total_credits")] decimal TotalCredits,
+        [property: JsonPropertyName("weekly_credits")] decimal WeeklyCredits,
+        [property: JsonPropertyName("unique_users")] int UniqueUsers,
+        [property: JsonPropertyName("last_used")] DateTime? LastUsed,
+        JsonArray Tags);
+
     public sealed class Row
     {
         public required string Id { get; init; }
@@ -96,26 +114,13 @@ public static class StoreListing
         return Results.Json(rows.Select(r =>
         {
             var data = JsonNode.Parse(r.Data) as JsonObject;
-            return new
-            {
-                id = r.Id,
-                name = (string?)data?["name"] ?? r.Id,
-                displayName = (string?)data?["displayName"],
-                description = (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
-                publisher = new { id = r.PublisherId, name = r.PublisherName, verified = r.Verified, avatar_url = r.AvatarUrl },
-                version = r.Version,
-                created_at = r.CreatedAt,
-                usage_count = r.Runs,
-                weekly_runs = r.WeeklyRuns,
-                weekly_spent = Money.Dollars(r.WeeklyCredits),
-                total_spent = Money.Dollars(r.Credits),
-                avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
-                total_credits = Money.Plain(r.Credits),
-                weekly_credits = Money.Plain(r.WeeklyCredits),
-                unique_users = r.UniqueUsers,
-                last_used = r.LastUsed,
-                tags = data?["tags"] as JsonArray ?? [],
-            };
+            return new StoreAgent(r.Id, (string?)data?["name"] ?? r.Id, (string?)data?["displayName"],
+                Description: (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
+                new StorePublisher(r.PublisherId, r.PublisherName, r.Verified, r.AvatarUrl), r.Version, r.CreatedAt,
+                UsageCount: r.Runs, r.WeeklyRuns, WeeklySpent: Money.Dollars(r.WeeklyCredits), TotalSpent: Money.Dollars(r.Credits),
+                AvgCostPerInvocation: r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
+                TotalCredits: Money.Plain(r.Credits), WeeklyCredits: Money.Plain(r.WeeklyCredits), r.UniqueUsers, r.LastUsed,
+                Tags: data?["tags"] as JsonArray ?? []);
         }));
     }
 

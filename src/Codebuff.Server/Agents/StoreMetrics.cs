@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -21,6 +22,15 @@ public static class StoreMetrics
         GROUP BY r.publisher_id, r.agent_name
         """;
 
+    public sealed record AgentMetrics(
+        [property: JsonPropertyName("usage_count")] int UsageCount,
+        [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
+        [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,
+        [property: JsonPropertyName("total_spent")] decimal TotalSpent,
+        [property: JsonPropertyName("avg_cost_per_invocation")] decimal AvgCostPerInvocation,
+        [property: JsonPropertyName("unique_users")] int UniqueUsers,
+        [property: JsonPropertyName("last_used")] DateTime? LastUsed);
+
     public sealed class Row
     {
         public required string PublisherId { get; init; }
@@ -36,15 +46,8 @@ public static class StoreMetrics
     public static async Task<IResult> GetAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
-        return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new
-        {
-            usage_count = r.Runs,
-            weekly_runs = r.WeeklyRuns,
-            weekly_spent = Money.Dollars(r.WeeklyCredits),
-            total_spent = Money.Dollars(r.Credits),
-            avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
-            unique_users = r.UniqueUsers,
-            last_used = r.LastUsed,
-        }));
+        return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new AgentMetrics(
+            r.Runs, r.WeeklyRuns, Money.Dollars(r.WeeklyCredits), Money.Dollars(r.Credits),
+            r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs), r.UniqueUsers, r.LastUsed)));
     }
 }
