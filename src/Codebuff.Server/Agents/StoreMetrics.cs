@@ -11,7 +11,8 @@ namespace Codebuff.Server.Agents;
 /// </summary>
 public static class StoreMetrics
 {
-    const string Sql = """
+    /// <summary>Completed runs per published agent, all-time and over the last week (@week); the store listing joins it too.</summary>
+    internal const string UsageSql = """
         SELECT r.publisher_id AS "PublisherId", r.agent_name AS "AgentName",
                COUNT(*)::int AS "Runs", COALESCE(SUM(r.total_credits), 0) AS "Credits",
                (COUNT(*) FILTER (WHERE r.created_at >= @week))::int AS "WeeklyRuns",
@@ -31,10 +32,9 @@ public static class StoreMetrics
         [property: JsonPropertyName("unique_users")] int UniqueUsers,
         [property: JsonPropertyName("last_used")] DateTime? LastUsed);
 
-    public sealed class Row
+    /// <summary>The usage columns of <see cref="UsageSql"/>.</summary>
+    public class Usage
     {
-        public required string PublisherId { get; init; }
-        public required string AgentName { get; init; }
         public int Runs { get; init; }
         public decimal Credits { get; init; }
         public int WeeklyRuns { get; init; }
@@ -43,9 +43,15 @@ public static class StoreMetrics
         public DateTime? LastUsed { get; init; }
     }
 
+    public sealed class Row : Usage
+    {
+        public required string PublisherId { get; init; }
+        public required string AgentName { get; init; }
+    }
+
     public static async Task<IResult> GetAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
+        var rows = await db.Database.SqlQueryRaw<Row>(UsageSql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
         return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new AgentMetrics(
             r.Runs, r.WeeklyRuns, Money.Dollars(r.WeeklyCredits), Money.Dollars(r.Credits),
             r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs), r.UniqueUsers, r.LastUsed)));

@@ -1,3 +1,5 @@
+using Microsoft.OpenApi;
+
 namespace Codebuff.Server.Hosting;
 
 /// <summary><c>{"success":true}</c>.</summary>
@@ -9,8 +11,24 @@ public sealed record Succeeded(bool Success);
 /// </summary>
 public static class ApiDocs
 {
-    /// <summary>A JSON request body (read whatever its Content-Type says, see <see cref="RequestJson"/>).</summary>
-    public static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder route) where T : notnull => route.Accepts<T>("application/json");
+    /// <summary>
+    /// A JSON request body. Documented by an operation transformer, not <c>Accepts&lt;T&gt;</c>: that metadata would make
+    /// routing refuse other Content-Types with 415, and the SDK posts its JSON as text/plain (see <see cref="RequestJson"/>).
+    /// </summary>
+    public static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder route) where T : notnull =>
+        route.AddOpenApiOperationTransformer(async (operation, context, ct) =>
+        {
+            IOpenApiSchema schema = await context.GetOrCreateSchemaAsync(typeof(T), null, ct);
+            if (context.Document is { } document)
+            {
+                document.AddComponent(typeof(T).Name, schema);
+                schema = new OpenApiSchemaReference(typeof(T).Name, document);
+            }
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true, Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+            };
+        });
 
     public static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder route, int status = StatusCodes.Status200OK) =>
         route.Produces<T>(status, "application/json");
