@@ -23,8 +23,8 @@ sealed class DatabaseUnavailableHandler(ILogger<DatabaseUnavailableHandler> log)
     public static Task WriteAsync(HttpContext context)
     {
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
-        return HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "database_unavailable",
-            $"The database is unavailable right now. Try again in {RetryAfterSeconds} seconds.");
+        return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+            $"The database is unavailable right now. Try again in {RetryAfterSeconds} seconds.").ExecuteAsync(context);
     }
 
     /// <summary>

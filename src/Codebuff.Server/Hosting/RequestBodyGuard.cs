@@ -40,13 +40,13 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
         }
         if (body is null)
         {
-            await HttpErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "payload_too_large",
-                $"The request body is larger than this server's limit of {max} bytes.");
+            await Errors.Coded(StatusCodes.Status413PayloadTooLarge, "payload_too_large",
+                $"The request body is larger than this server's limit of {max} bytes.").ExecuteAsync(context);
             return;
         }
         if (!IsForm(request.ContentType) && RequestJson.FindUnstorableString(body) is { } problem)
         {
-            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "invalid_request_body", problem);
+            await Errors.Coded(StatusCodes.Status400BadRequest, "invalid_request_body", problem).ExecuteAsync(context);
             return;
         }
         request.Body = new MemoryStream(body, writable: false);
