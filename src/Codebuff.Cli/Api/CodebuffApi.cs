@@ -12,7 +12,8 @@ namespace Codebuff.Cli.Api;
 /// </summary>
 public sealed class CodebuffApi : IDisposable
 {
-    static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    // Optional fields are left out rather than sent as null: the server's schemas (like zod's optional()) refuse null.
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     readonly HttpClient _http;
 
     public CodebuffApi(string appUrl, string? token, HttpMessageHandler? handler = null)

@@ -1,0 +1,29 @@
+using Codebuff.Server.Tests.Infrastructure;
+
+namespace Codebuff.Cli.Tests.Infrastructure;
+
+/// <summary>The real server on its own database, its LLM provider being fake-llm.mjs.</summary>
+public sealed class CliFixture : ServerFixture
+{
+    public FakeLlm Llm { get; } = new();
+
+    protected override Dictionary<string, string?> Settings()
+    {
+        var s = base.Settings();
+        s["Codebuff:Upstream:BaseUrl"] = Llm.BaseUrl;
+        s["Codebuff:Upstream:ApiKey"] = "fake-provider-key";
+        return s;
+    }
+
+    public override async Task InitializeAsync()
+    {
+        await Llm.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Llm.DisposeAsync();
+    }
+}
