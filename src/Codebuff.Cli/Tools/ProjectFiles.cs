@@ -29,9 +29,20 @@ public sealed partial class ProjectFiles
     {
         var full = Path.GetFullPath(Path.Combine(Root, path));
         if (!IsInside(full)) return (null, Outside);
-        // A link inside the project that points outside it is outside.
-        if (new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target && !IsInside(target.FullName)) return (null, Outside);
+        if (LeavesProject(full)) return (null, Outside);
         return IsSecret(Path.GetFileName(full)) ? (null, Blocked) : (full, null);
+    }
+
+    /// <summary>A link inside the project (the file or a folder above it) that points outside it leads outside.</summary>
+    bool LeavesProject(string full)
+    {
+        for (var path = full; path.Length > Root.Length; path = Path.GetDirectoryName(path)!)
+        {
+            FileSystemInfo info = Directory.Exists(path) ? new DirectoryInfo(path) : new FileInfo(path);
+            if (info.Exists && info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target && !IsInside(target.FullName))
+                return true;
+        }
+        return false;
     }
 
     public string Relative(string fullPath) => Path.GetRelativePath(Root, fullPath).Replace('\\', '/');
