@@ -7,8 +7,11 @@ using Codebuff.Cli.Ui;
 namespace Codebuff.Cli;
 
 /// <summary>The command line (clients.md §2.1): <c>codebuff [prompt]</c>, <c>-p</c>, and the subcommands.</summary>
-public static class CliApp
+public static partial class CliApp
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T[0-9.-]+Z$")]
+    private static partial System.Text.RegularExpressions.Regex ChatId();
+
     public static async Task<int> RunAsync(string[] args, CliHost host)
     {
         var root = Build(host);
@@ -56,8 +59,15 @@ public static class CliApp
             var mode = parse.GetValue(free) ? Mode.Free : parse.GetValue(max) ? Mode.Max : parse.GetValue(plan) ? Mode.Plan : Mode.Default;
             var options = new RunOptions(project, parse.GetValue(yes), parse.GetValue(maxCredits), mode.CostMode);
             var continueGiven = parse.GetResult(cont) is not null;
-            using var runner = new PromptRunner(host, options, parse.GetValue(agent) ?? mode.AgentId, parse.GetValue(cont), continueGiven);
             var text = string.Join(' ', parse.GetValue(prompt) ?? []);
+            // "--continue <text>": the value is a chat id only when it looks like one; otherwise it starts the prompt.
+            var chatId = parse.GetValue(cont);
+            if (chatId is not null && !ChatId().IsMatch(chatId))
+            {
+                text = (chatId + " " + text).Trim();
+                chatId = null;
+            }
+            using var runner = new PromptRunner(host, options, parse.GetValue(agent) ?? mode.AgentId, chatId, continueGiven);
             if (parse.GetValue(print))
             {
                 if (text.Length == 0) throw new CliException("-p needs a prompt, e.g. codebuff -p \"explain this project\".");

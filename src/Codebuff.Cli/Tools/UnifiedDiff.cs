@@ -43,8 +43,9 @@ public static class UnifiedDiff
         while (x < a.Length || y < b.Length)
         {
             if (x < a.Length && y < b.Length && a[x] == b[y]) { ops.Add((' ', a[x])); x++; y++; }
-            else if (y < b.Length && (x == a.Length || lcs[x, y + 1] >= lcs[x + 1, y])) ops.Add(('+', b[y++]));
-            else ops.Add(('-', a[x++]));
+            // Removals before additions, as diff(1) prints them.
+            else if (x < a.Length && (y == b.Length || lcs[x + 1, y] >= lcs[x, y + 1])) ops.Add(('-', a[x++]));
+            else ops.Add(('+', b[y++]));
         }
         return ops;
     }

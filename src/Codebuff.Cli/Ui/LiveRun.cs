@@ -23,6 +23,12 @@ public sealed class LiveRun(IAnsiConsole console, PromptRunner runner)
         var gate = new Lock();
         runner.Prompter.Pause = PauseAsync;
         var run = runner.RunAsync(prompt, e => { lock (gate) tree.Apply(e); }, ct);
+        // Without cursor control (output to a file or pipe) a live display would print every frame: show the result once.
+        if (!console.Profile.Capabilities.Ansi || !console.Profile.Capabilities.Interactive)
+        {
+            try { return await run; }
+            finally { console.Write(Render()); }
+        }
         while (true)
         {
             PauseRequest? request = null;
@@ -44,7 +50,8 @@ public sealed class LiveRun(IAnsiConsole console, PromptRunner runner)
 
         Spectre.Console.Rendering.IRenderable Render()
         {
-            lock (gate) return TreeView.Render(tree, runner.SessionCredits + (tree.Completed is null ? 0 : tree.Completed.TotalCredits));
+            // The runner adds a prompt's credits to the session total when the prompt completes.
+            lock (gate) return TreeView.Render(tree, tree.Completed is null ? null : runner.SessionCredits);
         }
     }
 

@@ -14,7 +14,6 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
 
     public async Task<int> RunAsync(string? first, CancellationToken ct)
     {
-        runner.SetMode(mode);
         var editor = new LineEditor(host, Commands);
         host.Console.MarkupLine($"[bold]Codebuff[/] [dim]· {Markup.Escape(runner.Files.Root)} · {mode.Name} · /help for commands[/]");
         var next = first;
