@@ -21,6 +21,15 @@ public sealed class CliFixture : ServerFixture
         await base.InitializeAsync();
     }
 
+    /// <summary>A user with credits and a CLI logged in as them (CODEBUFF_API_KEY), its project holding the test agents.</summary>
+    public async Task<(TestUser User, CodebuffCli Cli)> NewProjectAsync(int? credits = 1000, string model = ProjectSetup.Model, string? handleSteps = null)
+    {
+        var user = await CreateUserAsync(credits);
+        var cli = new CodebuffCli(BaseAddress.ToString(), user.ApiKey);
+        ProjectSetup.AddAgents(cli, model, handleSteps);
+        return (user, cli);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -13,10 +13,9 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task A_prompt_writes_edits_runs_spawns_and_the_server_holds_runs_steps_and_messages()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         ProjectSetup.InitGit(cli.Project);
-        ProjectSetup.AddAgents(cli);
         cli.Write(".env", "API_SECRET=SECRET_VALUE_123\n");
         var outside = Path.Combine(Path.GetDirectoryName(cli.Project)!, $"outside-{Guid.NewGuid():N}.txt");
         File.WriteAllText(outside, "OUTSIDE_VALUE_456");
@@ -88,9 +87,8 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Json_mode_streams_one_event_per_line_with_sub_agent_credits_and_totals()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         var result = await cli.RunAsync(["-p", "--json", "--yes", "--agent", "tester",
             """[[spawn:helper]] [[tool:spawn_agents {"agents":[{"agent_type":"helper"}]}]] [[tool:write_file {"path":"a.txt","content":"A"}]] [[reply:Finished.]]"""]);
 
@@ -117,9 +115,8 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Out_of_credits_is_a_sentence_with_the_balance_and_the_run_is_finished_as_failed()
     {
-        var user = await server.CreateUserAsync();
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync(null);
+        using var _ = cli;
         var result = await cli.RunAsync(["-p", "--agent", "tester", "[[reply:never]]"]);
 
         Assert.Equal(4, result.ExitCode);
@@ -135,9 +132,8 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Max_credits_stops_the_run_once_its_credits_reach_the_limit()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         var result = await cli.RunAsync(["-p", "--max-credits", "3", "--agent", "tester",
             """[[tool:write_file {"path":"1.txt","content":"1"}]] [[tool:write_file {"path":"2.txt","content":"2"}]] [[tool:write_file {"path":"3.txt","content":"3"}]]"""]);
 
@@ -154,9 +150,8 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Cancelling_finishes_the_run_as_cancelled()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli, model: "test/slow-model");
+        var (user, cli) = await server.NewProjectAsync(1000, model: "test/slow-model");
+        using var _ = cli;
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
         var result = await cli.RunAsync(["-p", "--agent", "tester", "[[reply:too late]]"], ct: cancel.Token);
 
@@ -171,9 +166,8 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Terminal_commands_need_approval_when_nobody_can_answer()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         var nonce = Guid.NewGuid().ToString("N");
         var result = await cli.RunAsync(["-p", "--agent", "tester", $$"""{{nonce}} [[tool:run_terminal_command {"command":"touch ran.txt"}]]"""]);
 
@@ -185,10 +179,9 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     [Fact]
     public async Task Search_and_listing_tools_skip_ignored_and_secret_files()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         ProjectSetup.InitGit(cli.Project);
-        ProjectSetup.AddAgents(cli);
         cli.Write(".gitignore", "build/\n*.log\n");
         cli.Write("src/App.cs", "class App { /* needle */ }\n");
         cli.Write("src/Lib/Util.cs", "// needle too\n");

@@ -9,9 +9,8 @@ public sealed class InteractiveTests(CliFixture server) : IClassFixture<CliFixtu
     [Fact]
     public async Task Slash_commands_and_a_prompt_render_in_the_session()
     {
-        var user = await server.CreateUserAsync(credits: 500);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync(500);
+        using var _ = cli;
         var console = new TestConsole().Width(200);
         var input = string.Join('\n', "/help", """[[tool:write_todos {"todos":[{"task":"Write tests","completed":true},{"task":"Ship","completed":false}]}]] [[reply:Hi there.]]""",
             "/usage", "/mode:max", "/mode:nope", "/bogus", "/init", "/exit", "");
@@ -38,9 +37,8 @@ public sealed class InteractiveTests(CliFixture server) : IClassFixture<CliFixtu
     [Fact]
     public async Task Continue_sends_the_earlier_conversation_with_the_next_prompt()
     {
-        var user = await server.CreateUserAsync(credits: 500);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync(500);
+        using var _ = cli;
         string first = Guid.NewGuid().ToString("N"), second = Guid.NewGuid().ToString("N");
         Assert.Equal("One.", (await cli.RunAsync(["-p", "--agent", "tester", $"{first} [[reply:One.]]"])).Out.Trim());
         var next = await cli.RunAsync(["-p", "--continue", $"{second} [[reply:Two.]]"]);

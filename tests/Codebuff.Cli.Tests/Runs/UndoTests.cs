@@ -10,9 +10,8 @@ public sealed class UndoTests(CliFixture server) : IClassFixture<CliFixture>
     [Fact]
     public async Task Undo_restores_edited_files_and_removes_created_ones()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         cli.Write("keep.txt", "line one\n");
         Assert.Equal(0, (await cli.RunAsync(["-p", "--agent", "tester", EditPrompt])).ExitCode);
         Assert.Equal("line three\n", cli.File("keep.txt"));
@@ -30,9 +29,8 @@ public sealed class UndoTests(CliFixture server) : IClassFixture<CliFixture>
     [Fact]
     public async Task Undo_refuses_when_a_file_changed_since_the_run_and_changes_nothing()
     {
-        var user = await server.CreateUserAsync(credits: 1000);
-        using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
-        ProjectSetup.AddAgents(cli);
+        var (user, cli) = await server.NewProjectAsync();
+        using var _ = cli;
         cli.Write("keep.txt", "line one\n");
         var run = await cli.RunAsync(["-p", "--json", "--agent", "tester", EditPrompt]);
         var runId = (string)JsonNode.Parse(run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!["runId"]!;
