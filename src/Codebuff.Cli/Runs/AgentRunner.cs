@@ -210,7 +210,16 @@ public sealed class AgentRunner(RunSession session)
 
     async Task<JsonNode> SearchAsync(string path, object body, string field, CancellationToken ct)
     {
-        var answer = await session.Api.SearchAsync(path, body, ct);
+        JsonObject answer;
+        try
+        {
+            answer = await session.Api.SearchAsync(path, body, ct);
+        }
+        catch (CliException e) when (e.ExitCode is not (3 or 7))
+        {
+            // A search the server cannot do (not configured, no credits for it) is this tool's failure, not the run's.
+            return new JsonObject { ["errorMessage"] = e.Message };
+        }
         return answer[field] is { } found ? new JsonObject { [field] = found.DeepClone() } : new JsonObject { ["errorMessage"] = (string?)answer["error"] ?? "Nothing found." };
     }
 

@@ -229,4 +229,26 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("No agent \"no-such-agent\"", missing.Error);
     }
+
+    [Fact]
+    public async Task A_search_the_server_cannot_do_is_a_tool_error_and_cwd_picks_the_project()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var elsewhere = Path.Combine(cli.Project, "sub");
+        Directory.CreateDirectory(elsewhere);
+        Directory.Move(Path.Combine(cli.Project, ".agents"), Path.Combine(elsewhere, ".agents"));
+        var tester = JsonNode.Parse(File.ReadAllText(Path.Combine(elsewhere, ".agents", "tester.json")))!.AsObject();
+        tester["toolNames"]!.AsArray().Add("web_search");
+        File.WriteAllText(Path.Combine(elsewhere, ".agents", "tester.json"), tester.ToJsonString());
+        var nonce = Guid.NewGuid().ToString("N");
+
+        var result = await cli.RunAsync(["-p", "--cwd", "sub", "--agent", "tester",
+            $$"""{{nonce}} [[tool:web_search {"query":"dotnet 10"}]] [[tool:write_file {"path":"here.txt","content":"x"}]] [[reply:Searched.]]"""]);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal("Searched.", result.Out.Trim());
+        Assert.Contains("(503)", ProjectSetup.ToolResults(server.Llm, nonce)[0]);
+        Assert.True(File.Exists(Path.Combine(elsewhere, "here.txt")));
+    }
 }
