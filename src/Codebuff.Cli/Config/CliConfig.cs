@@ -1,0 +1,28 @@
+namespace Codebuff.Cli.Config;
+
+/// <summary>Where the CLI talks to and keeps its files (clients.md §2.2, §2.3).</summary>
+public sealed class CliConfig(CliHost host)
+{
+    public const string DefaultAppUrl = "http://localhost:5000";
+
+    public string AppUrl => (host.Env("CODEBUFF_APP_URL") ?? DefaultAppUrl).TrimEnd('/');
+
+    /// <summary><c>~/.config/manicode</c>, or <c>manicode-dev</c>/<c>manicode-test</c> for those environments.</summary>
+    public string ConfigDir => Path.Combine(host.Home, ".config", host.Env("NEXT_PUBLIC_CB_ENVIRONMENT") switch
+    {
+        "dev" => "manicode-dev",
+        "test" => "manicode-test",
+        _ => "manicode",
+    });
+
+    public CredentialsFile Credentials => new(Path.Combine(ConfigDir, "credentials.json"));
+
+    /// <summary>The token to send: the credentials file wins over CODEBUFF_API_KEY.</summary>
+    public string? Token => Credentials.Load()?.AuthToken ?? host.Env("CODEBUFF_API_KEY");
+
+    public string RequireToken() => Token ?? throw CliException.NotLoggedIn();
+
+    /// <summary>Saved chats of one project: <c>projects/&lt;basename(root)&gt;/chats</c>.</summary>
+    public string ChatsDir(string projectRoot) =>
+        Path.Combine(ConfigDir, "projects", Path.GetFileName(Path.TrimEndingDirectorySeparator(projectRoot)), "chats");
+}

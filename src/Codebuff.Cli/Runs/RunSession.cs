@@ -1,0 +1,46 @@
+using Codebuff.Cli.Agents;
+using Codebuff.Cli.Api;
+using Codebuff.Cli.Tools;
+
+namespace Codebuff.Cli.Runs;
+
+/// <summary>How a prompt runs: project root, approvals, the credit cap and the cost mode sent with each LLM call.</summary>
+public sealed record RunOptions(string ProjectRoot, bool AutoApprove, decimal? MaxCredits, string CostMode = "normal", int MaxAgentSteps = 100);
+
+/// <summary>
+/// Everything one prompt's agents share: the API, the project's files, the edit journal, the user prompter, the
+/// event sink and the running credit total (the root and every sub-agent add to it; <c>--max-credits</c> checks it).
+/// </summary>
+public sealed class RunSession(CodebuffApi api, AgentResolver agents, RunOptions options, ProjectFiles files, EditJournal journal,
+    UserPrompter prompter, Action<RunEvent> emit, string? byokKey)
+{
+    readonly Lock _gate = new();
+    decimal _credits;
+
+    public CodebuffApi Api { get; } = api;
+    public AgentResolver Agents { get; } = agents;
+    public RunOptions Options { get; } = options;
+    public ProjectFiles Files { get; } = files;
+    public EditJournal Journal { get; } = journal;
+    public UserPrompter Prompter { get; } = prompter;
+    public string? ByokKey { get; } = byokKey;
+    /// <summary>Sent as <c>codebuff_metadata.client_id</c> with every LLM call of this prompt.</summary>
+    public string ClientId { get; } = Guid.NewGuid().ToString();
+
+    public decimal Credits { get { lock (_gate) return _credits; } }
+
+    public void Emit(RunEvent e)
+    {
+        lock (_gate) emit(e);
+    }
+
+    public void AddCredits(decimal credits)
+    {
+        lock (_gate) _credits += credits;
+    }
+
+    public void CheckBudget()
+    {
+        if (Options.MaxCredits is { } max && Credits >= max) throw new CreditLimitReachedException(max, Credits);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Codebuff.Cli.Tools;
+
+/// <summary>
+/// Every file a run writes, with its content before the run's first write and the hash after its last, kept in
+/// <c>&lt;config&gt;/projects/&lt;project&gt;/edits/&lt;run-id&gt;.json</c>. <c>codebuff undo</c> restores the before-state
+/// of a run, and refuses (changing nothing) when any of its files was changed since.
+/// </summary>
+public sealed class EditJournal(string folder, string projectRoot)
+{
+    readonly Lock _gate = new();
+    readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Set when the root run STARTs; the journal is saved under this id.</summary>
+    public string? RunId { get; set; }
+
+    public sealed record Entry(string Path, string? BeforeHash, string? BeforeBase64, string? AfterHash);
+
+    sealed record JournalFile(string RunId, string ProjectRoot, DateTime CreatedAt, List<Entry> Files);
+
+    /// <summary>Call before writing <paramref name="fullPath"/>; remembers the first before-state only.</summary>
+    public void BeforeWrite(string fullPath)
+    {
+        lock (_gate)
+        {
+            if (_entries.ContainsKey(fullPath)) return;
+            var before = File.Exists(fullPath) ? File.ReadAllBytes(fullPath) : null;
+            _entries[fullPath] = new Entry(fullPath, before is null ? null : Hash(before), before is null ? null : Convert.ToBase64String(before), null);
+        }
+    }
+
+    public void AfterWrite(string fullPath)
+    {
+        lock (_gate)
+        {
+            _entries[fullPath] = _entries[fullPath] with { AfterHash = Hash(File.ReadAllBytes(fullPath)) };
+            Save();
+        }
+    }
+
+    void Save()
+    {
+        if (RunId is null) return;
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, RunId + ".json"),
+            JsonSerializer.Serialize(new JournalFile(RunId, projectRoot, DateTime.UtcNow, _entries.Values.ToList()), JsonSerializerOptions.Web));
+    }
+
+    public static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>Restores the files of a run (the latest when <paramref name="runId"/> is null); returns what was restored.</summary>
+    public static IReadOnlyList<string> Undo(string folder, string? runId)
+    {
+        var path = runId is not null ? Path.Combine(folder, runId + ".json")
+            : Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.json").OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault() : null;
+        if (path is null || !File.Exists(path))
+            throw new CliException(runId is null ? "There is no run with file changes to undo in this project." : $"No recorded file changes for run {runId} in this project.");
+        var journal = JsonSerializer.Deserialize<JournalFile>(File.ReadAllText(path), JsonSerializerOptions.Web)!;
+
+        var changed = journal.Files.Where(f => CurrentHash(f.Path) != f.AfterHash).Select(f => Path.GetRelativePath(journal.ProjectRoot, f.Path)).ToArray();
+        if (changed.Length > 0)
+            throw new CliException($"Not undoing run {journal.RunId}: {string.Join(", ", changed)} changed since the run wrote {(changed.Length == 1 ? "it" : "them")}. Nothing was restored.");
+
+        foreach (var f in journal.Files)
+        {
+            if (f.BeforeBase64 is null) File.Delete(f.Path);
+            else File.WriteAllBytes(f.Path, Convert.FromBase64String(f.BeforeBase64));
+        }
+        File.Move(path, Path.ChangeExtension(path, ".undone"), overwrite: true);
+        return journal.Files.Select(f => Path.GetRelativePath(journal.ProjectRoot, f.Path)).ToArray();
+    }
+
+    static string? CurrentHash(string path) => File.Exists(path) ? Hash(File.ReadAllBytes(path)) : null;
+}

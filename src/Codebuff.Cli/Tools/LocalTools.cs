@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Codebuff.Cli.Runs;
+using Microsoft.Extensions.FileSystemGlobbing;
+
+namespace Codebuff.Cli.Tools;
+
+/// <summary>The tools that read, change or run things in the project (clients.md §2.7 "Local FS/process").</summary>
+public static class LocalTools
+{
+    const int MaxOutputChars = 50_000;
+    const int MaxSearchLines = 250;
+
+    public static JsonNode ReadFiles(RunSession s, JsonObject input)
+    {
+        var result = new JsonArray();
+        foreach (var path in Strings(input["paths"]))
+        {
+            var (full, refusal) = s.Files.Check(path);
+            result.Add(new JsonObject
+            {
+                ["path"] = path,
+                ["content"] = refusal switch
+                {
+                    ProjectFiles.Blocked => $"{ProjectFiles.Blocked} This file may hold secrets; it is never read.",
+                    ProjectFiles.Outside => $"{ProjectFiles.Outside} Only files inside the project can be read.",
+                    _ => File.Exists(full) ? Truncate(File.ReadAllText(full!)) : "[FILE_DOES_NOT_EXIST]",
+                },
+            });
+        }
+        return result;
+    }
+
+    public static JsonNode WriteFile(RunSession s, JsonObject input)
+    {
+        var path = (string?)input["path"] ?? "";
+        var (full, refusal) = s.Files.Check(path);
+        if (full is null) return Refused(path, refusal!);
+        var before = File.Exists(full) ? File.ReadAllText(full) : "";
+        var content = (string?)input["content"] ?? "";
+        Write(s, full, content);
+        return new JsonObject { ["file"] = path, ["message"] = before.Length == 0 ? "Created the file." : "Wrote the file.", ["unifiedDiff"] = UnifiedDiff.Create(path, before, content) };
+    }
+
+    public static JsonNode StrReplace(RunSession s, JsonObject input)
+    {
+        var path = (string?)input["path"] ?? "";
+        var (full, refusal) = s.Files.Check(path);
+        if (full is null) return Refused(path, refusal!);
+        if (!File.Exists(full)) return new JsonObject { ["file"] = path, ["errorMessage"] = "The file does not exist; create it with write_file." };
+        var before = File.ReadAllText(full);
+        var after = before;
+        foreach (var r in (input["replacements"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var old = (string?)r["old"] ?? "";
+            var replacement = (string?)r["new"] ?? "";
+            var count = old.Length == 0 ? 0 : Regex.Matches(after, Regex.Escape(old)).Count;
+            if (count == 0) return new JsonObject { ["file"] = path, ["errorMessage"] = $"The old string was not found in the file: {Truncate(old, 200)}" };
+            if (count > 1 && (bool?)r["allowMultiple"] != true)
+                return new JsonObject { ["file"] = path, ["errorMessage"] = $"The old string occurs {count} times; add context to make it unique or set allowMultiple." };
+            after = after.Replace(old, replacement, StringComparison.Ordinal);
+        }
+        Write(s, full, after);
+        return new JsonObject { ["file"] = path, ["message"] = "Edited the file.", ["unifiedDiff"] = UnifiedDiff.Create(path, before, after) };
+    }
+
+    static void Write(RunSession s, string full, string content)
+    {
+        s.Journal.BeforeWrite(full);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, content);
+        s.Journal.AfterWrite(full);
+    }
+
+    static JsonObject Refused(string path, string refusal) => new()
+    {
+        ["file"] = path,
+        ["errorMessage"] = refusal == ProjectFiles.Blocked ? $"{refusal} This file may hold secrets; it is not written." : $"{refusal} Only files inside the project can be written.",
+    };
+
+    public static async Task<JsonNode> RunTerminalCommandAsync(RunSession s, JsonObject input, CancellationToken ct)
+    {
+        var command = (string?)input["command"] ?? "";
+        var cwd = s.Files.Root;
+        if ((string?)input["cwd"] is { Length: > 0 } dir)
+        {
+            var (full, refusal) = s.Files.Check(dir);
+            if (full is null || !Directory.Exists(full)) return new JsonObject { ["command"] = command, ["errorMessage"] = refusal ?? $"No directory {dir} in the project." };
+            cwd = full;
+        }
+        if (!s.Options.AutoApprove && !await s.Prompter.ConfirmCommandAsync(command, s.Files.Relative(cwd) is "." ? "the project" : s.Files.Relative(cwd), ct))
+            return new JsonObject
+            {
+                ["command"] = command,
+                ["errorMessage"] = s.Prompter.Interactive ? "The user declined to run this command." : "Not run: terminal commands need approval; run codebuff with --yes to allow them.",
+            };
+
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : "/bin/sh", ["-c", command])
+        {
+            WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Close();
+        if ((string?)input["process_type"] == "BACKGROUND")
+            return new JsonObject { ["command"] = command, ["message"] = $"Started in the background (pid {process.Id})." };
+
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        var seconds = (double?)input["timeout_seconds"] ?? 30;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (seconds > 0) limit.CancelAfter(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            ct.ThrowIfCancellationRequested();
+            return new JsonObject { ["command"] = command, ["stdout"] = Truncate(await stdout), ["errorMessage"] = $"Timed out after {seconds} seconds; the command was stopped." };
+        }
+        var result = new JsonObject { ["command"] = command, ["stdout"] = Truncate(await stdout), ["exitCode"] = process.ExitCode };
+        if ((await stderr) is { Length: > 0 } err) result["stderr"] = Truncate(err);
+        return result;
+    }
+
+    public static async Task<JsonNode> CodeSearchAsync(RunSession s, JsonObject input, CancellationToken ct)
+    {
+        var pattern = (string?)input["pattern"] ?? "";
+        var perFile = Math.Clamp((int?)(double?)input["maxResults"] ?? 15, 1, MaxSearchLines);
+        var dir = (string?)input["cwd"] is { Length: > 0 } c ? c : ".";
+        var (root, refusal) = s.Files.Check(dir);
+        if (root is null) return new JsonObject { ["errorMessage"] = refusal };
+        var flags = ((string?)input["flags"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (flags.Any(f => f.StartsWith("--pre", StringComparison.Ordinal)))
+            return new JsonObject { ["errorMessage"] = "The --pre flags run programs and are not allowed." };
+
+        var lines = Ripgrep.Find() is { } rg
+            ? await Ripgrep.SearchAsync(rg, root, pattern, flags, perFile, ct)
+            : SearchInProcess(s, root, pattern, flags.Contains("-i"), perFile);
+        // Secrets never leave the machine, whatever the search tool would have shown.
+        var visible = lines.Where(l => !ProjectFiles.IsSecret(Path.GetFileName(l.Split(':', 2)[0]))).Take(MaxSearchLines).ToArray();
+        return new JsonObject { ["stdout"] = string.Join('\n', visible), ["matches"] = visible.Length };
+    }
+
+    /// <summary>The fallback when ripgrep is not installed: .NET regular expressions over the visible files.</summary>
+    static IEnumerable<string> SearchInProcess(RunSession s, string root, string pattern, bool ignoreCase, int perFile)
+    {
+        Regex regex;
+        try { regex = new Regex(pattern, ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None, TimeSpan.FromSeconds(1)); }
+        catch (ArgumentException e) { return [$"Invalid pattern: {e.Message}"]; }
+        var under = s.Files.Relative(root);
+        return s.Files.EnumerateFiles(under == "." ? null : under).SelectMany(file =>
+        {
+            var full = Path.Combine(s.Files.Root, file);
+            if (new FileInfo(full).Length > 1_000_000) return [];
+            return File.ReadLines(full).Select((line, i) => (line, i)).Where(x => regex.IsMatch(x.line)).Take(perFile)
+                .Select(x => $"{Path.GetRelativePath(root, full)}:{x.i + 1}:{x.line}");
+        });
+    }
+
+    public static JsonNode ListDirectory(RunSession s, JsonObject input)
+    {
+        var path = (string?)input["path"] is { Length: > 0 } p ? p : ".";
+        var (full, refusal) = s.Files.Check(path);
+        if (full is null || !Directory.Exists(full)) return new JsonObject { ["errorMessage"] = refusal ?? $"No directory {path} in the project." };
+        var files = Directory.EnumerateFiles(full).Select(s.Files.Relative).Where(f => !s.Files.IsHidden(f, false)).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        var dirs = Directory.EnumerateDirectories(full).Select(s.Files.Relative).Where(d => !s.Files.IsHidden(d, true)).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        return new JsonObject
+        {
+            ["files"] = new JsonArray(files.Select(f => (JsonNode?)f).ToArray()),
+            ["directories"] = new JsonArray(dirs.Select(d => (JsonNode?)d).ToArray()),
+        };
+    }
+
+    public static JsonNode Glob(RunSession s, JsonObject input)
+    {
+        var cwd = (string?)input["cwd"] is { Length: > 0 } c ? c : null;
+        var matcher = new Matcher(StringComparison.Ordinal).AddInclude((string?)input["pattern"] ?? "**/*");
+        var files = s.Files.EnumerateFiles(cwd).Select(f => cwd is null ? f : Path.GetRelativePath(cwd, f).Replace('\\', '/')).ToArray();
+        var matched = matcher.Match(files).Files.Select(f => f.Path).Order(StringComparer.Ordinal).Take(1000).ToArray();
+        return new JsonObject { ["files"] = new JsonArray(matched.Select(f => (JsonNode?)f).ToArray()), ["count"] = matched.Length };
+    }
+
+    static IEnumerable<string> Strings(JsonNode? node) => node switch
+    {
+        JsonArray a => a.Select(n => n?.ToString() ?? "").Where(x => x.Length > 0),
+        JsonValue v => [v.ToString()],
+        _ => [],
+    };
+
+    static string Truncate(string text, int max = MaxOutputChars) => text.Length <= max ? text : text[..max] + $"\n[… {text.Length - max} more characters]";
+}
