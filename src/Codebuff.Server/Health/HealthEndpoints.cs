@@ -1,3 +1,4 @@
+using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -7,17 +8,17 @@ namespace Codebuff.Server.Health;
 public static class HealthEndpoints
 {
     public static void MapHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/healthz", async (AppDbContext db, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
+        app.MapGet("/api/healthz", async (AppDbContext db, ChargeQueue charges, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
         {
             try
             {
                 var agents = await db.AgentConfigs.CountAsync(ct);
-                return Results.Json(new { status = "ok", cached_agents = agents, timestamp = IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime) });
+                return Results.Json(new { status = "ok", cached_agents = agents, pending_charges = charges.Pending, timestamp = IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime) });
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
-                return Results.Json(new { status = "error", error = $"database unreachable: {e.Message}" }, statusCode: 503);
+                return Results.Json(new { status = "error", error = $"database unreachable: {e.Message}", pending_charges = charges.Pending }, statusCode: 503);
             }
         });
 }

@@ -35,7 +35,8 @@ public static class ServerApp
         var connectionString = config.GetConnectionString("Default")
             ?? throw new StartupException("ConnectionStrings:Default is not set");
 
-        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, connectionString));
+        var pooled = DatabaseOptions.WithPoolSize(connectionString, config);
+        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, pooled));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
@@ -49,6 +50,10 @@ public static class ServerApp
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());
         services.AddScoped<CreditLedger>();
+        services.Configure<BillingOptions>(config.GetSection("Codebuff:Billing"));
+        services.AddSingleton(_ => new ChargeJournal(options.DataDir));
+        services.AddSingleton<ChargeQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
     }

@@ -39,10 +39,14 @@ public static class SearchEndpoints
         app.MapPost("/api/v1/docs-search", DocsSearch);
     }
 
-    static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    /// <summary>What both search handlers need, gathered by the framework.</summary>
+    public readonly record struct SearchRequest(
+        HttpRequest Request, AppDbContext Db, TokenHasher Hasher, CreditLedger Ledger, ChargeQueue Charges, IHttpClientFactory Http,
+        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, CancellationToken Cancellation);
+
+    static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return InvalidJson();
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
@@ -51,16 +55,14 @@ public static class SearchEndpoints
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
         var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("WebSearch"), ct,
-            options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
+        return await RunAsync(r, r.Options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
             notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
 
-    static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    static async Task<IResult> DocsSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return InvalidJson();
         var errors = new BodyErrors();
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
@@ -69,27 +71,36 @@ public static class SearchEndpoints
         if (errors.Any) return errors.ToResult();
 
         var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("DocsSearch"), ct,
-            options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
+        return await RunAsync(r, r.Options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
             notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        SearchOptions options, ILogger log, CancellationToken ct, string? baseUrl, string path, JsonObject providerBody, string resultField,
+    static async Task<IResult> RunAsync(SearchRequest r, string? baseUrl, string path, JsonObject providerBody, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
-        var token = ApiKeyAuth.GetToken(request);
+        var (db, ct) = (r.Db, r.Cancellation);
+        var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
+        var token = ApiKeyAuth.GetToken(r.Request);
         if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
-        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is not { } user) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
-
-        var owner = LedgerOwner.User(user.Id);
-        var balance = await ledger.GetBalanceAsync(owner, ct);
-        if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+        User? user;
+        CreditBalance balance;
+        try
         {
-            var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
-            return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+            if (await ApiKeyAuth.FindUserAsync(db, r.Hasher, token, ct) is not { } found) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
+            user = found;
+            balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
+            if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+            {
+                var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
+                return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+            }
+        }
+        catch (Exception e) when (DatabaseUnavailable.Is(e))
+        {
+            DatabaseUnavailable.ForgetConnections(db.Database.GetDbConnection(), e);
+            return DatabaseUnavailable.Result(r.Request.HttpContext.Response);
         }
         if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
 
@@ -97,8 +108,8 @@ public static class SearchEndpoints
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
-            if (!string.IsNullOrEmpty(options.ApiKey)) message.Headers.Authorization = new("Bearer", options.ApiKey);
-            using var response = await http.CreateClient(HttpClientName).SendAsync(message, ct);
+            if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
+            using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
             response.EnsureSuccessStatusCode();
             var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
             result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
@@ -110,15 +121,14 @@ public static class SearchEndpoints
         }
         if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
 
-        try
-        {
-            await ledger.ConsumeAsync(owner, cost, $"{operation}-{Guid.NewGuid():N}", CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            log.LogError(e, "{Operation} charge failed for user {UserId}", operation, user.Id);
-            return Results.Json(new { error = "Failed to charge credits" }, statusCode: 500);
-        }
+        // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
+        // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
+        var now = r.Clock.GetUtcNow().UtcDateTime;
+        await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: null, ProviderId: "", FinishedAt: now, ClientId: null,
+            ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
+            Response: System.Text.Json.JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
+            ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
+            LatencyMs: null, Deduct: true).Cleaned());
         return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
     }
 
