@@ -93,7 +93,8 @@ public static class Entry
     /// <summary>Builds the app; with no connection string configured, starts the embedded cluster first.</summary>
     static async Task<(WebApplication, EmbeddedPostgres?)> CreateAppAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json ships beside the binary; the working directory stays where .data/ lives.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         EmbeddedPostgres? pg = null;
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Default")))
         {
