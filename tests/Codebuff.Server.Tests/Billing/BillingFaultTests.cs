@@ -123,13 +123,22 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         Assert.True(billed >= expectedMessages, "each fake answer costs at least one credit");
     }
 
-    /// <summary>Calls of the "late" model (answers 2 s after the request), half of them streamed.</summary>
-    static List<Task<(HttpStatusCode StatusCode, string Text)>> LateCalls(HttpClient client, string runId, int count) =>
-        Enumerable.Range(0, count).Select(async i =>
+    /// <summary>
+    /// Calls, half of them streamed, of a model the fake provider holds until <see cref="FakeUpstream.Hold"/> completes;
+    /// returns once every call has passed the gates (the provider has them all), so a test controls when answers arrive.
+    /// </summary>
+    async Task<List<Task<(HttpStatusCode StatusCode, string Text)>>> HeldCallsAsync(HttpClient client, string runId, int count)
+    {
+        cluster.Upstream.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var model = $"test/held-{Guid.NewGuid():N}";
+        var calls = Enumerable.Range(0, count).Select(async i =>
         {
-            var response = await client.PostChatAsync(ChatFixture.ChatBody("test/late", runId, stream: i % 2 == 0));
+            var response = await client.PostChatAsync(ChatFixture.ChatBody(model, runId, stream: i % 2 == 0));
             return (response.StatusCode, await response.Content.ReadAsStringAsync());
         }).ToList();
+        await WaitUntilAsync(() => Task.FromResult(cluster.Upstream.Requests.Count(r => (string?)r.Body["model"] == model) == count), 120);
+        return calls;
+    }
 
     static async Task WaitUntilAsync(Func<Task<bool>> done, int seconds)
     {
@@ -171,9 +180,8 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         var (user, runId) = await UserWithRunAsync(app, 1_000_000);
         using var client = Client(Address(app), user);
 
-        // "late" answers 2 s after the request: the gates pass now, the answers arrive while the database is down.
-        var calls = LateCalls(client, runId, 120);
-        await Task.Delay(1500);
+        // Every call passes the gates; their answers arrive while the database is down.
+        var calls = await HeldCallsAsync(client, runId, 120);
         await cluster.StopDatabaseAsync();
 
         var refused = await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId));
@@ -183,10 +191,10 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         Assert.Equal("service_unavailable", (string?)body["error"]);
         Assert.Contains("database is unavailable", (string?)body["message"]);
 
+        cluster.Upstream.Hold.SetResult();
         var answers = await Task.WhenAll(calls);
-        var served = answers.Count(x => x.StatusCode == HttpStatusCode.OK);
-        Assert.All(answers, x => Assert.True(x.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"{(int)x.StatusCode}: {x.Text}"));
-        Assert.True(served >= 40, $"only {served} of 120 calls passed the gates before the database stopped");
+        Assert.All(answers, x => Assert.True(x.StatusCode == HttpStatusCode.OK, $"{(int)x.StatusCode}: {x.Text}"));
+        var served = answers.Length;
         var health = await new HttpClient { BaseAddress = Address(app) }.GetAsync("/api/healthz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.InRange((int)(await health.Content.ReadFromJsonAsync<JsonObject>())!["pending_charges"]!, 1, served);
@@ -220,25 +228,24 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         {
             try { return (await client.GetAsync("/api/healthz")).IsSuccessStatusCode; }
             catch (HttpRequestException) { return false; }
-        }, 60);
+        }, 180);
         var warm = await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId));
         Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         await warm.Content.ReadAsStringAsync();
 
-        var calls = LateCalls(client, runId, 40);
-        await Task.Delay(1000);
+        var calls = await HeldCallsAsync(client, runId, 40);
         await cluster.StopDatabaseAsync();
+        cluster.Upstream.Hold.SetResult();
         var answers = await Task.WhenAll(calls);
-        var served = answers.Count(x => x.StatusCode == HttpStatusCode.OK);
-        Assert.True(served >= 30, $"only {served} of 40 calls passed the gates before the database stopped: {string.Join(", ", answers.Select(x => (int)x.StatusCode))} {answers[0].Text}");
-        Assert.All(answers.Where(x => x.StatusCode == HttpStatusCode.OK), x => Assert.Contains("\"cost\"", x.Text));
+        Assert.All(answers, x => Assert.True(x.StatusCode == HttpStatusCode.OK && x.Text.Contains("\"cost\""), $"{(int)x.StatusCode}: {x.Text}"));
+        var served = answers.Length;
 
         await server.DisposeAsync(); // SIGKILL: nothing gets a chance to write anything more
         await cluster.StartDatabaseAsync();
         Assert.Equal(1, await cluster.ScalarAsync($"SELECT count(*) FROM message WHERE user_id = '{user.Id}'")); // the warm-up call
 
         await using var restarted = ServerProcess.Start(["--urls", $"http://127.0.0.1:{port}"], env);
-        await WaitUntilAsync(async () => await cluster.ScalarAsync($"SELECT count(*) FROM message WHERE user_id = '{user.Id}'") == served + 1, 60);
+        await WaitUntilAsync(async () => await cluster.ScalarAsync($"SELECT count(*) FROM message WHERE user_id = '{user.Id}'") == served + 1, 180);
         await AssertLedgerMatchesMessagesAsync(user.Id, served + 1);
     }
 
