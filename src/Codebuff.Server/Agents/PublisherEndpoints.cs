@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -13,45 +14,46 @@ public static class PublisherEndpoints
 {
     public static void MapPublishers(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/publishers", ListMine);
-        app.MapPost("/api/publishers", Create);
-        app.MapGet("/api/publishers/validate", ValidateId);
-        app.MapGet("/api/publishers/{id}", Get);
-        app.MapPatch("/api/publishers/{id}", Update);
+        var publishers = app.MapGroup("/api/publishers");
+        publishers.MapGet("/validate", ValidateId).Answers<IdCheck>().RefusesWith<IdCheck>(400);
+        publishers.MapGet("/{id}", Get).Answers<PublisherView>().Refuses(404);
+
+        var mine = publishers.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        mine.MapGet("", ListMine).Answers<IEnumerable<PublisherView>>();
+        mine.MapPost("", Create).AcceptBodyAuthToken().Takes<CreateRequest>().Answers<PublisherView>(201).Refuses(400, 403, 404);
+        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken().Takes<UpdateRequest>().Answers<PublisherView>().Refuses(400, 403, 404);
     }
 
-    static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    /// <summary>The publisher row as upstream returns it (snake_case columns); organizationName only for an org's publisher.</summary>
+    public sealed record PublisherView(
+        string Id, string Name, string? Email, bool Verified, string? Bio,
+        [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+        [property: JsonPropertyName("user_id")] string? UserId,
+        [property: JsonPropertyName("org_id")] string? OrgId,
+        [property: JsonPropertyName("created_by")] string CreatedBy,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+        [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+        int AgentCount, string OwnershipType,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? OrganizationName);
 
-    /// <summary>A publisher row as upstream returns it (snake_case columns) plus agentCount and ownershipType.</summary>
-    internal static JsonObject ToJson(Publisher p, int agentCount, string? organizationName)
-    {
-        var json = new JsonObject
-        {
-            ["id"] = p.Id,
-            ["name"] = p.Name,
-            ["email"] = p.Email,
-            ["verified"] = p.Verified,
-            ["bio"] = p.Bio,
-            ["avatar_url"] = p.AvatarUrl,
-            ["user_id"] = p.UserId,
-            ["org_id"] = p.OrgId,
-            ["created_by"] = p.CreatedBy,
-            ["created_at"] = IsoUtcDateTimeConverter.Format(p.CreatedAt),
-            ["updated_at"] = IsoUtcDateTimeConverter.Format(p.UpdatedAt),
-            ["agentCount"] = agentCount,
-            ["ownershipType"] = PublisherRules.OwnershipType(p),
-        };
-        if (organizationName is not null) json["organizationName"] = organizationName;
-        return json;
-    }
+    public sealed record CreateRequest(string Id, string Name, string? Email, string? Bio,
+        [property: JsonPropertyName("avatar_url")] string? AvatarUrl, [property: JsonPropertyName("org_id")] string? OrgId, string? AuthToken);
+
+    /// <summary>Only the fields present change; a blank optional field clears it.</summary>
+    public sealed record UpdateRequest(string? Name, string? Email, string? Bio, [property: JsonPropertyName("avatar_url")] string? AvatarUrl, string? AuthToken);
+
+    public sealed record IdCheck(bool Valid, string? Error);
+
+    static PublisherView View(Publisher p, int agentCount, string? organizationName) => new(
+        p.Id, p.Name, p.Email, p.Verified, p.Bio, p.AvatarUrl, p.UserId, p.OrgId, p.CreatedBy, p.CreatedAt, p.UpdatedAt,
+        agentCount, PublisherRules.OwnershipType(p), organizationName);
 
     static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
         db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
 
-    static async Task<IResult> ListMine(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> ListMine(Caller caller, AppDbContext db, CancellationToken ct)
     {
-        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
-        if (user is null) return AgentsAuth.Unauthorized();
+        var user = caller.Required;
         var rows = await (
             from p in db.Publishers.AsNoTracking()
             where p.UserId == user.Id
@@ -63,12 +65,8 @@ public static class PublisherEndpoints
                 OrgName = db.Orgs.Where(o => o.Id == p.OrgId).Select(o => o.Name).FirstOrDefault(),
                 Agents = db.AgentConfigs.Where(a => a.PublisherId == p.Id).Select(a => a.Id).Distinct().Count(),
             }).ToListAsync(ct);
-        return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
+        return Results.Json(rows.Select(r => View(r.Publisher, r.Agents, r.OrgName)));
     }
-
-    /// <summary>The legacy body credential: a string "authToken" in a JSON object body.</summary>
-    static string? BodyAuthToken(JsonNode? body) =>
-        body is JsonObject o && o["authToken"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
 
     /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
     static string? ReadStrings(JsonObject body, string[] names, out Dictionary<string, string?> values)
@@ -83,30 +81,29 @@ public static class PublisherEndpoints
         return null;
     }
 
-    static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Create(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
-        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
-        if (user is null) return AgentsAuth.Unauthorized();
-        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+        var user = caller.Required;
+        var (ok, node) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
 
         var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
         var (id, name, email, bio, avatar) = (f.GetValueOrDefault("id"), f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         error ??= PublisherRules.IdError(id) ?? PublisherRules.NameError(name) ?? PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
-        if (error is not null) return Error(400, error);
+        if (error is not null) return Errors.Error(400, error);
 
         var orgId = PublisherRules.Clean(f["org_id"]);
         string? orgName = null;
         if (orgId is not null)
         {
             var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
-            if (role is null) return Error(404, "Organization not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+            if (role is null) return Errors.Error(404, "Organization not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
             orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         }
 
-        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Error(400, "This publisher ID is already taken");
-        var now = DateTime.UtcNow;
+        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Errors.Error(400, "This publisher ID is already taken");
+        var now = clock.GetUtcNow().UtcDateTime;
         var publisher = new Publisher
         {
             Id = id!,
@@ -129,58 +126,57 @@ public static class PublisherEndpoints
         }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
-            return Error(400, "This publisher ID is already taken");
+            return Errors.Error(400, "This publisher ID is already taken");
         }
-        return Results.Json(ToJson(publisher, 0, orgName), statusCode: 201);
+        return Results.Json(View(publisher, 0, orgName), statusCode: 201);
     }
 
     static async Task<IResult> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
     {
         var id = request.Query["id"].ToString();
-        if (string.IsNullOrEmpty(id)) return Results.Json(new { valid = false, error = "Publisher ID is required" }, statusCode: 400);
+        if (string.IsNullOrEmpty(id)) return Results.Json(new IdCheck(false, "Publisher ID is required"), statusCode: 400);
         var error = PublisherRules.IdError(id);
         if (error is null && await db.Publishers.AnyAsync(p => p.Id == id, ct)) error = "This publisher ID is already taken";
-        return Results.Json(new { valid = error is null, error });
+        return Results.Json(new IdCheck(error is null, error));
     }
 
     /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
     static async Task<IResult> Get(string id, AppDbContext db, CancellationToken ct)
     {
         var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (publisher is null) return Error(404, "Publisher not found");
+        if (publisher is null) return Errors.Error(404, "Publisher not found");
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 
-    static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
-        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
-        if (user is null) return AgentsAuth.Unauthorized();
+        var user = caller.Required;
+        var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (publisher is null) return Error(404, "Publisher not found");
+        if (publisher is null) return Errors.Error(404, "Publisher not found");
         if (publisher.UserId != user.Id)
         {
             // Upstream hides publishers from outsiders (404) and tells org members without admin rights (403).
             var role = publisher.OrgId is null ? null : await PublisherAccess.OrgRoleAsync(db, publisher.OrgId, user.Id, ct);
-            if (role is null) return Error(404, "Publisher not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+            if (role is null) return Errors.Error(404, "Publisher not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
         }
 
-        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+        if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
         var error = ReadStrings(body, ["name", "email", "bio", "avatar_url"], out var f);
         var (name, email, bio, avatar) = (f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         if (error is null && body.ContainsKey("name")) error = PublisherRules.NameError(name);
         error ??= PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
-        if (error is not null) return Error(400, error);
+        if (error is not null) return Errors.Error(400, error);
 
         if (body.ContainsKey("name")) publisher.Name = name!.Trim();
         if (body.ContainsKey("email")) publisher.Email = PublisherRules.Clean(email);
         if (body.ContainsKey("bio")) publisher.Bio = PublisherRules.Clean(bio);
         if (body.ContainsKey("avatar_url")) publisher.AvatarUrl = PublisherRules.Clean(avatar);
-        publisher.UpdatedAt = DateTime.UtcNow;
+        publisher.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 }

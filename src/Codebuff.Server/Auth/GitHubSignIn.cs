@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Codebuff.Server.Web;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -20,9 +21,9 @@ public static class GitHubSignIn
 
     public static void MapGitHubSignIn(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/auth/signin/github", Start).RequireRateLimiting(AuthRateLimits.Login);
-        app.MapGet("/api/auth/callback/github", Callback).RequireRateLimiting(AuthRateLimits.Login);
-        app.MapPost("/api/auth/signout", SignOut);
+        app.MapGet("/api/auth/signin/github", Start).Page().RequireRateLimiting(AuthRateLimits.Login);
+        app.MapGet("/api/auth/callback/github", Callback).Page().RequireRateLimiting(AuthRateLimits.Login);
+        app.MapPost("/api/auth/signout", SignOut).Page();
     }
 
     static IResult Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)
@@ -158,7 +159,7 @@ public static class GitHubSignIn
             // The reset date is the database's default (the transaction saves the new row first); the free grant expires then.
             var reset = await tx.ResetQuotaAsync(user.Id, ct);
             // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
-            await tx.GrantAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId()}", user.Id, FreeCredits.Initial, GrantType.Free,
+            await tx.GrantAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
                 "Free credits for signing up", reset, ct);
         }
         await tx.CommitAsync(ct);
@@ -166,10 +167,10 @@ public static class GitHubSignIn
     }
 
     /// <summary>Upstream's compact id: 32 bits of time and 32 random bits, base64url (11 characters).</summary>
-    public static string CompactId()
+    public static string CompactId(DateTime now)
     {
         Span<byte> bytes = stackalloc byte[8];
-        BitConverter.TryWriteBytes(bytes, (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        BitConverter.TryWriteBytes(bytes, (uint)new DateTimeOffset(now, TimeSpan.Zero).ToUnixTimeSeconds());
         RandomNumberGenerator.Fill(bytes[4..]);
         return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }

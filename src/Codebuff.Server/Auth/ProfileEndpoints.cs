@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -15,24 +16,33 @@ public static partial class ProfileEndpoints
 
     public static void MapProfile(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/user/profile", Get);
-        app.MapPatch("/api/user/profile", Update);
+        var profile = app.MapGroup("/api/user/profile").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        profile.MapGet("", Get).Answers<UserProfile>();
+        profile.MapPatch("", Update).Takes<UpdateProfileRequest>().Answers<UserProfile>().RefusesWith<ErrorDetailsBody>(400).Refuses(409);
     }
 
-    static async Task<IResult> Get(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct) =>
-        await RequestUser.FindAsync(http, db, hasher, null, ct) is { } user
-            ? Results.Json(Profile(user))
-            : Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+    /// <summary>The seed's UserProfile shape (snake_case, as upstream's dashboard reads it).</summary>
+    public sealed record UserProfile(
+        string Id, string Email, string? Handle,
+        [property: JsonPropertyName("referral_code")] string? ReferralCode,
+        [property: JsonPropertyName("auto_topup_enabled")] bool AutoTopupEnabled,
+        [property: JsonPropertyName("auto_topup_threshold")] int AutoTopupThreshold,
+        [property: JsonPropertyName("auto_topup_amount")] int AutoTopupAmount,
+        [property: JsonPropertyName("auto_topup_blocked_reason")] string? AutoTopupBlockedReason,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt);
 
-    static async Task<IResult> Update(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    public sealed record UpdateProfileRequest(string Handle);
+
+    static IResult Get(Caller caller) => Results.Json(Profile(caller.Required));
+
+    static async Task<IResult> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Results.Json(new { error = "Unauthorized" }, statusCode: 401);
-        if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body || body["handle"] is not JsonValue h
-            || h.GetValueKind() != System.Text.Json.JsonValueKind.String)
-            return Results.Json(new { error = "Invalid request body", details = "handle must be a string" }, statusCode: 400);
-        var handle = h.GetValue<string>().Trim().ToLowerInvariant();
+        var user = caller.Required;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body || JsonKind.StringOrNull(body["handle"]) is not { } raw)
+            return Errors.Details(400, "Invalid request body", "handle must be a string");
+        var handle = raw.Trim().ToLowerInvariant();
         if (!HandlePattern().IsMatch(handle))
-            return Results.Json(new { error = "Invalid handle", details = "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'." }, statusCode: 400);
+            return Errors.Details(400, "Invalid handle", "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'.");
 
         try
         {
@@ -40,22 +50,12 @@ public static partial class ProfileEndpoints
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Results.Json(new { error = "This handle is already taken" }, statusCode: 409);
+            return Errors.Error(409, "This handle is already taken");
         }
         user.Handle = handle;
         return Results.Json(Profile(user));
     }
 
-    static object Profile(User u) => new
-    {
-        id = u.Id,
-        email = u.Email,
-        handle = u.Handle,
-        referral_code = u.ReferralCode,
-        auto_topup_enabled = u.AutoTopupEnabled,
-        auto_topup_threshold = u.AutoTopupThreshold ?? 500,
-        auto_topup_amount = u.AutoTopupAmount ?? 2000,
-        auto_topup_blocked_reason = (string?)null,
-        created_at = u.CreatedAt,
-    };
+    static UserProfile Profile(User u) => new(u.Id, u.Email, u.Handle, u.ReferralCode, u.AutoTopupEnabled,
+        u.AutoTopupThreshold ?? 500, u.AutoTopupAmount ?? 2000, AutoTopupBlockedReason: null, u.CreatedAt);
 }

@@ -12,11 +12,14 @@ namespace Codebuff.Server.Chat;
 /// <summary>POST /api/v1/chat/completions: the gates of api.md §2.5.3 in their order, then the proxy.</summary>
 public static class ChatCompletionEndpoints
 {
-    public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
+    public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
+            .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
+            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
-        HttpContext Context, AppDbContext Db, TokenHasher Hasher, CreditLedger Ledger, ChatRateLimiter Limiter, ChatProxy Proxy,
+        HttpContext Context, AppDbContext Db, CreditLedger Ledger, ChatRateLimiter Limiter, ChatProxy Proxy,
         SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
         CancellationToken Cancellation);
 
@@ -46,32 +49,32 @@ public static class ChatCompletionEndpoints
         var (context, ct) = (r.Context, r.Cancellation);
         var startedAt = r.Clock.GetUtcNow().UtcDateTime;
         var request = context.Request;
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Message(400, "Invalid JSON in request body");
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJsonMessage();
 
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return Message(401, "Unauthorized");
-        var metadata = body["codebuff_metadata"] as JsonObject;
-        var runId = metadata?["run_id"] is JsonValue runIdNode && runIdNode.TryGetValue<string>(out var id) ? id : null;
-        var caller = await ChatCaller.FindAsync(r.Db, r.Hasher.Hash(token), runId, startedAt, ct);
-        if (caller is null) return Message(401, "Invalid Codebuff API key");
-        if (caller.Banned)
+        var caller = Caller.Of(context);
+        if (caller.User is not { } user) return caller.Unauthorized();
+        if (user.Banned)
             return Results.Json(new
             {
                 error = "account_suspended",
                 message = $"Your account has been suspended due to billing issues. Please contact {r.ChatOptions.Value.SupportEmail} to resolve this.",
             }, statusCode: 403);
 
-        if (metadata is null || runId is null) return Message(400, "No runId found in request body");
-        if (caller.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
-        if (caller.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
+        var metadata = body["codebuff_metadata"] as JsonObject;
+        if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
+            return Message(400, "No runId found in request body");
+        // The authentication handler found the user in one query; one more reads the run and the balance.
+        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, ct);
+        if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
+        if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
 
         var model = body["model"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
         var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
         // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
-        if (freeMode && !CreditPricing.IsFreeModeAllowed(caller.RunAgentId, model ?? ""))
+        if (freeMode && !CreditPricing.IsFreeModeAllowed(gate.RunAgentId, model ?? ""))
             return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
 
-        if (r.Limiter.TryAcquire(caller.UserId) is { } wait)
+        if (r.Limiter.TryAcquire(user.Id) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -86,12 +89,12 @@ public static class ChatCompletionEndpoints
         // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
         if (!freeMode)
         {
-            var remaining = caller.TotalRemaining;
-            var reset = caller.NextQuotaReset;
+            var remaining = gate.TotalRemaining;
+            var reset = user.NextQuotaReset;
             if (reset is null || reset <= startedAt)
             {
                 // The period is over: the lazy monthly reset runs first, so the new period's free credits count here.
-                var usage = await r.Ledger.GetUsageAsync(LedgerOwner.User(caller.UserId), ct);
+                var usage = await r.Ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
                 (remaining, reset) = (usage.Balance.TotalRemaining, usage.NextQuotaReset);
             }
             if (remaining <= 0)
@@ -109,7 +112,7 @@ public static class ChatCompletionEndpoints
         }
 
         var call = new ProxyCall(
-            UserId: caller.UserId, RunId: runId, AgentId: caller.RunAgentId, Model: model,
+            UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
             ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
             FreeMode: freeMode, StartedAt: startedAt, N: n);
@@ -120,7 +123,7 @@ public static class ChatCompletionEndpoints
 
     const int MaxFanOut = 10;
 
-    static IResult Message(int status, string message) => Results.Json(new { message }, statusCode: status);
+    static IResult Message(int status, string message) => Errors.Message(status, message);
 
     /// <summary>"in N day(s)/hour(s)/minute(s)" (largest whole unit, at least 1 minute) or "soon" (api.md §2.5.3 step 9).</summary>
     public static string Countdown(DateTime? reset, DateTime now)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -13,12 +14,17 @@ public static class HealthEndpoints
             try
             {
                 var agents = await db.AgentConfigs.CountAsync(ct);
-                return Results.Json(new { status = "ok", cached_agents = agents, pending_charges = charges.Pending, timestamp = IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime) });
+                return Results.Json(new Healthy("ok", agents, charges.Pending, IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
-                return Results.Json(new { status = "error", error = $"database unreachable: {e.Message}", pending_charges = charges.Pending }, statusCode: 503);
+                return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending), statusCode: 503);
             }
-        });
+        }).Answers<Healthy>().RefusesWith<Unhealthy>(503);
+
+    /// <summary>pending_charges: answered calls whose charge is not in the database yet (see Billing/ChargeQueue.cs).</summary>
+    public sealed record Healthy(string Status, [property: JsonPropertyName("cached_agents")] int CachedAgents,
+        [property: JsonPropertyName("pending_charges")] int PendingCharges, string Timestamp);
+    public sealed record Unhealthy(string Status, string Error, [property: JsonPropertyName("pending_charges")] int PendingCharges);
 }

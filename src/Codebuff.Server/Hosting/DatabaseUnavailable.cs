@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 
 namespace Codebuff.Server.Hosting;
@@ -30,16 +31,38 @@ public static class DatabaseUnavailable
     /// </summary>
     public static void ForgetConnections(DbConnection connection, Exception e)
     {
-        if (Is(e) && connection is NpgsqlConnection npgsql) NpgsqlConnection.ClearPool(npgsql);
+        if (ConnectionLost(e) && connection is NpgsqlConnection npgsql) NpgsqlConnection.ClearPool(npgsql);
+    }
+
+    /// <summary>The server went away (refused, cut, shutting down) — unlike a busy pool or a lock timeout.</summary>
+    public static bool ConnectionLost(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is System.Net.Sockets.SocketException or IOException or PostgresException { SqlState: "57P01" or "57P02" or "57P03" })
+                return true;
+        return false;
     }
 
     public static IResult Result(HttpResponse response)
     {
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return Results.Json(new
-        {
-            error = "service_unavailable",
-            message = $"The database is unavailable right now. Try again in {RetryAfterSeconds} seconds.",
-        }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
+            $"The database is unavailable right now. Try again in {RetryAfterSeconds} seconds.");
+    }
+}
+
+/// <summary>
+/// Every route: a request that fails because the database cannot be reached (in the authentication handler, say)
+/// gets the 503 above instead of a 500, and the pool forgets its dead connections.
+/// </summary>
+public sealed class DatabaseUnavailableHandler(ILogger<DatabaseUnavailableHandler> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (!DatabaseUnavailable.Is(exception) || http.Response.HasStarted) return false;
+        log.LogWarning("{Path} refused, database unavailable: {Error}", http.Request.Path, exception.Message);
+        if (DatabaseUnavailable.ConnectionLost(exception)) NpgsqlConnection.ClearAllPools();
+        await DatabaseUnavailable.Result(http.Response).ExecuteAsync(http);
+        return true;
     }
 }

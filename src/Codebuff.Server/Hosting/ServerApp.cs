@@ -21,7 +21,10 @@ public static class ServerApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Rate limits first: a flood is refused before any credential costs a database lookup.
         app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
         MapEndpoints(app);
         return app;
     }
@@ -39,6 +42,8 @@ public static class ServerApp
         services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, pooled));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
+        services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
@@ -46,6 +51,7 @@ public static class ServerApp
         services.AddSingleton(new TokenHasher(secret.Value));
         services.AddSingleton<CliLogin>();
         services.AddSingleton<CliTokenVault>();
+        CallerAuthentication.Register(services);
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());
@@ -60,6 +66,7 @@ public static class ServerApp
 
     static void MapEndpoints(WebApplication app)
     {
+        app.MapOpenApi(); // /openapi/v1.json
         app.MapHealth();
         app.MapMe();
         app.MapCliAuth();

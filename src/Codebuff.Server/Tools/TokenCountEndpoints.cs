@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Tools;
@@ -15,19 +13,21 @@ public static class TokenCountEndpoints
 {
     public static void MapTools(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/token-count", Count);
+        app.MapPost("/api/v1/token-count", Count).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools)
+            .Takes<CountRequest>().Answers<TokenCount>().RefusesWith<ErrorDetailsBody>(400);
         SearchEndpoints.Map(app);
     }
 
-    static async Task<IResult> Count(HttpRequest request, AppDbContext db, TokenHasher hasher, TokenCounter counter, CancellationToken ct)
+    /// <summary>messages: OpenAI-style chat messages (content a string or an array of parts).</summary>
+    public sealed record CountRequest(JsonArray Messages, string? System, string? Model);
+    public sealed record TokenCount(int InputTokens);
+
+    static async Task<IResult> Count(HttpRequest request, TokenCounter counter, CancellationToken ct)
     {
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
-        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is null) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
         var errors = new BodyErrors();
-        if (body["messages"] is not JsonArray messages) { errors.Add(body["messages"] is null ? "Required" : $"Expected array, received {BodyErrors.Kind(body["messages"])}", "messages"); messages = []; }
+        if (body["messages"] is not JsonArray messages) { errors.Add(body["messages"] is null ? "Required" : $"Expected array, received {JsonKind.Of(body["messages"])}", "messages"); messages = []; }
         var system = errors.String(body, "system", required: false);
         errors.String(body, "model", required: false);
         if (errors.Any) return errors.ToResult();
@@ -48,6 +48,6 @@ public static class TokenCountEndpoints
                 case { } other: total += counter.Count(other.ToJsonString()); break;
             }
         }
-        return Results.Json(new { inputTokens = total });
+        return Results.Json(new TokenCount(total));
     }
 }
