@@ -1,8 +1,9 @@
-// Proxy overhead of POST /api/v1/chat/completions (streaming): the same load against the fake provider directly
-// (baseline) and through the server (auth, run check, rate limit, credit gate, relay, billing transaction), in one run.
-//   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64] [--shared-user]
-// Each client is its own user unless --shared-user, which puts every call on one user's ledger lock (the worst case:
-// billing transactions of one owner are serialised).
+// Proxy overhead of POST /api/v1/chat/completions (streaming), in one run: the same load against the fake provider
+// directly, through a plain pass-through gateway (Kestrel + HttpClient, no auth, no billing: the floor any gateway
+// pays), through Portkey's open-source gateway when PORTKEY_GATEWAY names its start-server.js and it answers, and
+// through the server (one-query gate, relay, group-committed billing), next to a SELECT 1 round trip; then billed
+// calls/s with 64 clients spread over 16 users and all on one user; then the process's RSS.
+//   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
@@ -19,13 +20,13 @@ using Npgsql;
 var seconds = Arg("--seconds", 5.0);
 var chunks = (int)Arg("--chunks", 20.0);
 var levels = ArgList("--concurrency", [1, 64]);
-var sharedUser = args.Contains("--shared-user");
+var portkey = Environment.GetEnvironmentVariable("PORTKEY_GATEWAY");
 
 var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 if (Environment.UserName == "root") File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
 var pg = await EmbeddedPostgres.StartAsync(root, durable: false);
-WebApplication? fake = null, server = null;
+WebApplication? fake = null, server = null, passThrough = null;
 try
 {
     var cs = new NpgsqlConnectionStringBuilder(pg.ConnectionString) { Database = "postgres" }.ConnectionString;
@@ -35,6 +36,8 @@ try
 
     fake = await StartFakeProviderAsync(chunks);
     var fakeUrl = Address(fake);
+    passThrough = await StartPassThroughAsync(fakeUrl);
+    var passUrl = Address(passThrough) + "/v1/chat/completions";
 
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -42,9 +45,9 @@ try
         ["ConnectionStrings:Default"] = cs,
         ["Codebuff:DataDir"] = root,
         ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1",
+        // The only settings changed from the shipped defaults: the per-user rate limit would otherwise refuse the load.
         ["Codebuff:Chat:RateLimitPerMinute"] = "10000000",
         ["Codebuff:Chat:RateLimitBurst"] = "10000000",
-        ["Logging:LogLevel:Default"] = "Warning",
     });
     builder.WebHost.UseUrls("http://127.0.0.1:0");
     server = ServerApp.Build(builder);
@@ -52,49 +55,115 @@ try
     var serverUrl = Address(server);
 
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { Timeout = TimeSpan.FromMinutes(2) };
-    var clients = new List<BenchClient>();
-    for (var i = 0; i < levels.Max(); i++)
+    var users = new List<BenchClient>();
+    for (var i = 0; i < 16; i++)
     {
-        string apiKey;
-        if (sharedUser && clients.Count > 0) apiKey = clients[0].ApiKey;
-        else
-        {
-            await using var scope = server.Services.CreateAsyncScope();
-            apiKey = (await AdminCommands.CreateUserAsync(scope.ServiceProvider, $"bench{i}@example.com", null, null, 100_000_000, CancellationToken.None)).apiKey;
-        }
+        await using var scope = server.Services.CreateAsyncScope();
+        var apiKey = (await AdminCommands.CreateUserAsync(scope.ServiceProvider, $"bench{i}@example.com", null, null, 100_000_000, CancellationToken.None)).apiKey;
         using var start = new HttpRequestMessage(HttpMethod.Post, serverUrl + "/api/v1/agent-runs") { Content = new StringContent("""{"action":"START","agentId":"bench","ancestorRunIds":[]}""") };
         start.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         using var response = await http.SendAsync(start);
-        clients.Add(new BenchClient(apiKey, (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["runId"]!));
+        users.Add(new BenchClient(apiKey, (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["runId"]!));
     }
+    var spread = Enumerable.Range(0, levels.Max()).Select(i => users[i % users.Count]).ToList();
+    var oneUser = Enumerable.Range(0, levels.Max()).Select(_ => users[0]).ToList();
 
-    Console.WriteLine($"streamed chat completions, {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs, {(sharedUser ? "one user for all clients" : "one user per client")}");
-    Console.WriteLine($"{"clients",7} | {"target",8} | {"requests",8} | {"req/s",8} | {"p50 ms",7} | {"p99 ms",7}");
+    System.Diagnostics.Process? gateway = null;
+    string? portkeyUrl = null;
+    if (portkey is not null && File.Exists(portkey))
+    {
+        var port = FreePort();
+        gateway = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } });
+        portkeyUrl = $"http://127.0.0.1:{port}/v1/chat/completions";
+        for (var i = 0; i < 50; i++)
+        {
+            try { using var probe = await http.GetAsync($"http://127.0.0.1:{port}/"); break; }
+            catch (HttpRequestException) { await Task.Delay(200); }
+        }
+    }
+    else Console.WriteLine("Portkey gateway: not measured (set PORTKEY_GATEWAY to node_modules/@portkey-ai/gateway/build/start-server.js)");
+
+    var rtt = await SelectOneAsync(cs, seconds);
+    Console.WriteLine($"streamed chat completions, {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
+    Console.WriteLine($"SELECT 1 round trip (Npgsql, 1 client): p50 {rtt.P50:0.000} ms, p99 {rtt.P99:0.000} ms");
+    Console.WriteLine($"| clients | target | requests | req/s | p50 ms | p99 ms |");
+    Console.WriteLine($"|---:|---|---:|---:|---:|---:|");
     var results = new List<string>();
     foreach (var c in levels)
     {
-        // Warm-up, then the baseline and the proxy back to back under the same conditions.
-        await MeasureAsync(http, fakeUrl + "/v1/chat/completions", false, clients, c, 1);
-        await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", true, clients, c, 1);
-        var direct = await MeasureAsync(http, fakeUrl + "/v1/chat/completions", false, clients, c, seconds);
-        var proxy = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", true, clients, c, seconds);
+        // Warm-up, then every target back to back under the same conditions; clients spread over 16 users.
+        await MeasureAsync(http, fakeUrl + "/v1/chat/completions", Target.Direct, spread, c, 1);
+        await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, 1);
+        await MeasureAsync(http, passUrl, Target.Direct, spread, c, 1);
+        var direct = await MeasureAsync(http, fakeUrl + "/v1/chat/completions", Target.Direct, spread, c, seconds);
         Print(c, "direct", direct);
+        var pass = await MeasureAsync(http, passUrl, Target.Direct, spread, c, seconds);
+        Print(c, "pass-through", pass);
+        results.Add($"{c} clients: pass-through gateway p50 +{pass.P50 - direct.P50:0.00} ms over direct ({(pass.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips), {pass.Rps:0} req/s");
+        if (portkeyUrl is not null)
+        {
+            await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, 1);
+            var pk = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds);
+            Print(c, "portkey", pk);
+            results.Add($"{c} clients: Portkey p50 +{pk.P50 - direct.P50:0.00} ms over direct ({(pk.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips), {pk.Rps:0} req/s");
+        }
+        var proxy = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, seconds);
         Print(c, "proxy", proxy);
-        results.Add($"{c} clients: throughput proxy/direct = {proxy.Rps / direct.Rps:0.00}, p50 proxy/direct = {proxy.P50 / direct.P50:0.00} (+{proxy.P50 - direct.P50:0.00} ms), p99 proxy/direct = {proxy.P99 / direct.P99:0.00} (+{proxy.P99 - direct.P99:0.00} ms)");
+        results.Add($"{c} clients: proxy p50 +{proxy.P50 - direct.P50:0.00} ms over direct = {(proxy.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips; billed calls/s {proxy.Rps:0} = {proxy.Rps / pass.Rps:0.00} × pass-through (direct {direct.Rps:0})");
     }
+    var hot = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, oneUser, levels.Max(), seconds);
+    Print(levels.Max(), "proxy, 1 user", hot);
+    results.Add($"{levels.Max()} clients on one user: billed calls/s {hot.Rps:0}, p50 {hot.P50:0.00} ms");
     foreach (var line in results) Console.WriteLine(line);
     await using (var db = new AppDbContext(options.Options))
-        Console.WriteLine($"billed message rows: {await db.Messages.CountAsync()}");
+    {
+        var rows = await db.Messages.CountAsync();
+        var billed = await db.Messages.SumAsync(m => m.Credits);
+        var consumed = await db.CreditLedger.SumAsync(g => g.Principal - g.Balance);
+        Console.WriteLine($"message rows: {rows}; credits billed {billed}, consumed from grants {consumed}: {(billed == consumed ? "consistent" : "INCONSISTENT")}");
+    }
+    using var self = System.Diagnostics.Process.GetCurrentProcess();
+    self.Refresh();
+    Console.WriteLine($"RSS of this process (server + fake provider + load driver): {self.WorkingSet64 / 1048576.0:0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MiB");
+    if (gateway is not null) { gateway.Kill(entireProcessTree: true); gateway.WaitForExit(); }
 }
 finally
 {
     if (server is not null) await server.DisposeAsync();
+    if (passThrough is not null) await passThrough.DisposeAsync();
     if (fake is not null) await fake.DisposeAsync();
     await pg.StopAsync();
     try { Directory.Delete(root, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
 }
 
-static async Task<Stats> MeasureAsync(HttpClient http, string url, bool authenticate, List<BenchClient> benchClients, int clients, double seconds)
+static async Task<Stats> SelectOneAsync(string cs, double seconds)
+{
+    await using var conn = new NpgsqlConnection(cs);
+    await conn.OpenAsync();
+    await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+    var times = new List<double>();
+    var stop = Stopwatch.StartNew();
+    while (stop.Elapsed.TotalSeconds < Math.Min(seconds, 3))
+    {
+        var t = Stopwatch.GetTimestamp();
+        await cmd.ExecuteScalarAsync();
+        times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+    }
+    var sorted = times.Order().ToArray();
+    return new Stats(sorted.Length, sorted.Length / stop.Elapsed.TotalSeconds, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+}
+
+static int FreePort()
+{
+    var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    l.Start();
+    var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    l.Stop();
+    return port;
+}
+
+static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target, List<BenchClient> benchClients, int clients, double seconds)
 {
     var stop = Stopwatch.StartNew();
     var latencies = new List<double>[clients];
@@ -107,10 +176,19 @@ static async Task<Stats> MeasureAsync(HttpClient http, string url, bool authenti
         {
             var t = Stopwatch.GetTimestamp();
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-            if (authenticate) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", benchClients[w].ApiKey);
+            if (target.Authenticate) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", benchClients[w].ApiKey);
+            if (target.PortkeyHost is { } host)
+            {
+                request.Headers.Add("x-portkey-provider", "openai");
+                request.Headers.Add("x-portkey-custom-host", host + "/v1");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "bench");
+            }
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             var text = await response.Content.ReadAsStringAsync();
-            if (!response.IsSuccessStatusCode || !text.Contains("[DONE]") || !text.Contains("\"cost\"")) Interlocked.Increment(ref errors);
+            if (!response.IsSuccessStatusCode || !text.Contains("[DONE]") || !text.Contains("\"cost\""))
+            {
+                if (Interlocked.Increment(ref errors) == 1) Console.WriteLine($"  first failure from {url}: {(int)response.StatusCode} {text[..Math.Min(200, text.Length)]}");
+            }
             if (Environment.GetEnvironmentVariable("BENCH_DEBUG") is not null && latencies[w].Count == 0 && w == 0) Console.WriteLine($"  sample {url}: {(int)response.StatusCode} {text.Length} chars");
             latencies[w].Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }
@@ -147,6 +225,30 @@ static async Task<WebApplication> StartFakeProviderAsync(int chunks)
     return app;
 }
 
+// The plainest gateway: forwards the body, streams the answer back, nothing else.
+static async Task<WebApplication> StartPassThroughAsync(string providerUrl)
+{
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.Logging.ClearProviders();
+    var app = builder.Build();
+    var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 });
+    app.MapPost("/v1/chat/completions", async (HttpContext context) =>
+    {
+        using var content = new StreamContent(context.Request.Body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, providerUrl + "/v1/chat/completions") { Content = content };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        context.Response.StatusCode = (int)response.StatusCode;
+        context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+        context.Features.Get<IHttpResponseBodyFeature>()!.DisableBuffering();
+        await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+        await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
+    });
+    await app.StartAsync();
+    return app;
+}
+
 static string Address(WebApplication app) => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
 double Arg(string name, double fallback)
@@ -163,3 +265,8 @@ int[] ArgList(string name, int[] fallback)
 
 sealed record Stats(int Count, double Rps, double P50, double P99);
 sealed record BenchClient(string ApiKey, string RunId);
+sealed record Target(bool Authenticate, string? PortkeyHost)
+{
+    public static readonly Target Direct = new(false, null), Proxy = new(true, null);
+    public static Target Portkey(string fakeHost) => new(false, fakeHost);
+}

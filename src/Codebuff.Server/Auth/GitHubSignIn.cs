@@ -148,22 +148,20 @@ public static class GitHubSignIn
         var isNew = user is null;
         user ??= new User { Id = Guid.NewGuid().ToString(), Email = gh.Email, Name = gh.Name ?? gh.Login, Image = gh.AvatarUrl, EmailVerified = now };
         await using var tx = await ledger.BeginAsync([LedgerOwner.User(user.Id)], ct);
-        if (isNew)
-        {
-            db.Users.Add(user);
-            await db.SaveChangesAsync(ct); // the reset date is the database's default; the free grant expires then
-            await db.Entry(user).ReloadAsync(ct);
-        }
+        if (isNew) db.Users.Add(user);
         db.Accounts.Add(new Account
         {
             UserId = user.Id, Type = "oauth", Provider = "github", ProviderAccountId = gh.Id, AccessToken = gh.AccessToken,
             TokenType = gh.TokenType, Scope = gh.Scope,
         });
         if (isNew)
+        {
+            // The reset date is the database's default (the transaction saves the new row first); the free grant expires then.
+            var reset = await tx.ResetQuotaAsync(user.Id, ct);
             // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
-            await ledger.GrantLockedAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
-                "Free credits for signing up", user.NextQuotaReset, ct);
-        await db.SaveChangesAsync(ct);
+            await tx.GrantAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
+                "Free credits for signing up", reset, ct);
+        }
         await tx.CommitAsync(ct);
         return user.Id;
     }

@@ -75,19 +75,18 @@ public static class ReferralEndpoints
         // Any reset that is due runs first (we hold both locks): otherwise the bonuses would take a reset date in the
         // past (expired on arrival), and a referrer's overdue reset run later would count this referral a second time
         // in the period it already pays for.
-        await ledger.ResetQuotaLockedAsync(referrer.Id, ct);
-        var expires = await ledger.ResetQuotaLockedAsync(caller.Id, ct);
+        await tx.ResetQuotaAsync(referrer.Id, ct);
+        var expires = await tx.ResetQuotaAsync(caller.Id, ct);
         db.Referrals.Add(new Referral
         {
             ReferrerId = referrer.Id, ReferredId = caller.Id, Status = ReferralStatus.Completed, Credits = CreditsPerSide,
             CreatedAt = now, CompletedAt = now,
         });
         var id = Guid.NewGuid().ToString();
-        await ledger.GrantLockedAsync(LedgerOwner.User(referrer.Id), $"ref-{id}-referrer", referrer.Id, CreditsPerSide, GrantType.Referral,
+        await tx.GrantAsync(LedgerOwner.User(referrer.Id), $"ref-{id}-referrer", referrer.Id, CreditsPerSide, GrantType.Referral,
             "Referral bonus (you referred a user)", expires, ct);
-        await ledger.GrantLockedAsync(LedgerOwner.User(caller.Id), $"ref-{id}-referred", caller.Id, CreditsPerSide, GrantType.Referral,
+        await tx.GrantAsync(LedgerOwner.User(caller.Id), $"ref-{id}-referred", caller.Id, CreditsPerSide, GrantType.Referral,
             "Referral bonus (you were referred)", expires, ct);
-        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return Results.Json(new Redeemed("Referral applied successfully!", CreditsPerSide));
     }

@@ -1,50 +1,33 @@
 using System.Text.Json;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 
 namespace Codebuff.Server.Chat;
 
 /// <summary>Everything known about one finished LLM call that the message row records (api.md §2.5.7).</summary>
 public sealed record BillableCall(
-    string MessageId, string UserId, string RunId, string AgentId, string? ClientId, string Model,
+    Guid CallId, string ProviderId, string UserId, string RunId, string AgentId, string? ClientId, string Model,
     string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt);
 
 /// <summary>
-/// Bills a call exactly once: consume + message row in one CreditLedger transaction, idempotent on the message id.
-/// Runs in its own scope with no request cancellation, so a client that hangs up is still billed.
+/// Turns a finished call into a charge and hands it to the <see cref="ChargeQueue"/>, which journals it and writes
+/// it exactly once (idempotent on the call id) — however long the database takes to accept it.
 /// </summary>
-public sealed class ChatBilling(IServiceScopeFactory scopes, TimeProvider clock, ILogger<ChatBilling> log)
+public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
 {
     public const int TextCap = 1024 * 1024;
     const string Truncated = "\n---[TRUNCATED]---";
 
-    /// <returns>The credits actually deducted (0 for BYOK and free calls), which is what the client is told.</returns>
+    /// <returns>The credits deducted (0 for BYOK and free calls), which is what the client is told.</returns>
     public async Task<int> BillAsync(BillableCall call)
     {
         var credits = CreditPricing.ApplyFreeRules(CreditPricing.Credits(call.Usage.CostUsd), call.AgentId, call.FreeMode);
         var now = clock.GetUtcNow().UtcDateTime;
-        var message = new Message
-        {
-            Id = call.MessageId, FinishedAt = now, ClientId = call.ClientId, ClientRequestId = call.RunId, Model = call.Model,
-            AgentId = call.AgentId, Request = null,
-            ReasoningText = call.Reasoning.Length == 0 ? null : Cap(call.Reasoning),
-            Response = JsonSerializer.Serialize(Cap(call.Content)),
-            InputTokens = call.Usage.InputTokens, OutputTokens = call.Usage.OutputTokens,
-            CacheReadInputTokens = call.Usage.CachedInputTokens, CacheCreationInputTokens = null, ReasoningTokens = call.Usage.ReasoningTokens,
-            Cost = call.Usage.CostUsd, Credits = credits, Byok = call.Byok,
-            LatencyMs = (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), UserId = call.UserId,
-        };
-        try
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
-            await ledger.ChargeAsync(LedgerOwner.User(call.UserId), message, deduct: !call.Byok, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            // The answer has been produced; the client still gets it (api.md §2.5.7). Only ids go to the log.
-            log.LogError(e, "billing failed for message {MessageId} of user {UserId}", call.MessageId, call.UserId);
-        }
+        var reasoning = Charge.Clean(Cap(call.Reasoning))!;
+        await queue.SubmitAsync(new Charge(
+            call.CallId, call.UserId, OrgId: null, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
+            call.AgentId, ReasoningText: reasoning.Length == 0 ? null : reasoning, Response: JsonSerializer.Serialize(Charge.Clean(Cap(call.Content))),
+            call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
+            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok).Cleaned());
         return call.Byok ? 0 : credits;
     }
 

@@ -14,28 +14,40 @@ public static class ChatCompletionEndpoints
 {
     public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
-            .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429)
+            .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
             .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
 
-    static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
-        ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)
+    /// <summary>What the handler needs, gathered by the framework.</summary>
+    public readonly record struct ChatRequest(
+        HttpContext Context, AppDbContext Db, CreditLedger Ledger, ChatRateLimiter Limiter, ChatProxy Proxy,
+        SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
+        CancellationToken Cancellation);
+
+    static async Task<IResult> Handle([AsParameters] ChatRequest r)
     {
         try
         {
-            return await HandleAsync(context, db, hasher, ledger, limiter, proxy, chatOptions, options, clock, ct);
+            return await HandleAsync(r);
         }
-        catch (Exception e) when (!context.Response.HasStarted && !ct.IsCancellationRequested)
+        catch (Exception e) when (!r.Context.Response.HasStarted && DatabaseUnavailable.Is(e))
+        {
+            // The gates could not reach the database: nothing was forwarded or billed, so the client may simply retry.
+            DatabaseUnavailable.ForgetConnections(r.Db.Database.GetDbConnection(), e);
+            r.Log.LogWarning("chat completion refused, database unavailable: {Error}", e.Message);
+            return DatabaseUnavailable.Result(r.Context.Response);
+        }
+        catch (Exception e) when (!r.Context.Response.HasStarted && !r.Cancellation.IsCancellationRequested)
         {
             // api.md §2.5.3 step 11: a failure before the provider answered gets upstream's body, not a ProblemDetails.
-            log.LogError(e, "chat completion failed before the provider answered");
+            r.Log.LogError(e, "chat completion failed before the provider answered");
             return Results.Json(new { error = "Internal server error" }, statusCode: 500);
         }
     }
 
-    static async Task<IResult> HandleAsync(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
-        ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> HandleAsync(ChatRequest r)
     {
-        var startedAt = clock.GetUtcNow().UtcDateTime;
+        var (context, ct) = (r.Context, r.Cancellation);
+        var startedAt = r.Clock.GetUtcNow().UtcDateTime;
         var request = context.Request;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJsonMessage();
 
@@ -45,31 +57,31 @@ public static class ChatCompletionEndpoints
             return Results.Json(new
             {
                 error = "account_suspended",
-                message = $"Your account has been suspended due to billing issues. Please contact {chatOptions.Value.SupportEmail} to resolve this.",
+                message = $"Your account has been suspended due to billing issues. Please contact {r.ChatOptions.Value.SupportEmail} to resolve this.",
             }, statusCode: 403);
 
         var metadata = body["codebuff_metadata"] as JsonObject;
         if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
             return Message(400, "No runId found in request body");
-        var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId && r.UserId == user.Id)
-            .Select(r => new { r.AgentId, r.Status }).FirstOrDefaultAsync(ct);
-        if (run is null) return Message(400, $"runId Not Found: {runId}");
-        if (run.Status != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
+        // The authentication handler found the user in one query; one more reads the run and the balance.
+        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, ct);
+        if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
+        if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
 
         var model = body["model"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
         var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
         // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
-        if (freeMode && !CreditPricing.IsFreeModeAllowed(run.AgentId, model ?? ""))
+        if (freeMode && !CreditPricing.IsFreeModeAllowed(gate.RunAgentId, model ?? ""))
             return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
 
-        if (limiter.TryAcquire(user.Id) is { } wait)
+        if (r.Limiter.TryAcquire(user.Id) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             return Results.Json(new
             {
                 error = "rate_limit_exceeded",
-                message = $"Too many requests: at most {chatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
+                message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
             }, statusCode: 429);
         }
 
@@ -77,10 +89,16 @@ public static class ChatCompletionEndpoints
         // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
         if (!freeMode)
         {
-            // Reading usage runs the lazy monthly reset first, so a new period's free credits count here.
-            var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-            if (usage.Balance.TotalRemaining <= 0)
-                return Message(402, $"Out of credits. Please add credits at {options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(usage.NextQuotaReset, clock.GetUtcNow().UtcDateTime)}.");
+            var remaining = gate.TotalRemaining;
+            var reset = user.NextQuotaReset;
+            if (reset is null || reset <= startedAt)
+            {
+                // The period is over: the lazy monthly reset runs first, so the new period's free credits count here.
+                var usage = await r.Ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
+                (remaining, reset) = (usage.Balance.TotalRemaining, usage.NextQuotaReset);
+            }
+            if (remaining <= 0)
+                return Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}.");
         }
 
         if (model is null) return Message(400, "model is required");
@@ -94,18 +112,18 @@ public static class ChatCompletionEndpoints
         }
 
         var call = new ProxyCall(
-            UserId: user.Id, RunId: runId, AgentId: run.AgentId, Model: model,
+            UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
             ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
             FreeMode: freeMode, StartedAt: startedAt, N: n);
         return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
-            ? await proxy.StreamAsync(context, body, call)
-            : await proxy.CompleteAsync(body, call);
+            ? await r.Relay.StreamAsync(context, body, call)
+            : await r.Proxy.CompleteAsync(body, call);
     }
 
     const int MaxFanOut = 10;
 
-    static IResult Message(int status, string message) => Results.Json(new { message }, statusCode: status);
+    static IResult Message(int status, string message) => Errors.Message(status, message);
 
     /// <summary>"in N day(s)/hour(s)/minute(s)" (largest whole unit, at least 1 minute) or "soon" (api.md §2.5.3 step 9).</summary>
     public static string Countdown(DateTime? reset, DateTime now)

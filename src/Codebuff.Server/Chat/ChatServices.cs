@@ -11,13 +11,15 @@ public static class ChatServices
         services.Configure<UpstreamOptions>(config.GetSection("Codebuff:Upstream"));
         services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
         services.Configure<SearchOptions>(config.GetSection("Codebuff:Search"));
-        // Streams have no overall deadline (api.md §2.5.4); ChatProxy applies the header and idle timeouts itself.
-        services.AddHttpClient(ChatProxy.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+        // Streams have no overall deadline (api.md §2.5.4); ProviderClient and SseRelay apply the header and idle timeouts themselves.
+        services.AddHttpClient(ProviderClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = int.MaxValue });
         services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(25));
         services.AddSingleton<ChatRateLimiter>();
         services.AddSingleton<ChatBilling>();
+        services.AddSingleton<ProviderClient>();
         services.AddSingleton<ChatProxy>();
+        services.AddSingleton<SseRelay>();
         services.AddSingleton<TokenCounter>();
         // Created on first use, so a server that never touches stored keys never generates a master key file.
         services.AddSingleton(_ => new ByokCipher(Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], dataDir, "byok.key")));

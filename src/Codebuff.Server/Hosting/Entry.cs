@@ -99,7 +99,8 @@ public static class Entry
     /// </summary>
     static async Task<(WebApplication, EmbeddedPostgres?)> CreateAppAsync(string[] args, bool serving)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json ships beside the binary; the working directory stays where .data/ lives.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (!serving) builder.Logging.ClearProviders();
         EmbeddedPostgres? pg = null;
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Default")))

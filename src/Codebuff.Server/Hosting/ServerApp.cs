@@ -42,12 +42,13 @@ public static class ServerApp
         var connectionString = config.GetConnectionString("Default")
             ?? throw new StartupException("ConnectionStrings:Default is not set");
 
+        var pooled = DatabaseOptions.ForInstance(connectionString, config);
         services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o.ConfigureWarnings(w => w.Log(
             // A failed statement surfaces as an exception: the exception handler logs it once (or answers 503 for an
             // outage). EF's own Error entries would log it again, with a stack trace, for every failed request.
             (CoreEventId.QueryIterationFailed, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug),
             (RelationalEventId.CommandError, LogLevel.Debug), (RelationalEventId.ConnectionError, LogLevel.Debug),
-            (RelationalEventId.TransactionError, LogLevel.Debug))), connectionString));
+            (RelationalEventId.TransactionError, LogLevel.Debug))), pooled));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddExceptionHandler<DatabaseUnavailableHandler>();
@@ -64,6 +65,10 @@ public static class ServerApp
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());
         services.AddScoped<CreditLedger>();
+        services.Configure<BillingOptions>(config.GetSection("Codebuff:Billing"));
+        services.AddSingleton(_ => new ChargeJournal(options.DataDir));
+        services.AddSingleton<ChargeQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
     }

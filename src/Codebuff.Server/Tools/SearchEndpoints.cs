@@ -42,10 +42,14 @@ public static class SearchEndpoints
             .RefusesWith<ErrorDetailsBody>(400).RefusesWith<SearchWire.InsufficientCredits>(402).Refuses(500).RefusesWith<CodedErrorBody>(503);
     }
 
-    static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    /// <summary>What both search handlers need, gathered by the framework.</summary>
+    public readonly record struct SearchRequest(
+        HttpRequest Request, AppDbContext Db, CreditLedger Ledger, ChargeQueue Charges, IHttpClientFactory Http,
+        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, CancellationToken Cancellation);
+
+    static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
@@ -54,16 +58,14 @@ public static class SearchEndpoints
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
         var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("WebSearch"), ct,
-            options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
+        return await RunAsync(r, r.Options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
             notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
 
-    static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
+    static async Task<IResult> DocsSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
@@ -72,26 +74,32 @@ public static class SearchEndpoints
         if (errors.Any) return errors.ToResult();
 
         var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("DocsSearch"), ct,
-            options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
+        return await RunAsync(r, r.Options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
             notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
-        SearchOptions options, ILogger log, CancellationToken ct, string? baseUrl, string path, JsonObject providerBody, string resultField,
+    static async Task<IResult> RunAsync(SearchRequest r, string? baseUrl, string path, JsonObject providerBody, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
-        var caller = Caller.Of(request.HttpContext);
+        var (db, ct) = (r.Db, r.Cancellation);
+        var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
+        var caller = Caller.Of(r.Request.HttpContext);
         if (caller.User is not { } user) return caller.Unauthorized();
-
-        var owner = LedgerOwner.User(user.Id);
-        var balance = await ledger.GetBalanceAsync(owner, ct);
-        if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+        try
         {
-            var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
-            return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+            var balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
+            if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+            {
+                var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
+                return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+            }
+        }
+        catch (Exception e) when (DatabaseUnavailable.Is(e))
+        {
+            DatabaseUnavailable.ForgetConnections(db.Database.GetDbConnection(), e);
+            return DatabaseUnavailable.Result(r.Request.HttpContext.Response);
         }
         if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
 
@@ -99,8 +107,8 @@ public static class SearchEndpoints
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
-            if (!string.IsNullOrEmpty(options.ApiKey)) message.Headers.Authorization = new("Bearer", options.ApiKey);
-            using var response = await http.CreateClient(HttpClientName).SendAsync(message, ct);
+            if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
+            using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
             response.EnsureSuccessStatusCode();
             var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
             result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
@@ -112,15 +120,14 @@ public static class SearchEndpoints
         }
         if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
 
-        try
-        {
-            await ledger.ConsumeAsync(owner, cost, $"{operation}-{Guid.NewGuid():N}", CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            log.LogError(e, "{Operation} charge failed for user {UserId}", operation, user.Id);
-            return Results.Json(new { error = "Failed to charge credits" }, statusCode: 500);
-        }
+        // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
+        // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
+        var now = r.Clock.GetUtcNow().UtcDateTime;
+        await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: null, ProviderId: "", FinishedAt: now, ClientId: null,
+            ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
+            Response: System.Text.Json.JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
+            ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
+            LatencyMs: null, Deduct: true).Cleaned());
         return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
     }
 

@@ -12,7 +12,10 @@ public sealed class UsageTests(ServerFixture server) : IClassFixture<ServerFixtu
     {
         var user = await server.CreateUserAsync(credits: 300);
         await using (var scope = server.Services.CreateAsyncScope())
-            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ConsumeAsync(LedgerOwner.User(user.Id), 120, "usage-test-" + user.Id);
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeAsync(LedgerOwner.User(user.Id), new Message
+            {
+                Id = "usage-test-" + user.Id, UserId = user.Id, Model = "m", Response = "\"\"", Credits = 120, FinishedAt = DateTime.UtcNow,
+            }, deduct: true);
 
         var response = await server.ClientFor(user).PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "cli-usage" });
         var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;

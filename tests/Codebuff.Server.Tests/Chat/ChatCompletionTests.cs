@@ -259,14 +259,25 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
     }
 
     [Fact]
-    public async Task The_same_generation_id_is_never_billed_twice()
+    public async Task A_provider_that_reuses_an_id_is_billed_for_every_call_and_its_id_stays_findable()
     {
         var (user, client, runId) = await SetUpAsync();
         var model = $"test/fixedid{Guid.NewGuid():N}";
-        (await client.PostChatAsync(ChatFixture.ChatBody(model, runId))).EnsureSuccessStatusCode();
-        (await client.PostChatAsync(ChatFixture.ChatBody(model, runId))).EnsureSuccessStatusCode();
-        Assert.Single(await server.MessagesAsync(user.Id));
-        Assert.Equal(999, await server.BalanceAsync(user.Id));
+        var providerId = "gen-fixed-" + model.Split("fixedid")[^1];
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.PostChatAsync(ChatFixture.ChatBody(model, runId, stream: i % 2 == 0))));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        foreach (var a in answers) await a.Content.ReadAsStringAsync();
+
+        var rows = await server.MessagesAsync(user.Id);
+        Assert.Equal(6, rows.Count);
+        Assert.Single(rows, r => r.Id == providerId);
+        Assert.Equal(5, rows.Count(r => r.Id.StartsWith("gen-") && r.Id.Length == 36));
+        Assert.Equal(1000 - 6, await server.BalanceAsync(user.Id));
+        await using var conn = new Npgsql.NpgsqlConnection(server.ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand("SELECT count(*) FROM billing.message_call WHERE provider_message_id = @p", conn);
+        cmd.Parameters.AddWithValue("p", providerId);
+        Assert.Equal(6L, await cmd.ExecuteScalarAsync());
     }
 
     [Fact]

@@ -13,13 +13,16 @@ namespace Codebuff.Server.Tests.Chat;
 /// error body, "cut" drops the connection in the middle of its third chunk, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
 /// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "late" waits 2 s before its response headers, "splitcost" reports
-/// cost $0.40 plus upstream_inference_cost $0.10. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
+/// cost $0.40 plus upstream_inference_cost $0.10, "held" answers only once the test completes <see cref="Hold"/>. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
     WebApplication? _app;
     public string BaseUrl { get; private set; } = "";
     public ConcurrentQueue<(string? Authorization, JsonObject Body)> Requests { get; } = new();
+
+    /// <summary>What "held" models wait for before answering: lets a test decide exactly when answers arrive.</summary>
+    public TaskCompletionSource Hold { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async Task StartAsync()
     {
@@ -39,6 +42,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var model = (string?)body["model"] ?? "";
         var response = context.Response;
         if (model.Contains("late")) await Task.Delay(2000, context.RequestAborted).ContinueWith(_ => { });
+        if (model.Contains("held")) await Hold.Task;
         if (model.Contains("error"))
         {
             response.StatusCode = 500;

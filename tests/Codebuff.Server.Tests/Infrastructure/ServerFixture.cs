@@ -20,11 +20,14 @@ public class ServerFixture : IAsyncLifetime
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "codebuff-test-data-" + Guid.NewGuid().ToString("N")[..12]);
 
     /// <summary>Settings every test server gets; override and add to change behaviour.</summary>
     protected virtual Dictionary<string, string?> Settings() => new()
     {
         ["Codebuff:AuthSecret"] = "test-auth-secret",
+        // Its own data directory, so its billing journal is its own (and is never adopted by another test's server).
+        ["Codebuff:DataDir"] = DataDir,
         ["Codebuff:AppUrl"] = "http://localhost:5000",
         ["Logging:LogLevel:Default"] = "Warning",
     };
@@ -80,6 +83,7 @@ public class ServerFixture : IAsyncLifetime
     {
         Client.Dispose();
         if (_app is not null) await _app.DisposeAsync();
+        try { Directory.Delete(DataDir, recursive: true); } catch (DirectoryNotFoundException) { }
     }
 }
 

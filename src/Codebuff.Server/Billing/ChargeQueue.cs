@@ -1,0 +1,211 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Codebuff.Server.Billing;
+
+/// <summary>Section "Codebuff:Billing".</summary>
+public sealed class BillingOptions
+{
+    /// <summary>How long an answer waits for its charge to commit before it is released on the strength of the journal.</summary>
+    public double CommitWaitSeconds { get; set; } = 2;
+
+    /// <summary>Most charges of one owner written in one transaction.</summary>
+    public int MaxBatch { get; set; } = 500;
+}
+
+/// <summary>
+/// Per-owner group commit. Charges are journaled, then queued per owner; each owner with queued charges has at most
+/// one writer, which takes everything queued so far and writes it in one transaction (one lock, one pass over the
+/// grants, many message rows). So one owner never holds more than one connection of this instance however many of
+/// its calls finish at once, and a hot owner's throughput grows with load instead of queueing on the lock. Writers
+/// together take at most half the pool, leaving the rest to requests. A write that fails for a reason that can pass
+/// (database down, pool exhausted, lock timeout) is retried with backoff until it lands; a charge the database
+/// refuses outright (e.g. its user was deleted) is recorded in sync_failure (provider "billing") with its error.
+/// </summary>
+public sealed class ChargeQueue : BackgroundService
+{
+    public static readonly Meter Meter = new("Codebuff.Billing");
+    static readonly Counter<long> Committed = Meter.CreateCounter<long>("codebuff.billing.charges_committed", description: "Charges written to the database");
+    static readonly Counter<long> Retries = Meter.CreateCounter<long>("codebuff.billing.write_retries", description: "Billing transactions that failed and will be retried");
+    static readonly Counter<long> Refused = Meter.CreateCounter<long>("codebuff.billing.charges_refused", description: "Charges the database refused, recorded in sync_failure");
+
+    static readonly JsonSerializerOptions SummaryJson = new(JsonSerializerDefaults.Web);
+
+    readonly IServiceScopeFactory _scopes;
+    readonly ChargeJournal _journal;
+    readonly BillingOptions _options;
+    readonly ILogger<ChargeQueue> _log;
+    readonly SemaphoreSlim _writers;
+    readonly Lock _gate = new();
+    readonly Dictionary<LedgerOwner, OwnerQueue> _owners = [];
+    int _pending;
+
+    sealed class OwnerQueue
+    {
+        public List<Waiting> Items { get; } = [];
+        public int Failures { get; set; }
+        public bool OneAtATime { get; set; }
+    }
+
+    sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done);
+
+    public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log)
+    {
+        _scopes = scopes;
+        _journal = journal;
+        _options = options.Value;
+        _log = log;
+        _writers = new SemaphoreSlim(Math.Max(1, DatabaseOptions.PoolSize(config) / 2));
+        Meter.CreateObservableGauge("codebuff.billing.pending_charges", () => Volatile.Read(ref _pending),
+            description: "Charges answered but not yet in the database");
+    }
+
+    /// <summary>Charges answered but not yet written (shown by /api/healthz).</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>
+    /// Journals the charge and queues it. Returns once it is in the database, or — if that takes longer than
+    /// CommitWaitSeconds or the write failed — once the journal is on disk; the charge then lands later.
+    /// </summary>
+    /// <returns>true when the charge committed before returning.</returns>
+    public async Task<bool> SubmitAsync(Charge charge)
+    {
+        _journal.Append(charge);
+        var done = Enqueue(charge);
+        var committed = await done.WaitAsync(TimeSpan.FromSeconds(_options.CommitWaitSeconds)).ContinueWith(t => t.IsCompletedSuccessfully && t.Result);
+        if (!committed) _journal.Flush();
+        return committed;
+    }
+
+    Task<bool> Enqueue(Charge charge)
+    {
+        var pending = new Waiting(charge, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool start;
+        lock (_gate)
+        {
+            start = !_owners.TryGetValue(charge.Owner, out var queue);
+            if (start) _owners[charge.Owner] = queue = new OwnerQueue();
+            queue!.Items.Add(pending);
+            _pending++;
+        }
+        if (start) _ = Task.Run(() => DrainAsync(charge.Owner));
+        return pending.Done.Task;
+    }
+
+    /// <summary>Replays the charges of instances that died before writing them.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var adopted = _journal.AdoptOrphans();
+        if (adopted.Count > 0) _log.LogWarning("replaying {Count} charges journaled by an instance that stopped before writing them", adopted.Count);
+        foreach (var charge in adopted) _ = Enqueue(charge);
+        return Task.CompletedTask;
+    }
+
+    async Task DrainAsync(LedgerOwner owner)
+    {
+        while (true)
+        {
+            List<Waiting> batch;
+            OwnerQueue queue;
+            lock (_gate)
+            {
+                queue = _owners[owner];
+                if (queue.Items.Count == 0)
+                {
+                    _owners.Remove(owner);
+                    return;
+                }
+                batch = queue.Items.Take(queue.OneAtATime ? 1 : _options.MaxBatch).ToList();
+            }
+            var outcome = await WriteAsync(owner, batch);
+            lock (_gate)
+            {
+                if (outcome == Outcome.Written)
+                {
+                    queue.Items.RemoveRange(0, batch.Count);
+                    _pending -= batch.Count;
+                    queue.Failures = 0;
+                }
+                else if (outcome == Outcome.Retry) queue.Failures++;
+                // A batch refused outright is retried one charge at a time, so one bad charge cannot hold back the others.
+                queue.OneAtATime = outcome == Outcome.Split || (queue.OneAtATime && outcome == Outcome.Retry);
+            }
+            if (outcome == Outcome.Retry)
+            {
+                foreach (var p in batch) p.Done.TrySetResult(false);
+                _journal.Flush();
+                await Task.Delay(Backoff(queue.Failures));
+            }
+        }
+    }
+
+    enum Outcome { Written, Retry, Split }
+
+    async Task<Outcome> WriteAsync(LedgerOwner owner, List<Waiting> batch)
+    {
+        var charges = batch.Select(p => p.Charge).DistinctBy(c => c.CallId).ToList();
+        await _writers.WaitAsync();
+        try
+        {
+            await using var scope = _scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeManyAsync(owner, charges);
+            Committed.Add(charges.Count);
+        }
+        catch (Exception e) when (IsRefusal(e))
+        {
+            if (batch.Count > 1)
+            {
+                _log.LogWarning("a batch of {Count} charges was refused ({Error}); writing them one by one", batch.Count, e.Message);
+                return Outcome.Split;
+            }
+            if (!await RecordRefusalAsync(batch[0].Charge, e)) return Outcome.Retry;
+            Refused.Add(1);
+        }
+        catch (Exception e)
+        {
+            Retries.Add(1);
+            _log.LogWarning("billing write for {Count} charges failed, will retry: {Error}", batch.Count, e.Message);
+            return Outcome.Retry;
+        }
+        finally
+        {
+            _writers.Release();
+        }
+        _journal.MarkDone(charges.Select(c => c.CallId).ToList());
+        foreach (var p in batch) p.Done.TrySetResult(true);
+        return Outcome.Written;
+    }
+
+    /// <summary>Errors that no retry can fix: bad data (class 22) or a violated reference (the user is gone).</summary>
+    static bool IsRefusal(Exception e) =>
+        e is PostgresException { SqlState: var s } && (s.StartsWith("22", StringComparison.Ordinal) || s is "23503" or "23502" or "23514");
+
+    async Task<bool> RecordRefusalAsync(Charge charge, Exception error)
+    {
+        var summary = JsonSerializer.Serialize(charge with { Response = "", ReasoningText = null }, SummaryJson);
+        _log.LogError("charge {CallId} of {Owner} can never apply: {Error}", charge.CallId, charge.Owner.LockKey, error.Message);
+        try
+        {
+            await using var scope = _scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO sync_failure (id, provider, last_error) VALUES ({charge.CallId.ToString()}, 'billing', {$"{error.Message} | charge: {summary}"})
+                ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error, last_attempt_at = now(), retry_count = sync_failure.retry_count + 1
+                """);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>100 ms doubling to 5 s, with jitter so that instances do not retry in step.</summary>
+    static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures - 1, 6))) * (0.75 + Random.Shared.NextDouble() * 0.5));
+}

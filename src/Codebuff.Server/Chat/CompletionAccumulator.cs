@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Tools;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
+public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1)
+{
+    public bool Byok => ByokKey is not null;
+}
+
+/// <summary>
+/// What has been seen of one provider answer so far — its id, model, generated text, reasoning and tool-call
+/// arguments (each capped) — and the local usage estimate for an answer that never reported usage.
+/// </summary>
+public sealed class CompletionAccumulator(ProxyCall call)
+{
+    public ProxyCall Call { get; } = call;
+
+    /// <summary>Ours, unique per call: the idempotency key of its charge, and the source of any id we must invent.</summary>
+    public Guid CallId { get; } = Guid.NewGuid();
+
+    /// <summary>The provider's id for the answer; null until seen, empty when the provider sent none.</summary>
+    public string? ProviderId { get; set; }
+
+    /// <summary>The id the client sees: the provider's, or ours when it sent none.</summary>
+    public string ClientId => string.IsNullOrEmpty(ProviderId) ? $"gen-{CallId:N}" : ProviderId;
+
+    public string Model { get; set; } = call.Model;
+    public StringBuilder Content { get; } = new();
+    public StringBuilder Reasoning { get; } = new();
+    readonly StringBuilder _toolArgs = new();
+    public bool SawDone { get; set; }
+    public bool SawError { get; set; }
+    public bool Billed { get; set; }
+    public int BilledCredits { get; set; }
+    public bool Produced => Content.Length > 0 || Reasoning.Length > 0 || _toolArgs.Length > 0;
+
+    public void AppendContent(string? s) => Append(Content, s);
+    public void AppendReasoning(string? s) => Append(Reasoning, s);
+    public void AppendToolArgs(string? s) => Append(_toolArgs, s);
+
+    /// <summary>Local token counts priced from the table, for a provider that produced output but no usage report.</summary>
+    public CallUsage EstimateUsage(JsonObject? requestBody, TokenCounter tokens)
+    {
+        var input = tokens.Count(requestBody?["messages"]?.ToJsonString()) + tokens.Count(requestBody?["tools"]?.ToJsonString());
+        var output = tokens.Count(Content.ToString()) + tokens.Count(Reasoning.ToString()) + tokens.Count(_toolArgs.ToString());
+        return new CallUsage(input, output, 0, null, CreditPricing.PriceTokens(Model, input, 0, output), Estimated: true);
+    }
+
+    // Keep one character past the cap so that ChatBilling.Cap can tell a cut text from one of exactly 1 MiB.
+    static void Append(StringBuilder sb, string? s)
+    {
+        if (string.IsNullOrEmpty(s) || sb.Length > ChatBilling.TextCap) return;
+        sb.Append(s.AsSpan(0, Math.Min(s.Length, ChatBilling.TextCap + 1 - sb.Length)));
+    }
+}
+
+/// <summary>Reading the loosely typed JSON providers send.</summary>
+static class ProviderJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static JsonNode? Parse(string text)
+    {
+        try { return JsonNode.Parse(text); }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
+    public static JsonNode? First(JsonNode? node) => node is JsonArray { Count: > 0 } array ? array[0] : null;
+    public static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+}

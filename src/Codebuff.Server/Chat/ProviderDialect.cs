@@ -1,0 +1,41 @@
+using System.Text.Json.Nodes;
+
+namespace Codebuff.Server.Chat;
+
+/// <summary>
+/// The request body each kind of provider gets. OpenRouter gets Codebuff's body plus usage.include. Other providers
+/// get stream_options.include_usage (the SDK never asks for usage) and none of the Codebuff/OpenRouter extensions,
+/// which strict servers reject.
+/// </summary>
+static class ProviderDialect
+{
+    public static JsonObject PrepareBody(JsonObject body, bool stream, bool openRouter)
+    {
+        var copy = (JsonObject)body.DeepClone();
+        if (openRouter)
+        {
+            var usage = copy["usage"] as JsonObject ?? new JsonObject();
+            usage["include"] = true;
+            copy["usage"] = usage;
+            return copy;
+        }
+        copy.Remove("codebuff_metadata");
+        copy.Remove("usage");
+        copy.Remove("provider");
+        copy.Remove("reasoning");
+        if (stream)
+        {
+            var options = copy["stream_options"] as JsonObject ?? new JsonObject();
+            options["include_usage"] = true;
+            copy["stream_options"] = options;
+        }
+        if (copy["messages"] is JsonArray messages)
+            foreach (var message in messages.OfType<JsonObject>())
+            {
+                message.Remove("cache_control");
+                if (message["content"] is JsonArray parts)
+                    foreach (var part in parts.OfType<JsonObject>()) part.Remove("cache_control");
+            }
+        return copy;
+    }
+}
