@@ -74,7 +74,7 @@ public static class AgentRunEndpoints
         };
         db.AgentRuns.Add(run);
         try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateException e) when (!DatabaseUnavailableHandler.IsUnavailable(e)) { return Errors.Error(500, "Failed to create agent run"); }
+        catch (DbUpdateException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to create agent run"); }
         return Results.Json(new RunStarted(run.Id));
     }
 
@@ -108,7 +108,7 @@ public static class AgentRunEndpoints
                     .SetProperty(r => r.TotalCredits, total)
                     .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
         }
-        catch (NpgsqlException e) when (!DatabaseUnavailableHandler.IsUnavailable(e)) { return Errors.Error(500, "Failed to finish agent run"); }
+        catch (NpgsqlException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to finish agent run"); }
         if (updated == 1) return Results.Json(new Succeeded(true));
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
@@ -168,7 +168,7 @@ public static class AgentRunEndpoints
                 RETURNING id AS "Value"
                 """).ToListAsync(ct);
         }
-        catch (NpgsqlException e) when (!DatabaseUnavailableHandler.IsUnavailable(e)) { return Errors.Error(500, "Failed to add agent step"); }
+        catch (NpgsqlException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to add agent step"); }
         if (inserted.Count == 1) return Results.Json(new StepAdded(inserted[0]));
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
         return Results.Json(new StepAdded(existing));

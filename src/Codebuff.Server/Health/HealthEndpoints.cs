@@ -19,7 +19,7 @@ public static class HealthEndpoints
             catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
-                http.Response.Headers.RetryAfter = DatabaseUnavailableHandler.RetryAfterSeconds.ToString();
+                http.Response.Headers.RetryAfter = DatabaseUnavailable.RetryAfterSeconds.ToString();
                 return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending), statusCode: 503);
             }
         }).Answers<Healthy>().RefusesWith<Unhealthy>(503);

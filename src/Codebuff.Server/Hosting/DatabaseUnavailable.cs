@@ -13,14 +13,29 @@ public static class DatabaseUnavailable
 {
     public const int RetryAfterSeconds = 5;
 
+    /// <summary>
+    /// True for failures to reach PostgreSQL at all (refused or broken connection, server shutting down or starting
+    /// up, too many connections, no pooled connection free in time) and for the owner-lock timeout; errors of the
+    /// statement itself are not.
+    /// </summary>
     public static bool Is(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
         {
-            if (e is PostgresException pg)
-                return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-                    || pg.SqlState.StartsWith("57", StringComparison.Ordinal) || pg.SqlState == "55P03";
-            if (e is NpgsqlException or TimeoutException) return true;
+            switch (e)
+            {
+                case PostgresException pg:
+                    return pg.SqlState.StartsWith("08", StringComparison.Ordinal) // connection_exception
+                        || pg.SqlState.StartsWith("53", StringComparison.Ordinal) // insufficient_resources
+                        || pg.SqlState.StartsWith("57", StringComparison.Ordinal) // operator_intervention
+                        || pg.SqlState == PostgresErrorCodes.LockNotAvailable;
+                case NpgsqlException npgsql when npgsql.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException or EndOfStreamException:
+                    return true;
+                case NpgsqlException npgsql when npgsql.InnerException is null && npgsql.IsTransient:
+                    return true;
+                case TimeoutException:
+                    return true;
+            }
         }
         return false;
     }
@@ -46,7 +61,7 @@ public static class DatabaseUnavailable
     public static IResult Result(HttpResponse response)
     {
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
+        return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
             $"The database is unavailable right now. Try again in {RetryAfterSeconds} seconds.");
     }
 }

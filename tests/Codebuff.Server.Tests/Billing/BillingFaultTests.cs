@@ -188,7 +188,7 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("5", refused.Headers.GetValues("Retry-After").Single());
         var body = (await refused.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal("service_unavailable", (string?)body["error"]);
+        Assert.Equal("database_unavailable", (string?)body["error"]);
         Assert.Contains("database is unavailable", (string?)body["message"]);
 
         cluster.Upstream.Hold.SetResult();
