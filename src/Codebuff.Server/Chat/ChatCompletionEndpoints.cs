@@ -12,7 +12,8 @@ namespace Codebuff.Server.Chat;
 /// <summary>POST /api/v1/chat/completions: the gates of api.md §2.5.3 in their order, then the proxy.</summary>
 public static class ChatCompletionEndpoints
 {
-    public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
+    public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/chat/completions", Handle); // no caller group: the gate resolves token, run and balance in one query (ChatCaller)
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
@@ -46,9 +47,9 @@ public static class ChatCompletionEndpoints
         var (context, ct) = (r.Context, r.Cancellation);
         var startedAt = r.Clock.GetUtcNow().UtcDateTime;
         var request = context.Request;
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Message(400, "Invalid JSON in request body");
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJsonMessage();
 
-        var token = ApiKeyAuth.GetToken(request);
+        var token = Credentials.HeaderToken(request);
         if (token is null) return Message(401, "Unauthorized");
         var metadata = body["codebuff_metadata"] as JsonObject;
         var runId = metadata?["run_id"] is JsonValue runIdNode && runIdNode.TryGetValue<string>(out var id) ? id : null;

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
@@ -35,8 +34,10 @@ public static class SearchEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/web-search", WebSearch);
-        app.MapPost("/api/v1/docs-search", DocsSearch);
+        // The body is checked before the token (upstream's order), so the handler answers the 401 itself.
+        var search = app.MapGroup("/api/v1").IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
+        search.MapPost("/web-search", WebSearch);
+        search.MapPost("/docs-search", DocsSearch);
     }
 
     /// <summary>What both search handlers need, gathered by the framework.</summary>
@@ -46,7 +47,7 @@ public static class SearchEndpoints
 
     static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
@@ -62,7 +63,7 @@ public static class SearchEndpoints
 
     static async Task<IResult> DocsSearch([AsParameters] SearchRequest r)
     {
-        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
@@ -82,14 +83,11 @@ public static class SearchEndpoints
     {
         var (db, ct) = (r.Db, r.Cancellation);
         var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
-        var token = ApiKeyAuth.GetToken(r.Request);
-        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
-        User? user;
+        var caller = Caller.Of(r.Request.HttpContext);
+        if (caller.User is not { } user) return caller.Unauthorized();
         CreditBalance balance;
         try
         {
-            if (await ApiKeyAuth.FindUserAsync(db, r.Hasher, token, ct) is not { } found) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
-            user = found;
             balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
             if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
             {
@@ -138,5 +136,4 @@ public static class SearchEndpoints
             errors.Add("Invalid url", "repoUrl");
     }
 
-    static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
 }
