@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Payments;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -20,7 +22,12 @@ public static partial class ProfileEndpoints
         profile.MapPatch("", Update);
     }
 
-    static IResult Get(Caller caller) => Results.Json(Profile(caller.Required));
+    static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)
+    {
+        var user = caller.Required;
+        var blocked = user.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.User(user.Id), ct);
+        return Results.Json(Profile(user, blocked));
+    }
 
     static async Task<IResult> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
     {
@@ -40,10 +47,10 @@ public static partial class ProfileEndpoints
             return Errors.Error(409, "This handle is already taken");
         }
         user.Handle = handle;
-        return Results.Json(Profile(user));
+        return Results.Json(Profile(user, null));
     }
 
-    static object Profile(User u) => new
+    static object Profile(User u, string? blockedReason) => new
     {
         id = u.Id,
         email = u.Email,
@@ -52,7 +59,7 @@ public static partial class ProfileEndpoints
         auto_topup_enabled = u.AutoTopupEnabled,
         auto_topup_threshold = u.AutoTopupThreshold ?? 500,
         auto_topup_amount = u.AutoTopupAmount ?? 2000,
-        auto_topup_blocked_reason = (string?)null,
+        auto_topup_blocked_reason = blockedReason,
         created_at = u.CreatedAt,
     };
 }

@@ -3,6 +3,7 @@ using Codebuff.Contracts;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
@@ -51,18 +52,19 @@ public static class UsageEndpoints
         return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, user.AutoTopupEnabled));
     }
 
-    static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, AutoTopUp autoTopUp, CancellationToken ct)
     {
         var user = caller.Required;
+        // Usage reads evaluate auto top-up first (api.md §7.8), so the balance shown includes a top-up it triggered.
+        var triggered = await autoTopUp.RunAsync(LedgerOwner.User(user.Id), ct);
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
         return Results.Json(new
         {
             usageThisCycle = usage.UsageThisCycle,
             balance = usage.Balance,
             nextQuotaReset = usage.NextQuotaReset,
-            // Auto top-up charges cards through Stripe, which this server does not drive yet: it never triggers here.
-            autoTopupTriggered = false,
-            autoTopupEnabled = user.AutoTopupEnabled,
+            autoTopupTriggered = triggered,
+            autoTopupEnabled = triggered || user.AutoTopupEnabled,
         });
     }
 

@@ -5,6 +5,7 @@ using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
+using Codebuff.Server.Payments;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 
@@ -60,6 +61,7 @@ public static class ServerApp
         services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
+        services.AddPayments(config);
     }
 
     static void MapEndpoints(WebApplication app)
@@ -79,5 +81,6 @@ public static class ServerApp
         app.MapAgents();
         app.MapUsage();
         app.MapReferrals();
+        app.MapPaymentRoutes();
     }
 }
