@@ -35,12 +35,13 @@ public sealed class PaymentGrants(IServiceScopeFactory scopes, ILogger<PaymentGr
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 last = e;
-                log.LogWarning("grant {OperationId} failed (attempt {Attempt} of {Attempts}): {Error}", grant.OperationId, attempt, InlineAttempts, e.Message);
+                log.LogWarning("grant {OperationId} failed (attempt {Attempt} of {Attempts}): {Error}", grant.OperationId, attempt, InlineAttempts, e.GetBaseException().Message);
                 if (attempt < InlineAttempts) await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct);
             }
         }
-        await DeferAsync(grant, last!.Message, ct);
-        log.LogError("grant {OperationId} of {Credits} credits deferred to sync_failure: {Error}", grant.OperationId, grant.Credits, last.Message);
+        var error = last!.GetBaseException().Message;
+        await DeferAsync(grant, error, ct);
+        log.LogError("grant {OperationId} of {Credits} credits deferred to sync_failure: {Error}", grant.OperationId, grant.Credits, error);
         return GrantOutcome.Deferred;
     }
 

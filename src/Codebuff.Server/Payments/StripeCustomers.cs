@@ -35,9 +35,12 @@ public sealed class StripeCustomers(StripePayments stripe, ILogger<StripeCustome
 
     async Task<string?> CreateAsync(AppDbContext db, string ownerId, string? email, string? name, Dictionary<string, string> metadata, string key, CancellationToken ct)
     {
+        // Stripe keeps an idempotency key's first answer, failures included, so each recorded failure starts a new key;
+        // within one attempt (Stripe.net's own network retries) the key still prevents a second customer.
+        var attempt = await db.SyncFailures.Where(f => f.Id == ownerId).Select(f => f.RetryCount).FirstOrDefaultAsync(ct);
         try
         {
-            var id = await stripe.CreateCustomerAsync(email, name, metadata, key, ct);
+            var id = await stripe.CreateCustomerAsync(email, name, metadata, $"{key}-{attempt}", ct);
             await SyncFailures.ResolvedAsync(db, ownerId, ct);
             return id;
         }

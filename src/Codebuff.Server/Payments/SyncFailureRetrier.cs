@@ -53,9 +53,9 @@ public sealed class SyncFailureRetrier(IServiceScopeFactory scopes, IOptions<Str
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                log.LogWarning("retry of {Id} ({Provider}) failed: {Error}", row.Id, row.Provider, e.Message);
+                log.LogWarning("retry of {Id} ({Provider}) failed: {Error}", row.Id, row.Provider, e.GetBaseException().Message);
                 await using var fresh = scopes.CreateAsyncScope();
-                await SyncFailures.RecordAsync(fresh.ServiceProvider.GetRequiredService<AppDbContext>(), row.Id, row.Provider, e.Message, ct);
+                await SyncFailures.RecordAsync(fresh.ServiceProvider.GetRequiredService<AppDbContext>(), row.Id, row.Provider, e.GetBaseException().Message, ct);
             }
         }
         return resolved;
