@@ -1,6 +1,9 @@
-// Ledger throughput: consumptions per second through CreditLedger.ChargeAsync (EF Core, what the proxy calls) versus
-// the same transaction written by hand against Npgsql (baseline), in one run, for 1 hot user and for 1,000 users,
-// at 1/16/64 concurrent clients. Each consumption takes 1 credit and inserts one message row.
+// Ledger throughput: consumptions per second through CreditLedger.ChargeAsync (the billing transaction the charge
+// queue runs: one round trip, see Billing/ChargeSql.cs) versus the same work as the classic sequence of statements
+// written by hand against Npgsql (baseline: lock, idempotency check, reset check, grants, update, insert, commit), in
+// one run, for 1 hot user and for 1,000 users, at 1/16/64 concurrent clients, one charge per transaction (no group
+// commit here: that is the queue's, measured end to end by Codebuff.Bench.Proxy). Each consumption takes 1 credit
+// and inserts one message row.
 //   dotnet run -c Release --project bench/Codebuff.Bench.Ledger -- [--seconds 3]
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -54,7 +57,7 @@ await MeasureAsync(4, 1000, (user, id) => RawChargeAsync(raw, user, id), 1);
 await MeasureAsync(4, 1000, EfChargeAsync, 1);
 
 Console.WriteLine($"ledger consumptions/s, {seconds:0.#} s per cell, {Environment.ProcessorCount} CPUs");
-Console.WriteLine("| owners | clients | raw Npgsql /s | CreditLedger /s | ratio |");
+Console.WriteLine("| owners | clients | statement by statement /s | CreditLedger (one round trip) /s | ratio |");
 Console.WriteLine("|---|---:|---:|---:|---:|");
 foreach (var owners in new[] { 1, 1000 })
 foreach (var clients in new[] { 1, 16, 64 })
@@ -99,8 +102,8 @@ static Message Message(string user, string id) => new()
     Cost = 0.0095m, FinishedAt = DateTime.UtcNow,
 };
 
-// The same transaction as CreditLedger.ChargeAsync, by hand: owner lock, idempotency check, quota-reset check,
-// ordered active grants, balance update, message insert.
+// The billing transaction as it was before ChargeSql: owner lock, idempotency check, quota-reset check, ordered active
+// grants, balance update, message insert, commit — one round trip each.
 static async Task RawChargeAsync(NpgsqlDataSource source, string user, string id)
 {
     await using var conn = await source.OpenConnectionAsync();

@@ -35,6 +35,8 @@ public sealed class ChargeQueue : BackgroundService
     static readonly Counter<long> Retries = Meter.CreateCounter<long>("codebuff.billing.write_retries", description: "Billing transactions that failed and will be retried");
     static readonly Counter<long> Refused = Meter.CreateCounter<long>("codebuff.billing.charges_refused", description: "Charges the database refused, recorded in sync_failure");
 
+    static readonly JsonSerializerOptions SummaryJson = new(JsonSerializerDefaults.Web);
+
     readonly IServiceScopeFactory _scopes;
     readonly ChargeJournal _journal;
     readonly BillingOptions _options;
@@ -127,17 +129,14 @@ public sealed class ChargeQueue : BackgroundService
             var outcome = await WriteAsync(owner, batch);
             lock (_gate)
             {
-                if (outcome == Outcome.Retry)
-                {
-                    queue.Failures++;
-                    // A batch refused outright is split, so one bad charge cannot hold back the others.
-                }
-                else
+                if (outcome == Outcome.Written)
                 {
                     queue.Items.RemoveRange(0, batch.Count);
                     _pending -= batch.Count;
                     queue.Failures = 0;
                 }
+                else if (outcome == Outcome.Retry) queue.Failures++;
+                // A batch refused outright is retried one charge at a time, so one bad charge cannot hold back the others.
                 queue.OneAtATime = outcome == Outcome.Split || (queue.OneAtATime && outcome == Outcome.Retry);
             }
             if (outcome == Outcome.Retry)
@@ -195,7 +194,7 @@ public sealed class ChargeQueue : BackgroundService
 
     async Task<bool> RecordRefusalAsync(Charge charge, Exception error)
     {
-        var summary = JsonSerializer.Serialize(charge with { Response = "", ReasoningText = null });
+        var summary = JsonSerializer.Serialize(charge with { Response = "", ReasoningText = null }, SummaryJson);
         _log.LogError("charge {CallId} of {Owner} can never apply: {Error}", charge.CallId, charge.Owner.LockKey, error.Message);
         try
         {

@@ -39,7 +39,7 @@ public static class ServerApp
         var connectionString = config.GetConnectionString("Default")
             ?? throw new StartupException("ConnectionStrings:Default is not set");
 
-        var pooled = DatabaseOptions.WithPoolSize(connectionString, config);
+        var pooled = DatabaseOptions.ForInstance(connectionString, config);
         services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, pooled));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();

@@ -123,6 +123,14 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         Assert.True(billed >= expectedMessages, "each fake answer costs at least one credit");
     }
 
+    /// <summary>Calls of the "late" model (answers 2 s after the request), half of them streamed.</summary>
+    static List<Task<(HttpStatusCode StatusCode, string Text)>> LateCalls(HttpClient client, string runId, int count) =>
+        Enumerable.Range(0, count).Select(async i =>
+        {
+            var response = await client.PostChatAsync(ChatFixture.ChatBody("test/late", runId, stream: i % 2 == 0));
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }).ToList();
+
     static async Task WaitUntilAsync(Func<Task<bool>> done, int seconds)
     {
         var clock = Stopwatch.StartNew();
@@ -164,11 +172,7 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         using var client = Client(Address(app), user);
 
         // "late" answers 2 s after the request: the gates pass now, the answers arrive while the database is down.
-        var calls = Enumerable.Range(0, 120).Select(async i =>
-        {
-            var response = await client.PostChatAsync(ChatFixture.ChatBody("test/late", runId, stream: i % 2 == 0));
-            return (response.StatusCode, Text: await response.Content.ReadAsStringAsync());
-        }).ToList();
+        var calls = LateCalls(client, runId, 120);
         await Task.Delay(1500);
         await cluster.StopDatabaseAsync();
 
@@ -221,11 +225,7 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         await warm.Content.ReadAsStringAsync();
 
-        var calls = Enumerable.Range(0, 40).Select(async i =>
-        {
-            var response = await client.PostChatAsync(ChatFixture.ChatBody("test/late", runId, stream: i % 2 == 0));
-            return (response.StatusCode, Text: await response.Content.ReadAsStringAsync());
-        }).ToList();
+        var calls = LateCalls(client, runId, 40);
         await Task.Delay(1000);
         await cluster.StopDatabaseAsync();
         var answers = await Task.WhenAll(calls);
