@@ -10,6 +10,7 @@ namespace Codebuff.Server.Payments;
 /// internal, with their payments.grant_retry row) and Stripe customers that could not be created (provider stripe).
 /// A row is due when last_attempt_at is older than the interval doubled per earlier attempt; the partial index
 /// idx_sync_failure_retry (retry_count &lt; 5) serves the query. After five failures a row stays for an operator.
+/// Rows of other providers (billing's refused charges) are operator-only and left alone.
 /// </summary>
 public sealed class SyncFailureRetrier(IServiceScopeFactory scopes, IOptions<StripeOptions> options, TimeProvider clock, ILogger<SyncFailureRetrier> log)
     : BackgroundService
@@ -40,7 +41,7 @@ public sealed class SyncFailureRetrier(IServiceScopeFactory scopes, IOptions<Str
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var due = await db.SyncFailures.FromSql($"""
             SELECT * FROM sync_failure
-            WHERE retry_count < {SyncFailures.MaxRetries}
+            WHERE retry_count < {SyncFailures.MaxRetries} AND provider IN ({SyncFailures.Stripe}, {SyncFailures.Internal})
               AND last_attempt_at <= now() - make_interval(secs => {interval} * power(2, retry_count - 1))
             ORDER BY retry_count, last_attempt_at LIMIT 100
             """).AsNoTracking().ToListAsync(ct);
