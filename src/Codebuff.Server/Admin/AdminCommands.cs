@@ -60,9 +60,19 @@ public static class AdminCommands
             return 0;
         });
 
+        var all = new Option<bool>("--all") { Description = "also list rows still being retried (default: only those left for an operator)" };
+        var syncFailures = new Command("sync-failures", "List payment sync failures (sync_failure) as JSON lines") { all };
+        syncFailures.SetAction(async (parse, ct) =>
+        {
+            await using var scope = await openScope(ct);
+            foreach (var row in await SyncFailuresAsync(scope.ServiceProvider, parse.GetValue(all), ct))
+                await output.WriteLineAsync(JsonSerializer.Serialize(row, JsonOptions));
+            return 0;
+        });
+
         return new RootCommand("Codebuff administration")
         {
-            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions },
+            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions, syncFailures },
         };
     }
 
@@ -106,6 +116,11 @@ public static class AdminCommands
         await tx.CommitAsync(ct);
         return new RevokedSessions(user.Id, email, revoked);
     }
+
+    /// <summary>Rows at the retry limit (or all): what failed, how often, the last error; oldest first.</summary>
+    public static Task<List<SyncFailure>> SyncFailuresAsync(IServiceProvider services, bool all, CancellationToken ct) =>
+        services.GetRequiredService<AppDbContext>().SyncFailures.AsNoTracking()
+            .Where(f => all || f.RetryCount >= Payments.SyncFailures.MaxRetries).OrderBy(f => f.CreatedAt).ToListAsync(ct);
 
     static async Task<CreditBalance> GrantAsync(IServiceProvider services, string email, int credits, GrantType type, int? expiresInDays, CancellationToken ct)
     {

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Payments;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -33,7 +35,12 @@ public static partial class ProfileEndpoints
 
     public sealed record UpdateProfileRequest(string Handle);
 
-    static IResult Get(Caller caller) => Results.Json(Profile(caller.Required));
+    static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)
+    {
+        var user = caller.Required;
+        var blocked = user.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.User(user.Id), ct);
+        return Results.Json(Profile(user, blocked));
+    }
 
     static async Task<IResult> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
     {
@@ -53,9 +60,9 @@ public static partial class ProfileEndpoints
             return Errors.Error(409, "This handle is already taken");
         }
         user.Handle = handle;
-        return Results.Json(Profile(user));
+        return Results.Json(Profile(user, null));
     }
 
-    static UserProfile Profile(User u) => new(u.Id, u.Email, u.Handle, u.ReferralCode, u.AutoTopupEnabled,
-        u.AutoTopupThreshold ?? 500, u.AutoTopupAmount ?? 2000, AutoTopupBlockedReason: null, u.CreatedAt);
+    static UserProfile Profile(User u, string? blockedReason) => new(u.Id, u.Email, u.Handle, u.ReferralCode, u.AutoTopupEnabled,
+        u.AutoTopupThreshold ?? 500, u.AutoTopupAmount ?? 2000, blockedReason, u.CreatedAt);
 }

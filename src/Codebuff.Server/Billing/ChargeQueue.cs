@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -40,6 +41,7 @@ public sealed class ChargeQueue : BackgroundService
     readonly ChargeJournal _journal;
     readonly BillingOptions _options;
     readonly ILogger<ChargeQueue> _log;
+    readonly AutoTopUp _autoTopUp;
     readonly SemaphoreSlim _writers;
     readonly Lock _gate = new();
     readonly Dictionary<LedgerOwner, OwnerQueue> _owners = [];
@@ -54,12 +56,14 @@ public sealed class ChargeQueue : BackgroundService
 
     sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done);
 
-    public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log)
+    public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log,
+        AutoTopUp autoTopUp)
     {
         _scopes = scopes;
         _journal = journal;
         _options = options.Value;
         _log = log;
+        _autoTopUp = autoTopUp;
         _writers = new SemaphoreSlim(Math.Max(1, DatabaseOptions.PoolSize(config) / 2));
         Meter.CreateObservableGauge("codebuff.billing.pending_charges", () => Volatile.Read(ref _pending),
             description: "Charges answered but not yet in the database");
@@ -155,6 +159,9 @@ public sealed class ChargeQueue : BackgroundService
             await using var scope = _scopes.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeManyAsync(owner, charges);
             Committed.Add(charges.Count);
+            // The one consumption hook of auto top-up (api.md §7.8–7.9): it evaluates in the background, after the
+            // lock is released, so the charges just written are not held up by a Stripe call.
+            _autoTopUp.AfterCharge(owner);
         }
         catch (Exception e) when (IsRefusal(e))
         {

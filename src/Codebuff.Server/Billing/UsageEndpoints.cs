@@ -3,6 +3,7 @@ using Codebuff.Contracts;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
@@ -58,12 +59,13 @@ public static class UsageEndpoints
         return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, user.AutoTopupEnabled));
     }
 
-    static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, AutoTopUp autoTopUp, CancellationToken ct)
     {
         var user = caller.Required;
+        // Usage reads evaluate auto top-up first (api.md §7.8), so the balance shown includes a top-up it triggered.
+        var triggered = await autoTopUp.RunAsync(LedgerOwner.User(user.Id), ct);
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-        // Auto top-up charges cards through Stripe, which this server does not drive yet: it never triggers here.
-        return Results.Json(new UserUsage(usage.UsageThisCycle, usage.Balance, usage.NextQuotaReset, AutoTopupTriggered: false, user.AutoTopupEnabled));
+        return Results.Json(new UserUsage(usage.UsageThisCycle, usage.Balance, usage.NextQuotaReset, AutoTopupTriggered: triggered, triggered || user.AutoTopupEnabled));
     }
 
     /// <summary>Reads an optional or required string field, recording a zod-style issue when it has another type.</summary>

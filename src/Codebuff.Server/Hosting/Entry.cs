@@ -17,6 +17,7 @@ public static class Entry
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
           Codebuff.Server admin list-users
           Codebuff.Server admin revoke-sessions --email E
+          Codebuff.Server admin sync-failures [--all]       payment sync failures left for an operator (--all: also those still retried)
         """;
 
     public static async Task<int> RunAsync(string[] args)

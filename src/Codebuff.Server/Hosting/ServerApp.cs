@@ -5,6 +5,7 @@ using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
+using Codebuff.Server.Payments;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 using Microsoft.EntityFrameworkCore;
@@ -71,6 +72,7 @@ public static class ServerApp
         services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
+        services.AddPayments(config);
     }
 
     static void MapEndpoints(WebApplication app)
@@ -91,5 +93,6 @@ public static class ServerApp
         app.MapAgents();
         app.MapUsage();
         app.MapReferrals();
+        app.MapPaymentRoutes();
     }
 }

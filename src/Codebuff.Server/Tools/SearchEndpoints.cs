@@ -87,9 +87,10 @@ public static class SearchEndpoints
         var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
         var caller = Caller.Of(r.Request.HttpContext);
         if (caller.User is not { } user) return caller.Unauthorized();
+        CreditBalance balance;
         try
         {
-            var balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
+            balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
             if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
             {
                 var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);

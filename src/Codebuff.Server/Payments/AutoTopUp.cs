@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Stripe;
+
+namespace Codebuff.Server.Payments;
+
+/// <summary>
+/// Auto top-up for users (api.md §7.8) and organizations (§7.9). Evaluated after every committed charge
+/// (<see cref="AfterCharge"/>, in the background so the call that crossed the threshold is not slowed) and on usage
+/// reads (<see cref="RunAsync"/>, awaited, so the answer can say it triggered).
+/// At most one charge per trigger: evaluations of one owner run one at a time in this process and each re-reads the
+/// balance, so once a top-up has landed the next sees no need; across instances the operation id of the current
+/// minute is Stripe's idempotency key (a second instance gets the same PaymentIntent back) and the grant's key.
+/// The ledger lock is never held across the Stripe call: the balance is read, Stripe is called, then the grant takes
+/// the lock. A refused card (or no usable one) turns auto top-up off and records why (payments.auto_topup_block);
+/// a transient Stripe error just skips this evaluation. Errors are logged, never surfaced to the caller.
+/// </summary>
+public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe, PaymentGrants grants, TimeProvider clock, ILogger<AutoTopUp> log)
+{
+    public const int MinimumCredits = 500;
+
+    readonly ConcurrentDictionary<LedgerOwner, SemaphoreSlim> _gates = new();
+    // Owners with an evaluation queued but not started: further nudges meanwhile are covered by it.
+    readonly ConcurrentDictionary<LedgerOwner, byte> _queued = new();
+
+    /// <summary>The consumption hook: schedules one evaluation for the owner unless one is already waiting.</summary>
+    public void AfterCharge(LedgerOwner owner)
+    {
+        if (!stripe.Configured || !_queued.TryAdd(owner, 0)) return;
+        _ = Task.Run(async () =>
+        {
+            try { await RunAsync(owner, CancellationToken.None, dequeue: true); }
+            catch (Exception e) { log.LogError(e, "auto top-up of {Owner} failed", owner.LockKey); }
+        });
+    }
+
+    /// <summary>Evaluates and, when due, charges and grants; true when credits were added.</summary>
+    public async Task<bool> RunAsync(LedgerOwner owner, CancellationToken ct) => stripe.Configured && await RunAsync(owner, ct, dequeue: false);
+
+    async Task<bool> RunAsync(LedgerOwner owner, CancellationToken ct, bool dequeue)
+    {
+        var gate = _gates.GetOrAdd(owner, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (dequeue) _queued.TryRemove(owner, out _);
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
+            return await EvaluateAsync(db, ledger, owner, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            log.LogWarning("auto top-up of {Owner} skipped: {Error}", owner.LockKey, e.Message);
+            return false;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    sealed record Plan(string CustomerId, int Credits, string OperationId, string PayerUserId);
+
+    async Task<bool> EvaluateAsync(AppDbContext db, CreditLedger ledger, LedgerOwner owner, CancellationToken ct)
+    {
+        var plan = owner.OrgId is null ? await PlanForUserAsync(db, ledger, owner.UserId!, ct) : await PlanForOrgAsync(db, ledger, owner.OrgId, ct);
+        if (plan is null) return false;
+
+        ChargeableMethod? method;
+        try
+        {
+            method = await stripe.ChargeableMethodAsync(plan.CustomerId, orFirst: owner.OrgId is not null, ct);
+        }
+        catch (StripeException e) when (e.StripeError?.Code == "resource_missing")
+        {
+            await DisableAsync(db, owner, "The Stripe customer no longer exists", ct);
+            return false;
+        }
+        if (method is null)
+        {
+            await DisableAsync(db, owner, "No valid payment method: add a card that has not expired", ct);
+            return false;
+        }
+
+        var description = $"Auto top-up of {plan.Credits} credits";
+        var grant = new PaidGrant(plan.OperationId, plan.PayerUserId, owner.OrgId, plan.Credits,
+            owner.OrgId is null ? GrantType.Purchase : GrantType.Organization, description);
+        var metadata = CreditPurchases.Metadata(grant, owner.OrgId is null ? "purchase" : "organization_purchase", type: "auto-topup");
+        PaymentIntent intent;
+        try
+        {
+            intent = await stripe.ChargeOffSessionAsync(plan.CustomerId, method.Id, plan.Credits, metadata, plan.OperationId, description, ct);
+        }
+        catch (StripeException e) when (StripePayments.IsCardFailure(e))
+        {
+            await DisableAsync(db, owner, $"Your card was declined: {e.StripeError?.Message ?? e.Message}", ct);
+            return false;
+        }
+        if (intent.Status != "succeeded")
+        {
+            await DisableAsync(db, owner, $"The auto top-up payment did not complete (status {intent.Status})", ct);
+            return false;
+        }
+        log.LogInformation("auto top-up {OperationId}: charged {Credits} credits", plan.OperationId, plan.Credits);
+        await grants.GrantAsync(grant, ct);
+        return true;
+    }
+
+    async Task<Plan?> PlanForUserAsync(AppDbContext db, CreditLedger ledger, string userId, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking().Where(u => u.Id == userId)
+            .Select(u => new { u.AutoTopupEnabled, u.AutoTopupThreshold, u.AutoTopupAmount, u.StripeCustomerId }).FirstOrDefaultAsync(ct);
+        if (user is not { AutoTopupEnabled: true, AutoTopupThreshold: { } threshold, AutoTopupAmount: { } amount }) return null;
+        if (user.StripeCustomerId is null)
+        {
+            await DisableAsync(db, LedgerOwner.User(userId), "No Stripe customer: buy credits once to save a card", ct);
+            return null;
+        }
+        var balance = await ledger.GetBalanceAsync(LedgerOwner.User(userId), ct);
+        if (balance.TotalRemaining >= threshold && balance.TotalDebt <= 0) return null;
+        var credits = balance.TotalDebt > 0 ? Math.Max(amount, balance.TotalDebt) : amount;
+        if (credits < MinimumCredits) return null;
+        return new Plan(user.StripeCustomerId, credits, $"auto-topup-{userId}-{CreditPurchases.Minute(clock)}", userId);
+    }
+
+    async Task<Plan?> PlanForOrgAsync(AppDbContext db, CreditLedger ledger, string orgId, CancellationToken ct)
+    {
+        var org = await db.Orgs.AsNoTracking().Where(o => o.Id == orgId)
+            .Select(o => new { o.AutoTopupEnabled, o.AutoTopupThreshold, o.AutoTopupAmount, o.StripeCustomerId, o.OwnerId }).FirstOrDefaultAsync(ct);
+        if (org is not { AutoTopupEnabled: true, StripeCustomerId: { } customer }) return null;
+        var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
+        if (balance.NetBalance > org.AutoTopupThreshold || org.AutoTopupAmount < MinimumCredits) return null;
+        return new Plan(customer, org.AutoTopupAmount, $"org-auto-topup-{orgId}-{CreditPurchases.Minute(clock)}", org.OwnerId);
+    }
+
+    /// <summary>Turns auto top-up off for the owner and records why, in one transaction.</summary>
+    public async Task DisableAsync(AppDbContext db, LedgerOwner owner, string reason, CancellationToken ct)
+    {
+        log.LogWarning("auto top-up of {Owner} disabled: {Reason}", owner.LockKey, reason);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (owner.OrgId is null)
+            await db.Users.Where(u => u.Id == owner.UserId).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, false), ct);
+        else
+            await db.Orgs.Where(o => o.Id == owner.OrgId).ExecuteUpdateAsync(s => s.SetProperty(o => o.AutoTopupEnabled, false), ct);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO payments.auto_topup_block (owner, reason) VALUES ({owner.LockKey}, {reason})
+            ON CONFLICT (owner) DO UPDATE SET reason = excluded.reason, blocked_at = now()
+            """, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Why auto top-up is off for the owner, or null.</summary>
+    public static Task<string?> BlockedReasonAsync(AppDbContext db, LedgerOwner owner, CancellationToken ct) =>
+        db.Database.SqlQuery<string>($"SELECT reason AS \"Value\" FROM payments.auto_topup_block WHERE owner = {owner.LockKey}").FirstOrDefaultAsync(ct);
+
+    /// <summary>The owner turned auto top-up on again: the old reason no longer applies.</summary>
+    public static Task ClearBlockAsync(AppDbContext db, LedgerOwner owner, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"DELETE FROM payments.auto_topup_block WHERE owner = {owner.LockKey}", ct);
+}

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Payments;
+
+/// <summary>GET/POST /api/user/auto-topup (api.md §5.3, §7.8).</summary>
+public static class AutoTopUpEndpoints
+{
+    public const int MinimumAmount = 500, MaximumAmount = 10000;
+
+    public static void MapAutoTopUp(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/user/auto-topup").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        group.MapGet("", Get);
+        group.MapPost("", Set);
+    }
+
+    static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)
+    {
+        var user = caller.Required;
+        var reason = await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.User(user.Id), ct);
+        return Results.Json(new
+        {
+            auto_topup_enabled = user.AutoTopupEnabled, auto_topup_threshold = user.AutoTopupThreshold ?? 500,
+            auto_topup_amount = user.AutoTopupAmount ?? 2000, auto_topup_blocked_reason = user.AutoTopupEnabled ? null : reason,
+        });
+    }
+
+    static async Task<IResult> Set(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
+    {
+        var (ok, body) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok) return Errors.InvalidJson();
+        var issues = new List<JsonObject>();
+        bool? enabled = null;
+        int? threshold = null, amount = null;
+        if (body is not JsonObject o) issues.Add(PaymentEndpoints.Issue([], "invalid_type", $"Expected object, received {JsonKind.Of(body)}"));
+        else
+        {
+            enabled = o.TryGetPropertyValue("enabled", out var e) && e is JsonValue ev && ev.GetValueKind() is JsonValueKind.True or JsonValueKind.False
+                ? ev.GetValue<bool>() : Missing<bool>(o, "enabled", "boolean", issues);
+            threshold = NullableInt(o, "threshold", issues);
+            amount = NullableInt(o, "amount", issues);
+        }
+        if (issues.Count > 0) return PaymentEndpoints.Invalid("Invalid request data", [.. issues]);
+        if (enabled == true)
+        {
+            if (threshold is null || amount is null) return Errors.Error(400, "Threshold and amount are required when enabling auto top-up");
+            if (amount is < MinimumAmount or > MaximumAmount)
+                return Errors.Error(400, $"Top-up amount must be between {MinimumAmount} and {MaximumAmount} credits");
+        }
+        var userId = caller.Required.Id;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, enabled == true)
+            .SetProperty(u => u.AutoTopupThreshold, threshold).SetProperty(u => u.AutoTopupAmount, amount), ct);
+        // Turning it on is the owner's answer to whatever switched it off.
+        if (enabled == true) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.User(userId), ct);
+        await tx.CommitAsync(ct);
+        return Results.Json(new { auto_topup_enabled = enabled == true, auto_topup_threshold = threshold, auto_topup_amount = amount });
+    }
+
+    /// <summary>A key that must be present and is an integer or null.</summary>
+    static int? NullableInt(JsonObject o, string name, List<JsonObject> issues)
+    {
+        if (!o.TryGetPropertyValue(name, out var node)) return Missing<int>(o, name, "number", issues);
+        if (node is null) return null;
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+        {
+            var d = v.GetValue<double>();
+            if (d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
+            issues.Add(PaymentEndpoints.Issue([name], "invalid_type", "Expected integer, received float"));
+            return null;
+        }
+        issues.Add(PaymentEndpoints.Issue([name], "invalid_type", $"Expected number, received {JsonKind.Of(node)}"));
+        return null;
+    }
+
+    static T? Missing<T>(JsonObject o, string name, string expected, List<JsonObject> issues) where T : struct
+    {
+        var present = o.TryGetPropertyValue(name, out var node);
+        issues.Add(PaymentEndpoints.Issue([name], "invalid_type", present ? $"Expected {expected}, received {JsonKind.Of(node)}" : "Required"));
+        return null;
+    }
+}

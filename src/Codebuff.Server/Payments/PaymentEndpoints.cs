@@ -1,0 +1,158 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Auth;
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Stripe;
+
+namespace Codebuff.Server.Payments;
+
+/// <summary>Buying credits, the Stripe webhook (api.md §5.6) and organization purchases (§5.5, §7.9).</summary>
+public static class PaymentEndpoints
+{
+    public const int MinimumUserPurchase = 500, MinimumOrgPurchase = 5000;
+    // [our choice] an upper bound, so a typo cannot start a $100,000 charge: $10,000 of credits per purchase.
+    public const int MaximumPurchase = 1_000_000;
+
+    public static void MapPayments(this IEndpointRouteBuilder app)
+    {
+        var stripe = app.MapGroup("/api/stripe").AddEndpointFilter(RequireStripe);
+        stripe.MapPost("/buy-credits", BuyCredits).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        stripe.MapPost("/webhook", Webhook);
+        app.MapPost("/api/orgs/{orgId}/credits", BuyOrgCredits).AddEndpointFilter(RequireStripe)
+            .RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+    }
+
+    static async ValueTask<object?> RequireStripe(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        context.HttpContext.RequestServices.GetRequiredService<StripePayments>().Configured
+            ? await next(context)
+            : Errors.Error(503, "Payments are not available: this server has no Stripe key (Codebuff:Stripe:SecretKey)");
+
+    static async Task<IResult> BuyCredits(HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers, CreditPurchases purchases,
+        IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var (ok, body) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok) return Errors.Error(400, "Invalid JSON body");
+        if (CreditsIssue(body, "credits", MinimumUserPurchase, $"Minimum purchase is {MinimumUserPurchase} credits.") is { } issue)
+            return Invalid("Invalid input", issue);
+        var credits = (int)body!["credits"]!.GetValue<double>();
+        var user = caller.Required;
+        if (user.Banned) return Errors.Error(403, "Your account has been suspended. Please contact support.");
+
+        var customerId = await customers.EnsureForUserAsync(db, user.Id, ct);
+        if (customerId is null) return Errors.Error(400, "Stripe customer not found.");
+        var grant = new PaidGrant($"buy-{user.Id}-{CreditPurchases.CompactId(clock)}", user.Id, null, credits, GrantType.Purchase, $"Purchased {credits} credits");
+        var app = options.Value.AppUrl.TrimEnd('/');
+        try
+        {
+            var result = await purchases.BuyAsync(customerId, grant, CreditPurchases.Metadata(grant, "purchase"), $"{credits} Codebuff credits",
+                $"{app}/payment-success?session_id={{CHECKOUT_SESSION_ID}}&purchase=credits&amt={credits}", $"{app}/usage?purchase_canceled=true", ct);
+            return result.Direct
+                ? Results.Json(new { success = true, credits })
+                : Results.Json(new { sessionId = result.CheckoutSessionId, url = result.CheckoutUrl });
+        }
+        catch (StripeException e)
+        {
+            return Errors.Error(500, e.StripeError?.Message ?? "Payment failed");
+        }
+    }
+
+    static async Task<IResult> BuyOrgCredits(string orgId, HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers,
+        CreditPurchases purchases, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var user = caller.Required;
+        var org = await db.Orgs.AsNoTracking().Where(o => o.Id == orgId).Select(o => new
+        {
+            o.Slug, Role = db.OrgMembers.Where(m => m.OrgId == o.Id && m.UserId == user.Id).Select(m => (OrgRole?)m.Role).FirstOrDefault(),
+        }).FirstOrDefaultAsync(ct);
+        if (org?.Role is null) return Errors.Error(404, "Organization not found");
+        if (org.Role != OrgRole.Owner) return Errors.Error(403, "Only organization owners can purchase credits");
+        if (user.Banned) return Errors.Error(403, "Your account has been suspended. Please contact support.");
+
+        var (ok, body) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok) return Errors.InvalidJson();
+        if (CreditsIssue(body, "amount", MinimumOrgPurchase, $"Minimum purchase is {MinimumOrgPurchase} credits") is { } issue)
+            return Invalid("Invalid input", issue);
+        var credits = (int)body!["amount"]!.GetValue<double>();
+
+        var customerId = await customers.EnsureForOrgAsync(db, orgId, ct);
+        if (customerId is null) return Errors.Error(400, "Organization has no Stripe customer; try again shortly");
+        var grant = new PaidGrant($"org-{orgId}-{CreditPurchases.CompactId(clock)}", user.Id, orgId, credits, GrantType.Organization,
+            $"Purchased {credits} organization credits");
+        var page = $"{options.Value.AppUrl.TrimEnd('/')}/orgs/{org.Slug}";
+        try
+        {
+            var result = await purchases.BuyAsync(customerId, grant, CreditPurchases.Metadata(grant, "organization_purchase"), $"{credits} Codebuff organization credits",
+                $"{page}?purchase=success&session_id={{CHECKOUT_SESSION_ID}}", $"{page}?purchase_canceled=true", ct);
+            return result.Direct
+                ? Results.Json(new { success = true, credits, direct_charge = true })
+                : Results.Json(new { success = true, checkout_url = result.CheckoutUrl, credits, amount_cents = credits, direct_charge = false });
+        }
+        catch (StripeException e)
+        {
+            return Errors.Error(500, e.StripeError?.Message ?? "Payment failed");
+        }
+    }
+
+    /// <summary>
+    /// The raw body is verified before anything else (Stripe.net's EventUtility: HMAC-SHA256 over "timestamp.body",
+    /// five minutes' tolerance); a bad signature writes nothing. A handler failure answers 500 so Stripe redelivers.
+    /// </summary>
+    static async Task<IResult> Webhook(HttpRequest request, StripeWebhook handler, IOptions<StripeOptions> options, ILogger<StripeWebhook> log, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(options.Value.WebhookSecret))
+            return Errors.Error(503, "Webhooks are not accepted: this server has no webhook secret (Codebuff:Stripe:WebhookSecret)");
+        using var reader = new StreamReader(request.Body);
+        var json = await reader.ReadToEndAsync(ct);
+        Event stripeEvent;
+        try
+        {
+            stripeEvent = EventUtility.ConstructEvent(json, request.Headers["Stripe-Signature"].ToString(), options.Value.WebhookSecret,
+                throwOnApiVersionMismatch: false);
+        }
+        catch (Exception e) when (e is StripeException or JsonException or ArgumentException)
+        {
+            return WebhookError(400, $"Webhook Error: {e.Message}");
+        }
+        try
+        {
+            var outcome = await handler.HandleAsync(stripeEvent, ct);
+            log.LogInformation("webhook {Event} {Type}: {Note}{Warning}", stripeEvent.Id, stripeEvent.Type, outcome.Note, outcome.Warning);
+            if (outcome.Retry) return WebhookError(500, $"Webhook handler error: {outcome.Warning}");
+            var answer = new JsonObject { ["received"] = true };
+            if (outcome.Warning is not null) answer["warning"] = outcome.Warning;
+            return Results.Json(answer);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            log.LogError(e, "webhook {Event} {Type} failed", stripeEvent.Id, stripeEvent.Type);
+            return WebhookError(500, $"Webhook handler error: {e.Message}");
+        }
+    }
+
+    static IResult WebhookError(int status, string message) => Results.Json(new { error = new { message } }, statusCode: status);
+
+    /// <summary>zod's issue for a credits field: an integer from the minimum to <see cref="MaximumPurchase"/>; null when valid.</summary>
+    internal static JsonObject? CreditsIssue(JsonNode? body, string field, int minimum, string tooSmall)
+    {
+        if (body is not JsonObject o)
+            return Issue([], "invalid_type", $"Expected object, received {JsonKind.Of(body)}");
+        var present = o.TryGetPropertyValue(field, out var node);
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number)
+            return Issue([field], "invalid_type", present ? $"Expected number, received {JsonKind.Of(node)}" : "Required");
+        var n = v.GetValue<double>();
+        if (n != Math.Floor(n)) return Issue([field], "invalid_type", "Expected integer, received float");
+        if (n < minimum) return Issue([field], "too_small", tooSmall);
+        if (n > MaximumPurchase) return Issue([field], "too_big", $"Maximum purchase is {MaximumPurchase} credits.");
+        return null;
+    }
+
+    internal static JsonObject Issue(string[] path, string code, string message) =>
+        new() { ["code"] = code, ["path"] = new JsonArray([.. path.Select(p => (JsonNode?)p)]), ["message"] = message };
+
+    internal static IResult Invalid(string error, params JsonObject[] issues) =>
+        Results.Json(new JsonObject { ["error"] = error, ["issues"] = new JsonArray([.. issues]) }, statusCode: 400);
+}

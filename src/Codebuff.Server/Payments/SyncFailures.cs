@@ -1,0 +1,33 @@
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Codebuff.Server.Payments;
+
+/// <summary>
+/// The sync_failure table (schema.md §3.7): id = the failing entity's key (user or org id for a Stripe customer,
+/// operation id for a grant), provider 'stripe' or 'internal'. A repeat bumps retry_count; at
+/// <see cref="MaxRetries"/> the row leaves the partial index and waits for an operator (admin sync-failures).
+/// </summary>
+public static class SyncFailures
+{
+    public const string Stripe = "stripe", Internal = "internal";
+    public const int MaxRetries = 5;
+
+    public static Task RecordAsync(AppDbContext db, string id, string provider, string error, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"""
+            INSERT INTO sync_failure (id, provider, last_error) VALUES ({id}, {provider}, {Truncate(error)})
+            ON CONFLICT (id) DO UPDATE SET retry_count = sync_failure.retry_count + 1, last_error = excluded.last_error, last_attempt_at = now()
+            """, ct);
+
+    /// <summary>A problem that only an operator can resolve (no automatic retry): recorded at the retry limit.</summary>
+    public static Task RecordForOperatorAsync(AppDbContext db, string id, string provider, string problem, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"""
+            INSERT INTO sync_failure (id, provider, last_error, retry_count) VALUES ({id}, {provider}, {Truncate(problem)}, {MaxRetries})
+            ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error, last_attempt_at = now(), retry_count = {MaxRetries}
+            """, ct);
+
+    public static Task ResolvedAsync(AppDbContext db, string id, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"DELETE FROM sync_failure WHERE id = {id}", ct);
+
+    static string Truncate(string s) => s.Length > 2000 ? s[..2000] : s;
+}
