@@ -3,6 +3,7 @@ using System.Text.Json;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Admin;
@@ -40,10 +41,32 @@ public static class AdminCommands
             return 0;
         });
 
-        return new RootCommand("Codebuff administration") { new Command("admin", "Operator commands") { createUser, grant } };
+        var listUsers = new Command("list-users", "Print every user (id, e-mail, name, handle, created, banned) as one JSON array");
+        listUsers.SetAction(async (parse, ct) =>
+        {
+            await using var scope = await openScope(ct);
+            var users = await ListUsersAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), ct);
+            await output.WriteLineAsync(JsonSerializer.Serialize(users, JsonOptions));
+            return 0;
+        });
+
+        var revokeEmail = new Option<string>("--email") { Description = "the user's e-mail address", Required = true };
+        var revokeSessions = new Command("revoke-sessions", "Sign a user out everywhere: delete every web and CLI session and personal access token") { revokeEmail };
+        revokeSessions.SetAction(async (parse, ct) =>
+        {
+            await using var scope = await openScope(ct);
+            var result = await RevokeSessionsAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), parse.GetValue(revokeEmail)!, ct);
+            await output.WriteLineAsync(JsonSerializer.Serialize(result, JsonOptions));
+            return 0;
+        });
+
+        return new RootCommand("Codebuff administration")
+        {
+            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions },
+        };
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new IsoUtcDateTimeConverter() } };
 
     public sealed record CreatedUser(string userId, string email, string apiKey);
 
@@ -67,6 +90,23 @@ public static class AdminCommands
         return new CreatedUser(user.Id, email, token);
     }
 
+    static Task<List<ListedUser>> ListUsersAsync(AppDbContext db, CancellationToken ct) =>
+        db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ThenBy(u => u.Email)
+            .Select(u => new ListedUser(u.Id, u.Email, u.Name, u.Handle, u.CreatedAt, u.Banned)).ToListAsync(ct);
+
+    /// <summary>Deletes all of the user's credentials in one transaction and unclaims the fingerprints of its CLI sessions.</summary>
+    static async Task<RevokedSessions> RevokeSessionsAsync(AppDbContext db, string email, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
+                   ?? throw new AdminException($"no user with e-mail {email}");
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var fingerprints = db.Sessions.Where(s => s.UserId == user.Id && s.FingerprintId != null).Select(s => s.FingerprintId);
+        await db.Fingerprints.Where(f => fingerprints.Contains(f.Id)).ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
+        var revoked = await db.Sessions.Where(s => s.UserId == user.Id).ExecuteDeleteAsync(ct);
+        await tx.CommitAsync(ct);
+        return new RevokedSessions(user.Id, email, revoked);
+    }
+
     static async Task<CreditBalance> GrantAsync(IServiceProvider services, string email, int credits, GrantType type, int? expiresInDays, CancellationToken ct)
     {
         if (credits <= 0) throw new AdminException("--credits must be a positive number");
@@ -82,6 +122,10 @@ public static class AdminCommands
         return await ledger.GetBalanceAsync(owner, ct);
     }
 }
+
+public sealed record ListedUser(string UserId, string Email, string? Name, string? Handle, DateTime CreatedAt, bool Banned);
+
+public sealed record RevokedSessions(string UserId, string Email, int Revoked);
 
 /// <summary>Bad input to an admin command: printed as one line, exit code 2.</summary>
 public sealed class AdminException(string message) : Exception(message);

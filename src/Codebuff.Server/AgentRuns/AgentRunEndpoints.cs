@@ -15,6 +15,9 @@ public static class AgentRunEndpoints
     // numeric(10,6): anything larger would fail in the database instead of as a clear 400.
     const decimal MaxCredits = 9999.999999m;
 
+    // The longest duration_ms (integer milliseconds) can hold, rounded down to whole seconds.
+    static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(int.MaxValue / 1000);
+
     /// <summary>
     /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
     /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
@@ -44,6 +47,15 @@ public static class AgentRunEndpoints
         var agentId = errors.String(body, "agentId", required: true);
         var ancestors = errors.StringArray(body, "ancestorRunIds");
         if (errors.Any) return errors.ToResult();
+        // [our choice, api.md §2.3] ancestors need not exist, but a run of another user is refused: nobody may graft
+        // runs into someone else's trace tree. Unknown and foreign ids are not told apart beyond this.
+        if (ancestors is { Length: > 0 })
+        {
+            var foreign = await db.AgentRuns.Where(r => ancestors.Contains(r.Id) && r.UserId != user.Id).Select(r => r.Id).ToListAsync(ct);
+            for (var i = 0; i < ancestors.Length; i++)
+                if (foreign.Contains(ancestors[i])) errors.Add("Not an agent run of yours", "ancestorRunIds", i.ToString());
+            if (errors.Any) return errors.ToResult();
+        }
 
         var run = new AgentRun
         {
@@ -52,7 +64,10 @@ public static class AgentRunEndpoints
         };
         db.AgentRuns.Add(run);
         try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateException) { return Errors.Error(500, "Failed to create agent run"); }
+        catch (DbUpdateException e) when (!DatabaseUnavailableHandler.IsUnavailable(e))
+        {
+            return Errors.Error(500, "Failed to create agent run");
+        }
         return Results.Json(new { runId = run.Id });
     }
 
@@ -69,6 +84,9 @@ public static class AgentRunEndpoints
         // One conditional UPDATE: only the caller's own run, and only while it is running, so a run completes once
         // even when two FINISH calls race.
         var now = clock.GetUtcNow().UtcDateTime;
+        // [our choice] duration_ms is a generated integer column: a run finished more than 2^31 ms (~24.8 days) after
+        // it started would overflow it. Such a run still finishes, with completed_at capped at its start plus that span.
+        var latest = now.Add(-MaxDuration);
         var newStatus = Enum.Parse<AgentRunStatus>(status!, ignoreCase: true);
         int updated;
         try
@@ -77,13 +95,16 @@ public static class AgentRunEndpoints
                 .Where(r => r.Id == runId && r.UserId == user.Id && r.Status == AgentRunStatus.Running)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(r => r.Status, newStatus)
-                    .SetProperty(r => r.CompletedAt, now)
+                    .SetProperty(r => r.CompletedAt, r => r.CreatedAt < latest ? r.CreatedAt + MaxDuration : now)
                     .SetProperty(r => r.TotalSteps, (int)totalSteps!.Value)
                     .SetProperty(r => r.DirectCredits, direct)
                     .SetProperty(r => r.TotalCredits, total)
                     .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
         }
-        catch (NpgsqlException) { return Errors.Error(500, "Failed to finish agent run"); }
+        catch (NpgsqlException e) when (!DatabaseUnavailableHandler.IsUnavailable(e))
+        {
+            return Errors.Error(500, "Failed to finish agent run");
+        }
         if (updated == 1) return Results.Json(new { success = true });
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
@@ -143,7 +164,10 @@ public static class AgentRunEndpoints
                 RETURNING id AS "Value"
                 """).ToListAsync(ct);
         }
-        catch (NpgsqlException) { return Errors.Error(500, "Failed to add agent step"); }
+        catch (NpgsqlException e) when (!DatabaseUnavailableHandler.IsUnavailable(e))
+        {
+            return Errors.Error(500, "Failed to add agent step");
+        }
         if (inserted.Count == 1) return Results.Json(new { stepId = inserted[0] });
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
         return Results.Json(new { stepId = existing });

@@ -7,7 +7,7 @@ namespace Codebuff.Server.Health;
 public static class HealthEndpoints
 {
     public static void MapHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/healthz", async (AppDbContext db, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
+        app.MapGet("/api/healthz", async (HttpContext http, AppDbContext db, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
         {
             try
             {
@@ -17,6 +17,7 @@ public static class HealthEndpoints
             catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
+                http.Response.Headers.RetryAfter = DatabaseUnavailableHandler.RetryAfterSeconds.ToString();
                 return Results.Json(new { status = "error", error = $"database unreachable: {e.Message}" }, statusCode: 503);
             }
         });

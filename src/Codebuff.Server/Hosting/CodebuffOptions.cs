@@ -14,4 +14,7 @@ public sealed class CodebuffOptions
 
     /// <summary>Secret that signs CLI login hashes and keys the token hashes. Generated into DataDir when unset.</summary>
     public string? AuthSecret { get; set; }
+
+    /// <summary>Largest request body accepted, in bytes; a larger one answers 413. Chat bodies carry whole conversations.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 }

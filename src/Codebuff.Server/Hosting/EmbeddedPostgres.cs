@@ -18,6 +18,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 {
     const string Database = "codebuff";
     readonly string _binDir;
+    readonly string _rootDir;
     readonly string _dataDir;
     readonly bool _asPostgresUser;
     bool _stopped;
@@ -25,9 +26,10 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     public string ConnectionString { get; }
     public int Port { get; }
 
-    EmbeddedPostgres(string binDir, string dataDir, bool asPostgresUser, int port, string password)
+    EmbeddedPostgres(string binDir, string rootDir, string dataDir, bool asPostgresUser, int port, string password)
     {
         _binDir = binDir;
+        _rootDir = rootDir;
         _dataDir = dataDir;
         _asPostgresUser = asPostgresUser;
         Port = port;
@@ -55,16 +57,38 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         var passwordFile = Path.Combine(rootDir, "postgres.password");
         Directory.CreateDirectory(rootDir);
 
+        using var _ = await ClusterLock.AcquireAsync(rootDir, ct);
         if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
             await InitAsync(binDir, dataDir, passwordFile, asPostgres, durable, ct);
         else
             await CheckOwnerAsync(dataDir, asPostgres, ct);
 
         var password = (await File.ReadAllTextAsync(passwordFile, ct)).Trim();
-        var port = await EnsureRunningAsync(binDir, dataDir, asPostgres, ct);
-        var pg = new EmbeddedPostgres(binDir, dataDir, asPostgres, port, password);
+        var (port, started) = await EnsureRunningAsync(binDir, dataDir, asPostgres, PreviousPort(dataDir), ct);
+        var pg = new EmbeddedPostgres(binDir, rootDir, dataDir, asPostgres, port, password) { StartedHere = started };
         await pg.CreateDatabaseAsync(ct);
         return pg;
+    }
+
+    /// <summary>True when this process ran <c>pg_ctl start</c> (at start or in a restart): only then does it stop the cluster.</summary>
+    public bool StartedHere { get; private set; }
+
+    /// <summary>Whether the postmaster named in <c>postmaster.pid</c> is alive (a SIGKILLed one leaves its pid file behind).</summary>
+    public bool IsRunning() => RunningPostmaster(_dataDir) is not null;
+
+    /// <summary>
+    /// Starts the cluster again on the same port (the connection string stays valid) unless another process already
+    /// did. Called by <see cref="PostgresSupervisor"/> after PostgreSQL died under the server.
+    /// </summary>
+    /// <returns>True when this call started it.</returns>
+    public async Task<bool> RestartAsync(CancellationToken ct)
+    {
+        using var _ = await ClusterLock.AcquireAsync(_rootDir, ct);
+        var (port, started) = await EnsureRunningAsync(_binDir, _dataDir, _asPostgresUser, Port, ct);
+        if (port != Port)
+            throw new StartupException($"PostgreSQL for {_dataDir} now runs on port {port} instead of {Port}; restart the server.");
+        StartedHere |= started;
+        return started;
     }
 
     static async Task InitAsync(string binDir, string dataDir, string passwordFile, bool asPostgres, bool durable, CancellationToken ct)
@@ -113,28 +137,62 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
                                        "Fix its ownership or point Codebuff:DataDir elsewhere.");
     }
 
-    /// <summary>Starts the cluster unless one is already serving this data dir (left over from a crash) and returns its port.</summary>
-    static async Task<int> EnsureRunningAsync(string binDir, string dataDir, bool asPostgres, CancellationToken ct)
+    /// <summary>
+    /// Starts the cluster unless one is already serving this data dir (another server's, an admin command's, or one
+    /// left over from a crash) and returns its port and whether this call started it. The caller holds the cluster lock.
+    /// </summary>
+    static async Task<(int Port, bool Started)> EnsureRunningAsync(string binDir, string dataDir, bool asPostgres, int? preferredPort, CancellationToken ct)
     {
         var pidFile = Path.Combine(dataDir, "postmaster.pid");
-        if (File.Exists(pidFile))
-        {
-            var (status, _) = await RunPgAsync(binDir, "pg_ctl", asPostgres, ["status", "-D", dataDir], ct);
-            if (status == 0 && int.TryParse(File.ReadLines(pidFile).Skip(3).FirstOrDefault(), out var runningPort))
-                return runningPort;
-            File.Delete(pidFile); // stale: the postmaster it names is gone
-        }
+        if (RunningPostmaster(dataDir) is { } runningPort) return (runningPort, false);
+        if (File.Exists(pidFile)) File.Delete(pidFile); // stale: the postmaster it names is gone
 
-        var port = FreePort();
+        var port = preferredPort is { } p && IsFree(p) ? p : FreePort();
         var log = Path.Combine(dataDir, "server.log");
-        var (code, output) = await RunPgAsync(binDir, "pg_ctl", asPostgres,
-            ["start", "-D", dataDir, "-w", "-t", "60", "-l", log, "-o", $"-p {port}"], ct);
-        if (code != 0)
+        // A killed postmaster's backends may hold its shared memory for a moment: PostgreSQL refuses to start until
+        // they have exited, so a failed start is retried for a while.
+        for (var attempt = 1; ; attempt++)
         {
-            var tail = File.Exists(log) ? string.Join(" | ", File.ReadLines(log).TakeLast(3)) : output;
-            throw new StartupException($"PostgreSQL did not start from {dataDir}: {LastLine(tail)}");
+            var (code, output) = await RunPgAsync(binDir, "pg_ctl", asPostgres,
+                ["start", "-D", dataDir, "-w", "-t", "60", "-l", log, "-o", $"-p {port}"], ct);
+            if (code == 0) return (port, true);
+            if (attempt == 5)
+            {
+                var tail = File.Exists(log) ? string.Join(" | ", File.ReadLines(log).TakeLast(3)) : output;
+                throw new StartupException($"PostgreSQL did not start from {dataDir}: {LastLine(tail)}");
+            }
+            if (File.Exists(pidFile) && RunningPostmaster(dataDir) is null) File.Delete(pidFile);
+            await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
         }
-        return port;
+    }
+
+    /// <summary>
+    /// The port of the live postmaster of this data dir, or null. Checked through /proc rather than pg_ctl status:
+    /// a killed postmaster that nobody reaped is a zombie, which kill(pid, 0) still reports as alive.
+    /// </summary>
+    static int? RunningPostmaster(string dataDir)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(Path.Combine(dataDir, "postmaster.pid")); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; } // absent (stopped cleanly) or being rewritten
+        if (lines.Length < 4 || !int.TryParse(lines[0], out var pid) || !int.TryParse(lines[3], out var port)) return null;
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (IOException) { return null; }
+        // "<pid> (<comm>) <state> …": the pid must still be a postgres process and not a zombie (Z) or dead (X).
+        var close = stat.LastIndexOf(')');
+        var comm = stat[(stat.IndexOf('(') + 1)..close];
+        var state = stat[(close + 2)..].FirstOrDefault();
+        return comm.StartsWith("postgres", StringComparison.Ordinal) && state is not ('Z' or 'X') ? port : null;
+    }
+
+    /// <summary>The port of the cluster's last run (postmaster.opts keeps its command line), so restarts keep their address.</summary>
+    static int? PreviousPort(string dataDir)
+    {
+        var opts = Path.Combine(dataDir, "postmaster.opts");
+        if (!File.Exists(opts)) return null;
+        var m = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(opts), @"""-p"" ""(\d+)""");
+        return m.Success && int.TryParse(m.Groups[1].Value, out var port) ? port : null;
     }
 
     async Task CreateDatabaseAsync(CancellationToken ct)
@@ -151,12 +209,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the cluster (fast shutdown: open transactions roll back, data is flushed).</summary>
+    /// <summary>
+    /// Stops the cluster (fast shutdown: open transactions roll back, data is flushed) if this process started it;
+    /// a cluster that was already running when this process came (another server's) is left running.
+    /// </summary>
     public async Task StopAsync()
     {
         if (_stopped) return;
         _stopped = true;
         NpgsqlConnection.ClearAllPools();
+        if (!StartedHere) return;
+        using var _ = await ClusterLock.AcquireAsync(_rootDir, CancellationToken.None);
         await RunPgAsync(_binDir, "pg_ctl", _asPostgresUser, ["stop", "-D", _dataDir, "-m", "fast", "-w"], CancellationToken.None);
     }
 
@@ -189,6 +252,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             ? Directory.GetDirectories(debian).Select(d => Path.Combine(d, "bin")).Where(HasTools)
                 .OrderByDescending(d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), out var v) ? v : 0).FirstOrDefault()
             : null;
+    }
+
+    static bool IsFree(int port)
+    {
+        try
+        {
+            using var l = new TcpListener(IPAddress.Loopback, port);
+            l.Start();
+            return true;
+        }
+        catch (SocketException) { return false; }
     }
 
     static int FreePort()

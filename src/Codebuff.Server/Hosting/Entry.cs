@@ -15,6 +15,8 @@ public static class Entry
           Codebuff.Server migrate                          apply database migrations and exit
           Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C]
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
+          Codebuff.Server admin list-users
+          Codebuff.Server admin revoke-sessions --email E
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -26,7 +28,7 @@ public static class Entry
             {
                 case "migrate" when args.Length == 1:
                 {
-                    (var app, embedded) = await CreateAppAsync([]);
+                    (var app, embedded) = await CreateAppAsync([], serving: false);
                     await MigrateAsync(app.Services);
                     Console.WriteLine("migrations applied");
                     return 0;
@@ -36,7 +38,7 @@ public static class Entry
                 case null:
                 case not null when args[0].StartsWith('-') && args[0] is not ("-h" or "--help"):
                 {
-                    (var app, embedded) = await CreateAppAsync(args);
+                    (var app, embedded) = await CreateAppAsync(args, serving: true);
                     await MigrateAsync(app.Services);
                     await app.RunAsync();
                     return 0;
@@ -68,7 +70,7 @@ public static class Entry
         WebApplication? app = null;
         var root = AdminCommands.Build(async ct =>
         {
-            (app, var pg) = await CreateAppAsync([]);
+            (app, var pg) = await CreateAppAsync([], serving: false);
             started(pg);
             await MigrateAsync(app.Services, ct);
             return app.Services.CreateAsyncScope();
@@ -90,16 +92,26 @@ public static class Entry
         }
     }
 
-    /// <summary>Builds the app; with no connection string configured, starts the embedded cluster first.</summary>
-    static async Task<(WebApplication, EmbeddedPostgres?)> CreateAppAsync(string[] args)
+    /// <summary>
+    /// Builds the app; with no connection string configured, starts the embedded cluster first (or joins the one
+    /// already running). A serving app watches that cluster; the one-shot commands log nothing, so that their result
+    /// is all they print.
+    /// </summary>
+    static async Task<(WebApplication, EmbeddedPostgres?)> CreateAppAsync(string[] args, bool serving)
     {
         var builder = WebApplication.CreateBuilder(args);
+        if (!serving) builder.Logging.ClearProviders();
         EmbeddedPostgres? pg = null;
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Default")))
         {
             var dataDir = builder.Configuration["Codebuff:DataDir"] ?? new CodebuffOptions().DataDir;
             pg = await EmbeddedPostgres.StartAsync(dataDir, binDir: builder.Configuration["Codebuff:PostgresBinDir"]);
             builder.Configuration["ConnectionStrings:Default"] = pg.ConnectionString;
+            if (serving)
+            {
+                builder.Services.AddSingleton(pg);
+                builder.Services.AddHostedService<PostgresSupervisor>();
+            }
         }
         return (ServerApp.Build(builder), pg);
     }

@@ -7,6 +7,8 @@ using Codebuff.Server.Data;
 using Codebuff.Server.Health;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Codebuff.Server.Hosting;
 
@@ -23,6 +25,7 @@ public static class ServerApp
         app.UseStatusCodePages();
         // Rate limits first: a flood is refused before any credential costs a database lookup.
         app.UseRateLimiter();
+        app.UseMiddleware<RequestBodyGuard>();
         app.UseAuthentication();
         app.UseAuthorization();
         MapEndpoints(app);
@@ -38,9 +41,15 @@ public static class ServerApp
         var connectionString = config.GetConnectionString("Default")
             ?? throw new StartupException("ConnectionStrings:Default is not set");
 
-        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, connectionString));
+        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o.ConfigureWarnings(w => w.Log(
+            // A failed statement surfaces as an exception: the exception handler logs it once (or answers 503 for an
+            // outage). EF's own Error entries would log it again, with a stack trace, for every failed request.
+            (CoreEventId.QueryIterationFailed, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+            (RelationalEventId.CommandError, LogLevel.Debug), (RelationalEventId.ConnectionError, LogLevel.Debug),
+            (RelationalEventId.TransactionError, LogLevel.Debug))), connectionString));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
+        services.AddExceptionHandler<DatabaseUnavailableHandler>();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));

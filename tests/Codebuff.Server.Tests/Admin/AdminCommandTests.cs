@@ -67,6 +67,8 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
     [InlineData(new[] { "admin", "grant", "--email", "a@b.c", "--credits", "-5" }, "--credits must be a positive number")]
     [InlineData(new[] { "admin", "grant", "--email", "nobody@example.com", "--credits", "5" }, "no user with e-mail nobody@example.com")]
     [InlineData(new[] { "admin", "grant", "--email", "a@b.c", "--credits", "5", "--type", "gift" }, "gift")]
+    [InlineData(new[] { "admin", "revoke-sessions", "--email", "nobody@example.com" }, "no user with e-mail nobody@example.com")]
+    [InlineData(new[] { "admin", "revoke-sessions" }, "--email")]
     [InlineData(new[] { "admin", "frobnicate" }, "usage:")]
     [InlineData(new[] { "admin" }, "usage:")]
     [InlineData(new[] { "serve-please" }, "usage:")]
@@ -89,5 +91,68 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
         await using var db = server.NewDbContext();
         Assert.Equal(1, await db.Users.CountAsync(u => u.Email == user.Email));
         Assert.False(await db.CreditLedger.AnyAsync(g => g.UserId == user.Id));
+    }
+
+    [Fact]
+    public async Task Stdout_holds_only_the_json_line_even_with_information_logging()
+    {
+        var env = Env;
+        env["Logging__LogLevel__Default"] = "Information"; // what a server without settings logs: every SQL statement
+        var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", $"quiet{Guid.NewGuid():N}@example.com", "--credits", "5"], env);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var line = Assert.Single(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.NotNull(JsonNode.Parse(line)!["apiKey"]);
+        Assert.Equal("", run.Stderr);
+
+        var failed = await ServerProcess.RunAsync(["admin", "grant", "--email", "nobody@example.com", "--credits", "5"], env);
+        Assert.Equal(2, failed.ExitCode);
+        Assert.Equal("", failed.Stdout);
+        Assert.Equal("error: no user with e-mail nobody@example.com", Assert.Single(failed.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task List_users_prints_every_user_as_one_json_array()
+    {
+        var first = await server.CreateUserAsync();
+        var second = await server.CreateUserAsync();
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == second.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Banned, true).SetProperty(u => u.Handle, "second"));
+
+        var run = await ServerProcess.RunAsync(["admin", "list-users"], Env);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var users = JsonNode.Parse(Assert.Single(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)))!.AsArray();
+        var listed = users.Single(u => (string?)u!["userId"] == second.Id)!.AsObject();
+        Assert.Equal(["userId", "email", "name", "handle", "createdAt", "banned"], listed.Select(p => p.Key));
+        Assert.Equal((second.Email, "Test User", "second", true), ((string?)listed["email"], (string?)listed["name"], (string?)listed["handle"], (bool)listed["banned"]!));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", (string?)listed["createdAt"]);
+        Assert.False((bool)users.Single(u => (string?)u!["userId"] == first.Id)!["banned"]!);
+        await using var check = server.NewDbContext();
+        Assert.Equal(await check.Users.CountAsync(), users.Count);
+    }
+
+    [Fact]
+    public async Task Revoke_sessions_signs_the_user_out_everywhere_and_leaves_others_alone()
+    {
+        var user = await server.CreateUserAsync();
+        var other = await server.CreateUserAsync();
+        var fingerprint = $"fp-{Guid.NewGuid():N}";
+        await using (var db = server.NewDbContext())
+        {
+            db.Fingerprints.Add(new Fingerprint { Id = fingerprint, SigHash = "claimed" });
+            db.Sessions.Add(new Session { SessionToken = $"cli-{Guid.NewGuid():N}", UserId = user.Id, Type = SessionType.Cli, FingerprintId = fingerprint, Expires = DateTime.UtcNow.AddDays(1) });
+            db.Sessions.Add(new Session { SessionToken = $"web-{Guid.NewGuid():N}", UserId = user.Id, Type = SessionType.Web, Expires = DateTime.UtcNow.AddDays(1) });
+            await db.SaveChangesAsync();
+        }
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(user).GetAsync("/api/v1/me?fields=id")).StatusCode);
+
+        var run = await ServerProcess.RunAsync(["admin", "revoke-sessions", "--email", user.Email], Env);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal($$"""{"userId":"{{user.Id}}","email":"{{user.Email}}","revoked":3}""", run.Stdout.Trim());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(user).GetAsync("/api/v1/me?fields=id")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(other).GetAsync("/api/v1/me?fields=id")).StatusCode);
+        await using var after = server.NewDbContext();
+        Assert.False(await after.Sessions.AnyAsync(s => s.UserId == user.Id));
+        Assert.Null((await after.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
     }
 }

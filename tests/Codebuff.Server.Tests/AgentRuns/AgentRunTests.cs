@@ -99,6 +99,58 @@ public sealed class AgentRunTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Ancestors_that_are_another_users_runs_are_refused_and_nothing_is_stored()
+    {
+        var victim = await server.CreateUserAsync();
+        var foreignRun = await StartAsync(server.ClientFor(victim), "victim-root");
+        var user = await server.CreateUserAsync();
+        var client = server.ClientFor(user);
+        var ownRun = await StartAsync(client, "own-root");
+
+        var response = await client.PostAsync("/api/v1/agent-runs", Text($$"""{"action":"START","agentId":"graft","ancestorRunIds":["{{ownRun}}","{{foreignRun}}"]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("""{"error":"Invalid request body","details":{"_errors":[],"ancestorRunIds":{"_errors":[],"1":{"_errors":["Not an agent run of yours"]}}}}""",
+            await response.Content.ReadAsStringAsync());
+        await using var db = server.NewDbContext();
+        Assert.False(await db.AgentRuns.AnyAsync(r => r.AgentId == "graft"));
+        Assert.False(await db.AgentRuns.AnyAsync(r => r.AncestorRunIds!.Contains(foreignRun)));
+
+        // The caller's own runs and ids that name no run at all (api.md §2.3: ancestors may belong to nobody) are fine.
+        var child = await StartAsync(client, "child", ownRun, Guid.NewGuid().ToString());
+        Assert.Equal(ownRun, (await RunAsync(child)).RootRunId);
+    }
+
+    [Theory]
+    [InlineData(10, false)]
+    [InlineData(30, true)]
+    [InlineData(400, true)]
+    public async Task Finish_long_after_start_is_defined_the_duration_is_capped_where_the_integer_would_overflow(int daysAgo, bool capped)
+    {
+        var user = await server.CreateUserAsync();
+        var client = server.ClientFor(user);
+        var runId = await StartAsync(client, "long-runner");
+        var startedAt = DateTime.UtcNow.AddDays(-daysAgo);
+        await using (var db = server.NewDbContext())
+            await db.AgentRuns.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.CreatedAt, startedAt));
+
+        var response = await client.PostAsync("/api/v1/agent-runs", Text(Finish(runId)));
+        Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        var run = await RunAsync(runId);
+        Assert.Equal(AgentRunStatus.Completed, run.Status);
+        if (capped)
+        {
+            // 2147483 s: the longest whole-second span duration_ms (an integer of milliseconds) can hold.
+            Assert.Equal(2_147_483_000, run.DurationMs);
+            Assert.Equal(run.CreatedAt.AddSeconds(2_147_483), run.CompletedAt);
+        }
+        else
+        {
+            Assert.InRange(run.CompletedAt!.Value, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
+            Assert.InRange(run.DurationMs!.Value, 10 * 86_400_000 - 60_000, 10 * 86_400_000 + 60_000);
+        }
+    }
+
+    [Fact]
     public async Task Finish_of_someone_elses_or_an_unknown_run_answers_success_and_writes_nothing()
     {
         var owner = await server.CreateUserAsync();

@@ -53,13 +53,26 @@ public sealed class StartupErrorTests(ServerFixture server) : IClassFixture<Serv
     public async Task Health_is_503_with_a_reason_when_the_database_does_not_answer()
     {
         await using var app = await ServerFixture.StartServerAsync($"Host=127.0.0.1;Port={ClosedPort()};Username=x;Password=x;Database=x;Timeout=2",
-            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "x", ["Logging:LogLevel:Default"] = "None" });
+            new Dictionary<string, string?> { ["Codebuff:AuthSecret"] = "x", ["Logging:LogLevel:Default"] = "Error" });
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         var response = await http.GetAsync("/api/healthz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal("error", (string?)body!["status"]);
         Assert.StartsWith("database unreachable", (string?)body["error"]);
+        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+
+        // Every other route that needs the database: the same 503, never a 500.
+        foreach (var (method, path) in new[] { ("GET", "/api/v1/me"), ("POST", "/api/v1/agent-runs"), ("GET", "/api/user/usage") })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? new StringContent("""{"action":"START","agentId":"a"}""") : null };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "cb-pat-whatever");
+            var down = await http.SendAsync(request);
+            Assert.True(down.StatusCode == HttpStatusCode.ServiceUnavailable, $"{path}: {down.StatusCode} {await down.Content.ReadAsStringAsync()}");
+            Assert.Equal(TimeSpan.FromSeconds(5), down.Headers.RetryAfter?.Delta);
+            Assert.Equal("""{"error":"database_unavailable","message":"The database is unavailable right now. Try again in 5 seconds."}""",
+                await down.Content.ReadAsStringAsync());
+        }
     }
 
     [Fact]

@@ -49,7 +49,10 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
-    public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+    public void Interrupt()
+    {
+        if (!_process.HasExited) Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+    }
 
     public async ValueTask DisposeAsync()
     {

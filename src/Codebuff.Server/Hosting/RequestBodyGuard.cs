@@ -1,0 +1,82 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Hosting;
+
+/// <summary>
+/// Reads every request body once, before the endpoint: a body over <see cref="CodebuffOptions.MaxRequestBodyBytes"/>
+/// answers 413, and a JSON body holding a string PostgreSQL cannot store (U+0000, a lone surrogate) answers 400 —
+/// both with a JSON body, for every route, instead of failing somewhere inside the endpoint as a 500. The endpoint
+/// then reads the same bytes from memory.
+/// </summary>
+sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> options)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            await next(context);
+            return;
+        }
+        var max = options.Value.MaxRequestBodyBytes;
+        // Up to DrainLimit an oversized body is read and dropped before the 413: a client still sending its body when
+        // the server hangs up sees a broken pipe, not the answer. Beyond it Kestrel refuses to read on.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = Math.Max(max, DrainLimit);
+        byte[]? body;
+        try
+        {
+            body = await ReadAsync(request.Body, request.ContentLength, max, context.RequestAborted);
+        }
+        catch (Exception e) when (e is EndOfStreamException or OperationCanceledException or BadHttpRequestException { StatusCode: not 413 })
+        {
+            context.Abort(); // the client went away or sent a broken body: there is nobody to answer
+            return;
+        }
+        catch (BadHttpRequestException)
+        {
+            context.Response.Headers.Connection = "close"; // the rest of the body stays unread
+            body = null;
+        }
+        if (body is null)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "payload_too_large",
+                $"The request body is larger than this server's limit of {max} bytes.");
+            return;
+        }
+        if (!IsForm(request.ContentType) && RequestJson.FindUnstorableString(body) is { } problem)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "invalid_request_body", problem);
+            return;
+        }
+        request.Body = new MemoryStream(body, writable: false);
+        await next(context);
+    }
+
+    const long DrainLimit = 128L * 1024 * 1024;
+
+    /// <returns>The whole body, or null when it exceeds <paramref name="max"/> bytes (read to its end all the same).</returns>
+    static async Task<byte[]?> ReadAsync(Stream stream, long? length, long max, CancellationToken ct)
+    {
+        if (length <= max)
+        {
+            var exact = new byte[length.Value];
+            await stream.ReadExactlyAsync(exact, ct);
+            return exact;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        var tooLarge = false;
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > max) tooLarge = true;
+            if (!tooLarge) buffer.Write(chunk, 0, read);
+        }
+        return tooLarge ? null : buffer.ToArray();
+    }
+
+    static bool IsForm(string? contentType) =>
+        contentType is not null && (contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+                                    || contentType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase));
+}
