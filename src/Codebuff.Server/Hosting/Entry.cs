@@ -120,7 +120,12 @@ public static class Entry
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        await db.Database.MigrateAsync(ct);
+        // Instances starting together take turns: the first migrates, the others find the schema current.
+        await StartupLock.RunAsync(db, async () =>
+        {
+            await db.Database.MigrateAsync(ct);
+            await scope.ServiceProvider.GetRequiredService<SecretFingerprints>().VerifyAsync(db, ct);
+        }, ct);
         // A first migration creates the native enums after Npgsql cached this database's types; reload them.
         var conn = (NpgsqlConnection)db.Database.GetDbConnection();
         await conn.OpenAsync(ct);
