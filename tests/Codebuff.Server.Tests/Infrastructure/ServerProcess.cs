@@ -30,6 +30,8 @@ public sealed class ServerProcess : IAsyncDisposable
         // Nothing from the developer's environment may point the child at another database.
         psi.Environment.Remove("ConnectionStrings__Default");
         psi.Environment["Codebuff__AuthSecret"] = "test-auth-secret";
+        // Instances on one database must share their secrets (the server refuses to start otherwise); tests override it.
+        psi.Environment["Codebuff__Byok__MasterKey"] = "test-byok-master-key";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (k, v) in env) psi.Environment[k] = v;
         return new ServerProcess(Process.Start(psi)!);
