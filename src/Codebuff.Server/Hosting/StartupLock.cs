@@ -18,7 +18,9 @@ public static class StartupLock
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({ClassId}, {ObjectId})", ct);
+            // Polled rather than waited for in one statement: the other instance's migration may outlast a command timeout.
+            while (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({ClassId}, {ObjectId}) AS \"Value\"").SingleAsync(ct))
+                await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
             try
             {
                 await work();

@@ -7,7 +7,8 @@ namespace Codebuff.Server.Tests.Auth;
 /// <summary>The shared holder of raw CLI tokens: encrypted at rest, only within the window, only for the login that made it, once.</summary>
 public sealed class CliTokenVaultTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
-    static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-01-01T00:00:00Z");
+    // The server's own sweeper runs by the real clock, so the windows here are real ones too.
+    static readonly DateTimeOffset Now = DateTimeOffset.UtcNow.AddMinutes(5);
 
     Task<int> RowsAsync(Data.AppDbContext db, string sessionHash) =>
         db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM service.cli_login_token WHERE session_hash = {sessionHash}").SingleAsync();
@@ -36,11 +37,11 @@ public sealed class CliTokenVaultTests(ServerFixture server) : IClassFixture<Ser
         var vault = new CliTokenVault(new AuthSecret("s3cret"));
         var (a, b, c) = ("a-" + Guid.NewGuid().ToString("N"), "b-" + Guid.NewGuid().ToString("N"), "c-" + Guid.NewGuid().ToString("N"));
         await using var db = server.NewDbContext();
-        await vault.KeepAsync(db, a, "h", "token-a", Now.AddMinutes(1), default);
+        await vault.KeepAsync(db, a, "h", "token-a", DateTimeOffset.UtcNow.AddSeconds(-1), default);
         await vault.KeepAsync(db, b, "h", "token-b", Now.AddHours(1), default);
         await vault.KeepAsync(db, c, "h", "token-c", Now.AddHours(1), default);
         await vault.ForgetAsync(db, b, default);
-        await vault.SweepAsync(db, Now.AddMinutes(2), default);
+        await vault.SweepAsync(db, DateTimeOffset.UtcNow, default);
         Assert.Equal((0, 0, 1), (await RowsAsync(db, a), await RowsAsync(db, b), await RowsAsync(db, c)));
     }
 }

@@ -50,6 +50,14 @@ public sealed class ServerProcess : IAsyncDisposable
         return new Result(_process.ExitCode, await _stdout, await _stderr);
     }
 
+    /// <summary>A loopback port free right now, for a child's --urls.</summary>
+    public static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt()
     {

@@ -20,10 +20,7 @@ public sealed class ScaleOutFixture : ChatFixture
     protected override Dictionary<string, string?> Settings()
     {
         var s = base.Settings();
-        s["Codebuff:GitHub:ClientId"] = FakeGitHub.ClientId;
-        s["Codebuff:GitHub:ClientSecret"] = FakeGitHub.ClientSecret;
-        s["Codebuff:GitHub:BaseUrl"] = GitHub.Url;
-        s["Codebuff:GitHub:ApiBaseUrl"] = GitHub.Url;
+        GitHub.Configure(s);
         s["Codebuff:RateLimits:TokensPerMinute"] = TokensPerMinute.ToString();
         s["Codebuff:Chat:RateLimitPerMinute"] = ChatPerMinute.ToString();
         s["Codebuff:Chat:RateLimitBurst"] = ChatPerMinute.ToString();

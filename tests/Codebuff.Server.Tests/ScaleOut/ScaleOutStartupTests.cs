@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Codebuff.Server.Tests.Infrastructure;
 using Npgsql;
 
@@ -28,10 +27,12 @@ public sealed class ScaleOutStartupTests : IAsyncLifetime
     public async Task Three_instances_started_at_once_on_an_empty_database_migrate_once_and_serve_and_one_with_other_secrets_refuses_to_start()
     {
         var database = await TestCluster.CreateEmptyDatabaseAsync();
-        var ports = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
+        var ports = Enumerable.Range(0, 3).Select(_ => ServerProcess.FreePort()).ToList();
         var servers = ports.Select(port => ServerProcess.Start(["--urls", $"http://127.0.0.1:{port}"], Env(database))).ToList();
         _processes.AddRange(servers);
-        foreach (var port in ports) await WaitHealthyAsync(port);
+        // One deadline for all three: each JIT-compiles the whole server, and they take turns migrating and seeding.
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        for (var i = 0; i < 3; i++) await WaitHealthyAsync(ports[i], servers[i], deadline);
 
         // Everything an instance needs was done once: one set of migrations, one copy of each built-in agent.
         await using (var conn = new NpgsqlConnection(database))
@@ -51,12 +52,12 @@ public sealed class ScaleOutStartupTests : IAsyncLifetime
 
         // A fourth instance whose auth secret differs exits with one sentence naming what to copy; so does one whose
         // BYOK key differs. Neither value appears in the database or the message.
-        var otherSecret = await ServerProcess.RunAsync(["--urls", $"http://127.0.0.1:{FreePort()}"], Env(database, ("Codebuff__AuthSecret", "another-secret")));
+        var otherSecret = await ServerProcess.RunAsync(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}"], Env(database, ("Codebuff__AuthSecret", "another-secret")));
         Assert.Equal(1, otherSecret.ExitCode);
         Assert.Equal("error: Codebuff:AuthSecret differs from the value this database was first used with: copy Codebuff:AuthSecret "
             + "(or auth.secret in its DataDir) from an instance already serving this database to this one.",
             Assert.Single(otherSecret.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
-        var otherKey = await ServerProcess.RunAsync(["--urls", $"http://127.0.0.1:{FreePort()}"], Env(database, ("Codebuff__Byok__MasterKey", "another-key")));
+        var otherKey = await ServerProcess.RunAsync(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}"], Env(database, ("Codebuff__Byok__MasterKey", "another-key")));
         Assert.Equal(1, otherKey.ExitCode);
         Assert.Contains("Codebuff:Byok:MasterKey differs", otherKey.Stderr);
         Assert.DoesNotContain("another-key", otherKey.Stderr);
@@ -75,10 +76,10 @@ public sealed class ScaleOutStartupTests : IAsyncLifetime
         Assert.Equal(1, logs.Count(l => l.Stdout.Contains("Applying migration '20261125070847_InitialSchema'")));
     }
 
-    static async Task WaitHealthyAsync(int port)
+    static async Task WaitHealthyAsync(int port, ServerProcess server, DateTime deadline)
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        for (var i = 0; i < 480; i++)
+        while (DateTime.UtcNow < deadline)
         {
             try
             {
@@ -87,14 +88,9 @@ public sealed class ScaleOutStartupTests : IAsyncLifetime
             catch (HttpRequestException) { }
             await Task.Delay(250);
         }
-        Assert.Fail($"the instance on port {port} never became healthy");
-    }
-
-    static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        server.Interrupt();
+        var output = await server.WaitAsync(30);
+        Assert.Fail($"the instance on port {port} never became healthy: {output.Stderr} {output.Stdout}");
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
