@@ -14,6 +14,18 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        try
+        {
+            await SweepEveryTickAsync(timer, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping (or disposed without a stop, as tests and benchmarks do): nothing left to sweep.
+        }
+    }
+
+    async Task SweepEveryTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
