@@ -50,6 +50,7 @@ public static class ServerApp
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
         AddReadOnlyContext(services, config);
@@ -88,6 +89,7 @@ public static class ServerApp
 
     static void MapEndpoints(WebApplication app)
     {
+        app.MapOpenApi(); // /openapi/v1.json
         app.MapHealth();
         app.MapMe();
         app.MapCliAuth();
