@@ -51,6 +51,8 @@ public static class Entry
         catch (StartupException e) { return Fail(e.Message, 1); }
         catch (AdminException e) { return Fail(e.Message, 2); }
         catch (NpgsqlException e) { return Fail($"cannot reach the database: {e.Message}", 1); }
+        // EF's execution strategy wraps a connection failure of the startup lock's query.
+        catch (InvalidOperationException e) when (e.InnerException is NpgsqlException inner) { return Fail($"cannot reach the database: {inner.Message}", 1); }
         catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
             return Fail($"{e.Message} Stop the other process or choose another port with --urls.", 1);
