@@ -52,7 +52,7 @@ public static class AgentReadEndpoints
     }
 
     /// <summary>Every version of one agent, newest first, with its completed runs and credits.</summary>
-    static async Task<IResult> ListVersions(string publisherId, string agentId, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListVersions(string publisherId, string agentId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");
@@ -77,7 +77,7 @@ public static class AgentReadEndpoints
     }
 
     /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
-    static async Task<IResult> ListPublisherAgents(string publisherId, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListPublisherAgents(string publisherId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");

@@ -141,7 +141,7 @@ public static class PublisherEndpoints
     }
 
     /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
-    static async Task<IResult> Get(string id, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> Get(string id, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
         if (publisher is null) return Errors.Error(404, "Publisher not found");

@@ -75,7 +75,7 @@ public static class StoreListing
         public string? AvatarUrl { get; init; }
     }
 
-    public static async Task<IResult> GetAsync(HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> GetAsync(HttpRequest request, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var q = request.Query;
         var sort = q.TryGetValue("sort", out var s) && !string.IsNullOrEmpty(s) ? s.ToString() : "cost";

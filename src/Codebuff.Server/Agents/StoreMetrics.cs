@@ -49,7 +49,7 @@ public static class StoreMetrics
         public required string AgentName { get; init; }
     }
 
-    public static async Task<IResult> GetAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> GetAsync([FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var rows = await db.Database.SqlQueryRaw<Row>(UsageSql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
         return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new AgentMetrics(

@@ -1,10 +1,15 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Codebuff.Server.Auth;
 
-/// <summary>Per-client-IP fixed windows on the login and token routes; 429 with Retry-After and a JSON body.</summary>
+/// <summary>
+/// Per-client-IP fixed windows on the login and token routes, counted in PostgreSQL so that every instance shares them;
+/// 429 with Retry-After and a JSON body. Behind a load balancer set ASPNETCORE_FORWARDEDHEADERS_ENABLED=true so the
+/// client IP is the caller's, not the balancer's.
+/// </summary>
 public static class AuthRateLimits
 {
     public const string Login = "auth-login";
@@ -21,7 +26,7 @@ public static class AuthRateLimits
             // asks for it (PerCallerTokens) and the request carries a credential; the policy still counts per IP.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                 http.GetEndpoint()?.Metadata.GetMetadata<PerCallerTokens>() is not null && CallerKey(http) is { } caller
-                    ? RateLimitPartition.GetFixedWindowLimiter("caller:" + caller, _ => Window(limits.TokensPerUserPerMinute))
+                    ? Shared(http, "caller:" + caller, limits.TokensPerUserPerMinute)
                     : RateLimitPartition.GetNoLimiter(""));
             o.OnRejected = async (context, ct) =>
             {
@@ -39,10 +44,11 @@ public static class AuthRateLimits
         builder.WithMetadata(new PerCallerTokens());
 
     static RateLimitPartition<string> PerIp(HttpContext http, string policy, int perMinute) =>
-        RateLimitPartition.GetFixedWindowLimiter($"{policy}:{http.Connection.RemoteIpAddress}", _ => Window(perMinute));
+        Shared(http, $"{policy}:{http.Connection.RemoteIpAddress}", perMinute);
 
-    static FixedWindowRateLimiterOptions Window(int perMinute) =>
-        new() { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 };
+    /// <summary>A one-minute window counted in PostgreSQL, shared by every instance (Hosting/SharedRateLimits.cs).</summary>
+    static RateLimitPartition<string> Shared(HttpContext http, string key, int perMinute) =>
+        RateLimitPartition.Get(key, k => new SharedWindowLimiter(http.RequestServices.GetRequiredService<SharedRateLimits>(), k, perMinute, TimeSpan.FromMinutes(1)));
 
     /// <summary>The caller's credential (cookie, else header token) as its keyed hash, so no raw token is kept as a key.
     /// A session is the finest identity available before the endpoint runs (the lookup to a user is a DB query).</summary>

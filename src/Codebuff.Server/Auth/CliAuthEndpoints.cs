@@ -59,12 +59,10 @@ public static partial class CliAuthEndpoints
             .ToListAsync(ct);
         // Only a session this login created has its raw token in the vault (bound to this hash): a session from
         // another login of the same fingerprint, or one whose window has passed, does not answer this poll.
-        foreach (var c in candidates)
-        {
-            if (vault.Recover(c.SessionToken, hash) is not { } token) continue;
-            return Results.Json(new CliLoginStatus(new CliUser(c.Id, c.Name, c.Email, token, fingerprintId, hash), "Authentication successful!"));
-        }
-        return Errors.Error(401, "Authentication failed");
+        if (await vault.CollectAsync(db, candidates.Select(c => c.SessionToken).ToList(), hash, now, ct) is not { } collected)
+            return Errors.Error(401, "Authentication failed");
+        var user = candidates.First(c => c.SessionToken == collected.SessionHash);
+        return Results.Json(new CliLoginStatus(new CliUser(user.Id, user.Name, user.Email, collected.Token, fingerprintId, hash), "Authentication successful!"));
     }
 
     static async Task<IResult> PostLogout(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
@@ -87,8 +85,8 @@ public static partial class CliAuthEndpoints
         if (deleted > 0)
             await db.Fingerprints.Where(f => f.Id == fingerprintId && f.SigHash == hash)
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
+        await vault.ForgetAsync(db, tokenHash, ct);
         await tx.CommitAsync(ct);
-        vault.Forget([tokenHash]);
         return Results.Json(new Succeeded(true));
     }
 

@@ -74,7 +74,7 @@ public static class ChatCompletionEndpoints
         if (freeMode && !CreditPricing.IsFreeModeAllowed(gate.RunAgentId, model ?? ""))
             return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
 
-        if (r.Limiter.TryAcquire(user.Id) is { } wait)
+        if (await r.Limiter.TryAcquireAsync(user.Id, ct) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);

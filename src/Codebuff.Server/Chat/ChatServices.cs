@@ -1,4 +1,3 @@
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Tools;
 
 namespace Codebuff.Server.Chat;
@@ -6,7 +5,7 @@ namespace Codebuff.Server.Chat;
 public static class ChatServices
 {
     /// <summary>The LLM proxy, BYOK key store and the SDK's tool routes (token count, web and docs search).</summary>
-    public static void AddChat(this IServiceCollection services, IConfiguration config, string dataDir)
+    public static void AddChat(this IServiceCollection services, IConfiguration config, string byokKey)
     {
         services.Configure<UpstreamOptions>(config.GetSection("Codebuff:Upstream"));
         services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
@@ -21,7 +20,6 @@ public static class ChatServices
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<SseRelay>();
         services.AddSingleton<TokenCounter>();
-        // Created on first use, so a server that never touches stored keys never generates a master key file.
-        services.AddSingleton(_ => new ByokCipher(Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], dataDir, "byok.key")));
+        services.AddSingleton(new ByokCipher(byokKey));
     }
 }

@@ -26,6 +26,13 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     public DbSet<Message> Messages => Set<Message>();
     public DbSet<GitEvalResult> GitEvalResults => Set<GitEvalResult>();
 
+    /// <summary>
+    /// Service key of the context for read-only dashboard and store queries: on ConnectionStrings:ReadOnly (a read
+    /// replica) when set, else the request's primary context. Writes, balances and anything read right after a write
+    /// use the primary.
+    /// </summary>
+    public const string ReadOnly = "read-only";
+
     /// <summary>EF owns the Npgsql data source, so the native enums are mapped once, here.</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString, o => o

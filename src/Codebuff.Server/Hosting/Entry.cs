@@ -52,6 +52,8 @@ public static class Entry
         catch (StartupException e) { return Fail(e.Message, 1); }
         catch (AdminException e) { return Fail(e.Message, 2); }
         catch (NpgsqlException e) { return Fail($"cannot reach the database: {e.Message}", 1); }
+        // EF's execution strategy wraps a connection failure of the startup lock's query.
+        catch (InvalidOperationException e) when (e.InnerException is NpgsqlException inner) { return Fail($"cannot reach the database: {inner.Message}", 1); }
         catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
             return Fail($"{e.Message} Stop the other process or choose another port with --urls.", 1);
@@ -122,7 +124,12 @@ public static class Entry
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        await db.Database.MigrateAsync(ct);
+        // Instances starting together take turns: the first migrates, the others find the schema current.
+        await StartupLock.RunAsync(db, async () =>
+        {
+            await db.Database.MigrateAsync(ct);
+            await scope.ServiceProvider.GetRequiredService<SecretFingerprints>().VerifyAsync(db, ct);
+        }, ct);
         // A first migration creates the native enums after Npgsql cached this database's types; reload them.
         var conn = (NpgsqlConnection)db.Database.GetDbConnection();
         await conn.OpenAsync(ct);

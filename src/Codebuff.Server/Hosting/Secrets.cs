@@ -6,7 +6,8 @@ static class Secrets
 {
     /// <summary>
     /// The configured value, or one generated once and kept in DataDir (mode 0600) so that tokens and login
-    /// hashes stay valid across restarts of a server that was given no secret.
+    /// hashes stay valid across restarts of a server that was given no secret. Two processes sharing a DataDir and
+    /// starting together agree on one value: the file appears atomically and the loser reads the winner's.
     /// </summary>
     public static string LoadOrCreate(string? configured, string dataDir, string fileName)
     {
@@ -15,8 +16,18 @@ static class Secrets
         if (File.Exists(path)) return File.ReadAllText(path).Trim();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        File.WriteAllText(path, secret);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return secret;
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, secret);
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            File.Move(temp, path, overwrite: false);
+            return secret;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temp);
+            return File.ReadAllText(path).Trim();
+        }
     }
 }

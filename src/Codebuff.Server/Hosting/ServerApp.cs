@@ -56,7 +56,13 @@ public static class ServerApp
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
+        AddReadOnlyContext(services, config);
+        services.AddSingleton(_ => SharedRateLimits.Create(connectionString));
+        services.AddHostedService<ExpiredRowSweeper>();
+
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
+        var byokKey = Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], options.DataDir, "byok.key");
+        services.AddSingleton(new SecretFingerprints([("Codebuff:AuthSecret", secret.Value), ("Codebuff:Byok:MasterKey", byokKey)]));
         services.AddSingleton(secret);
         services.AddSingleton(new TokenHasher(secret.Value));
         services.AddSingleton<CliLogin>();
@@ -70,9 +76,23 @@ public static class ServerApp
         services.AddSingleton(_ => new ChargeJournal(options.DataDir));
         services.AddSingleton<ChargeQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
-        services.AddChat(config, options.DataDir);
+        services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);
+    }
+
+    /// <summary>The context behind [FromKeyedServices(AppDbContext.ReadOnly)]: the replica if configured, else the primary one.</summary>
+    static void AddReadOnlyContext(IServiceCollection services, IConfiguration config)
+    {
+        var replica = config.GetConnectionString("ReadOnly");
+        if (string.IsNullOrWhiteSpace(replica))
+        {
+            services.AddKeyedScoped(AppDbContext.ReadOnly, (sp, _) => sp.GetRequiredService<AppDbContext>());
+            return;
+        }
+        var options = new DbContextOptionsBuilder<AppDbContext>().UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
+        AppDbContext.Configure(options, replica);
+        services.AddKeyedScoped(AppDbContext.ReadOnly, (_, _) => new AppDbContext(options.Options));
     }
 
     static void MapEndpoints(WebApplication app)

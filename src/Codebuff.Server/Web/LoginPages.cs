@@ -94,9 +94,9 @@ public static class LoginPages
         var webHash = caller.SessionId;
         await db.Sessions.Where(s => s.SessionToken == webHash && s.FingerprintId == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.FingerprintId, fingerprintId), ct);
+        // The raw token exists only here and (encrypted) in the vault, until the CLI's poll collects it within the window.
+        await vault.KeepAsync(db, cliHash, hash, cliToken, DateTimeOffset.FromUnixTimeMilliseconds(expiresMs), ct);
         await tx.CommitAsync(ct);
-        // The raw token exists only here and in the vault, until the CLI's poll picks it up within the window.
-        vault.Keep(cliHash, hash, cliToken, DateTimeOffset.FromUnixTimeMilliseconds(expiresMs));
         return Page.Message("You're logged in!", $"The Codebuff CLI is now connected to {user.Email}. Return to your terminal.", "ok");
     }
 }

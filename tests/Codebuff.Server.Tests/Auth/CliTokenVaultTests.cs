@@ -1,43 +1,47 @@
 using Codebuff.Server.Auth;
+using Codebuff.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Tests.Auth;
 
-/// <summary>The in-memory holder of raw CLI tokens: only within the login window, only for the login that made it.</summary>
-public sealed class CliTokenVaultTests
+/// <summary>The shared holder of raw CLI tokens: encrypted at rest, only within the window, only for the login that made it, once.</summary>
+public sealed class CliTokenVaultTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
-    sealed class ManualClock(DateTimeOffset now) : TimeProvider
+    // The server's own sweeper runs by the real clock, so the windows here are real ones too.
+    static readonly DateTimeOffset Now = DateTimeOffset.UtcNow.AddMinutes(5);
+
+    Task<int> RowsAsync(Data.AppDbContext db, string sessionHash) =>
+        db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM service.cli_login_token WHERE session_hash = {sessionHash}").SingleAsync();
+
+    [Fact]
+    public async Task A_token_is_collected_once_within_its_window_with_its_hash_and_is_never_stored_in_plain_text()
     {
-        public DateTimeOffset Now { get; set; } = now;
-        public override DateTimeOffset GetUtcNow() => Now;
+        var vault = new CliTokenVault(new AuthSecret("s3cret"));
+        var (session, token) = ("session-" + Guid.NewGuid().ToString("N"), "token-" + Guid.NewGuid().ToString("N"));
+        await using var db = server.NewDbContext();
+        await vault.KeepAsync(db, session, "fp-hash", token, Now.AddHours(1), default);
+
+        var stored = await db.Database.SqlQuery<byte[]>($"SELECT sealed AS \"Value\" FROM service.cli_login_token WHERE session_hash = {session}").SingleAsync();
+        Assert.DoesNotContain(token, System.Text.Encoding.Latin1.GetString(stored));
+        Assert.Null(await vault.CollectAsync(db, [session], "another-login", Now, default));
+        Assert.Null(await vault.CollectAsync(db, [session], "fp-hash", Now.AddHours(1), default));
+        // Another server instance (same auth secret) collects it.
+        Assert.Equal((session, token), await new CliTokenVault(new AuthSecret("s3cret")).CollectAsync(db, ["other", session], "fp-hash", Now, default));
+        Assert.Null(await vault.CollectAsync(db, [session], "fp-hash", Now, default));
+        Assert.Equal(0, await RowsAsync(db, session));
     }
 
     [Fact]
-    public void A_token_is_recoverable_only_in_its_window_and_only_with_its_hash()
+    public async Task Expired_tokens_are_swept_and_forgotten_ones_are_gone()
     {
-        var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
-        var vault = new CliTokenVault(new AuthSecret("s3cret"), clock);
-        vault.Keep("session-hash", "fp-hash", "the-token", clock.Now.AddHours(1));
-
-        Assert.Equal("the-token", vault.Recover("session-hash", "fp-hash"));
-        Assert.Null(vault.Recover("session-hash", "another-login"));
-        Assert.Null(vault.Recover("other-session", "fp-hash"));
-
-        clock.Now = clock.Now.AddHours(1);
-        Assert.Null(vault.Recover("session-hash", "fp-hash"));
-        Assert.Equal(0, vault.Count);
-    }
-
-    [Fact]
-    public void Forgotten_tokens_are_gone_and_expired_ones_are_purged_on_the_next_keep()
-    {
-        var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
-        var vault = new CliTokenVault(new AuthSecret("s3cret"), clock);
-        vault.Keep("a", "h", "token-a", clock.Now.AddMinutes(1));
-        vault.Keep("b", "h", "token-b", clock.Now.AddHours(1));
-        vault.Forget(["b"]);
-        Assert.Null(vault.Recover("b", "h"));
-        clock.Now = clock.Now.AddMinutes(2);
-        vault.Keep("c", "h", "token-c", clock.Now.AddHours(1));
-        Assert.Equal(1, vault.Count);
+        var vault = new CliTokenVault(new AuthSecret("s3cret"));
+        var (a, b, c) = ("a-" + Guid.NewGuid().ToString("N"), "b-" + Guid.NewGuid().ToString("N"), "c-" + Guid.NewGuid().ToString("N"));
+        await using var db = server.NewDbContext();
+        await vault.KeepAsync(db, a, "h", "token-a", DateTimeOffset.UtcNow.AddSeconds(-1), default);
+        await vault.KeepAsync(db, b, "h", "token-b", Now.AddHours(1), default);
+        await vault.KeepAsync(db, c, "h", "token-c", Now.AddHours(1), default);
+        await vault.ForgetAsync(db, b, default);
+        await vault.SweepAsync(db, DateTimeOffset.UtcNow, default);
+        Assert.Equal((0, 0, 1), (await RowsAsync(db, a), await RowsAsync(db, b), await RowsAsync(db, c)));
     }
 }

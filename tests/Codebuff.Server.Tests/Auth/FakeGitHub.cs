@@ -62,6 +62,15 @@ public sealed class FakeGitHub : IAsyncDisposable
         return self;
     }
 
+    /// <summary>Points a server's GitHub settings at this fake.</summary>
+    public void Configure(Dictionary<string, string?> settings)
+    {
+        settings["Codebuff:GitHub:ClientId"] = ClientId;
+        settings["Codebuff:GitHub:ClientSecret"] = ClientSecret;
+        settings["Codebuff:GitHub:BaseUrl"] = Url;
+        settings["Codebuff:GitHub:ApiBaseUrl"] = Url;
+    }
+
     GitHubIdentity? Who(HttpRequest request) =>
         request.Headers.Authorization.ToString() is var h && h.StartsWith("Bearer ") && _tokens.TryGetValue(h[7..], out var u) ? u : null;
 
@@ -82,10 +91,7 @@ public class AuthFixture : Infrastructure.ServerFixture
     protected override Dictionary<string, string?> Settings()
     {
         var s = base.Settings();
-        s["Codebuff:GitHub:ClientId"] = FakeGitHub.ClientId;
-        s["Codebuff:GitHub:ClientSecret"] = FakeGitHub.ClientSecret;
-        s["Codebuff:GitHub:BaseUrl"] = GitHub.Url;
-        s["Codebuff:GitHub:ApiBaseUrl"] = GitHub.Url;
+        GitHub.Configure(s);
         s["Codebuff:RateLimits:LoginPerMinute"] = "1000";
         s["Codebuff:RateLimits:StatusPerMinute"] = "1000";
         s["Codebuff:RateLimits:TokensPerMinute"] = "1000";

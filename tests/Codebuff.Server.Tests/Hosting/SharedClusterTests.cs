@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Codebuff.Server.Tests.Infrastructure;
 
 namespace Codebuff.Server.Tests.Hosting;
@@ -103,7 +102,7 @@ public sealed class SharedClusterTests : IAsyncLifetime
 
     async Task<(ServerProcess, HttpClient)> StartServerAsync(Dictionary<string, string?>? extra = null)
     {
-        var port = FreePort();
+        var port = ServerProcess.FreePort();
         var env = Env;
         foreach (var (k, v) in extra ?? []) env[k] = v;
         var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{port}"], env);
@@ -132,13 +131,6 @@ public sealed class SharedClusterTests : IAsyncLifetime
     });
 
     static IEnumerable<string> Lines(string text, string fragment) => text.Split('\n').Where(l => l.Contains(fragment));
-
-    static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -30,6 +30,8 @@ public sealed class ServerProcess : IAsyncDisposable
         // Nothing from the developer's environment may point the child at another database.
         psi.Environment.Remove("ConnectionStrings__Default");
         psi.Environment["Codebuff__AuthSecret"] = "test-auth-secret";
+        // Instances on one database must share their secrets (the server refuses to start otherwise); tests override it.
+        psi.Environment["Codebuff__Byok__MasterKey"] = "test-byok-master-key";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (k, v) in env) psi.Environment[k] = v;
         return new ServerProcess(Process.Start(psi)!);
@@ -46,6 +48,14 @@ public sealed class ServerProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
         await _process.WaitForExitAsync(cts.Token);
         return new Result(_process.ExitCode, await _stdout, await _stderr);
+    }
+
+    /// <summary>A loopback port free right now, for a child's --urls.</summary>
+    public static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>

@@ -1,0 +1,43 @@
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+
+namespace Codebuff.Server.Hosting;
+
+/// <summary>
+/// Once a minute, on every instance (the deletes are idempotent, so several sweepers do no harm): CLI login tokens
+/// whose window has passed and rate-limit rows nobody has touched lately. A database that does not answer is skipped
+/// until the next round.
+/// </summary>
+public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault vault, SharedRateLimits limits, TimeProvider clock,
+    ILogger<ExpiredRowSweeper> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        try
+        {
+            await SweepEveryTickAsync(timer, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping (or disposed without a stop, as tests and benchmarks do): nothing left to sweep.
+        }
+    }
+
+    async Task SweepEveryTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                await vault.SweepAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), clock.GetUtcNow(), stoppingToken);
+                await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                log.LogDebug("sweeping expired rows skipped: {Message}", e.Message);
+            }
+        }
+    }
+}

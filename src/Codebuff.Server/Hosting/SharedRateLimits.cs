@@ -1,0 +1,106 @@
+using System.Threading.RateLimiting;
+using Npgsql;
+
+namespace Codebuff.Server.Hosting;
+
+/// <summary>
+/// Rate-limit counters shared by every server instance on one database, so N instances allow the configured limit,
+/// not N times it. Each check is one statement (an upsert on an unlogged table of schema "service") on this class's
+/// own small pool: never inside a billing transaction and never waiting for a request's EF connection.
+/// bench/README.md has its measured cost next to a SELECT 1 round trip.
+/// </summary>
+public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
+{
+    /// <summary>Connections this pool may hold per instance (README "Scaling out": add it to the pool sizing).</summary>
+    public const int PoolSize = 10;
+
+    public static SharedRateLimits Create(string connectionString) =>
+        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = PoolSize }.ConnectionString));
+
+    /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
+    /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>
+    public async ValueTask<TimeSpan?> HitWindowAsync(string key, int limit, TimeSpan window, CancellationToken ct)
+    {
+        // In DO UPDATE, w.* is the row before this hit; RETURNING sees the row after it.
+        await using var cmd = source.CreateCommand("""
+            INSERT INTO service.rate_window AS w (key, started_at, hits) VALUES ($1, now(), 1)
+            ON CONFLICT (key) DO UPDATE SET
+                hits = CASE WHEN w.started_at > now() - $2 THEN w.hits + 1 ELSE 1 END,
+                started_at = CASE WHEN w.started_at > now() - $2 THEN w.started_at ELSE now() END
+            RETURNING hits, EXTRACT(EPOCH FROM started_at + $2 - now())::float8
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = window });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var (hits, secondsLeft) = (reader.GetInt32(0), reader.GetDouble(1));
+        return hits <= limit ? null : TimeSpan.FromSeconds(Math.Max(1, secondsLeft));
+    }
+
+    /// <summary>A token bucket holding up to <paramref name="capacity"/> tokens, refilled at <paramref name="perSecond"/>.</summary>
+    /// <returns>null when a token was taken; otherwise about how long until the next one.</returns>
+    public async ValueTask<TimeSpan?> TakeTokenAsync(string key, int capacity, double perSecond, CancellationToken ct)
+    {
+        // The refill is computed from the time of the last take; a refused take writes nothing.
+        await using var cmd = source.CreateCommand("""
+            INSERT INTO service.rate_bucket AS b (key, updated_at, tokens) VALUES ($1, now(), $2 - 1)
+            ON CONFLICT (key) DO UPDATE SET
+                tokens = LEAST($2, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * $3) - 1,
+                updated_at = now()
+            WHERE LEAST($2, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * $3) >= 1
+            RETURNING tokens
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (double)capacity });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = perSecond });
+        var taken = await cmd.ExecuteScalarAsync(ct);
+        return taken is null ? TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(1 / perSecond))) : null;
+    }
+
+    /// <summary>
+    /// Forgets windows that have ended and buckets idle for an hour (full again for every configured rate of at
+    /// least burst per hour), so the tables hold only keys seen recently. Run by ExpiredRowSweeper.
+    /// </summary>
+    public async Task SweepAsync(TimeSpan longestWindow, CancellationToken ct)
+    {
+        await using var batch = source.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM service.rate_window WHERE started_at < now() - $1") { Parameters = { new() { Value = longestWindow } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM service.rate_bucket WHERE updated_at < now() - interval '1 hour'"));
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    public void Dispose() => source.Dispose();
+}
+
+/// <summary>
+/// Plugs a shared fixed window into the ASP.NET Core rate limiter (its policies, partitions and OnRejected stay as
+/// they are). The decision needs a database round trip, so it can only be made asynchronously: AttemptAcquire
+/// declines, and the middleware then awaits AcquireAsync, which counts the hit once.
+/// </summary>
+public sealed class SharedWindowLimiter(SharedRateLimits limits, string key, int limit, TimeSpan window) : RateLimiter
+{
+    // Holds no state of its own, so the partitioned limiter may drop and recreate it at will.
+    public override TimeSpan? IdleDuration => TimeSpan.MaxValue;
+
+    public override RateLimiterStatistics? GetStatistics() => null;
+
+    protected override RateLimitLease AttemptAcquireCore(int permitCount) => Lease.Declined;
+
+    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken ct) =>
+        await limits.HitWindowAsync(key, limit, window, ct) is { } retryAfter ? new Lease(false, retryAfter) : Lease.Granted;
+
+    sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
+    {
+        public static readonly Lease Granted = new(true, null), Declined = new(false, null);
+
+        public override bool IsAcquired => acquired;
+
+        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = metadataName == MetadataName.RetryAfter.Name ? retryAfter : null;
+            return metadata is not null;
+        }
+    }
+}
