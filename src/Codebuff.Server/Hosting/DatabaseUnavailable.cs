@@ -46,7 +46,7 @@ public static class DatabaseUnavailable
     /// </summary>
     public static void ForgetConnections(DbConnection connection, Exception e)
     {
-        if (ConnectionLost(e) && connection is NpgsqlConnection npgsql) NpgsqlConnection.ClearPool(npgsql);
+        if (ConnectionLost(e)) NpgsqlConnection.ClearAllPools(); // the shared rate limiter has a pool of its own
     }
 
     /// <summary>The server went away (refused, cut, shutting down) — unlike a busy pool or a lock timeout.</summary>

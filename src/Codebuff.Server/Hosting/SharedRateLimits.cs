@@ -19,7 +19,10 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
 
     /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
     /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>
-    public async ValueTask<TimeSpan?> HitWindowAsync(string key, int limit, TimeSpan window, CancellationToken ct)
+    public ValueTask<TimeSpan?> HitWindowAsync(string key, int limit, TimeSpan window, CancellationToken ct) =>
+        OnLiveConnectionAsync(() => HitWindowOnceAsync(key, limit, window, ct));
+
+    async ValueTask<TimeSpan?> HitWindowOnceAsync(string key, int limit, TimeSpan window, CancellationToken ct)
     {
         // In DO UPDATE, w.* is the row before this hit; RETURNING sees the row after it.
         await using var cmd = source.CreateCommand("""
@@ -39,7 +42,24 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
 
     /// <summary>A token bucket holding up to <paramref name="capacity"/> tokens, refilled at <paramref name="perSecond"/>.</summary>
     /// <returns>null when a token was taken; otherwise about how long until the next one.</returns>
-    public async ValueTask<TimeSpan?> TakeTokenAsync(string key, int capacity, double perSecond, CancellationToken ct)
+    public ValueTask<TimeSpan?> TakeTokenAsync(string key, int capacity, double perSecond, CancellationToken ct) =>
+        OnLiveConnectionAsync(() => TakeTokenOnceAsync(key, capacity, perSecond, ct));
+
+    /// <summary>
+    /// This data source's pool is not among those NpgsqlConnection.ClearAllPools() clears: after the database
+    /// restarted, its idle connections are dead, so drop them and try once more on a fresh one.
+    /// </summary>
+    async ValueTask<TimeSpan?> OnLiveConnectionAsync(Func<ValueTask<TimeSpan?>> statement)
+    {
+        try { return await statement(); }
+        catch (Exception e) when (DatabaseUnavailable.ConnectionLost(e))
+        {
+            source.Clear();
+            return await statement();
+        }
+    }
+
+    async ValueTask<TimeSpan?> TakeTokenOnceAsync(string key, int capacity, double perSecond, CancellationToken ct)
     {
         // The refill is computed from the time of the last take; a refused take writes nothing.
         await using var cmd = source.CreateCommand("""

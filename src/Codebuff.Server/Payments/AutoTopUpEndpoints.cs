@@ -16,8 +16,8 @@ public static class AutoTopUpEndpoints
     public static void MapAutoTopUp(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/user/auto-topup").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        group.MapGet("", Get);
-        group.MapPost("", Set);
+        group.MapGet("", Get).Answers<PaymentWire.AutoTopUpSettings>();
+        group.MapPost("", Set).Takes<PaymentWire.AutoTopUpSettings>().Answers<PaymentWire.AutoTopUpSettings>().RefusesWith<PaymentWire.ValidationIssues>(400);
     }
 
     static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)

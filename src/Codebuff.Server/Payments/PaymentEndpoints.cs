@@ -20,9 +20,12 @@ public static class PaymentEndpoints
     public static void MapPayments(this IEndpointRouteBuilder app)
     {
         var stripe = app.MapGroup("/api/stripe").AddEndpointFilter(RequireStripe);
-        stripe.MapPost("/buy-credits", BuyCredits).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        stripe.MapPost("/webhook", Webhook);
-        app.MapPost("/api/orgs/{orgId}/credits", BuyOrgCredits).AddEndpointFilter(RequireStripe)
+        stripe.MapPost("/buy-credits", BuyCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.BuyCreditsAnswer>()
+            .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 500, 503).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        stripe.MapPost("/webhook", Webhook).Takes<PaymentWire.StripeEvent>().Answers<PaymentWire.WebhookAnswer>()
+            .RefusesWith<PaymentWire.WebhookErrorBody>(400, 500).Refuses(503);
+        app.MapPost("/api/orgs/{orgId}/credits", BuyOrgCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.OrgCreditsAnswer>()
+            .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 404, 500, 503).AddEndpointFilter(RequireStripe)
             .RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
     }
 

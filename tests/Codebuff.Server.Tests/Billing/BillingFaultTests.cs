@@ -206,8 +206,8 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
 
         // Serving again without a restart.
         var again = await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId));
-        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        await again.Content.ReadAsStringAsync();
+        var againText = await again.Content.ReadAsStringAsync();
+        Assert.True(again.StatusCode == HttpStatusCode.OK, $"{(int)again.StatusCode}: {againText}");
         await AssertLedgerMatchesMessagesAsync(user.Id, served + 1);
     }
 
