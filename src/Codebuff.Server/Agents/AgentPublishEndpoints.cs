@@ -43,7 +43,7 @@ public static class AgentPublishEndpoints
             var result = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(definitions, name), local, ct);
             return Results.Json(new Validated(true, result.Valid.Select(v => (string)v.Template["id"]!).ToArray(), result.Errors, result.Errors.Count));
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {
             logs.CreateLogger(typeof(AgentPublishEndpoints)).LogError(e, "agent validation failed");
             return Errors.InternalError();
@@ -116,7 +116,7 @@ public static class AgentPublishEndpoints
             return Results.Json(new Published(true, publisherId, plan.Select(p => new PublishedAgent(p.Id, p.Version.ToString(), (string?)p.Data["displayName"]))),
                 statusCode: 201);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {
             log.LogError(e, "agent publish failed");
             return Errors.InternalError();

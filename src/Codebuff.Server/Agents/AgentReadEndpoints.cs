@@ -44,7 +44,7 @@ public static class AgentReadEndpoints
             if (row is null) return Errors.Error(404, "Agent not found");
             return Results.Json(new AgentVersionView(row.Id, row.Version, publisherId, JsonNode.Parse(row.Data), row.CreatedAt, row.UpdatedAt));
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {
             logs.CreateLogger(typeof(AgentReadEndpoints)).LogError(e, "agent lookup failed");
             return Errors.InternalError();
