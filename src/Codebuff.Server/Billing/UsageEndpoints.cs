@@ -3,6 +3,7 @@ using Codebuff.Contracts;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
@@ -16,7 +17,7 @@ public static class UsageEndpoints
         app.MapGet("/api/user/usage", GetUserUsage);
     }
 
-    static async Task<IResult> PostUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> PostUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
         if (!ok) return Results.Json(new { message = "Invalid JSON in request body" }, statusCode: 400);
@@ -46,8 +47,9 @@ public static class UsageEndpoints
         // With an org the caller belongs to, the org's figures; otherwise (not a member, unknown org) silently personal.
         if (orgId is not null && await db.OrgMembers.AnyAsync(m => m.OrgId == orgId && m.UserId == user.Id, ct))
         {
-            var org = await ledger.GetUsageAsync(LedgerOwner.Org(orgId), ct);
-            return Results.Json(new UsageResponse(org.UsageThisCycle, org.Balance.NetBalance, new Dictionary<string, int>(), null, null));
+            var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
+            var orgUsage = await orgBilling.UsageThisCycleAsync(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == orgId, ct), ct);
+            return Results.Json(new UsageResponse(orgUsage, balance.NetBalance, new Dictionary<string, int>(), null, null));
         }
 
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);

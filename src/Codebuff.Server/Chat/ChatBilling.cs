@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Orgs;
 
 namespace Codebuff.Server.Chat;
 
 /// <summary>Everything known about one finished LLM call that the message row records (api.md §2.5.7).</summary>
 public sealed record BillableCall(
     string MessageId, string UserId, string RunId, string AgentId, string? ClientId, string Model,
-    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt);
+    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt, OrgBilling.Payer? Org = null);
 
 /// <summary>
 /// Bills a call exactly once: consume + message row in one CreditLedger transaction, idempotent on the message id.
@@ -33,12 +34,14 @@ public sealed class ChatBilling(IServiceScopeFactory scopes, TimeProvider clock,
             CacheReadInputTokens = call.Usage.CachedInputTokens, CacheCreationInputTokens = null, ReasoningTokens = call.Usage.ReasoningTokens,
             Cost = call.Usage.CostUsd, Credits = credits, Byok = call.Byok,
             LatencyMs = (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), UserId = call.UserId,
+            OrgId = call.Org?.OrgId, RepoUrl = call.Org?.RepoUrl,
         };
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
-            await ledger.ChargeAsync(LedgerOwner.User(call.UserId), message, deduct: !call.Byok, CancellationToken.None);
+            var owner = call.Org is { } org ? LedgerOwner.Org(org.OrgId) : LedgerOwner.User(call.UserId);
+            await ledger.ChargeAsync(owner, message, deduct: !call.Byok, CancellationToken.None);
         }
         catch (Exception e)
         {

@@ -4,6 +4,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -14,12 +15,12 @@ public static class ChatCompletionEndpoints
 {
     public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
 
-    static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
+    static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, ChatRateLimiter limiter,
         ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)
     {
         try
         {
-            return await HandleAsync(context, db, hasher, ledger, limiter, proxy, chatOptions, options, clock, ct);
+            return await HandleAsync(context, db, hasher, ledger, orgBilling, limiter, proxy, chatOptions, options, clock, ct);
         }
         catch (Exception e) when (!context.Response.HasStarted && !ct.IsCancellationRequested)
         {
@@ -29,7 +30,7 @@ public static class ChatCompletionEndpoints
         }
     }
 
-    static async Task<IResult> HandleAsync(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, ChatRateLimiter limiter,
+    static async Task<IResult> HandleAsync(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, ChatRateLimiter limiter,
         ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var startedAt = clock.GetUtcNow().UtcDateTime;
@@ -74,7 +75,11 @@ public static class ChatCompletionEndpoints
 
         // The credit gate reads the balance and holds no lock: the charge happens after the provider has answered,
         // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
-        if (!freeMode)
+        // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;
+        // an org that cannot pay refuses it rather than falling back to the member's own credits.
+        var org = await orgBilling.PayerAsync(user.Id, metadata["repo_url"] is JsonValue ru && ru.TryGetValue<string>(out var repoUrl) ? repoUrl : null, ct);
+        if (org is not null && !freeMode && await orgBilling.RefusalAsync(org.OrgId, 0, ct) is { } refusal) return Message(402, refusal);
+        if (!freeMode && org is null)
         {
             // Reading usage runs the lazy monthly reset first, so a new period's free credits count here.
             var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
@@ -96,7 +101,7 @@ public static class ChatCompletionEndpoints
             UserId: user.Id, RunId: runId, AgentId: run.AgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
             ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
-            FreeMode: freeMode, StartedAt: startedAt, N: n);
+            FreeMode: freeMode, StartedAt: startedAt, N: n, Org: org);
         return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
             ? await proxy.StreamAsync(context, body, call)
             : await proxy.CompleteAsync(body, call);

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,8 @@ using Microsoft.Extensions.Options;
 namespace Codebuff.Server.Chat;
 
 /// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
-public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1)
+public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1,
+    OrgBilling.Payer? Org = null)
 {
     public bool Byok => ByokKey is not null;
 }
@@ -384,7 +386,7 @@ public sealed class ChatProxy(IHttpClientFactory httpFactory, ChatBilling billin
         state.Id ??= NewId();
         var call = state.Call;
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.Id, call.UserId, call.RunId, call.AgentId, call.ClientId, state.Model,
-            state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt));
+            state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
         return state.BilledCredits;
     }
 

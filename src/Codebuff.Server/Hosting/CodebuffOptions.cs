@@ -14,4 +14,7 @@ public sealed class CodebuffOptions
 
     /// <summary>Secret that signs CLI login hashes and keys the token hashes. Generated into DataDir when unset.</summary>
     public string? AuthSecret { get; set; }
+
+    /// <summary>Site administrators' e-mail addresses (api.md §1.5): they may read and set organization features.</summary>
+    public List<string> Admins { get; set; } = [];
 }

@@ -15,6 +15,7 @@ public static class Entry
           Codebuff.Server migrate                          apply database migrations and exit
           Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C]
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
+          Codebuff.Server admin grant --org SLUG --credits N [--expires-in-days D]
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -5,6 +5,7 @@ using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 
@@ -51,6 +52,7 @@ public static class ServerApp
         services.AddScoped<CreditLedger>();
         services.AddChat(config, options.DataDir);
         services.AddAgents(config);
+        services.AddOrgs(config);
     }
 
     static void MapEndpoints(WebApplication app)
@@ -70,5 +72,6 @@ public static class ServerApp
         app.MapAgents();
         app.MapUsage();
         app.MapReferrals();
+        app.MapOrgs();
     }
 }

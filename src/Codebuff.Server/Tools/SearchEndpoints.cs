@@ -5,6 +5,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -39,25 +40,25 @@ public static class SearchEndpoints
         app.MapPost("/api/v1/docs-search", DocsSearch);
     }
 
-    static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+    static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, IHttpClientFactory http,
         IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
-        RepoUrl(body, errors);
+        var repoUrl = RepoUrl(body, errors);
         if (errors.Any) return errors.ToResult();
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
         var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("WebSearch"), ct,
+        return await RunAsync(request, db, hasher, ledger, orgBilling, repoUrl, http, options.Value, logs.CreateLogger("WebSearch"), ct,
             options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
             notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
 
-    static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+    static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, IHttpClientFactory http,
         IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
@@ -65,18 +66,18 @@ public static class SearchEndpoints
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
         var maxTokens = errors.Number(body, "maxTokens", false, 1, int.MaxValue, integer: true);
-        RepoUrl(body, errors);
+        var repoUrl = RepoUrl(body, errors);
         if (errors.Any) return errors.ToResult();
 
         var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
-        return await RunAsync(request, db, hasher, ledger, http, options.Value, logs.CreateLogger("DocsSearch"), ct,
+        return await RunAsync(request, db, hasher, ledger, orgBilling, repoUrl, http, options.Value, logs.CreateLogger("DocsSearch"), ct,
             options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
             notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory http,
+    static async Task<IResult> RunAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, string? repoUrl, IHttpClientFactory http,
         SearchOptions options, ILogger log, CancellationToken ct, string? baseUrl, string path, JsonObject providerBody, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
@@ -84,9 +85,13 @@ public static class SearchEndpoints
         if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
         if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is not { } user) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
 
-        var owner = LedgerOwner.User(user.Id);
-        var balance = await ledger.GetBalanceAsync(owner, ct);
-        if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+        // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
+        var payer = await orgBilling.PayerAsync(user.Id, repoUrl, ct);
+        var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
+        if (payer is not null && await orgBilling.RefusalAsync(payer.OrgId, cost, ct) is { } refusal)
+            return Results.Json(new { message = refusal, totalRemaining = (await ledger.GetBalanceAsync(owner, ct)).TotalRemaining, required = cost }, statusCode: 402);
+        var balance = payer is null ? await ledger.GetBalanceAsync(owner, ct) : null;
+        if (balance is not null && (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost))
         {
             var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
             return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
@@ -122,10 +127,11 @@ public static class SearchEndpoints
         return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
     }
 
-    static void RepoUrl(JsonObject body, BodyErrors errors)
+    static string? RepoUrl(JsonObject body, BodyErrors errors)
     {
-        if (errors.String(body, "repoUrl", required: false) is { } url && !Uri.TryCreate(url, UriKind.Absolute, out _))
-            errors.Add("Invalid url", "repoUrl");
+        var url = errors.String(body, "repoUrl", required: false);
+        if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out _)) errors.Add("Invalid url", "repoUrl");
+        return url;
     }
 
     static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
