@@ -15,17 +15,21 @@ public static class AgentRunEndpoints
     // numeric(10,6): anything larger would fail in the database instead of as a clear 400.
     const decimal MaxCredits = 9999.999999m;
 
+    /// <summary>
+    /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
+    /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
+    /// </summary>
     public static void MapAgentRuns(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/agent-runs", PostRun);
-        app.MapPost("/api/v1/agent-runs/{runId}/steps", PostStep);
+        var runs = app.MapGroup("/api/v1/agent-runs").RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1);
+        runs.MapPost("", PostRun);
+        runs.MapPost("/{runId}/steps", PostStep);
     }
 
-    static async Task<IResult> PostRun(HttpRequest request, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> PostRun(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (user, error) = await AuthenticateAsync(request, db, hasher, ct);
-        if (user is null) return error!;
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        var user = caller.Required;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
         var errors = new BodyErrors();
         var action = errors.Enum(body, "action", true, "START", "FINISH");
@@ -48,7 +52,7 @@ public static class AgentRunEndpoints
         };
         db.AgentRuns.Add(run);
         try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateException) { return Results.Json(new { error = "Failed to create agent run" }, statusCode: 500); }
+        catch (DbUpdateException) { return Errors.Error(500, "Failed to create agent run"); }
         return Results.Json(new { runId = run.Id });
     }
 
@@ -79,21 +83,20 @@ public static class AgentRunEndpoints
                     .SetProperty(r => r.TotalCredits, total)
                     .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
         }
-        catch (NpgsqlException) { return Results.Json(new { error = "Failed to finish agent run" }, statusCode: 500); }
+        catch (NpgsqlException) { return Errors.Error(500, "Failed to finish agent run"); }
         if (updated == 1) return Results.Json(new { success = true });
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
         // [our choice, api.md §2.3] someone else's run or no run at all: nothing is written, but the answer stays the
         // upstream-compatible {"success":true} (the SDK ignores it; revealing which run ids exist would leak).
         if (run is null || run.UserId != user.Id) return Results.Json(new { success = true });
-        return Results.Json(new { error = $"Agent run is already finished (status {Label(run.Status)})" }, statusCode: 409);
+        return Errors.Error(409, $"Agent run is already finished (status {Label(run.Status)})");
     }
 
-    static async Task<IResult> PostStep(string runId, HttpRequest request, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> PostStep(string runId, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (user, error) = await AuthenticateAsync(request, db, hasher, ct);
-        if (user is null) return error!;
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        var user = caller.Required;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
         var errors = new BodyErrors();
         var stepNumber = errors.Number(body, "stepNumber", true, 0, int.MaxValue, integer: true);
@@ -118,10 +121,10 @@ public static class AgentRunEndpoints
         if (errors.Any) return errors.ToResult();
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
-        if (run is null) return Results.Json(new { error = "Agent run not found" }, statusCode: 404);
-        if (run.UserId != user.Id) return Results.Json(new { error = "Unauthorized to add steps to this run" }, statusCode: 403);
+        if (run is null) return Errors.Error(404, "Agent run not found");
+        if (run.UserId != user.Id) return Errors.Error(403, "Unauthorized to add steps to this run");
         if (run.Status != AgentRunStatus.Running)
-            return Results.Json(new { error = $"Agent run is not running (status {Label(run.Status)}); steps can only be added to a running run" }, statusCode: 409);
+            return Errors.Error(409, $"Agent run is not running (status {Label(run.Status)}); steps can only be added to a running run");
 
         var now = clock.GetUtcNow().UtcDateTime;
         var id = Guid.NewGuid().ToString();
@@ -140,25 +143,11 @@ public static class AgentRunEndpoints
                 RETURNING id AS "Value"
                 """).ToListAsync(ct);
         }
-        catch (NpgsqlException) { return Results.Json(new { error = "Failed to add agent step" }, statusCode: 500); }
+        catch (NpgsqlException) { return Errors.Error(500, "Failed to add agent step"); }
         if (inserted.Count == 1) return Results.Json(new { stepId = inserted[0] });
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
         return Results.Json(new { stepId = existing });
     }
-
-    /// <summary>
-    /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
-    /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
-    /// </summary>
-    static async Task<(User? User, IResult? Error)> AuthenticateAsync(HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
-    {
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return (null, Results.Json(new { error = "Missing or invalid Authorization header" }, statusCode: 401));
-        var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-        return user is null ? (null, Results.Json(new { error = "Invalid API key or user not found" }, statusCode: 401)) : (user, null);
-    }
-
-    static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
 
     static string Label(AgentRunStatus s) => s.ToString().ToLowerInvariant();
 }

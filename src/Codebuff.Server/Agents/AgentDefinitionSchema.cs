@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Agents;
 
@@ -29,7 +30,7 @@ public static partial class AgentDefinitionSchema
         var start = issues.Count;
         if (input is not JsonObject o)
         {
-            issues.Add(new("", $"Invalid input: expected object, received {Kind(input, true)}"));
+            issues.Add(new("", $"Invalid input: expected object, received {JsonKind.Of(input, true)}"));
             return null;
         }
         var c = new Checker(issues);
@@ -60,7 +61,7 @@ public static partial class AgentDefinitionSchema
         if (o.TryGetPropertyValue("handleSteps", out var hs))
         {
             if (hs is JsonValue hv && hv.GetValueKind() == JsonValueKind.String) handleSteps = hv.GetValue<string>();
-            else c.Add("handleSteps", $"Invalid input: expected the generator function's source as a string, received {Kind(hs, true)}");
+            else c.Add("handleSteps", $"Invalid input: expected the generator function's source as a string, received {JsonKind.Of(hs, true)}");
         }
 
         // Named by the raw mcpServers keys, so that a broken server entry does not also make its tools "unknown".
@@ -137,17 +138,6 @@ public static partial class AgentDefinitionSchema
         return null;
     }
 
-    /// <summary>zod's name for a value's type; absent properties are "undefined".</summary>
-    public static string Kind(JsonNode? node, bool present) => !present ? "undefined" : node is null ? "null" : node.GetValueKind() switch
-    {
-        JsonValueKind.Object => "object",
-        JsonValueKind.Array => "array",
-        JsonValueKind.String => "string",
-        JsonValueKind.Number => "number",
-        JsonValueKind.True or JsonValueKind.False => "boolean",
-        _ => "null",
-    };
-
     static string Options(IEnumerable<string> values) => "Invalid option: expected one of " + string.Join("|", values.Select(v => $"\"{v}\""));
 
     sealed class Checker(List<SchemaIssue> issues)
@@ -157,9 +147,8 @@ public static partial class AgentDefinitionSchema
         static string At(string parent, string key) => parent.Length == 0 ? key : $"{parent}.{key}";
 
         void Expected(string path, string expected, JsonNode? node, bool present) =>
-            Add(path, $"Invalid input: expected {expected}, received {Kind(node, present)}");
+            Add(path, $"Invalid input: expected {expected}, received {JsonKind.Of(node, present)}");
 
-        static bool IsString(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.String;
         static bool IsNumber(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number;
         static bool IsBoolean(JsonNode? n) => n is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False;
 
@@ -167,7 +156,7 @@ public static partial class AgentDefinitionSchema
         {
             var present = o.TryGetPropertyValue(key, out var n);
             if (!present && !required) return null;
-            if (IsString(n)) return n!.GetValue<string>();
+            if (JsonKind.IsString(n)) return n!.GetValue<string>();
             Expected(At(parent, key), "string", n, present);
             return null;
         }
@@ -183,7 +172,7 @@ public static partial class AgentDefinitionSchema
         public string? Enum(JsonObject o, string key, string[] allowed, string parent = "")
         {
             if (!o.TryGetPropertyValue(key, out var n)) return null;
-            if (IsString(n) && allowed.Contains(n!.GetValue<string>())) return n.GetValue<string>();
+            if (JsonKind.IsString(n) && allowed.Contains(n!.GetValue<string>())) return n.GetValue<string>();
             Add(At(parent, key), Options(allowed));
             return null;
         }
@@ -196,7 +185,7 @@ public static partial class AgentDefinitionSchema
             var ok = true;
             for (var i = 0; i < a.Count; i++)
             {
-                if (IsString(a[i])) result.Add(a[i]!.GetValue<string>());
+                if (JsonKind.IsString(a[i])) result.Add(a[i]!.GetValue<string>());
                 else { Expected($"{path}.{i}", "string", a[i], true); ok = false; }
             }
             return ok ? result : null;
@@ -207,7 +196,7 @@ public static partial class AgentDefinitionSchema
             if (n is not JsonObject r) { Expected(path, "record", n, true); return null; }
             var ok = true;
             foreach (var (k, v) in r)
-                if (!IsString(v)) { Expected(At(path, k), "string", v, true); ok = false; }
+                if (!JsonKind.IsString(v)) { Expected(At(path, k), "string", v, true); ok = false; }
             return ok ? (JsonObject)r.DeepClone() : null;
         }
 
@@ -221,7 +210,7 @@ public static partial class AgentDefinitionSchema
             if (Boolean(r, "enabled", path) is { } enabled) result["enabled"] = enabled;
             if (Boolean(r, "exclude", path) is { } exclude) result["exclude"] = exclude;
             if (IsNumber(r["max_tokens"])) result["max_tokens"] = r["max_tokens"]!.DeepClone();
-            else if (IsString(r["effort"]) && Efforts.Contains(r["effort"]!.GetValue<string>())) result["effort"] = r["effort"]!.GetValue<string>();
+            else if (JsonKind.IsString(r["effort"]) && Efforts.Contains(r["effort"]!.GetValue<string>())) result["effort"] = r["effort"]!.GetValue<string>();
             else Add(path, $"Invalid input: expected max_tokens (number) or effort ({string.Join("|", Efforts.Select(e => $"\"{e}\""))})");
             return issues.Count == start ? result : null;
         }
@@ -254,7 +243,7 @@ public static partial class AgentDefinitionSchema
                     foreach (var key in new[] { "prompt", "completion", "image", "audio", "request" })
                     {
                         if (!prices.TryGetPropertyValue(key, out var v)) continue;
-                        if (IsNumber(v) || IsString(v)) kept[key] = v!.DeepClone();
+                        if (IsNumber(v) || JsonKind.IsString(v)) kept[key] = v!.DeepClone();
                         else Expected($"{path}.max_price.{key}", "number or string", v, true);
                     }
                     result["max_price"] = kept;

@@ -13,7 +13,8 @@ public static class AgentPublishEndpoints
     public static void MapAgentPublishing(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/agents/validate", Validate);
-        app.MapPost("/api/agents/publish", Publish);
+        // Publishing validates the agents before it looks at the caller (upstream's order).
+        app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken();
     }
 
     static async Task<IResult> Validate(HttpRequest request, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
@@ -21,12 +22,12 @@ public static class AgentPublishEndpoints
         try
         {
             var (ok, body) = await RequestJson.TryReadAsync(request, ct);
-            if (!ok) return AgentsAuth.InvalidJson();
+            if (!ok) return Errors.InvalidJson();
             var (definitions, name) = body is JsonObject o
                 ? o["agentDefinitions"] is JsonArray defs ? (defs, "agentDefinitions") : (o["agentConfigs"] as JsonArray, "agentConfigs")
                 : (null, "");
             if (definitions is null)
-                return Results.Json(new { error = "Invalid request: agentDefinitions must be an array of AgentDefinition objects" }, statusCode: 400);
+                return Errors.Error(400, "Invalid request: agentDefinitions must be an array of AgentDefinition objects");
             var local = StringList(body!["allLocalAgentIds"]);
 
             var result = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(definitions, name), local, ct);
@@ -41,7 +42,7 @@ public static class AgentPublishEndpoints
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logs.CreateLogger(typeof(AgentPublishEndpoints)).LogError(e, "agent validation failed");
-            return AgentsAuth.InternalError();
+            return Errors.InternalError();
         }
     }
 
@@ -49,14 +50,14 @@ public static class AgentPublishEndpoints
         ? a.OfType<JsonValue>().Where(v => v.GetValueKind() == JsonValueKind.String).Select(v => v.GetValue<string>()).ToArray()
         : [];
 
-    static async Task<IResult> Publish(HttpContext http, AppDbContext db, TokenHasher hasher, ILoggerFactory logs, CancellationToken ct)
+    static async Task<IResult> Publish(HttpRequest http, Caller caller, AppDbContext db, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
     {
         var log = logs.CreateLogger(typeof(AgentPublishEndpoints));
         try
         {
             // 1. Not JSON.
-            var (ok, body) = await RequestJson.TryReadAsync(http.Request, ct);
-            if (!ok) return AgentsAuth.InvalidJson();
+            var (ok, body) = await RequestJson.TryReadAsync(http, ct);
+            if (!ok) return Errors.InvalidJson();
 
             // 2. Request schema.
             var issues = RequestIssues(body);
@@ -81,39 +82,29 @@ public static class AgentPublishEndpoints
             var templates = validation.Valid.Select(v => v.Template).ToList();
 
             // 4. Caller.
-            var user = await RequestUser.FindAsync(http, db, hasher, request["authToken"]?.GetValue<string>(), ct);
-            if (user is null) return AgentsAuth.Unauthorized();
+            if (caller.User is not { } user) return caller.Unauthorized();
 
             // 5–6. One publisher for the whole batch.
             var missing = templates.Where(t => string.IsNullOrEmpty((string?)t["publisher"])).Select(t => (string)t["id"]!).ToList();
             if (missing.Count > 0)
-                return Results.Json(new
-                {
-                    error = "Publisher field required",
-                    details = $"All agents must have the \"publisher\" field set. Missing for agents: {string.Join(", ", missing)}",
-                }, statusCode: 400);
+                return Errors.Details(400, "Publisher field required",
+                    $"All agents must have the \"publisher\" field set. Missing for agents: {string.Join(", ", missing)}");
             var publishers = templates.Select(t => (string)t["publisher"]!).Distinct(StringComparer.Ordinal).ToList();
             if (publishers.Count > 1)
-                return Results.Json(new
-                {
-                    error = "Multiple publishers not allowed",
-                    details = $"All agents in a single request must use the same publisher. Found: {string.Join(", ", publishers)}",
-                }, statusCode: 400);
+                return Errors.Details(400, "Multiple publishers not allowed",
+                    $"All agents in a single request must use the same publisher. Found: {string.Join(", ", publishers)}");
             var publisherId = publishers.Count == 1 ? publishers[0] : "";
 
             // 7. Permission to publish there.
             if (!await PublisherAccess.CanPublishAsync(db, publisherId, user.Id, ct))
-                return Results.Json(new
-                {
-                    error = "Publisher not found or not accessible",
-                    details = $"Publisher '{publisherId}' not found or you don't have permission to publish to it",
-                }, statusCode: 403);
+                return Errors.Details(403, "Publisher not found or not accessible",
+                    $"Publisher '{publisherId}' not found or you don't have permission to publish to it");
 
             // 8–10.
             var (plan, failure) = await AgentPublishing.PlanVersionsAsync(db, publisherId, templates, ct);
             if (failure is not null) return failure.ToResult();
             failure = await AgentPublishing.ResolveSpawnablesAsync(db, publisherId, plan!, ct)
-                      ?? await AgentPublishing.InsertAsync(db, publisherId, plan!, ct);
+                      ?? await AgentPublishing.InsertAsync(db, publisherId, plan!, clock.GetUtcNow().UtcDateTime, ct);
             if (failure is not null) return failure.ToResult();
 
             log.LogInformation("user {UserId} published {Count} agent(s) as {Publisher}", user.Id, plan!.Count, publisherId);
@@ -128,7 +119,7 @@ public static class AgentPublishEndpoints
         catch (Exception e) when (e is not OperationCanceledException)
         {
             log.LogError(e, "agent publish failed");
-            return AgentsAuth.InternalError();
+            return Errors.InternalError();
         }
     }
 
@@ -141,7 +132,7 @@ public static class AgentPublishEndpoints
             ["code"] = "invalid_type",
             ["expected"] = expected,
             ["path"] = new JsonArray(path),
-            ["message"] = $"Invalid input: expected {expected}, received {AgentDefinitionSchema.Kind(node, present)}",
+            ["message"] = $"Invalid input: expected {expected}, received {JsonKind.Of(node, present)}",
         });
 
         if (body is not JsonObject o) { Add("object", body, true); return issues; }

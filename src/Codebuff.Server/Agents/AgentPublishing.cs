@@ -106,12 +106,11 @@ public static class AgentPublishing
     /// Inserts every row in one transaction. A concurrent publish that took one of these versions first makes the primary
     /// key refuse the insert: that is the "Version already exists" 409, and nothing of this batch is written.
     /// </summary>
-    public static async Task<PublishFailure?> InsertAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, CancellationToken ct)
+    public static async Task<PublishFailure?> InsertAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, DateTime now, CancellationToken ct)
     {
         // Joins the caller's transaction when there is one (seeding runs under its advisory lock).
         var own = db.Database.CurrentTransaction is null;
         await using var tx = own ? await db.Database.BeginTransactionAsync(ct) : null;
-        var now = DateTime.UtcNow;
         var rows = plan.Select(p => new AgentConfig
         {
             Id = p.Id,

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Agents;
@@ -28,11 +29,11 @@ public static class AgentReadEndpoints
         try
         {
             if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
-                return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+                return Errors.Error(404, "Publisher not found");
             var row = version is null
                 ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
                 : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
-            if (row is null) return Results.Json(new { error = "Agent not found" }, statusCode: 404);
+            if (row is null) return Errors.Error(404, "Agent not found");
             return Results.Json(new
             {
                 id = row.Id,
@@ -46,7 +47,7 @@ public static class AgentReadEndpoints
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logs.CreateLogger(typeof(AgentReadEndpoints)).LogError(e, "agent lookup failed");
-            return AgentsAuth.InternalError();
+            return Errors.InternalError();
         }
     }
 
@@ -54,13 +55,13 @@ public static class AgentReadEndpoints
     static async Task<IResult> ListVersions(string publisherId, string agentId, AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
-            return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+            return Errors.Error(404, "Publisher not found");
         var rows = await db.AgentConfigs.AsNoTracking()
             .Where(a => a.PublisherId == publisherId && a.Id == agentId)
             .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
             .Select(a => new { a.Version, a.CreatedAt, a.UpdatedAt, a.Data })
             .ToListAsync(ct);
-        if (rows.Count == 0) return Results.Json(new { error = "Agent not found" }, statusCode: 404);
+        if (rows.Count == 0) return Errors.Error(404, "Agent not found");
 
         // Served by idx_agent_run_completed_version (publisher_id, agent_name, agent_version) WHERE status = 'completed'.
         var usage = await db.AgentRuns.AsNoTracking()
@@ -90,7 +91,7 @@ public static class AgentReadEndpoints
     static async Task<IResult> ListPublisherAgents(string publisherId, AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
-            return Results.Json(new { error = "Publisher not found" }, statusCode: 404);
+            return Errors.Error(404, "Publisher not found");
         var rows = await db.AgentConfigs.AsNoTracking()
             .Where(a => a.PublisherId == publisherId)
             .OrderBy(a => a.Id).ThenByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)

@@ -40,20 +40,20 @@ public static class BuiltinAgents
     /// definition differs from its latest published version (next patch). Running it again changes nothing.
     /// </summary>
     /// <returns>The ids published by this call.</returns>
-    public static async Task<IReadOnlyList<string>> SeedAsync(AppDbContext db, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>> SeedAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
+        var now = clock.GetUtcNow().UtcDateTime;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_xact_lock({0})", [SeedLockKey], ct);
 
         var system = await db.Users.FirstOrDefaultAsync(u => u.Email == SystemUserEmail, ct);
         if (system is null)
         {
-            system = new User { Id = Guid.NewGuid().ToString(), Email = SystemUserEmail, Name = "Codebuff", CreatedAt = DateTime.UtcNow };
+            system = new User { Id = Guid.NewGuid().ToString(), Email = SystemUserEmail, Name = "Codebuff", CreatedAt = now };
             db.Users.Add(system);
         }
         if (!await db.Publishers.AnyAsync(p => p.Id == AgentPublishing.DefaultPublisher, ct))
         {
-            var now = DateTime.UtcNow;
             db.Publishers.Add(new Publisher
             {
                 Id = AgentPublishing.DefaultPublisher, Name = "Codebuff", Verified = true, UserId = system.Id, CreatedBy = system.Id,
@@ -96,7 +96,7 @@ public static class BuiltinAgents
         }
 
         var toInsert = plan.Where(p => changed.Contains(p.Id)).ToList();
-        if (toInsert.Count > 0 && await AgentPublishing.InsertAsync(db, AgentPublishing.DefaultPublisher, toInsert, ct) is { } conflict)
+        if (toInsert.Count > 0 && await AgentPublishing.InsertAsync(db, AgentPublishing.DefaultPublisher, toInsert, now, ct) is { } conflict)
             throw new InvalidOperationException($"built-in agents: {conflict.Body.ToJsonString()}");
         await tx.CommitAsync(ct);
         return toInsert.Select(p => p.Id).ToList();
@@ -128,7 +128,8 @@ public sealed class BuiltinAgentSeeder(IServiceScopeFactory scopes, ILogger<Buil
     async Task SeedOnceAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var published = await BuiltinAgents.SeedAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), ct);
+        var published = await BuiltinAgents.SeedAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(),
+            scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
         if (published.Count > 0) log.LogInformation("published built-in agents: {Agents}", string.Join(", ", published));
     }
 

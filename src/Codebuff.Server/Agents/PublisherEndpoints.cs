@@ -13,14 +13,15 @@ public static class PublisherEndpoints
 {
     public static void MapPublishers(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/publishers", ListMine);
-        app.MapPost("/api/publishers", Create);
-        app.MapGet("/api/publishers/validate", ValidateId);
-        app.MapGet("/api/publishers/{id}", Get);
-        app.MapPatch("/api/publishers/{id}", Update);
-    }
+        var publishers = app.MapGroup("/api/publishers");
+        publishers.MapGet("/validate", ValidateId);
+        publishers.MapGet("/{id}", Get);
 
-    static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+        var mine = publishers.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        mine.MapGet("", ListMine);
+        mine.MapPost("", Create).AcceptBodyAuthToken();
+        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken();
+    }
 
     /// <summary>A publisher row as upstream returns it (snake_case columns) plus agentCount and ownershipType.</summary>
     internal static JsonObject ToJson(Publisher p, int agentCount, string? organizationName)
@@ -48,10 +49,9 @@ public static class PublisherEndpoints
     static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
         db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
 
-    static async Task<IResult> ListMine(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> ListMine(Caller caller, AppDbContext db, CancellationToken ct)
     {
-        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
-        if (user is null) return AgentsAuth.Unauthorized();
+        var user = caller.Required;
         var rows = await (
             from p in db.Publishers.AsNoTracking()
             where p.UserId == user.Id
@@ -66,10 +66,6 @@ public static class PublisherEndpoints
         return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
     }
 
-    /// <summary>The legacy body credential: a string "authToken" in a JSON object body.</summary>
-    static string? BodyAuthToken(JsonNode? body) =>
-        body is JsonObject o && o["authToken"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-
     /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
     static string? ReadStrings(JsonObject body, string[] names, out Dictionary<string, string?> values)
     {
@@ -83,30 +79,29 @@ public static class PublisherEndpoints
         return null;
     }
 
-    static async Task<IResult> Create(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Create(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
-        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
-        if (user is null) return AgentsAuth.Unauthorized();
-        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+        var user = caller.Required;
+        var (ok, node) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
 
         var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
         var (id, name, email, bio, avatar) = (f.GetValueOrDefault("id"), f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         error ??= PublisherRules.IdError(id) ?? PublisherRules.NameError(name) ?? PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
-        if (error is not null) return Error(400, error);
+        if (error is not null) return Errors.Error(400, error);
 
         var orgId = PublisherRules.Clean(f["org_id"]);
         string? orgName = null;
         if (orgId is not null)
         {
             var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
-            if (role is null) return Error(404, "Organization not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+            if (role is null) return Errors.Error(404, "Organization not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
             orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         }
 
-        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Error(400, "This publisher ID is already taken");
-        var now = DateTime.UtcNow;
+        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Errors.Error(400, "This publisher ID is already taken");
+        var now = clock.GetUtcNow().UtcDateTime;
         var publisher = new Publisher
         {
             Id = id!,
@@ -129,7 +124,7 @@ public static class PublisherEndpoints
         }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
-            return Error(400, "This publisher ID is already taken");
+            return Errors.Error(400, "This publisher ID is already taken");
         }
         return Results.Json(ToJson(publisher, 0, orgName), statusCode: 201);
     }
@@ -147,38 +142,37 @@ public static class PublisherEndpoints
     static async Task<IResult> Get(string id, AppDbContext db, CancellationToken ct)
     {
         var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (publisher is null) return Error(404, "Publisher not found");
+        if (publisher is null) return Errors.Error(404, "Publisher not found");
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 
-    static async Task<IResult> Update(string id, HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
-        var user = await RequestUser.FindAsync(http, db, hasher, BodyAuthToken(node), ct);
-        if (user is null) return AgentsAuth.Unauthorized();
+        var user = caller.Required;
+        var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         var publisher = await db.Publishers.FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (publisher is null) return Error(404, "Publisher not found");
+        if (publisher is null) return Errors.Error(404, "Publisher not found");
         if (publisher.UserId != user.Id)
         {
             // Upstream hides publishers from outsiders (404) and tells org members without admin rights (403).
             var role = publisher.OrgId is null ? null : await PublisherAccess.OrgRoleAsync(db, publisher.OrgId, user.Id, ct);
-            if (role is null) return Error(404, "Publisher not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Error(403, "Insufficient permissions");
+            if (role is null) return Errors.Error(404, "Publisher not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
         }
 
-        if (!ok || node is not JsonObject body) return Error(400, "Request body must be a JSON object");
+        if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
         var error = ReadStrings(body, ["name", "email", "bio", "avatar_url"], out var f);
         var (name, email, bio, avatar) = (f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
         if (error is null && body.ContainsKey("name")) error = PublisherRules.NameError(name);
         error ??= PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
-        if (error is not null) return Error(400, error);
+        if (error is not null) return Errors.Error(400, error);
 
         if (body.ContainsKey("name")) publisher.Name = name!.Trim();
         if (body.ContainsKey("email")) publisher.Email = PublisherRules.Clean(email);
         if (body.ContainsKey("bio")) publisher.Bio = PublisherRules.Clean(bio);
         if (body.ContainsKey("avatar_url")) publisher.AvatarUrl = PublisherRules.Clean(avatar);
-        publisher.UpdatedAt = DateTime.UtcNow;
+        publisher.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));

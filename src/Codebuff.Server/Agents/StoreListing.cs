@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -72,21 +73,21 @@ public static class StoreListing
         public DateTime? LastUsed { get; init; }
     }
 
-    public static async Task<IResult> GetAsync(HttpRequest request, AppDbContext db, CancellationToken ct)
+    public static async Task<IResult> GetAsync(HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var q = request.Query;
         var sort = q.TryGetValue("sort", out var s) && !string.IsNullOrEmpty(s) ? s.ToString() : "cost";
         if (!Orders.TryGetValue(sort, out var order))
-            return Results.Json(new { error = $"Invalid sort '{sort}'. Use one of: {string.Join(", ", Orders.Keys)}" }, statusCode: 400);
-        if (!TryInt(q["limit"], 100, 1, 500, out var limit)) return Results.Json(new { error = "limit must be an integer from 1 to 500" }, statusCode: 400);
-        if (!TryInt(q["offset"], 0, 0, int.MaxValue, out var offset)) return Results.Json(new { error = "offset must be a non-negative integer" }, statusCode: 400);
+            return Errors.Error(400, $"Invalid sort '{sort}'. Use one of: {string.Join(", ", Orders.Keys)}");
+        if (!TryInt(q["limit"], 100, 1, 500, out var limit)) return Errors.Error(400, "limit must be an integer from 1 to 500");
+        if (!TryInt(q["offset"], 0, 0, int.MaxValue, out var offset)) return Errors.Error(400, "offset must be a non-negative integer");
         var search = q["search"].ToString().Trim();
         var pattern = search.Length == 0 ? "" : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
 
         // The ORDER BY text comes from the fixed Orders table, never from the request.
         var sql = string.Concat(Sql, " ORDER BY ", order, ", l.publisher_id, l.id LIMIT @limit OFFSET @offset");
         var rows = await db.Database.SqlQueryRaw<Row>(sql,
-                new NpgsqlParameter("week", DateTime.UtcNow.AddDays(-7)),
+                new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7)),
                 new NpgsqlParameter("pattern", pattern),
                 new NpgsqlParameter("limit", limit),
                 new NpgsqlParameter("offset", offset))

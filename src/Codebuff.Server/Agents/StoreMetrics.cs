@@ -33,9 +33,9 @@ public static class StoreMetrics
         public DateTime? LastUsed { get; init; }
     }
 
-    public static async Task<IResult> GetAsync(AppDbContext db, CancellationToken ct)
+    public static async Task<IResult> GetAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", DateTime.UtcNow.AddDays(-7))).ToListAsync(ct);
+        var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
         return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new
         {
             usage_count = r.Runs,

@@ -14,19 +14,17 @@ public static class ApiKeyEndpoints
 {
     public static void MapApiKeys(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/api-keys", ListTokens);
-        app.MapPost("/api/api-keys", CreateToken).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
-        app.MapDelete("/api/sessions", Revoke);
-        app.MapGet("/api/user/sessions", ListSessions);
-        app.MapPost("/api/user/sessions/logout-all", LogoutAll);
+        var api = app.MapGroup("/api").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        api.MapGet("/api-keys", ListTokens);
+        api.MapPost("/api-keys", CreateToken).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
+        api.MapDelete("/sessions", Revoke).WithMetadata(Unauthenticated.PlainText);
+        api.MapGet("/user/sessions", ListSessions);
+        api.MapPost("/user/sessions/logout-all", LogoutAll);
     }
 
-    static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
-
-    static async Task<IResult> ListTokens(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> ListTokens(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var tokens = await UserSessions.ListTokensAsync(db, user.Id, clock.GetUtcNow().UtcDateTime, ct);
+        var tokens = await UserSessions.ListTokensAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
         // The schema keeps no creation or last-used time for sessions, so createdAt stays null as upstream's does.
         return Results.Json(new
         {
@@ -34,9 +32,8 @@ public static class ApiKeyEndpoints
         });
     }
 
-    static async Task<IResult> CreateToken(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> CreateToken(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
         // Every field is optional, so no body at all means the defaults; anything else must be a JSON object.
         using var reader = new StreamReader(http.Request.Body);
         var text = await reader.ReadToEndAsync(ct);
@@ -49,35 +46,33 @@ public static class ApiKeyEndpoints
         {
             body = null;
         }
-        if (body is null) return Results.Json(new { error = "Invalid request body" }, statusCode: 400);
+        if (body is null) return Errors.Error(400, "Invalid request body");
         var days = 365;
         if (body["name"] is { } name && (name.GetValueKind() != System.Text.Json.JsonValueKind.String || name.GetValue<string>().Length == 0))
-            return Results.Json(new { error = "Invalid request body", details = "name must be a non-empty string" }, statusCode: 400);
+            return Errors.Details(400, "Invalid request body", "name must be a non-empty string");
         if (body["expiresInDays"] is { } d)
         {
             if (d.GetValueKind() != System.Text.Json.JsonValueKind.Number || !d.AsValue().TryGetValue(out days) || days is < 1 or > 365)
-                return Results.Json(new { error = "Invalid request body", details = "expiresInDays must be a whole number from 1 to 365" }, statusCode: 400);
+                return Errors.Details(400, "Invalid request body", "expiresInDays must be a whole number from 1 to 365");
         }
-        var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, user.Id, days, clock.GetUtcNow().UtcDateTime, ct);
+        var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, caller.Required.Id, days, clock.GetUtcNow().UtcDateTime, ct);
         return Results.Json(new { token, expires, message = "API Key created successfully" }, statusCode: 201);
     }
 
-    static async Task<IResult> Revoke(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Revoke(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Results.Text("Unauthorized", "text/plain", statusCode: 401);
         if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
             || !TryIds(body, "sessionIds", out var sessionIds) || !TryIds(body, "tokenIds", out var tokenIds))
-            return Results.Json(new { error = "Invalid request body", details = "sessionIds and tokenIds must be arrays of strings" }, statusCode: 400);
+            return Errors.Details(400, "Invalid request body", "sessionIds and tokenIds must be arrays of strings");
 
-        var (revokedSessions, revokedTokens) = await UserSessions.RevokeAsync(db, hasher, user.Id, sessionIds, tokenIds, ct);
+        var (revokedSessions, revokedTokens) = await UserSessions.RevokeAsync(db, hasher, caller.Required.Id, sessionIds, tokenIds, ct);
         return Results.Json(new { revokedSessions, revokedTokens });
     }
 
-    static async Task<IResult> ListSessions(HttpContext http, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> ListSessions(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        var current = UserSessions.CurrentId(http, hasher);
-        var sessions = await UserSessions.ListSessionsAsync(db, user.Id, clock.GetUtcNow().UtcDateTime, ct);
+        var current = caller.SessionId;
+        var sessions = await UserSessions.ListSessionsAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
         return Results.Json(new
         {
             activeSessions = sessions.Select(s => new
@@ -88,13 +83,12 @@ public static class ApiKeyEndpoints
         });
     }
 
-    static async Task<IResult> LogoutAll(HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<IResult> LogoutAll(HttpContext http, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Unauthorized();
-        if (!WebSession.IsSameOrigin(http, options.Value.AppUrl))
-            return Results.Json(new { error = "Forbidden - not same origin, cannot logout all sessions" }, statusCode: 403);
-        var current = UserSessions.CurrentId(http, hasher);
-        await db.Sessions.Where(s => s.UserId == user.Id && s.Type == SessionType.Web && s.SessionToken != current).ExecuteDeleteAsync(ct);
+        if (WebSession.IsCrossSite(http, caller, options.Value.AppUrl))
+            return Errors.Error(403, "Forbidden - not same origin, cannot logout all sessions");
+        var current = caller.SessionId;
+        await db.Sessions.Where(s => s.UserId == caller.Required.Id && s.Type == SessionType.Web && s.SessionToken != current).ExecuteDeleteAsync(ct);
         return Results.Json(new { ok = true });
     }
 

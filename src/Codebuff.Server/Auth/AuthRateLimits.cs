@@ -47,7 +47,7 @@ public static class AuthRateLimits
     /// <summary>The caller's credential (cookie, else header token) as its keyed hash, so no raw token is kept as a key.
     /// A session is the finest identity available before the endpoint runs (the lookup to a user is a DB query).</summary>
     static string? CallerKey(HttpContext http) =>
-        (WebSession.GetToken(http.Request) ?? ApiKeyAuth.GetToken(http.Request)) is { } token
+        (WebSession.GetToken(http.Request) ?? Credentials.HeaderToken(http.Request)) is { } token
             ? http.RequestServices.GetRequiredService<TokenHasher>().Hash(token)
             : null;
 }

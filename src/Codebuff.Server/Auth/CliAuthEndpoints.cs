@@ -17,19 +17,20 @@ public static partial class CliAuthEndpoints
 
     public static void MapCliAuth(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/auth/cli/code", PostCode).RequireRateLimiting(AuthRateLimits.Login);
-        app.MapGet("/api/auth/cli/status", GetStatus).RequireRateLimiting(AuthRateLimits.Status);
-        app.MapPost("/api/auth/cli/logout", PostLogout).RequireRateLimiting(AuthRateLimits.Login);
+        var cli = app.MapGroup("/api/auth/cli");
+        cli.MapPost("/code", PostCode).RequireRateLimiting(AuthRateLimits.Login);
+        cli.MapGet("/status", GetStatus).RequireRateLimiting(AuthRateLimits.Status);
+        // Logout needs the token presented, not a user: a token that names nobody is an idempotent no-op.
+        cli.MapPost("/logout", PostLogout).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken()
+            .RequireRateLimiting(AuthRateLimits.Login);
     }
-
-    static IResult Error(int status, string error) => Results.Json(new { error }, statusCode: status);
 
     static async Task<IResult> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
             || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null || !FingerprintPattern().IsMatch(fingerprintId)
             || !TryString(body, "referralCode", out var referralCode))
-            return Error(400, "Invalid request body");
+            return Errors.Error(400, "Invalid request body");
 
         var expiresAt = CliLogin.ExpiresAtText(clock.GetUtcNow() + CliLogin.Window);
         var hash = login.Hash(fingerprintId, expiresAt);
@@ -42,10 +43,10 @@ public static partial class CliAuthEndpoints
     {
         string fingerprintId = request.Query["fingerprintId"].ToString(), hash = request.Query["fingerprintHash"].ToString(),
             expiresAt = request.Query["expiresAt"].ToString();
-        if (fingerprintId.Length == 0 || hash.Length == 0 || expiresAt.Length == 0) return Error(400, "Invalid query parameters");
+        if (fingerprintId.Length == 0 || hash.Length == 0 || expiresAt.Length == 0) return Errors.Error(400, "Invalid query parameters");
         var now = clock.GetUtcNow();
         if (!long.TryParse(expiresAt, out var expiresMs) || now.ToUnixTimeMilliseconds() > expiresMs || !login.Verify(fingerprintId, expiresAt, hash))
-            return Error(401, "Authentication failed");
+            return Errors.Error(401, "Authentication failed");
 
         var nowUtc = now.UtcDateTime;
         var candidates = await db.Sessions
@@ -60,19 +61,18 @@ public static partial class CliAuthEndpoints
             if (vault.Recover(c.SessionToken, hash) is not { } token) continue;
             return Results.Json(new CliLoginStatus(new CliUser(c.Id, c.Name, c.Email, token, fingerprintId, hash), "Authentication successful!"));
         }
-        return Error(401, "Authentication failed");
+        return Errors.Error(401, "Authentication failed");
     }
 
-    static async Task<IResult> PostLogout(HttpRequest request, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
+    static async Task<IResult> PostLogout(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
             || !TryString(body, "userId", out var userId) || userId is null
             || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null
             || !TryString(body, "fingerprintHash", out var hash) || hash is null
-            || !TryString(body, "authToken", out var bodyToken))
-            return Error(400, "Invalid request body");
-        var token = ApiKeyAuth.GetToken(request) ?? (string.IsNullOrEmpty(bodyToken) ? null : bodyToken);
-        if (token is null) return Error(401, "Unauthorized");
+            || !TryString(body, "authToken", out _))
+            return Errors.Error(400, "Invalid request body");
+        if (caller.Token is not { } token) return caller.Unauthorized();
 
         // Dec 2025 rule (api.md §4.4, our choice): end only the session this token names, for that user and
         // fingerprint; anything else is an idempotent no-op. The fingerprint is unclaimed only if this login claimed it.

@@ -160,7 +160,7 @@ public static class GitHubSignIn
         });
         if (isNew)
             // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
-            await ledger.GrantLockedAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId()}", user.Id, FreeCredits.Initial, GrantType.Free,
+            await ledger.GrantLockedAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
                 "Free credits for signing up", user.NextQuotaReset, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -168,10 +168,10 @@ public static class GitHubSignIn
     }
 
     /// <summary>Upstream's compact id: 32 bits of time and 32 random bits, base64url (11 characters).</summary>
-    public static string CompactId()
+    public static string CompactId(DateTime now)
     {
         Span<byte> bytes = stackalloc byte[8];
-        BitConverter.TryWriteBytes(bytes, (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        BitConverter.TryWriteBytes(bytes, (uint)new DateTimeOffset(now, TimeSpan.Zero).ToUnixTimeSeconds());
         RandomNumberGenerator.Fill(bytes[4..]);
         return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }

@@ -15,24 +15,21 @@ public static partial class ProfileEndpoints
 
     public static void MapProfile(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/user/profile", Get);
-        app.MapPatch("/api/user/profile", Update);
+        var profile = app.MapGroup("/api/user/profile").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        profile.MapGet("", Get);
+        profile.MapPatch("", Update);
     }
 
-    static async Task<IResult> Get(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct) =>
-        await RequestUser.FindAsync(http, db, hasher, null, ct) is { } user
-            ? Results.Json(Profile(user))
-            : Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+    static IResult Get(Caller caller) => Results.Json(Profile(caller.Required));
 
-    static async Task<IResult> Update(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(http, db, hasher, null, ct) is not { } user) return Results.Json(new { error = "Unauthorized" }, statusCode: 401);
-        if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body || body["handle"] is not JsonValue h
-            || h.GetValueKind() != System.Text.Json.JsonValueKind.String)
-            return Results.Json(new { error = "Invalid request body", details = "handle must be a string" }, statusCode: 400);
-        var handle = h.GetValue<string>().Trim().ToLowerInvariant();
+        var user = caller.Required;
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body || JsonKind.StringOrNull(body["handle"]) is not { } raw)
+            return Errors.Details(400, "Invalid request body", "handle must be a string");
+        var handle = raw.Trim().ToLowerInvariant();
         if (!HandlePattern().IsMatch(handle))
-            return Results.Json(new { error = "Invalid handle", details = "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'." }, statusCode: 400);
+            return Errors.Details(400, "Invalid handle", "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'.");
 
         try
         {
@@ -40,7 +37,7 @@ public static partial class ProfileEndpoints
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Results.Json(new { error = "This handle is already taken" }, statusCode: 409);
+            return Errors.Error(409, "This handle is already taken");
         }
         user.Handle = handle;
         return Results.Json(Profile(user));

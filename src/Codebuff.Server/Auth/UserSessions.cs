@@ -63,8 +63,4 @@ public static class UserSessions
         await tx.CommitAsync(ct);
         return (sessions, tokens);
     }
-
-    /// <summary>The hash of the credential this request came with (cookie first), to mark "this session".</summary>
-    public static string? CurrentId(HttpContext http, TokenHasher hasher) =>
-        (WebSession.GetToken(http.Request) ?? ApiKeyAuth.GetToken(http.Request)) is { } t ? hasher.Hash(t) : null;
 }

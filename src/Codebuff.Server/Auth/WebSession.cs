@@ -19,9 +19,6 @@ public static class WebSession
         : request.Cookies[Cookie] is { Length: > 0 } plain ? plain
         : request.Cookies["authjs.session-token"] is { Length: > 0 } authjs ? authjs : null;
 
-    public static async Task<User?> FindUserAsync(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct) =>
-        GetToken(http.Request) is { } token ? await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) : null;
-
     /// <summary>Adds a 30-day web session for the user (the caller saves) and sets its cookie on the response.</summary>
     public static string Start(HttpContext http, AppDbContext db, TokenHasher hasher, string userId, DateTime now)
     {
@@ -56,6 +53,13 @@ public static class WebSession
         var origin = http.Request.Headers.Origin.ToString() is { Length: > 0 } o ? o : http.Request.Headers.Referer.ToString();
         return Matches(origin, appUrl) || Matches(origin, $"{http.Request.Scheme}://{http.Request.Host}");
     }
+
+    /// <summary>
+    /// A state-changing request the browser sent on its own: signed in by the cookie and not from this site. A header
+    /// token is never attached by a browser, so scripts calling with a personal access token need no Origin.
+    /// </summary>
+    public static bool IsCrossSite(HttpContext http, Caller caller, string appUrl) =>
+        caller.Source == CredentialSource.Cookie && !IsSameOrigin(http, appUrl);
 
     static bool Matches(string url, string site) =>
         Uri.TryCreate(url, UriKind.Absolute, out var a) && Uri.TryCreate(site, UriKind.Absolute, out var b)

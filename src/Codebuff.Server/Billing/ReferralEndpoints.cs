@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Codebuff.Server.Auth;
+using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -15,30 +16,32 @@ public static class ReferralEndpoints
 
     public static void MapReferrals(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/referrals", Redeem);
-        app.MapGet("/api/referrals", List);
-        app.MapGet("/api/referrals/{code}", Describe);
+        var referrals = app.MapGroup("/api/referrals");
+        // Redeeming checks the body before the token (upstream's order); a code's page also serves visitors.
+        var identified = referrals.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        identified.MapPost("", Redeem).AcceptBodyAuthToken();
+        identified.MapGet("/{code}", Describe);
+        referrals.MapGet("", List).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
     }
 
-    static IResult Error(int status, string error) => Results.Json(new { error }, statusCode: status);
-
-    static async Task<IResult> Redeem(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> Redeem(HttpRequest request, Caller who, AppDbContext db, CreditLedger ledger, TimeProvider clock,
+        IOptions<ChatOptions> chat, CancellationToken ct)
     {
-        var body = await RequestJson.ReadAsync(http.Request, ct) as JsonObject;
+        var body = await RequestJson.ReadAsync(request, ct) as JsonObject;
         var code = body?["referralCode"] is JsonValue codeNode && codeNode.TryGetValue<string>(out var c) ? c.Trim() : null;
         // Upstream's two paths: a web session only needs a code; the token path validates the whole body first.
-        var caller = await WebSession.FindUserAsync(http, db, hasher, ct);
+        var caller = who.Source == CredentialSource.Cookie ? who.User : null;
         if (caller is not null)
         {
-            if (string.IsNullOrEmpty(code)) return Error(400, "Missing referral code");
+            if (string.IsNullOrEmpty(code)) return Errors.Error(400, "Missing referral code");
         }
         else
         {
             if (body is null || code is null || (body["authToken"] is { } t && t.GetValueKind() != System.Text.Json.JsonValueKind.String))
-                return Error(400, "Invalid request body");
-            if (code.Length == 0) return Error(400, "Missing referral code");
-            caller = await RequestUser.FindAsync(http, db, hasher, (string?)body["authToken"], ct);
-            if (caller is null) return Error(401, "Unauthorized");
+                return Errors.Error(400, "Invalid request body");
+            if (code.Length == 0) return Errors.Error(400, "Missing referral code");
+            caller = who.User;
+            if (caller is null) return who.Unauthorized();
         }
 
         var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code).Select(u => new { u.Id, u.ReferralLimit }).FirstOrDefaultAsync(ct);
@@ -48,14 +51,14 @@ public static class ReferralEndpoints
         await using var tx = await ledger.BeginAsync(owners, ct);
 
         if (await db.Referrals.AnyAsync(r => r.ReferredId == caller.Id, ct))
-            return Error(409, "You've already been referred by someone. Each user can only be referred once.");
+            return Errors.Error(409, "You've already been referred by someone. Each user can only be referred once.");
         if (referrer is null)
-            return Error(404, "This referral code doesn't exist! Try again or reach out to support@codebuff.com if the problem persists.");
-        if (referrer.Id == caller.Id) return Error(400, "Nice try bud, you can't use your own referral code.");
+            return Errors.Error(404, $"This referral code doesn't exist! Try again or reach out to {chat.Value.SupportEmail} if the problem persists.");
+        if (referrer.Id == caller.Id) return Errors.Error(400, "Nice try bud, you can't use your own referral code.");
         if (await db.Referrals.AnyAsync(r => r.ReferrerId == caller.Id && r.ReferredId == referrer.Id, ct))
-            return Error(409, "You were referred by this user already. No double dipping, refer someone new!");
+            return Errors.Error(409, "You were referred by this user already. No double dipping, refer someone new!");
         if (await db.Referrals.CountAsync(r => r.ReferrerId == referrer.Id, ct) >= referrer.ReferralLimit)
-            return Error(400, "This referrer has maxxed out the number of referrals they can make");
+            return Errors.Error(400, "This referrer has maxxed out the number of referrals they can make");
 
         var now = clock.GetUtcNow().UtcDateTime;
         // Both bonuses expire at the referred user's next reset; the monthly reset renews them from the referral rows.
@@ -79,10 +82,9 @@ public static class ReferralEndpoints
         return Results.Json(new { message = "Referral applied successfully!", credits_redeemed = CreditsPerSide });
     }
 
-    static async Task<IResult> List(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> List(Caller caller, AppDbContext db, CancellationToken ct)
     {
-        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
-        if (user is null) return Error(401, "Unauthorized");
+        var user = caller.Required;
         var referrals = await db.Referrals.Where(r => r.ReferrerId == user.Id)
             .Join(db.Users, r => r.ReferredId, u => u.Id, (r, u) => new { id = u.Id, name = u.Name, email = u.Email, credits = r.Credits, r.CreatedAt })
             .OrderBy(r => r.CreatedAt).Select(r => new { r.id, r.name, r.email, r.credits }).ToListAsync(ct);
@@ -99,12 +101,11 @@ public static class ReferralEndpoints
         return Results.Json(result);
     }
 
-    static async Task<IResult> Describe(string code, HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<IResult> Describe(string code, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
     {
         var referrer = await db.Users.AsNoTracking().Where(u => u.ReferralCode == code)
             .Select(u => new { u.Id, u.Name, u.ReferralLimit, Count = db.Referrals.Count(r => r.ReferrerId == u.Id) }).FirstOrDefaultAsync(ct);
-        if (referrer is null) return Error(400, "Invalid referral code");
-        var caller = await RequestUser.FindAsync(http, db, hasher, null, ct);
+        if (referrer is null) return Errors.Error(400, "Invalid referral code");
         var full = referrer.Count >= referrer.ReferralLimit;
         var status = new JsonObject
         {
@@ -116,7 +117,7 @@ public static class ReferralEndpoints
             },
         };
         if (!full) status["referralLink"] = $"{options.Value.AppUrl.TrimEnd('/')}/referrals/{code}";
-        return Results.Json(new JsonObject { ["referrerName"] = referrer.Name, ["isSameUser"] = caller?.Id == referrer.Id, ["status"] = status });
+        return Results.Json(new JsonObject { ["referrerName"] = referrer.Name, ["isSameUser"] = caller.User?.Id == referrer.Id, ["status"] = status });
     }
 
     static JsonNode? JsonSerializerToNode<T>(T value) => System.Text.Json.JsonSerializer.SerializeToNode(value);

@@ -13,14 +13,15 @@ public static class UsageEndpoints
 {
     public static void MapUsage(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/usage", PostUsage);
-        app.MapGet("/api/user/usage", GetUserUsage);
+        // The CLI's banner validates its body before it looks at the token (upstream's order).
+        app.MapPost("/api/v1/usage", PostUsage).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.CliUsage).AcceptBodyAuthToken();
+        app.MapGet("/api/user/usage", GetUserUsage).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
     }
 
-    static async Task<IResult> PostUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
+    static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
     {
-        var (ok, node) = await RequestJson.TryReadAsync(http.Request, ct);
-        if (!ok) return Results.Json(new { message = "Invalid JSON in request body" }, statusCode: 400);
+        var (ok, node) = await RequestJson.TryReadAsync(request, ct);
+        if (!ok) return Errors.InvalidJsonMessage();
         // Valid JSON that is not an object (null, an array, a number) fails the schema, as zod reports it.
         if (node is not JsonObject body)
             return Results.Json(new JsonObject
@@ -28,21 +29,17 @@ public static class UsageEndpoints
                 ["message"] = "Invalid request body",
                 ["issues"] = new JsonArray(new JsonObject
                 {
-                    ["code"] = "invalid_type", ["expected"] = "object", ["received"] = ZodType(node), ["path"] = new JsonArray(),
-                    ["message"] = $"Expected object, received {ZodType(node)}",
+                    ["code"] = "invalid_type", ["expected"] = "object", ["received"] = JsonKind.Of(node), ["path"] = new JsonArray(),
+                    ["message"] = $"Expected object, received {JsonKind.Of(node)}",
                 }),
             }, statusCode: 400);
         var issues = new JsonArray();
         var fingerprintId = Str(body, "fingerprintId", required: true, issues);
-        var authToken = Str(body, "authToken", required: false, issues);
+        Str(body, "authToken", required: false, issues);
         var orgId = Str(body, "orgId", required: false, issues);
         if (issues.Count > 0) return Results.Json(new JsonObject { ["message"] = "Invalid request body", ["issues"] = issues }, statusCode: 400);
 
-        var token = ApiKeyAuth.GetToken(http.Request) ?? (string.IsNullOrEmpty(authToken) ? null : authToken);
-        if (token is null) return Results.Json(new { message = "Authentication required" }, statusCode: 401);
-        var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-        if (user is null)
-            return Results.Json(new { message = "Invalid auth token. You may have been logged out from the web portal. Please log in again." }, statusCode: 401);
+        if (caller.User is not { } user) return caller.Unauthorized();
 
         // With an org the caller belongs to, the org's figures; otherwise (not a member, unknown org) silently personal.
         if (orgId is not null && await db.OrgMembers.AnyAsync(m => m.OrgId == orgId && m.UserId == user.Id, ct))
@@ -56,10 +53,9 @@ public static class UsageEndpoints
         return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, user.AutoTopupEnabled));
     }
 
-    static async Task<IResult> GetUserUsage(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, CancellationToken ct)
     {
-        var user = await RequestUser.FindAsync(http, db, hasher, null, ct);
-        if (user is null) return Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+        var user = caller.Required;
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
         return Results.Json(new
         {
@@ -82,22 +78,9 @@ public static class UsageEndpoints
         }
         // zod's optional() still refuses an explicit null.
         if (node is not null && node.GetValueKind() == System.Text.Json.JsonValueKind.String) return node.GetValue<string>();
-        issues.Add(Issue(name, "invalid_type", $"Expected string, received {ZodType(node)}"));
+        issues.Add(Issue(name, "invalid_type", $"Expected string, received {JsonKind.Of(node)}"));
         return null;
     }
-
-    static string ZodType(JsonNode? node) => node switch
-    {
-        null => "null",
-        JsonArray => "array",
-        _ => node.GetValueKind() switch
-        {
-            System.Text.Json.JsonValueKind.String => "string",
-            System.Text.Json.JsonValueKind.Number => "number",
-            System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "boolean",
-            _ => "object",
-        },
-    };
 
     static JsonObject Issue(string path, string code, string message) =>
         new() { ["code"] = code, ["path"] = new JsonArray(path), ["message"] = message };

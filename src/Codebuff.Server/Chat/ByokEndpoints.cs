@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -17,32 +16,33 @@ public static class ByokEndpoints
 
     public static void MapByokKeys(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/user/api-keys", List);
-        app.MapGet("/api/user/api-keys/{type}", Get);
-        app.MapPut("/api/user/api-keys/{type}", Put);
-        app.MapDelete("/api/user/api-keys/{type}", Delete);
+        var keys = app.MapGroup("/api/user/api-keys").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        keys.MapGet("", List);
+        keys.MapGet("/{type}", Get);
+        keys.MapPut("/{type}", Put);
+        keys.MapDelete("/{type}", Delete);
     }
 
-    static async Task<IResult> List(HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    static async Task<IResult> List(Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
+        var user = caller.Required;
         var rows = await db.EncryptedApiKeys.AsNoTracking().Where(k => k.UserId == user.Id).OrderBy(k => k.Type).ToListAsync(ct);
         return Results.Json(new { keys = rows.Select(r => View(r, cipher)).Where(v => v is not null) });
     }
 
-    static async Task<IResult> Get(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    static async Task<IResult> Get(string type, Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
+        var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
         var row = await db.EncryptedApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.UserId == user.Id && k.Type == t, ct);
-        return row is not null && View(row, cipher) is { } view ? Results.Json(view) : Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404);
+        return row is not null && View(row, cipher) is { } view ? Results.Json(view) : NotStored(type);
     }
 
-    static async Task<IResult> Put(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, ByokCipher cipher, CancellationToken ct)
+    static async Task<IResult> Put(string type, HttpRequest request, Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
+        var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var key = errors.String(body, "apiKey", required: true, minLength: 1)?.Trim();
         if (key is not null && (key.Length is < 8 or > 1000 || key.Any(char.IsWhiteSpace)))
@@ -59,12 +59,12 @@ public static class ByokEndpoints
         return Results.Json(new { type = label, maskedKey = ByokCipher.Mask(key!) });
     }
 
-    static async Task<IResult> Delete(string type, HttpRequest request, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<IResult> Delete(string type, Caller caller, AppDbContext db, CancellationToken ct)
     {
-        if (await RequestUser.FindAsync(request.HttpContext, db, hasher, null, ct) is not { } user) return Unauthorized();
+        var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
         var deleted = await db.EncryptedApiKeys.Where(k => k.UserId == user.Id && k.Type == t).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? Results.Json(new { error = $"No {type} key is stored" }, statusCode: 404) : Results.Json(new { deleted = true });
+        return deleted == 0 ? NotStored(type) : Results.Json(new { deleted = true });
     }
 
     static object? View(EncryptedApiKey row, ByokCipher cipher) =>
@@ -72,8 +72,7 @@ public static class ByokEndpoints
 
     static ApiKeyType? ParseType(string type) => Array.IndexOf(Types, type) is var i and >= 0 ? (ApiKeyType)i : null;
 
-    static IResult UnknownType(string type) =>
-        Results.Json(new { error = $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}" }, statusCode: 400);
+    static IResult UnknownType(string type) => Errors.Error(400, $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}");
 
-    static IResult Unauthorized() => Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+    static IResult NotStored(string type) => Errors.Error(404, $"No {type} key is stored");
 }

@@ -13,7 +13,8 @@ namespace Codebuff.Server.Chat;
 /// <summary>POST /api/v1/chat/completions: the gates of api.md §2.5.3 in their order, then the proxy.</summary>
 public static class ChatCompletionEndpoints
 {
-    public static void MapChatCompletions(this IEndpointRouteBuilder app) => app.MapPost("/api/v1/chat/completions", Handle);
+    public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools); // body is checked first
 
     static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, ChatRateLimiter limiter,
         ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)
@@ -35,12 +36,10 @@ public static class ChatCompletionEndpoints
     {
         var startedAt = clock.GetUtcNow().UtcDateTime;
         var request = context.Request;
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Message(400, "Invalid JSON in request body");
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJsonMessage();
 
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return Message(401, "Unauthorized");
-        var user = await ApiKeyAuth.FindUserAsync(db, hasher, token, ct);
-        if (user is null) return Message(401, "Invalid Codebuff API key");
+        var caller = Caller.Of(context);
+        if (caller.User is not { } user) return caller.Unauthorized();
         if (user.Banned)
             return Results.Json(new
             {

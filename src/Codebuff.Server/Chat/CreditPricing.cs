@@ -11,7 +11,7 @@ public static class CreditPricing
     public static int Credits(decimal costUsd) => costUsd <= 0 ? 0 : (int)Math.Round(costUsd * 100m * (1 + ProfitMargin), MidpointRounding.AwayFromZero);
 
     /// <summary>The cost reported back to the client so that the SDK's own formula reproduces the billed credits.</summary>
-    public static double ReportedCost(int billedCredits) => billedCredits / 105.5;
+    public static double ReportedCost(int billedCredits) => billedCredits / (double)(100m * (1 + ProfitMargin));
 
     // Free mode (api.md §7.2, Feb 2026 allow-list): cost_mode "free" is honoured only for these agent/model pairs.
     static readonly Dictionary<string, string> FreeModeModels = new()
@@ -43,7 +43,7 @@ public static class CreditPricing
     {
         var (publisher, name) = ParseAgentId(agentId);
         agent = name;
-        return publisher is null || publisher == "codebuff";
+        return publisher is null || publisher == Agents.AgentPublishing.DefaultPublisher;
     }
 
     public static bool IsFreeModeAllowed(string agentId, string model) =>

@@ -22,7 +22,10 @@ public static class ServerApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Rate limits first: a flood is refused before any credential costs a database lookup.
         app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseAuthorization();
         MapEndpoints(app);
         return app;
     }
@@ -46,6 +49,7 @@ public static class ServerApp
         services.AddSingleton(new TokenHasher(secret.Value));
         services.AddSingleton<CliLogin>();
         services.AddSingleton<CliTokenVault>();
+        CallerAuthentication.Register(services);
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());

@@ -1,3 +1,4 @@
+using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,7 @@ public static class FeatureEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var features = app.MapGroup("/api/admin/orgs/{orgId}/features/{feature}").RequireUser().RequireSiteAdmin();
+        var features = app.MapGroup("/api/admin/orgs/{orgId}/features/{feature}").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RequireSiteAdmin();
         features.MapGet("", Get);
         features.MapPost("", Upsert);
     }
@@ -26,9 +27,9 @@ public static class FeatureEndpoints
         {
             var http = context.HttpContext;
             var admins = http.RequestServices.GetRequiredService<IOptions<CodebuffOptions>>().Value.Admins;
-            var email = OrgUser.Of(http).Email;
+            var email = Caller.Of(http).Required.Email;
             return admins.Any(a => string.Equals(a.Trim(), email, StringComparison.OrdinalIgnoreCase))
-                ? await next(context) : Error(403, "Forbidden - not an admin");
+                ? await next(context) : Errors.Error(403, "Forbidden - not an admin");
         });
 
     static async Task<IResult> Get(string orgId, string feature, AppDbContext db, CancellationToken ct)
@@ -41,7 +42,7 @@ public static class FeatureEndpoints
     static async Task<IResult> Upsert(string orgId, string feature, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (ok, config) = await RequestJson.TryReadAsync(request, ct);
-        if (!ok) return Error(400, "Invalid JSON in request body");
+        if (!ok) return Errors.InvalidJson();
         var now = clock.GetUtcNow().UtcDateTime;
         var json = config?.ToJsonString();
         try
@@ -56,7 +57,7 @@ public static class FeatureEndpoints
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
-            return Error(404, "Organization not found");
+            return Errors.Error(404, "Organization not found");
         }
     }
 }

@@ -1,7 +1,9 @@
+using Codebuff.Server.Auth;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -17,7 +19,7 @@ public static class InvitationEndpoints
         org.MapPost("/invitations/{email}/resend", Resend).RequireRole(OrgRole.Admin);
 
         app.MapGet("/api/invites/{token}", Show); // anyone holding the link
-        app.MapGroup("/api/invites").RequireUser().MapPost("/{token}", Accept);
+        app.MapGroup("/api/invites").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).MapPost("/{token}", Accept);
     }
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
@@ -37,7 +39,7 @@ public static class InvitationEndpoints
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var (email, role, problem) = ReadInvitee(body);
-        if (problem is not null) return Error(400, problem);
+        if (problem is not null) return Errors.Error(400, problem);
         return await invitations.CreateAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
     }
 
@@ -46,9 +48,9 @@ public static class InvitationEndpoints
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
-        if (body["invitations"] is not JsonArray { Count: > 0 } list) return Error(400, "Invalid invitations array");
+        if (body["invitations"] is not JsonArray { Count: > 0 } list) return Errors.Error(400, "Invalid invitations array");
         var invitees = list.Select(n => n is JsonObject o ? ReadInvitee(o) : (null, OrgRole.Member, "Each invitation must be an object with email and role")).ToList();
-        if (invitees.FirstOrDefault(i => i.Problem is not null) is { Problem: { } problem }) return Error(400, problem);
+        if (invitees.FirstOrDefault(i => i.Problem is not null) is { Problem: { } problem }) return Errors.Error(400, problem);
 
         var added = 0;
         var skipped = new JsonArray();
@@ -74,9 +76,9 @@ public static class InvitationEndpoints
         return refusal?.ToResult() ?? Results.Json(new { invitation });
     }
 
-    static async Task<IResult> Accept(string token, OrgUser me, Invitations invitations, CancellationToken ct)
+    static async Task<IResult> Accept(string token, Caller caller, Invitations invitations, CancellationToken ct)
     {
-        var (accepted, refusal) = await invitations.AcceptAsync(token, me.User, ct);
+        var (accepted, refusal) = await invitations.AcceptAsync(token, caller.Required, ct);
         return refusal?.ToResult() ?? Results.Json(new
         {
             success = true,

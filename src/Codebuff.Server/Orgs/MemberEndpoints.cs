@@ -1,6 +1,7 @@
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -34,8 +35,8 @@ public static class MemberEndpoints
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var email = OrgRequests.Str(body, "email")?.Trim();
-        if (!OrgRequests.IsEmail(email)) return Error(400, "A valid email is required");
-        if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Error(400, "Role must be one of owner, admin, member");
+        if (!OrgRequests.IsEmail(email)) return Errors.Error(400, "A valid email is required");
+        if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Errors.Error(400, "Role must be one of owner, admin, member");
         return await members.AddAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
     }
 
@@ -43,7 +44,7 @@ public static class MemberEndpoints
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
-        if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Error(400, "Role must be one of owner, admin, member");
+        if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Errors.Error(400, "Role must be one of owner, admin, member");
         return await members.ChangeRoleAsync(caller, userId, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
     }
 

@@ -1,12 +1,13 @@
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
 /// <summary>Why a membership change was refused: status and message of the answer.</summary>
 public sealed record Refusal(int Status, string Message)
 {
-    public IResult ToResult() => OrgAccess.Error(Status, Message);
+    public IResult ToResult() => Errors.Error(Status, Message);
 }
 
 /// <summary>

@@ -1,5 +1,7 @@
+using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -33,13 +35,13 @@ public static class OrgAccess
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var user = OrgUser.Of(http);
+            var user = Caller.Of(http).Required;
             var orgId = http.GetRouteValue("orgId") as string ?? "";
             var db = http.RequestServices.GetRequiredService<AppDbContext>();
             var role = await RoleAsync(db, orgId, user.Id, http.RequestAborted);
-            if (role is null) return Error(404, "Organization not found");
+            if (role is null) return Errors.Error(404, "Organization not found");
             if (http.GetEndpoint()?.Metadata.GetMetadata<MinimumRole>() is { } minimum && role.Value > minimum.Role)
-                return Error(403, minimum.Refusal);
+                return Errors.Error(403, minimum.Refusal);
             http.Features.Set(new OrgCaller(user, orgId, role.Value));
             return await next(context);
         });
@@ -51,5 +53,4 @@ public static class OrgAccess
     public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>
         db.OrgMembers.Where(m => m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin)).Select(m => m.OrgId);
 
-    public static IResult Error(int status, string error) => Results.Json(new { error }, statusCode: status);
 }

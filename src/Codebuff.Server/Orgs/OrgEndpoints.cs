@@ -1,3 +1,4 @@
+using Codebuff.Server.Auth;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
@@ -5,6 +6,7 @@ using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -13,7 +15,7 @@ public static class OrgEndpoints
 {
     public static void MapOrgs(this IEndpointRouteBuilder app)
     {
-        var orgs = app.MapGroup("/api/orgs").RequireUser();
+        var orgs = app.MapGroup("/api/orgs").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         orgs.MapGet("", List);
         orgs.MapPost("", Create);
         orgs.MapGet("/slug/{slug}", GetBySlug);
@@ -37,12 +39,12 @@ public static class OrgEndpoints
     /// <summary>Defaults of a new org (api.md §5.5): auto top-up on, 20000 credits when the balance falls to 5000.</summary>
     public const int DefaultTopupAmount = 20000, DefaultTopupThreshold = 5000;
 
-    static async Task<IResult> List(OrgUser me, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> List(Caller caller, AppDbContext db, CancellationToken ct)
     {
         var rows = await (
             from m in db.OrgMembers.AsNoTracking()
             join o in db.Orgs on m.OrgId equals o.Id
-            where m.UserId == me.User.Id
+            where m.UserId == caller.Required.Id
             orderby o.CreatedAt, o.Id
             select new
             {
@@ -56,13 +58,13 @@ public static class OrgEndpoints
         });
     }
 
-    static async Task<IResult> Create(OrgUser me, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> Create(Caller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var name = OrgRequests.Str(body, "name");
-        if (OrgNames.Error(name) is { } nameError) return Error(400, nameError);
-        if (body["description"] is { } d && OrgRequests.Str(body, "description") is null) return Error(400, "description must be a string");
+        if (OrgNames.Error(name) is { } nameError) return Errors.Error(400, nameError);
+        if (body["description"] is { } d && OrgRequests.Str(body, "description") is null) return Errors.Error(400, "description must be a string");
         name = name!.Trim();
         var baseSlug = OrgNames.BaseSlug(name);
 
@@ -74,12 +76,12 @@ public static class OrgEndpoints
             var org = new Org
             {
                 Id = Guid.NewGuid().ToString(), Name = name, Slug = OrgNames.FirstFree(baseSlug, taken),
-                Description = OrgRequests.Str(body, "description"), OwnerId = me.User.Id,
+                Description = OrgRequests.Str(body, "description"), OwnerId = caller.Required.Id,
                 AutoTopupEnabled = true, AutoTopupAmount = DefaultTopupAmount, AutoTopupThreshold = DefaultTopupThreshold,
                 CreatedAt = now, UpdatedAt = now,
             };
             db.Orgs.Add(org);
-            db.OrgMembers.Add(new OrgMember { OrgId = org.Id, UserId = me.User.Id, Role = OrgRole.Owner, JoinedAt = now });
+            db.OrgMembers.Add(new OrgMember { OrgId = org.Id, UserId = caller.Required.Id, Role = OrgRole.Owner, JoinedAt = now });
             try
             {
                 await db.SaveChangesAsync(ct);
@@ -96,14 +98,14 @@ public static class OrgEndpoints
         DetailAsync(caller.OrgId, caller.Role, withOwner: false, db, ledger, ct);
 
     /// <summary>Like GET /api/orgs/{id}, found by slug; an org the caller is not a member of does not exist for them.</summary>
-    static async Task<IResult> GetBySlug(string slug, OrgUser me, AppDbContext db, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> GetBySlug(string slug, Caller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct)
     {
         var member = await (
             from o in db.Orgs
             join m in db.OrgMembers on o.Id equals m.OrgId
-            where o.Slug == slug && m.UserId == me.User.Id
+            where o.Slug == slug && m.UserId == caller.Required.Id
             select new { o.Id, m.Role }).FirstOrDefaultAsync(ct);
-        if (member is null) return Error(404, "Organization not found");
+        if (member is null) return Errors.Error(404, "Organization not found");
         return await DetailAsync(member.Id, member.Role, withOwner: true, db, ledger, ct);
     }
 
@@ -115,7 +117,7 @@ public static class OrgEndpoints
             Members = db.OrgMembers.Count(m => m.OrgId == o.Id),
             Repos = db.OrgRepos.Count(r => r.OrgId == o.Id && r.IsActive),
         }).FirstOrDefaultAsync(ct);
-        if (row is null) return Error(404, "Organization not found");
+        if (row is null) return Errors.Error(404, "Organization not found");
         var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
         var o = row.Org;
         var json = new JsonObject
@@ -138,15 +140,15 @@ public static class OrgEndpoints
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var changes = new OrgChanges();
-        if ((changes.Text(body, "name", required: false) ?? changes.Text(body, "description", required: false)) is { } problem) return Error(400, problem);
+        if ((changes.Text(body, "name", required: false) ?? changes.Text(body, "description", required: false)) is { } problem) return Errors.Error(400, problem);
         return await changes.ApplyAsync(caller, db, clock, ct) ? Results.Json(OrgJson.Org(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == caller.OrgId, ct)))
-            : Error(404, "Organization not found");
+            : Errors.Error(404, "Organization not found");
     }
 
     static async Task<IResult> GetSettings(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var o = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
-        if (o is null) return Error(404, "Organization not found");
+        if (o is null) return Errors.Error(404, "Organization not found");
         return Results.Json(new
         {
             id = o.Id, name = o.Name, slug = o.Slug, description = o.Description, userRole = OrgJson.Role(caller.Role),
@@ -167,8 +169,8 @@ public static class OrgEndpoints
             ?? c.Flag(body, "autoTopupEnabled") ?? c.Flag(body, "billingAlerts") ?? c.Flag(body, "usageAlerts") ?? c.Flag(body, "weeklyReports")
             ?? c.Number(body, "autoTopupThreshold", 0, nullable: false) ?? c.Number(body, "autoTopupAmount", 500, nullable: false)
             ?? c.Number(body, "creditLimit", 0, nullable: true);
-        if (problem is not null) return Error(400, problem);
-        return await c.ApplyAsync(caller, db, clock, ct) ? Results.Json(new { success = true }) : Error(404, "Organization not found");
+        if (problem is not null) return Errors.Error(400, problem);
+        return await c.ApplyAsync(caller, db, clock, ct) ? Results.Json(new { success = true }) : Errors.Error(404, "Organization not found");
     }
 
     /// <summary>
@@ -180,10 +182,10 @@ public static class OrgEndpoints
     {
         var publishers = await db.Publishers.Where(p => p.OrgId == caller.OrgId).Select(p => p.Id).OrderBy(p => p).ToListAsync(ct);
         if (publishers.Count > 0)
-            return Error(409, $"This organization still owns publishers ({string.Join(", ", publishers)}); they must be removed before the organization can be deleted");
+            return Errors.Error(409, $"This organization still owns publishers ({string.Join(", ", publishers)}); they must be removed before the organization can be deleted");
         var owned = db.OrgMembers.Where(m => m.UserId == caller.User.Id && m.Role == OrgRole.Owner).Select(m => m.OrgId);
         var deleted = await db.Orgs.Where(o => o.Id == caller.OrgId && owned.Contains(o.Id)).ExecuteDeleteAsync(ct);
-        return deleted == 1 ? Results.Json(new { success = true }) : Error(403, OnlyOwnersDelete);
+        return deleted == 1 ? Results.Json(new { success = true }) : Errors.Error(403, OnlyOwnersDelete);
     }
 
     /// <summary>The validated changes of one PATCH, applied in one UPDATE that also re-checks the caller's admin role.</summary>

@@ -11,8 +11,8 @@ static class OrgRequests
     public static async Task<(JsonObject? Body, IResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
-        if (!ok) return (null, OrgAccess.Error(400, "Invalid JSON in request body"));
-        return node is JsonObject body ? (body, null) : (null, OrgAccess.Error(400, "Request body must be a JSON object"));
+        if (!ok) return (null, Errors.InvalidJson());
+        return node is JsonObject body ? (body, null) : (null, Errors.Error(400, "Request body must be a JSON object"));
     }
 
     /// <summary>A string property, or null when absent, null or of another type.</summary>

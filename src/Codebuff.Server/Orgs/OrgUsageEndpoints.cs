@@ -2,6 +2,7 @@ using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -16,7 +17,7 @@ public static class OrgUsageEndpoints
     static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, CancellationToken ct)
     {
         var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
-        if (org is null) return Error(404, "Organization not found");
+        if (org is null) return Errors.Error(404, "Organization not found");
         var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(org.Id), ct);
         var (start, end) = billing.Cycle(org);
         var messages = billing.CycleMessages(org);

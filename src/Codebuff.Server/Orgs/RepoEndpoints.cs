@@ -1,6 +1,7 @@
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
@@ -35,10 +36,10 @@ public static class RepoEndpoints
         if (body is null) return error!;
         switch (RepoUrls.TryParse(OrgRequests.Str(body, "repository_url"), out var repo))
         {
-            case RepoUrls.Problem.InvalidUrl: return Error(400, "Invalid URL format");
-            case RepoUrls.Problem.HostNotAllowed: return Error(400, "Repository domain not allowed");
+            case RepoUrls.Problem.InvalidUrl: return Errors.Error(400, "Invalid URL format");
+            case RepoUrls.Problem.HostNotAllowed: return Errors.Error(400, "Repository domain not allowed");
         }
-        if (body["repository_name"] is not null && OrgRequests.Str(body, "repository_name") is null) return Error(400, "repository_name must be a string");
+        if (body["repository_name"] is not null && OrgRequests.Str(body, "repository_name") is null) return Errors.Error(400, "repository_name must be a string");
         var name = OrgRequests.Str(body, "repository_name")?.Trim() is { Length: > 0 } given ? given : repo!.Name;
 
         var row = new OrgRepo
@@ -50,7 +51,7 @@ public static class RepoEndpoints
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Database.ExecuteSqlAsync($"SELECT 1 FROM org WHERE id = {caller.OrgId} FOR NO KEY UPDATE", ct);
         if (await db.OrgRepos.AnyAsync(r => r.OrgId == caller.OrgId && r.RepoUrl == row.RepoUrl, ct))
-            return Error(409, "Repository already added to organization");
+            return Errors.Error(409, "Repository already added to organization");
         db.OrgRepos.Add(row);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -61,17 +62,17 @@ public static class RepoEndpoints
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
-        if (OrgRequests.Bool(body, "isActive") is not { } active) return Error(400, "isActive must be true or false");
+        if (OrgRequests.Bool(body, "isActive") is not { } active) return Errors.Error(400, "isActive must be true or false");
         var admin = AdministeredBy(db, caller.User.Id);
         var changed = await db.OrgRepos.Where(r => r.Id == repoId && r.OrgId == caller.OrgId && admin.Contains(r.OrgId))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.IsActive, active), ct);
-        return changed == 1 ? Results.Json(new { success = true }) : Error(404, "Repository not found");
+        return changed == 1 ? Results.Json(new { success = true }) : Errors.Error(404, "Repository not found");
     }
 
     static async Task<IResult> Delete(string repoId, OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var admin = AdministeredBy(db, caller.User.Id);
         var deleted = await db.OrgRepos.Where(r => r.Id == repoId && r.OrgId == caller.OrgId && admin.Contains(r.OrgId)).ExecuteDeleteAsync(ct);
-        return deleted == 1 ? Results.Json(new { success = true }) : Error(404, "Repository not found");
+        return deleted == 1 ? Results.Json(new { success = true }) : Errors.Error(404, "Repository not found");
     }
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
@@ -36,14 +35,16 @@ public static class SearchEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/web-search", WebSearch);
-        app.MapPost("/api/v1/docs-search", DocsSearch);
+        // The body is checked before the token (upstream's order), so the handler answers the 401 itself.
+        var search = app.MapGroup("/api/v1").IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
+        search.MapPost("/web-search", WebSearch);
+        search.MapPost("/docs-search", DocsSearch);
     }
 
     static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, IHttpClientFactory http,
         IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
@@ -61,7 +62,7 @@ public static class SearchEndpoints
     static async Task<IResult> DocsSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, IHttpClientFactory http,
         IOptions<SearchOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return InvalidJson();
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
@@ -81,9 +82,8 @@ public static class SearchEndpoints
         SearchOptions options, ILogger log, CancellationToken ct, string? baseUrl, string path, JsonObject providerBody, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
-        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is not { } user) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
+        var caller = Caller.Of(request.HttpContext);
+        if (caller.User is not { } user) return caller.Unauthorized();
 
         // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
         var payer = await orgBilling.PayerAsync(user.Id, repoUrl, ct);
@@ -134,5 +134,4 @@ public static class SearchEndpoints
         return url;
     }
 
-    static IResult InvalidJson() => Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
 }

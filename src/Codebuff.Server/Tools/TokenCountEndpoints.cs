@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Tools;
@@ -15,19 +13,16 @@ public static class TokenCountEndpoints
 {
     public static void MapTools(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/token-count", Count);
+        app.MapPost("/api/v1/token-count", Count).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
         SearchEndpoints.Map(app);
     }
 
-    static async Task<IResult> Count(HttpRequest request, AppDbContext db, TokenHasher hasher, TokenCounter counter, CancellationToken ct)
+    static async Task<IResult> Count(HttpRequest request, TokenCounter counter, CancellationToken ct)
     {
-        var token = ApiKeyAuth.GetToken(request);
-        if (token is null) return Results.Json(new { message = "Unauthorized" }, statusCode: 401);
-        if (await ApiKeyAuth.FindUserAsync(db, hasher, token, ct) is null) return Results.Json(new { message = "Invalid Codebuff API key" }, statusCode: 401);
-        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Results.Json(new { error = "Invalid JSON in request body" }, statusCode: 400);
+        if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
         var errors = new BodyErrors();
-        if (body["messages"] is not JsonArray messages) { errors.Add(body["messages"] is null ? "Required" : $"Expected array, received {BodyErrors.Kind(body["messages"])}", "messages"); messages = []; }
+        if (body["messages"] is not JsonArray messages) { errors.Add(body["messages"] is null ? "Required" : $"Expected array, received {JsonKind.Of(body["messages"])}", "messages"); messages = []; }
         var system = errors.String(body, "system", required: false);
         errors.String(body, "model", required: false);
         if (errors.Any) return errors.ToResult();

@@ -12,18 +12,20 @@ public static class LoginPages
 {
     public static void MapLoginPages(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/login", Login);
-        app.MapGet("/onboard", Onboard);
-        app.MapGet("/", Home);
+        // Linking a CLI is a browser flow: only the web session cookie counts there.
+        var login = app.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
+        login.MapGet("/login", Login);
+        login.MapGet("/onboard", Onboard);
+        app.MapGet("/", Home).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
     }
 
-    static async Task<IResult> Login(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static IResult Login(HttpRequest request, Caller caller)
     {
-        var query = http.Request.QueryString.Value ?? "";
-        var hasAuthCode = http.Request.Query.ContainsKey("auth_code");
+        var query = request.QueryString.Value ?? "";
+        var hasAuthCode = request.Query.ContainsKey("auth_code");
         // Already signed in and here for the CLI: straight on to linking.
-        if (hasAuthCode && await WebSession.FindUserAsync(http, db, hasher, ct) is not null) return Results.Redirect("/onboard" + query);
-        var next = hasAuthCode || http.Request.Query.ContainsKey("referral_code") ? "/onboard" + query : "/";
+        if (hasAuthCode && caller.Source == CredentialSource.Cookie) return Results.Redirect("/onboard" + query);
+        var next = hasAuthCode || request.Query.ContainsKey("referral_code") ? "/onboard" + query : "/";
         var href = "/api/auth/signin/github?callbackUrl=" + Uri.EscapeDataString(next);
         var intro = hasAuthCode ? "Sign in to connect the Codebuff CLI on your computer." : "Sign in to manage your account, usage and API keys.";
         return Page.Html("Sign in", $"""
@@ -33,9 +35,9 @@ public static class LoginPages
             """);
     }
 
-    static async Task<IResult> Home(HttpContext http, AppDbContext db, TokenHasher hasher, Billing.CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> Home(Caller caller, Billing.CreditLedger ledger, CancellationToken ct)
     {
-        if (await WebSession.FindUserAsync(http, db, hasher, ct) is not { } user) return Results.Redirect("/login");
+        var user = caller.Required;
         var usage = await ledger.GetUsageAsync(Billing.LedgerOwner.User(user.Id), ct);
         return Page.Html("Account", $"""
             <h1>Codebuff</h1>
@@ -47,11 +49,9 @@ public static class LoginPages
             """);
     }
 
-    static async Task<IResult> Onboard(HttpContext http, AppDbContext db, TokenHasher hasher, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> Onboard(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
     {
-        var webToken = WebSession.GetToken(http.Request);
-        var user = webToken is null ? null : await ApiKeyAuth.FindUserAsync(db, hasher, webToken, ct);
-        if (user is null) return Results.Redirect("/login" + http.Request.QueryString.Value);
+        if (caller is not { Source: CredentialSource.Cookie, User: { } user }) return Results.Redirect("/login" + http.Request.QueryString.Value);
 
         var authCode = http.Request.Query["auth_code"].ToString();
         if (authCode.Length == 0)
@@ -90,7 +90,7 @@ public static class LoginPages
             Expires = CliLogin.CliSessionExpiry, FingerprintId = fingerprintId,
         });
         await db.SaveChangesAsync(ct);
-        var webHash = hasher.Hash(webToken!);
+        var webHash = caller.SessionId;
         await db.Sessions.Where(s => s.SessionToken == webHash && s.FingerprintId == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.FingerprintId, fingerprintId), ct);
         await tx.CommitAsync(ct);

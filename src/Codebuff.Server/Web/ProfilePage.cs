@@ -16,57 +16,60 @@ public static class ProfilePage
 {
     public static void MapProfilePage(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/profile", Show);
-        app.MapPost("/profile/api-keys", CreateKey).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
-        app.MapPost("/profile/api-keys/revoke", RevokeKey);
-        app.MapPost("/profile/sessions/revoke", RevokeSession);
+        var profile = app.MapGroup("/profile");
+        profile.MapGet("", Show).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
+
+        // A personal access token may drive the forms too (scripts); a cookie only from this site's own pages.
+        var forms = profile.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, new Unauthenticated(Refused)).AddEndpointFilter(OwnFormsOnly);
+        forms.MapPost("/api-keys", CreateKey).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
+        forms.MapPost("/api-keys/revoke", RevokeKey);
+        forms.MapPost("/sessions/revoke", RevokeSession);
     }
 
-    static async Task<IResult> Show(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, CancellationToken ct) =>
-        await WebSession.FindUserAsync(http, db, hasher, ct) is { } user
-            ? await RenderAsync(http, db, hasher, ledger, clock, user, newToken: null, ct)
-            : Results.Redirect("/login");
+    static readonly IResult Refused = Page.Message("Not allowed", "Sign in and use the page's own buttons.", "error", 403);
 
-    static async Task<IResult> CreateKey(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock,
-        IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async ValueTask<object?> OwnFormsOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (await SignedInPostAsync(http, db, hasher, options.Value, ct) is not { } user) return Refused();
-        var form = await http.Request.ReadFormAsync(ct);
+        var http = context.HttpContext;
+        var appUrl = http.RequestServices.GetRequiredService<IOptions<CodebuffOptions>>().Value.AppUrl;
+        return http.Request.HasFormContentType && !WebSession.IsCrossSite(http, Caller.Of(http), appUrl) ? await next(context) : Refused;
+    }
+
+    static Task<IResult> Show(Caller caller, AppDbContext db, CreditLedger ledger, TimeProvider clock, CancellationToken ct) =>
+        RenderAsync(caller, db, ledger, clock, newToken: null, ct);
+
+    static async Task<IResult> CreateKey(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, CancellationToken ct)
+    {
+        var user = caller.Required;
+        var form = await request.ReadFormAsync(ct);
         if (!int.TryParse(form["days"], NumberStyles.None, CultureInfo.InvariantCulture, out var days) || days is < 1 or > 365)
             return Page.Message("Invalid expiry", "A key lives for 1 to 365 days.", "error", 400);
         var (token, _) = await UserSessions.CreateTokenAsync(db, hasher, user.Id, days, clock.GetUtcNow().UtcDateTime, ct);
-        return await RenderAsync(http, db, hasher, ledger, clock, user, token, ct);
+        return await RenderAsync(caller, db, ledger, clock, token, ct);
     }
 
-    static async Task<IResult> RevokeKey(HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<IResult> RevokeKey(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        if (await SignedInPostAsync(http, db, hasher, options.Value, ct) is not { } user) return Refused();
-        var form = await http.Request.ReadFormAsync(ct);
-        await UserSessions.RevokeAsync(db, hasher, user.Id, [], [form["id"].ToString()], ct);
+        var form = await request.ReadFormAsync(ct);
+        await UserSessions.RevokeAsync(db, hasher, caller.Required.Id, [], [form["id"].ToString()], ct);
         return Results.Redirect("/profile#api-keys");
     }
 
-    static async Task<IResult> RevokeSession(HttpContext http, AppDbContext db, TokenHasher hasher, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<IResult> RevokeSession(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
-        if (await SignedInPostAsync(http, db, hasher, options.Value, ct) is not { } user) return Refused();
-        var form = await http.Request.ReadFormAsync(ct);
-        await UserSessions.RevokeAsync(db, hasher, user.Id, [form["id"].ToString()], [], ct);
+        var form = await request.ReadFormAsync(ct);
+        await UserSessions.RevokeAsync(db, hasher, caller.Required.Id, [form["id"].ToString()], [], ct);
         return Results.Redirect("/profile#sessions");
     }
 
-    static async Task<User?> SignedInPostAsync(HttpContext http, AppDbContext db, TokenHasher hasher, CodebuffOptions options, CancellationToken ct) =>
-        http.Request.HasFormContentType && WebSession.IsSameOrigin(http, options.AppUrl) ? await WebSession.FindUserAsync(http, db, hasher, ct) : null;
-
-    static IResult Refused() => Page.Message("Not allowed", "Sign in and use the page's own buttons.", "error", 403);
-
-    static async Task<IResult> RenderAsync(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, TimeProvider clock, User user,
-        string? newToken, CancellationToken ct)
+    static async Task<IResult> RenderAsync(Caller caller, AppDbContext db, CreditLedger ledger, TimeProvider clock, string? newToken, CancellationToken ct)
     {
+        var user = caller.Required;
         var now = clock.GetUtcNow().UtcDateTime;
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
         var tokens = await UserSessions.ListTokensAsync(db, user.Id, now, ct);
         var sessions = await UserSessions.ListSessionsAsync(db, user.Id, now, ct);
-        var current = UserSessions.CurrentId(http, hasher);
+        var current = caller.SessionId;
 
         var html = new StringBuilder();
         html.Append($"""

@@ -34,7 +34,7 @@ public sealed class BuiltinAgentTests(ServerFixture server) : IClassFixture<Serv
         await using var db = server.NewDbContext();
         var before = await db.AgentConfigs.CountAsync();
         var users = await db.Users.CountAsync();
-        Assert.Empty(await BuiltinAgents.SeedAsync(db, CancellationToken.None));
+        Assert.Empty(await BuiltinAgents.SeedAsync(db, TimeProvider.System, CancellationToken.None));
         Assert.Equal(before, await db.AgentConfigs.CountAsync());
         Assert.Equal(users, await db.Users.CountAsync());
 
@@ -125,11 +125,11 @@ public sealed class BuiltinAgentUpdateTests(ServerFixture server) : IClassFixtur
         data["instructionsPrompt"] = "an older prompt";
         await db.Database.ExecuteSqlInterpolatedAsync($"UPDATE agent_config SET data = {data.ToJsonString()}::jsonb WHERE publisher_id = 'codebuff' AND id = 'file-picker'");
 
-        var published = await BuiltinAgents.SeedAsync(db, CancellationToken.None);
+        var published = await BuiltinAgents.SeedAsync(db, TimeProvider.System, CancellationToken.None);
         var spawners = builtins.Where(a => JsonNode.Parse(a.Data)!["spawnableAgents"]!.AsArray().Any(s => ((string?)s)!.StartsWith("codebuff/file-picker@"))).Select(a => a.Id);
         Assert.Equal(spawners.Append("file-picker").Order(), published.Order());
         var latestBase = await BodyAsync(await server.Client.GetAsync("/api/v1/agents/codebuff/base/latest"));
         Assert.Contains("codebuff/file-picker@0.0.2", latestBase["data"]!["spawnableAgents"]!.AsArray().Select(s => (string?)s));
-        Assert.Empty(await BuiltinAgents.SeedAsync(db, CancellationToken.None));
+        Assert.Empty(await BuiltinAgents.SeedAsync(db, TimeProvider.System, CancellationToken.None));
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Codebuff.Server.AgentRuns;
+namespace Codebuff.Server.Hosting;
 
 /// <summary>
 /// Collects schema failures of a JSON body and renders them as a zod "format" tree
@@ -34,7 +34,7 @@ public sealed class BodyErrors
         return root;
     }
 
-    public IResult ToResult() => Results.Json(new JsonObject { ["error"] = "Invalid request body", ["details"] = ToTree() }, statusCode: 400);
+    public IResult ToResult() => Errors.Details(400, "Invalid request body", ToTree());
 
     // Typed readers: each records its own failure and returns null, so one pass reports every bad field.
 
@@ -42,7 +42,7 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) { if (required) Add("Required", name); return null; }
-        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) { Add($"Expected string, received {Kind(node)}", name); return null; }
+        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) { Add($"Expected string, received {JsonKind.Of(node)}", name); return null; }
         var value = node.GetValue<string>();
         if (value.Length < minLength) { Add($"String must contain at least {minLength} character(s)", name); return null; }
         return value;
@@ -52,7 +52,7 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) { if (required) Add("Required", name); return null; }
-        if (node.GetValueKind() != System.Text.Json.JsonValueKind.Number) { Add($"Expected number, received {Kind(node)}", name); return null; }
+        if (node.GetValueKind() != System.Text.Json.JsonValueKind.Number) { Add($"Expected number, received {JsonKind.Of(node)}", name); return null; }
         if (!node.AsValue().TryGetValue<decimal>(out var value)) { Add("Number is out of range", name); return null; }
         if (integer && value != decimal.Truncate(value)) { Add("Expected integer, received float", name); return null; }
         if (value < min) { Add($"Number must be greater than or equal to {min}", name); return null; }
@@ -64,13 +64,13 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) return null;
-        if (node is not JsonArray array) { Add($"Expected array, received {Kind(node)}", name); return null; }
+        if (node is not JsonArray array) { Add($"Expected array, received {JsonKind.Of(node)}", name); return null; }
         var result = new string[array.Count];
         var ok = true;
         for (var i = 0; i < array.Count; i++)
         {
             if (array[i] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String) result[i] = v.GetValue<string>();
-            else { Add($"Expected string, received {Kind(array[i])}", name, i.ToString()); ok = false; }
+            else { Add($"Expected string, received {JsonKind.Of(array[i])}", name, i.ToString()); ok = false; }
         }
         return ok ? result : null;
     }
@@ -82,14 +82,4 @@ public sealed class BodyErrors
         Add($"Invalid enum value. Expected {string.Join(" | ", allowed.Select(a => $"'{a}'"))}, received '{value}'", name);
         return null;
     }
-
-    public static string Kind(JsonNode? node) => node is null ? "null" : node.GetValueKind() switch
-    {
-        System.Text.Json.JsonValueKind.Object => "object",
-        System.Text.Json.JsonValueKind.Array => "array",
-        System.Text.Json.JsonValueKind.String => "string",
-        System.Text.Json.JsonValueKind.Number => "number",
-        System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "boolean",
-        _ => "null",
-    };
 }

@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Codebuff.Server.Auth;
+
+public sealed class CallerAuthenticationOptions : AuthenticationSchemeOptions
+{
+    /// <summary>Whether the web session cookie counts (checked before the header token, as upstream does).</summary>
+    public bool AcceptsCookie { get; set; }
+}
+
+/// <summary>
+/// The one authentication handler. Scheme <see cref="ApiKey"/>: the header token (api.md §1.2); scheme
+/// <see cref="CookieOrApiKey"/>: the web session cookie (§1.4), then the header token. Routes marked
+/// <see cref="CallerGroups.AcceptBodyAuthToken{TBuilder}"/> also take the legacy body <c>authToken</c> some CLI calls
+/// still send when no header token came. A token resolves through the session table (unexpired by the injected
+/// clock) to its user in one query; the result is the request's <see cref="Caller"/> and a ClaimsPrincipal.
+/// </summary>
+public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    AppDbContext db, TokenHasher hasher, TimeProvider clock) : AuthenticationHandler<CallerAuthenticationOptions>(options, logger, encoder)
+{
+    public const string ApiKey = "api-key";
+    public const string CookieOrApiKey = "cookie-or-api-key";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var caller = await ResolveAsync();
+        Context.Features.Set(caller);
+        if (caller.User is not { } user)
+            return caller.Token is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail("the token names no unexpired session");
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim("credential", caller.Source.ToString())], Scheme.Name);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
+    }
+
+    async Task<Caller> ResolveAsync()
+    {
+        var answers = CallerGroups.AnswersFor(Context);
+        string? presented = null;
+        if (Options.AcceptsCookie && WebSession.GetToken(Request) is { } cookie)
+        {
+            if (await FindAsync(cookie) is { } user) return new Caller(user, CredentialSource.Cookie, cookie, hasher.Hash(cookie), answers);
+            presented = cookie;
+        }
+        var (token, source) = Credentials.HeaderToken(Request) is { } header ? (header, CredentialSource.Header)
+            : Context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is not null && await BodyTokenAsync() is { } body
+                ? (body, CredentialSource.Body) : (null, CredentialSource.None);
+        if (token is null) return new Caller(null, CredentialSource.None, presented, null, answers);
+        return new Caller(await FindAsync(token), source, token, hasher.Hash(token), answers);
+    }
+
+    async Task<string?> BodyTokenAsync() =>
+        await RequestJson.ReadAsync(Request, Context.RequestAborted) is JsonObject body && JsonKind.StringOrNull(body["authToken"]) is { Length: > 0 } t ? t : null;
+
+    /// <summary>The user owning an unexpired session for this token, or null.</summary>
+    Task<User?> FindAsync(string token)
+    {
+        var hash = hasher.Hash(token);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return db.Sessions.Where(s => s.SessionToken == hash && s.Expires > now)
+            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => u)
+            .AsNoTracking()
+            .FirstOrDefaultAsync(Context.RequestAborted);
+    }
+
+    /// <summary>The route group's own 401 body (wire-exact per group), not a bare status.</summary>
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var caller = Context.Features.Get<Caller>();
+        var answer = caller?.Unauthorized() ?? CallerGroups.AnswersFor(Context).Missing;
+        await answer.ExecuteAsync(Context);
+    }
+
+    public static void Register(IServiceCollection services)
+    {
+        services.AddAuthentication()
+            .AddScheme<CallerAuthenticationOptions, CallerAuthentication>(ApiKey, o => o.AcceptsCookie = false)
+            .AddScheme<CallerAuthenticationOptions, CallerAuthentication>(CookieOrApiKey, o => o.AcceptsCookie = true);
+        services.AddAuthorization();
+    }
+}

@@ -1,0 +1,60 @@
+using Codebuff.Server.Hosting;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Codebuff.Server.Auth;
+
+/// <summary>A route group's answers to a request without a caller: no credential, or one that names nobody.</summary>
+public sealed record Unauthenticated(IResult Missing, IResult Invalid)
+{
+    public Unauthenticated(IResult both) : this(both, both) { }
+
+    /// <summary>/api/v1/me and the agent-run routes (api.md §1.3, §2.3).</summary>
+    public static readonly Unauthenticated ApiV1 = new(
+        Errors.Error(401, "Missing or invalid Authorization header"), Errors.Error(401, "Invalid API key or user not found"));
+
+    /// <summary>The LLM proxy and the SDK's tool routes (api.md §2.5.3, §2.6–2.8).</summary>
+    public static readonly Unauthenticated Tools = new(Errors.Message(401, "Unauthorized"), Errors.Message(401, "Invalid Codebuff API key"));
+
+    /// <summary>The CLI's usage banner (api.md §4.5).</summary>
+    public static readonly Unauthenticated CliUsage = new(Errors.Message(401, "Authentication required"),
+        Errors.Message(401, "Invalid auth token. You may have been logged out from the web portal. Please log in again."));
+
+    /// <summary>The dashboard's JSON routes (api.md §5).</summary>
+    public static readonly Unauthenticated Dashboard = new(Errors.Error(401, "Unauthorized"));
+
+    /// <summary>DELETE /api/sessions answers a bare text 401, as upstream's does.</summary>
+    public static readonly Unauthenticated PlainText = new(TypedResults.Text("Unauthorized", "text/plain", statusCode: 401));
+
+    /// <summary>Server-rendered pages send the browser to sign in.</summary>
+    public static readonly Unauthenticated SignIn = new(TypedResults.Redirect("/login"));
+}
+
+/// <summary>
+/// Who may call a route group, attached once per group (as davidfowl/TodoApi does):
+/// <code>
+/// var keys = app.MapGroup("/api/user/api-keys").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+/// keys.MapGet("", List);   // static Task&lt;IResult&gt; List(Caller caller, …) — caller.Required is the user
+/// </code>
+/// <c>RequireCaller</c> answers the group's 401 before the handler runs. <c>IdentifyCaller</c> resolves the caller
+/// but lets the handler answer <see cref="Caller.Unauthorized"/> itself, for routes whose wire order validates the
+/// body first (api.md §2.5.3) or that also serve anonymous callers.
+/// </summary>
+public static class CallerGroups
+{
+    /// <summary>Endpoint metadata: the legacy body <c>authToken</c> counts when no header token came.</summary>
+    public sealed class BodyAuthToken;
+
+    static readonly Unauthenticated Fallback = Unauthenticated.Dashboard;
+
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder group, string scheme, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
+        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAuthenticatedUser().Build()).WithMetadata(answers);
+
+    public static TBuilder IdentifyCaller<TBuilder>(this TBuilder group, string scheme, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
+        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAssertion(_ => true).Build()).WithMetadata(answers);
+
+    public static TBuilder AcceptBodyAuthToken<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new BodyAuthToken());
+
+    /// <summary>The answers of the endpoint's group; a route's own <c>WithMetadata(Unauthenticated…)</c> wins.</summary>
+    internal static Unauthenticated AnswersFor(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<Unauthenticated>() ?? Fallback;
+}
