@@ -5,14 +5,18 @@ using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Orgs;
 
-/// <summary>A member calling a route under /api/orgs/{orgId}: the user, the org and the caller's role in it.</summary>
-public sealed record OrgCaller(User User, string OrgId, OrgRole Role)
+/// <summary>
+/// The caller of a route under /api/orgs/{orgId}: the user, the org and the caller's role in it. Handlers only ever see
+/// members: the group's filter has answered everyone else before the handler runs.
+/// </summary>
+public sealed record OrgCaller(User User, string OrgId, OrgRole? Membership)
 {
+    public OrgRole Role => Membership ?? throw new InvalidOperationException("not a member: the route is missing OrgAccess.RequireMembership");
     public bool IsAdmin => OrgAccess.IsAdmin(Role);
     public bool IsOwner => Role == OrgRole.Owner;
 
-    /// <summary>Minimal API binding: set by <see cref="OrgAccess.RequireMembership"/> for every route of the group.</summary>
-    public static ValueTask<OrgCaller?> BindAsync(HttpContext http) => ValueTask.FromResult(http.Features.Get<OrgCaller>());
+    /// <summary>Minimal API binding (which runs before endpoint filters): the membership is looked up once per request.</summary>
+    public static async ValueTask<OrgCaller?> BindAsync(HttpContext http) => await OrgAccess.ResolveAsync(http);
 }
 
 /// <summary>
@@ -35,16 +39,24 @@ public static class OrgAccess
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var user = Caller.Of(http).Required;
-            var orgId = http.GetRouteValue("orgId") as string ?? "";
-            var db = http.RequestServices.GetRequiredService<AppDbContext>();
-            var role = await RoleAsync(db, orgId, user.Id, http.RequestAborted);
+            var role = (await ResolveAsync(http)).Membership;
             if (role is null) return Errors.Error(404, "Organization not found");
             if (http.GetEndpoint()?.Metadata.GetMetadata<MinimumRole>() is { } minimum && role.Value > minimum.Role)
                 return Errors.Error(403, minimum.Refusal);
-            http.Features.Set(new OrgCaller(user, orgId, role.Value));
             return await next(context);
         });
+
+    /// <summary>The request's caller and their role in the route's org (null: not a member), looked up once.</summary>
+    public static async Task<OrgCaller> ResolveAsync(HttpContext http)
+    {
+        if (http.Features.Get<OrgCaller>() is { } known) return known;
+        var user = Caller.Of(http).Required;
+        var orgId = http.GetRouteValue("orgId") as string ?? "";
+        var db = http.RequestServices.GetRequiredService<AppDbContext>();
+        var caller = new OrgCaller(user, orgId, await RoleAsync(db, orgId, user.Id, http.RequestAborted));
+        http.Features.Set(caller);
+        return caller;
+    }
 
     public static Task<OrgRole?> RoleAsync(AppDbContext db, string orgId, string userId, CancellationToken ct) =>
         db.OrgMembers.Where(m => m.OrgId == orgId && m.UserId == userId).Select(m => (OrgRole?)m.Role).FirstOrDefaultAsync(ct);
