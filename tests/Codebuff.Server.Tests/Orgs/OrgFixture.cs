@@ -120,6 +120,23 @@ public class OrgFixture : ChatFixture
         return client;
     }
 
+    /// <summary>A second, independent server (own DI container and connection pool) on the same database and fakes.</summary>
+    public Task<WebApplication> StartSecondServerAsync() => StartServerAsync(ConnectionString, Settings(), ConfigureServices);
+
+    /// <summary>Σ balance of the org's grants (its ledger, debt included).</summary>
+    public async Task<int> OrgBalanceAsync(TestOrg org)
+    {
+        await using var db = NewDbContext();
+        return await db.CreditLedger.Where(g => g.OrgId == org.Id).SumAsync(g => g.Balance);
+    }
+
+    /// <summary>Σ balance of the user's personal grants.</summary>
+    public async Task<int> PersonalBalanceAsync(TestUser user)
+    {
+        await using var db = NewDbContext();
+        return await db.CreditLedger.Where(g => g.UserId == user.Id && g.OrgId == null).SumAsync(g => g.Balance);
+    }
+
     readonly SemaphoreSlim _siteAdminGate = new(1, 1);
     TestUser? _siteAdmin;
 
