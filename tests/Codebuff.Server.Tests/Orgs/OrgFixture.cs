@@ -32,6 +32,9 @@ public class OrgFixture : ChatFixture
         s["Codebuff:Admins:1"] = SiteAdminEmail.ToLowerInvariant(); // matched case-insensitively
         s["Codebuff:Search:WebBaseUrl"] = _searchUrl;
         s["Codebuff:Search:DocsBaseUrl"] = _searchUrl;
+        // These tests are about who pays, not about stalled providers: a loaded machine must not cut streams short.
+        s["Codebuff:Upstream:IdleTimeoutSeconds"] = "120";
+        s["Codebuff:Chat:HeartbeatSeconds"] = "30";
         return s;
     }
 
