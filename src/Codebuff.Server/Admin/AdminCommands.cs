@@ -75,17 +75,23 @@ public static class AdminCommands
 
     static async Task<CreditBalance> GrantAsync(IServiceProvider services, string email, int credits, GrantType type, int? expiresInDays, CancellationToken ct)
     {
-        if (credits <= 0) throw new AdminException("--credits must be a positive number");
-        if (expiresInDays is <= 0) throw new AdminException("--expires-in-days must be a positive number");
+        var expiresAt = GrantExpiry(credits, expiresInDays);
         var db = services.GetRequiredService<AppDbContext>();
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
                    ?? throw new AdminException($"no user with e-mail {email}");
         var ledger = services.GetRequiredService<CreditLedger>();
         var owner = LedgerOwner.User(user.Id);
-        DateTime? expiresAt = expiresInDays is { } d ? DateTime.UtcNow.AddDays(d) : null;
         await ledger.GrantAsync(owner, $"{type.ToString().ToLowerInvariant()}-{user.Id}-{Guid.NewGuid():N}", user.Id, credits, type,
             "Granted by operator (admin grant)", expiresAt, ct);
         return await ledger.GetBalanceAsync(owner, ct);
+    }
+
+    /// <summary>Checks a grant's amount and lifetime; the expiry it asks for, or null for never.</summary>
+    static DateTime? GrantExpiry(int credits, int? expiresInDays)
+    {
+        if (credits <= 0) throw new AdminException("--credits must be a positive number");
+        if (expiresInDays is <= 0) throw new AdminException("--expires-in-days must be a positive number");
+        return expiresInDays is { } d ? DateTime.UtcNow.AddDays(d) : null;
     }
 
     /// <summary>
@@ -94,14 +100,12 @@ public static class AdminCommands
     /// </summary>
     static async Task<CreditBalance> GrantOrgAsync(IServiceProvider services, string slug, int credits, int? expiresInDays, CancellationToken ct)
     {
-        if (credits <= 0) throw new AdminException("--credits must be a positive number");
-        if (expiresInDays is <= 0) throw new AdminException("--expires-in-days must be a positive number");
+        var expiresAt = GrantExpiry(credits, expiresInDays);
         var db = services.GetRequiredService<AppDbContext>();
         var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == slug, ct)
                   ?? throw new AdminException($"no organization with slug {slug}");
         var ledger = services.GetRequiredService<CreditLedger>();
         var owner = LedgerOwner.Org(org.Id);
-        DateTime? expiresAt = expiresInDays is { } d ? DateTime.UtcNow.AddDays(d) : null;
         await ledger.GrantAsync(owner, $"org-{org.Id}-{Guid.NewGuid():N}", org.OwnerId, credits, GrantType.Organization,
             "Granted by operator (admin grant --org)", expiresAt, ct);
         return await ledger.GetBalanceAsync(owner, ct);

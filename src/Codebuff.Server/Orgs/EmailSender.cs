@@ -49,7 +49,7 @@ public sealed class LogEmailSender(ILogger<LogEmailSender> log) : IEmailSender
 {
     public Task SendAsync(EmailMessage message, CancellationToken ct)
     {
-        log.LogInformation("E-mail not sent (no Codebuff:Smtp:Host configured). To: {To}; Subject: {Subject}\n{Text}", message.To, message.Subject, message.Text);
+        log.LogWarning("E-mail not sent (no Codebuff:Smtp:Host configured). To: {To}; Subject: {Subject}\n{Text}", message.To, message.Subject, message.Text);
         return Task.CompletedTask;
     }
 }

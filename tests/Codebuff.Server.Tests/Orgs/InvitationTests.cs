@@ -5,20 +5,13 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
+using static Codebuff.Server.Tests.Orgs.OrgHttp;
+
 namespace Codebuff.Server.Tests.Orgs;
 
 /// <summary>Invitations from creation to acceptance, with expiry driven by the server's injected clock.</summary>
 public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixture>
 {
-    static string E(string message) => JsonSerializer.Serialize(new { error = message });
-
-    static async Task<(HttpStatusCode, string)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        using var response = await client.SendAsync(request);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
 
     async Task<OrgInvite> InviteAsync(TestOrg org, string email)
     {
@@ -36,7 +29,7 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         var admin = server.ClientFor(owner);
         var anonymous = server.Client;
 
-        Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = invitee.Email, role = "admin" }));
+        Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = invitee.Email, role = "admin" }));
         var first = await InviteAsync(org, invitee.Email);
         Assert.True(Guid.TryParse(first.Token, out _));
         Assert.Equal(server.Clock.GetUtcNow().UtcDateTime.AddDays(7), first.ExpiresAt, TimeSpan.FromMilliseconds(1));
@@ -46,38 +39,38 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
 
         // One pending invitation per address.
         Assert.Equal((HttpStatusCode.Conflict, E("Invitation already exists for this email")),
-            await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = invitee.Email, role = "member" }));
+            await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = invitee.Email, role = "member" }));
 
-        var shown = await SendAsync(anonymous, HttpMethod.Get, $"/api/invites/{first.Token}");
+        var shown = await anonymous.SendAsync(HttpMethod.Get, $"/api/invites/{first.Token}");
         Assert.Equal(HttpStatusCode.OK, shown.Item1);
         Assert.Equal((org.Name, org.Slug, invitee.Email, "admin"), ((string?)JsonNode.Parse(shown.Item2)!["invitation"]!["organization_name"],
             (string?)JsonNode.Parse(shown.Item2)!["invitation"]!["organization_slug"], (string?)JsonNode.Parse(shown.Item2)!["invitation"]!["email"], (string?)JsonNode.Parse(shown.Item2)!["invitation"]!["role"]));
-        Assert.Equal((HttpStatusCode.NotFound, E("Invalid invitation token")), await SendAsync(anonymous, HttpMethod.Get, $"/api/invites/{Guid.NewGuid()}"));
+        Assert.Equal((HttpStatusCode.NotFound, E("Invalid invitation token")), await anonymous.SendAsync(HttpMethod.Get, $"/api/invites/{Guid.NewGuid()}"));
 
         // The wrong account cannot accept, and its refusal changes nothing.
         Assert.Equal((HttpStatusCode.Forbidden, E("Invitation email does not match your account")),
-            await SendAsync(server.ClientFor(stranger), HttpMethod.Post, $"/api/invites/{first.Token}"));
+            await server.ClientFor(stranger).SendAsync(HttpMethod.Post, $"/api/invites/{first.Token}"));
         Assert.Null((await InviteAsync(org, invitee.Email)).AcceptedAt);
 
         // Eight days later the invitation has expired: shown and accepted alike answer 410, and nothing changes.
         server.Clock.Advance(TimeSpan.FromDays(8));
-        Assert.Equal((HttpStatusCode.Gone, E("Invitation has expired")), await SendAsync(anonymous, HttpMethod.Get, $"/api/invites/{first.Token}"));
-        Assert.Equal((HttpStatusCode.Gone, E("Invitation has expired")), await SendAsync(server.ClientFor(invitee), HttpMethod.Post, $"/api/invites/{first.Token}"));
+        Assert.Equal((HttpStatusCode.Gone, E("Invitation has expired")), await anonymous.SendAsync(HttpMethod.Get, $"/api/invites/{first.Token}"));
+        Assert.Equal((HttpStatusCode.Gone, E("Invitation has expired")), await server.ClientFor(invitee).SendAsync(HttpMethod.Post, $"/api/invites/{first.Token}"));
         Assert.DoesNotContain(await server.MembersAsync(org), m => m.UserId == invitee.Id);
         // Expired invitations are still listed (so they can be resent).
-        var listed = JsonNode.Parse((await SendAsync(admin, HttpMethod.Get, $"/api/orgs/{org.Id}/invitations")).Item2)!["invitations"]!.AsArray();
+        var listed = JsonNode.Parse((await admin.SendAsync(HttpMethod.Get, $"/api/orgs/{org.Id}/invitations")).Item2)!["invitations"]!.AsArray();
         Assert.Equal(invitee.Email, (string?)Assert.Single(listed)!["email"]);
 
         // Resending renews token and expiry from now; the old link is dead.
-        Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/{Uri.EscapeDataString(invitee.Email)}/resend"));
+        Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/{Uri.EscapeDataString(invitee.Email)}/resend"));
         var renewed = await InviteAsync(org, invitee.Email);
         Assert.NotEqual(first.Token, renewed.Token);
         Assert.Equal(server.Clock.GetUtcNow().UtcDateTime.AddDays(7), renewed.ExpiresAt, TimeSpan.FromMilliseconds(1));
         Assert.Contains(server.Emails, m => m.Text.Contains(renewed.Token));
-        Assert.Equal((HttpStatusCode.NotFound, E("Invalid invitation token")), await SendAsync(server.ClientFor(invitee), HttpMethod.Post, $"/api/invites/{first.Token}"));
+        Assert.Equal((HttpStatusCode.NotFound, E("Invalid invitation token")), await server.ClientFor(invitee).SendAsync(HttpMethod.Post, $"/api/invites/{first.Token}"));
 
         // The invitee accepts (through the dashboard's cookie) and joins with the invited role.
-        var (status, text) = await SendAsync(await server.CookieClientAsync(invitee), HttpMethod.Post, $"/api/invites/{renewed.Token}");
+        var (status, text) = await (await server.CookieClientAsync(invitee)).SendAsync(HttpMethod.Post, $"/api/invites/{renewed.Token}");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal($$$"""{"success":true,"organization":{"id":"{{{org.Id}}}","name":"{{{org.Name}}}","slug":"{{{org.Slug}}}","role":"admin"}}""", text);
         Assert.Contains(await server.MembersAsync(org), m => m.UserId == invitee.Id && m.Role == OrgRole.Admin);
@@ -86,10 +79,10 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         Assert.Equal(server.Clock.GetUtcNow().UtcDateTime, accepted.AcceptedAt!.Value, TimeSpan.FromMilliseconds(1));
 
         // Accepted: 410 on both routes, and it leaves the pending list.
-        Assert.Equal((HttpStatusCode.Gone, E("Invitation has already been accepted")), await SendAsync(anonymous, HttpMethod.Get, $"/api/invites/{renewed.Token}"));
-        Assert.Equal((HttpStatusCode.Gone, E("Invitation has already been accepted")), await SendAsync(server.ClientFor(invitee), HttpMethod.Post, $"/api/invites/{renewed.Token}"));
-        Assert.Equal("""{"invitations":[]}""", (await SendAsync(admin, HttpMethod.Get, $"/api/orgs/{org.Id}/invitations")).Item2);
-        Assert.Equal((HttpStatusCode.NotFound, E("Invitation not found")), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/{Uri.EscapeDataString(invitee.Email)}/resend"));
+        Assert.Equal((HttpStatusCode.Gone, E("Invitation has already been accepted")), await anonymous.SendAsync(HttpMethod.Get, $"/api/invites/{renewed.Token}"));
+        Assert.Equal((HttpStatusCode.Gone, E("Invitation has already been accepted")), await server.ClientFor(invitee).SendAsync(HttpMethod.Post, $"/api/invites/{renewed.Token}"));
+        Assert.Equal("""{"invitations":[]}""", (await admin.SendAsync(HttpMethod.Get, $"/api/orgs/{org.Id}/invitations")).Item2);
+        Assert.Equal((HttpStatusCode.NotFound, E("Invitation not found")), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/{Uri.EscapeDataString(invitee.Email)}/resend"));
     }
 
     [Fact]
@@ -98,7 +91,7 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         var owner = await server.CreateUserAsync();
         var member = await server.CreateUserAsync();
         var org = await server.CreateOrgAsync(owner);
-        Assert.Equal(HttpStatusCode.Created, (await SendAsync(server.ClientFor(owner), HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = member.Email, role = "member" })).Item1);
+        Assert.Equal(HttpStatusCode.Created, (await server.ClientFor(owner).SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = member.Email, role = "member" })).Item1);
         var invite = await InviteAsync(org, member.Email);
         await using (var db = server.NewDbContext())
         {
@@ -107,12 +100,12 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         }
 
         Assert.Equal((HttpStatusCode.Conflict, E("You are already a member of this organization")),
-            await SendAsync(server.ClientFor(member), HttpMethod.Post, $"/api/invites/{invite.Token}"));
+            await server.ClientFor(member).SendAsync(HttpMethod.Post, $"/api/invites/{invite.Token}"));
         Assert.Null((await InviteAsync(org, member.Email)).AcceptedAt);
         Assert.Contains(await server.MembersAsync(org), m => m.UserId == member.Id && m.Role == OrgRole.Admin);
         // Inviting an existing member is refused up front.
         Assert.Equal((HttpStatusCode.Conflict, E("User is already a member")),
-            await SendAsync(server.ClientFor(owner), HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = member.Email, role = "member" }));
+            await server.ClientFor(owner).SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = member.Email, role = "member" }));
     }
 
     [Fact]
@@ -122,15 +115,15 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         var existing = await server.CreateUserAsync();
         var org = await server.CreateOrgAsync(owner);
         var admin = server.ClientFor(owner);
-        Assert.Equal((HttpStatusCode.BadRequest, E("A valid email is required")), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "nobody", role = "member" }));
-        Assert.Equal((HttpStatusCode.BadRequest, E("Role must be admin or member")), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "a@b.c", role = "owner" }));
-        Assert.Equal((HttpStatusCode.BadRequest, E("Invalid invitations array")), await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/bulk", new { invitations = Array.Empty<object>() }));
+        Assert.Equal((HttpStatusCode.BadRequest, E("A valid email is required")), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "nobody", role = "member" }));
+        Assert.Equal((HttpStatusCode.BadRequest, E("Role must be admin or member")), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "a@b.c", role = "owner" }));
+        Assert.Equal((HttpStatusCode.BadRequest, E("Invalid invitations array")), await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/bulk", new { invitations = Array.Empty<object>() }));
 
-        Assert.Equal(HttpStatusCode.Created, (await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "later@example.com", role = "member" })).Item1);
-        Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await SendAsync(admin, HttpMethod.Delete, $"/api/orgs/{org.Id}/invitations/later%40example.com"));
-        Assert.Equal((HttpStatusCode.NotFound, E("Invitation not found")), await SendAsync(admin, HttpMethod.Delete, $"/api/orgs/{org.Id}/invitations/later%40example.com"));
+        Assert.Equal(HttpStatusCode.Created, (await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations", new { email = "later@example.com", role = "member" })).Item1);
+        Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await admin.SendAsync(HttpMethod.Delete, $"/api/orgs/{org.Id}/invitations/later%40example.com"));
+        Assert.Equal((HttpStatusCode.NotFound, E("Invitation not found")), await admin.SendAsync(HttpMethod.Delete, $"/api/orgs/{org.Id}/invitations/later%40example.com"));
 
-        var bulk = await SendAsync(admin, HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/bulk", new
+        var bulk = await admin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/invitations/bulk", new
         {
             invitations = new[] { new { email = existing.Email, role = "admin" }, new { email = "ghost@example.com", role = "member" }, new { email = owner.Email, role = "member" } },
         });

@@ -159,3 +159,17 @@ public class OrgFixture : ChatFixture
 }
 
 public sealed record TestOrg(string Id, string Slug, string Name);
+
+static class OrgHttp
+{
+    /// <summary>The exact body of an {"error"} answer.</summary>
+    public static string E(string message) => JsonSerializer.Serialize(new { error = message });
+
+    public static async Task<(HttpStatusCode, string)> SendAsync(this HttpClient client, HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        using var response = await client.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+}

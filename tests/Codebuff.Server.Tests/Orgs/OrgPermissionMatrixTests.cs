@@ -3,6 +3,8 @@ using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
+using static Codebuff.Server.Tests.Orgs.OrgHttp;
+
 namespace Codebuff.Server.Tests.Orgs;
 
 /// <summary>
@@ -237,7 +239,6 @@ public sealed class OrgPermissionMatrixTests(OrgFixture server) : IClassFixture<
     /// <summary>The refusal a caller must get, or null when the route must serve them.</summary>
     static (int Status, string Body)? Refusal(Route route, Caller caller)
     {
-        static string E(string message) => JsonSerializer.Serialize(new { error = message });
         if (route.Access == Access.Anyone) return null;
         if (caller == Caller.Anonymous) return (401, E("Unauthorized"));
         switch (route.Access)

@@ -3,12 +3,13 @@ using Codebuff.Server.Orgs;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
+using static Codebuff.Server.Tests.Orgs.OrgHttp;
+
 namespace Codebuff.Server.Tests.Orgs;
 
 /// <summary>Creating, listing, reading, updating and deleting organizations; repository URLs.</summary>
 public sealed class OrgTests(OrgFixture server) : IClassFixture<OrgFixture>
 {
-    static string E(string message) => JsonSerializer.Serialize(new { error = message });
 
     [Theory]
     [InlineData("Acme Corp", "acme-corp")]
