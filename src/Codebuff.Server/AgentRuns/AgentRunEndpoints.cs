@@ -22,9 +22,19 @@ public static class AgentRunEndpoints
     public static void MapAgentRuns(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/api/v1/agent-runs").RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1);
-        runs.MapPost("", PostRun);
-        runs.MapPost("/{runId}/steps", PostStep);
+        runs.MapPost("", PostRun).Takes<RunRequest>().Answers<RunAnswer>().RefusesWith<ErrorDetailsBody>(400).Refuses(409, 500);
+        runs.MapPost("/{runId}/steps", PostStep).Takes<StepRequest>().Answers<StepAdded>().RefusesWith<ErrorDetailsBody>(400).Refuses(403, 404, 409, 500);
     }
+
+    /// <summary>START names agentId (and ancestorRunIds); FINISH names runId, status, totalSteps, directCredits, totalCredits.</summary>
+    public sealed record RunRequest(string Action, string? AgentId, string[]? AncestorRunIds, string? RunId, string? Status, int? TotalSteps,
+        decimal? DirectCredits, decimal? TotalCredits, string? ErrorMessage);
+    /// <summary>START answers the new runId; FINISH answers success.</summary>
+    public sealed record RunAnswer(string? RunId, bool? Success);
+    public sealed record RunStarted(string RunId);
+    public sealed record StepRequest(int StepNumber, decimal? Credits, string[]? ChildRunIds, string? MessageId, string? Status, string? ErrorMessage,
+        DateTimeOffset? StartTime);
+    public sealed record StepAdded(string StepId);
 
     static async Task<IResult> PostRun(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
@@ -53,7 +63,7 @@ public static class AgentRunEndpoints
         db.AgentRuns.Add(run);
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateException) { return Errors.Error(500, "Failed to create agent run"); }
-        return Results.Json(new { runId = run.Id });
+        return Results.Json(new RunStarted(run.Id));
     }
 
     static async Task<IResult> FinishAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
@@ -84,12 +94,12 @@ public static class AgentRunEndpoints
                     .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
         }
         catch (NpgsqlException) { return Errors.Error(500, "Failed to finish agent run"); }
-        if (updated == 1) return Results.Json(new { success = true });
+        if (updated == 1) return Results.Json(new Succeeded(true));
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
         // [our choice, api.md §2.3] someone else's run or no run at all: nothing is written, but the answer stays the
         // upstream-compatible {"success":true} (the SDK ignores it; revealing which run ids exist would leak).
-        if (run is null || run.UserId != user.Id) return Results.Json(new { success = true });
+        if (run is null || run.UserId != user.Id) return Results.Json(new Succeeded(true));
         return Errors.Error(409, $"Agent run is already finished (status {Label(run.Status)})");
     }
 
@@ -144,9 +154,9 @@ public static class AgentRunEndpoints
                 """).ToListAsync(ct);
         }
         catch (NpgsqlException) { return Errors.Error(500, "Failed to add agent step"); }
-        if (inserted.Count == 1) return Results.Json(new { stepId = inserted[0] });
+        if (inserted.Count == 1) return Results.Json(new StepAdded(inserted[0]));
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
-        return Results.Json(new { stepId = existing });
+        return Results.Json(new StepAdded(existing));
     }
 
     static string Label(AgentRunStatus s) => s.ToString().ToLowerInvariant();

@@ -12,10 +12,20 @@ public static class AgentPublishEndpoints
 {
     public static void MapAgentPublishing(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/agents/validate", Validate);
+        app.MapPost("/api/agents/validate", Validate).Takes<ValidateRequest>().Answers<Validated>().Refuses(400, 500);
         // Publishing validates the agents before it looks at the caller (upstream's order).
-        app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken();
+        app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken()
+            .Takes<PublishRequest>().Answers<Published>(201).RefusesWith<PublishRefused>(400).RefusesWith<ErrorDetailsBody>(403, 409).Refuses(500);
     }
+
+    /// <summary>Older clients send the list as agentConfigs.</summary>
+    public sealed record ValidateRequest(JsonArray AgentDefinitions, string[]? AllLocalAgentIds);
+    public sealed record Validated(bool Success, string[] Configs, List<AgentValidationError> ValidationErrors, int ErrorCount);
+    public sealed record PublishRequest(JsonArray Data, string[]? AllLocalAgentIds, string? AuthToken);
+    public sealed record PublishedAgent(string Id, string Version, string? DisplayName);
+    public sealed record Published(bool Success, string PublisherId, IEnumerable<PublishedAgent> Agents);
+    /// <summary>A refused publish: details says why; validationErrors lists each problem; hint says how to fix a reference.</summary>
+    public sealed record PublishRefused(string Error, string Details, JsonArray? ValidationErrors, string? Hint);
 
     static async Task<IResult> Validate(HttpRequest request, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
     {
@@ -31,13 +41,7 @@ public static class AgentPublishEndpoints
             var local = StringList(body!["allLocalAgentIds"]);
 
             var result = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(definitions, name), local, ct);
-            return Results.Json(new
-            {
-                success = true,
-                configs = result.Valid.Select(v => (string)v.Template["id"]!).ToArray(),
-                validationErrors = result.Errors,
-                errorCount = result.Errors.Count,
-            });
+            return Results.Json(new Validated(true, result.Valid.Select(v => (string)v.Template["id"]!).ToArray(), result.Errors, result.Errors.Count));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -109,12 +113,8 @@ public static class AgentPublishEndpoints
 
             log.LogInformation("user {UserId} published {Count} agent(s) as {Publisher}", user.Id, plan!.Count, publisherId);
             // 11.
-            return Results.Json(new
-            {
-                success = true,
-                publisherId,
-                agents = plan.Select(p => new { id = p.Id, version = p.Version.ToString(), displayName = (string?)p.Data["displayName"] }),
-            }, statusCode: 201);
+            return Results.Json(new Published(true, publisherId, plan.Select(p => new PublishedAgent(p.Id, p.Version.ToString(), (string?)p.Data["displayName"]))),
+                statusCode: 201);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

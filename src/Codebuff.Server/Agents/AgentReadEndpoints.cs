@@ -12,17 +12,25 @@ public static class AgentReadEndpoints
     {
         foreach (var prefix in new[] { "/api/agents", "/api/v1/agents" })
         {
+            var agent = app.MapGroup(prefix + "/{publisherId}/{agentId}");
             // The literal "latest" segment outranks the {version} parameter in routing, as the spec requires.
-            app.MapGet(prefix + "/{publisherId}/{agentId}/latest", (string publisherId, string agentId, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
-                GetVersion(publisherId, agentId, null, db, logs, ct));
-            app.MapGet(prefix + "/{publisherId}/{agentId}/{version}", (string publisherId, string agentId, string version, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
-                GetVersion(publisherId, agentId, version, db, logs, ct));
+            agent.MapGet("/latest", (string publisherId, string agentId, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
+                GetVersion(publisherId, agentId, null, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 500);
+            agent.MapGet("/{version}", (string publisherId, string agentId, string version, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
+                GetVersion(publisherId, agentId, version, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 500);
         }
-        app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions);
-        app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents);
-        app.MapGet("/api/agents", StoreListing.GetAsync);
-        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync);
+        app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions).Answers<VersionList>().Refuses(404);
+        app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents).Answers<PublisherAgents>().Refuses(404);
+        app.MapGet("/api/agents", StoreListing.GetAsync).Answers<IEnumerable<StoreListing.StoreAgent>>().Refuses(400);
+        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync).Answers<Dictionary<string, StoreMetrics.AgentMetrics>>();
     }
+
+    public sealed record AgentVersionView(string Id, string Version, string PublisherId, JsonNode? Data, DateTime CreatedAt, DateTime UpdatedAt);
+    public sealed record VersionEntry(string Version, bool IsLatest, string? DisplayName, DateTime CreatedAt, DateTime UpdatedAt, int Runs, decimal Credits);
+    public sealed record VersionList(string PublisherId, string AgentId, IEnumerable<VersionEntry> Versions);
+    public sealed record PublisherAgent(string Id, string? DisplayName, string? Description, string LatestVersion, int VersionCount, DateTime CreatedAt,
+        DateTime UpdatedAt);
+    public sealed record PublisherAgents(string PublisherId, IEnumerable<PublisherAgent> Agents);
 
     static async Task<IResult> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
     {
@@ -34,15 +42,7 @@ public static class AgentReadEndpoints
                 ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
                 : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
             if (row is null) return Errors.Error(404, "Agent not found");
-            return Results.Json(new
-            {
-                id = row.Id,
-                version = row.Version,
-                publisherId,
-                data = JsonNode.Parse(row.Data),
-                createdAt = row.CreatedAt,
-                updatedAt = row.UpdatedAt,
-            });
+            return Results.Json(new AgentVersionView(row.Id, row.Version, publisherId, JsonNode.Parse(row.Data), row.CreatedAt, row.UpdatedAt));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -70,21 +70,10 @@ public static class AgentReadEndpoints
             .Select(g => new { Version = g.Key, Runs = g.Count(), Credits = g.Sum(r => r.TotalCredits ?? 0) })
             .ToDictionaryAsync(g => g.Version ?? "", ct);
 
-        return Results.Json(new
-        {
-            publisherId,
-            agentId,
-            versions = rows.Select((r, i) => new
-            {
-                version = r.Version,
-                isLatest = i == 0,
-                displayName = (string?)JsonNode.Parse(r.Data)?["displayName"],
-                createdAt = r.CreatedAt,
-                updatedAt = r.UpdatedAt,
-                runs = usage.TryGetValue(r.Version, out var u) ? u.Runs : 0,
-                credits = usage.TryGetValue(r.Version, out var c) ? Money.Plain(c.Credits) : 0,
-            }),
-        });
+        return Results.Json(new VersionList(publisherId, agentId, rows.Select((r, i) => new VersionEntry(
+            r.Version, IsLatest: i == 0, (string?)JsonNode.Parse(r.Data)?["displayName"], r.CreatedAt, r.UpdatedAt,
+            Runs: usage.TryGetValue(r.Version, out var u) ? u.Runs : 0,
+            Credits: usage.TryGetValue(r.Version, out var c) ? Money.Plain(c.Credits) : 0))));
     }
 
     /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
@@ -101,17 +90,9 @@ public static class AgentReadEndpoints
         {
             var latest = g.First();
             var data = JsonNode.Parse(latest.Data);
-            return new
-            {
-                id = g.Key,
-                displayName = (string?)data?["displayName"],
-                description = (string?)data?["spawnerPrompt"],
-                latestVersion = latest.Version,
-                versionCount = g.Count(),
-                createdAt = g.Min(r => r.CreatedAt),
-                updatedAt = latest.CreatedAt,
-            };
+            return new PublisherAgent(g.Key, (string?)data?["displayName"], Description: (string?)data?["spawnerPrompt"], latest.Version,
+                g.Count(), g.Min(r => r.CreatedAt), UpdatedAt: latest.CreatedAt);
         });
-        return Results.Json(new { publisherId, agents });
+        return Results.Json(new PublisherAgents(publisherId, agents));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -14,37 +15,38 @@ public static class PublisherEndpoints
     public static void MapPublishers(this IEndpointRouteBuilder app)
     {
         var publishers = app.MapGroup("/api/publishers");
-        publishers.MapGet("/validate", ValidateId);
-        publishers.MapGet("/{id}", Get);
+        publishers.MapGet("/validate", ValidateId).Answers<IdCheck>().RefusesWith<IdCheck>(400);
+        publishers.MapGet("/{id}", Get).Answers<PublisherView>().Refuses(404);
 
         var mine = publishers.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        mine.MapGet("", ListMine);
-        mine.MapPost("", Create).AcceptBodyAuthToken();
-        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken();
+        mine.MapGet("", ListMine).Answers<IEnumerable<PublisherView>>();
+        mine.MapPost("", Create).AcceptBodyAuthToken().Takes<CreateRequest>().Answers<PublisherView>(201).Refuses(400, 403, 404);
+        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken().Takes<UpdateRequest>().Answers<PublisherView>().Refuses(400, 403, 404);
     }
 
-    /// <summary>A publisher row as upstream returns it (snake_case columns) plus agentCount and ownershipType.</summary>
-    internal static JsonObject ToJson(Publisher p, int agentCount, string? organizationName)
-    {
-        var json = new JsonObject
-        {
-            ["id"] = p.Id,
-            ["name"] = p.Name,
-            ["email"] = p.Email,
-            ["verified"] = p.Verified,
-            ["bio"] = p.Bio,
-            ["avatar_url"] = p.AvatarUrl,
-            ["user_id"] = p.UserId,
-            ["org_id"] = p.OrgId,
-            ["created_by"] = p.CreatedBy,
-            ["created_at"] = IsoUtcDateTimeConverter.Format(p.CreatedAt),
-            ["updated_at"] = IsoUtcDateTimeConverter.Format(p.UpdatedAt),
-            ["agentCount"] = agentCount,
-            ["ownershipType"] = PublisherRules.OwnershipType(p),
-        };
-        if (organizationName is not null) json["organizationName"] = organizationName;
-        return json;
-    }
+    /// <summary>The publisher row as upstream returns it (snake_case columns); organizationName only for an org's publisher.</summary>
+    public sealed record PublisherView(
+        string Id, string Name, string? Email, bool Verified, string? Bio,
+        [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+        [property: JsonPropertyName("user_id")] string? UserId,
+        [property: JsonPropertyName("org_id")] string? OrgId,
+        [property: JsonPropertyName("created_by")] string CreatedBy,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+        [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+        int AgentCount, string OwnershipType,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? OrganizationName);
+
+    public sealed record CreateRequest(string Id, string Name, string? Email, string? Bio,
+        [property: JsonPropertyName("avatar_url")] string? AvatarUrl, [property: JsonPropertyName("org_id")] string? OrgId, string? AuthToken);
+
+    /// <summary>Only the fields present change; a blank optional field clears it.</summary>
+    public sealed record UpdateRequest(string? Name, string? Email, string? Bio, [property: JsonPropertyName("avatar_url")] string? AvatarUrl, string? AuthToken);
+
+    public sealed record IdCheck(bool Valid, string? Error);
+
+    static PublisherView View(Publisher p, int agentCount, string? organizationName) => new(
+        p.Id, p.Name, p.Email, p.Verified, p.Bio, p.AvatarUrl, p.UserId, p.OrgId, p.CreatedBy, p.CreatedAt, p.UpdatedAt,
+        agentCount, PublisherRules.OwnershipType(p), organizationName);
 
     static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
         db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
@@ -63,7 +65,7 @@ public static class PublisherEndpoints
                 OrgName = db.Orgs.Where(o => o.Id == p.OrgId).Select(o => o.Name).FirstOrDefault(),
                 Agents = db.AgentConfigs.Where(a => a.PublisherId == p.Id).Select(a => a.Id).Distinct().Count(),
             }).ToListAsync(ct);
-        return Results.Json(new JsonArray(rows.Select(r => (JsonNode?)ToJson(r.Publisher, r.Agents, r.OrgName)).ToArray()));
+        return Results.Json(rows.Select(r => View(r.Publisher, r.Agents, r.OrgName)));
     }
 
     /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
@@ -126,16 +128,16 @@ public static class PublisherEndpoints
         {
             return Errors.Error(400, "This publisher ID is already taken");
         }
-        return Results.Json(ToJson(publisher, 0, orgName), statusCode: 201);
+        return Results.Json(View(publisher, 0, orgName), statusCode: 201);
     }
 
     static async Task<IResult> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
     {
         var id = request.Query["id"].ToString();
-        if (string.IsNullOrEmpty(id)) return Results.Json(new { valid = false, error = "Publisher ID is required" }, statusCode: 400);
+        if (string.IsNullOrEmpty(id)) return Results.Json(new IdCheck(false, "Publisher ID is required"), statusCode: 400);
         var error = PublisherRules.IdError(id);
         if (error is null && await db.Publishers.AnyAsync(p => p.Id == id, ct)) error = "This publisher ID is already taken";
-        return Results.Json(new { valid = error is null, error });
+        return Results.Json(new IdCheck(error is null, error));
     }
 
     /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
@@ -144,7 +146,7 @@ public static class PublisherEndpoints
         var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
         if (publisher is null) return Errors.Error(404, "Publisher not found");
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 
     static async Task<IResult> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
@@ -175,6 +177,6 @@ public static class PublisherEndpoints
         publisher.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(ToJson(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -23,39 +24,46 @@ public static class StoreListing
         ["name"] = "l.id ASC",
     };
 
-    // The usage CTE filters and groups exactly like the partial index idx_agent_run_completed_publisher_agent
-    // (publisher_id, agent_name) WHERE status = 'completed'; runs by bare id have no publisher and are not store usage.
-    const string Sql = """
+    // The usage CTE (StoreMetrics.UsageSql) filters and groups exactly like the partial index
+    // idx_agent_run_completed_publisher_agent (publisher_id, agent_name) WHERE status = 'completed'; runs by bare id
+    // have no publisher and are not store usage.
+    const string Sql = $"""
         WITH latest AS (
             SELECT DISTINCT ON (ac.publisher_id, ac.id) ac.publisher_id, ac.id, ac.version, ac.data, ac.created_at
             FROM agent_config ac
             ORDER BY ac.publisher_id, ac.id, ac.major DESC, ac.minor DESC, ac.patch DESC
-        ), usage AS (
-            SELECT r.publisher_id, r.agent_name,
-                   COUNT(*)::int AS runs,
-                   COALESCE(SUM(r.total_credits), 0) AS credits,
-                   (COUNT(*) FILTER (WHERE r.created_at >= @week))::int AS weekly_runs,
-                   COALESCE(SUM(r.total_credits) FILTER (WHERE r.created_at >= @week), 0) AS weekly_credits,
-                   COUNT(DISTINCT r.user_id)::int AS unique_users,
-                   MAX(r.created_at) AS last_used
-            FROM agent_run r
-            WHERE r.status = 'completed' AND r.publisher_id IS NOT NULL
-            GROUP BY r.publisher_id, r.agent_name
-        )
+        ), usage AS ({StoreMetrics.UsageSql})
         SELECT l.id AS "Id", l.version AS "Version", l.data::text AS "Data", l.created_at AS "CreatedAt",
                p.id AS "PublisherId", p.name AS "PublisherName", p.verified AS "Verified", p.avatar_url AS "AvatarUrl",
-               COALESCE(u.runs, 0) AS "Runs", COALESCE(u.credits, 0) AS "Credits",
-               COALESCE(u.weekly_runs, 0) AS "WeeklyRuns", COALESCE(u.weekly_credits, 0) AS "WeeklyCredits",
-               COALESCE(u.unique_users, 0) AS "UniqueUsers", u.last_used AS "LastUsed"
+               COALESCE(u."Runs", 0) AS "Runs", COALESCE(u."Credits", 0) AS "Credits",
+               COALESCE(u."WeeklyRuns", 0) AS "WeeklyRuns", COALESCE(u."WeeklyCredits", 0) AS "WeeklyCredits",
+               COALESCE(u."UniqueUsers", 0) AS "UniqueUsers", u."LastUsed" AS "LastUsed"
         FROM latest l
         JOIN publisher p ON p.id = l.publisher_id
-        LEFT JOIN usage u ON u.publisher_id = l.publisher_id AND u.agent_name = l.id
+        LEFT JOIN usage u ON u."PublisherId" = l.publisher_id AND u."AgentName" = l.id
         WHERE @pattern = '' OR l.id ILIKE @pattern OR l.data->>'displayName' ILIKE @pattern
               OR l.data->>'description' ILIKE @pattern OR l.data->>'spawnerPrompt' ILIKE @pattern
               OR p.id ILIKE @pattern OR p.name ILIKE @pattern
         """;
 
-    public sealed class Row
+    public sealed record StorePublisher(string Id, string Name, bool Verified, [property: JsonPropertyName("avatar_url")] string? AvatarUrl);
+
+    /// <summary>One store entry: spend in dollars (100 credits = $1) as upstream, credits as plain numbers.</summary>
+    public sealed record StoreAgent(
+        string Id, string Name, string? DisplayName, string? Description, StorePublisher Publisher, string Version,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+        [property: JsonPropertyName("usage_count")] int UsageCount,
+        [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
+        [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,
+        [property: JsonPropertyName("total_spent")] decimal TotalSpent,
+        [property: JsonPropertyName("avg_cost_per_invocation")] decimal AvgCostPerInvocation,
+        [property: JsonPropertyName("total_credits")] decimal TotalCredits,
+        [property: JsonPropertyName("weekly_credits")] decimal WeeklyCredits,
+        [property: JsonPropertyName("unique_users")] int UniqueUsers,
+        [property: JsonPropertyName("last_used")] DateTime? LastUsed,
+        JsonArray Tags);
+
+    public sealed class Row : StoreMetrics.Usage
     {
         public required string Id { get; init; }
         public required string Version { get; init; }
@@ -65,12 +73,6 @@ public static class StoreListing
         public required string PublisherName { get; init; }
         public bool Verified { get; init; }
         public string? AvatarUrl { get; init; }
-        public int Runs { get; init; }
-        public decimal Credits { get; init; }
-        public int WeeklyRuns { get; init; }
-        public decimal WeeklyCredits { get; init; }
-        public int UniqueUsers { get; init; }
-        public DateTime? LastUsed { get; init; }
     }
 
     public static async Task<IResult> GetAsync(HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
@@ -96,26 +98,13 @@ public static class StoreListing
         return Results.Json(rows.Select(r =>
         {
             var data = JsonNode.Parse(r.Data) as JsonObject;
-            return new
-            {
-                id = r.Id,
-                name = (string?)data?["name"] ?? r.Id,
-                displayName = (string?)data?["displayName"],
-                description = (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
-                publisher = new { id = r.PublisherId, name = r.PublisherName, verified = r.Verified, avatar_url = r.AvatarUrl },
-                version = r.Version,
-                created_at = r.CreatedAt,
-                usage_count = r.Runs,
-                weekly_runs = r.WeeklyRuns,
-                weekly_spent = Money.Dollars(r.WeeklyCredits),
-                total_spent = Money.Dollars(r.Credits),
-                avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
-                total_credits = Money.Plain(r.Credits),
-                weekly_credits = Money.Plain(r.WeeklyCredits),
-                unique_users = r.UniqueUsers,
-                last_used = r.LastUsed,
-                tags = data?["tags"] as JsonArray ?? [],
-            };
+            return new StoreAgent(r.Id, (string?)data?["name"] ?? r.Id, (string?)data?["displayName"],
+                Description: (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
+                new StorePublisher(r.PublisherId, r.PublisherName, r.Verified, r.AvatarUrl), r.Version, r.CreatedAt,
+                UsageCount: r.Runs, r.WeeklyRuns, WeeklySpent: Money.Dollars(r.WeeklyCredits), TotalSpent: Money.Dollars(r.Credits),
+                AvgCostPerInvocation: r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
+                TotalCredits: Money.Plain(r.Credits), WeeklyCredits: Money.Plain(r.WeeklyCredits), r.UniqueUsers, r.LastUsed,
+                Tags: data?["tags"] as JsonArray ?? []);
         }));
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Codebuff.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -10,7 +11,8 @@ namespace Codebuff.Server.Agents;
 /// </summary>
 public static class StoreMetrics
 {
-    const string Sql = """
+    /// <summary>Completed runs per published agent, all-time and over the last week (@week); the store listing joins it too.</summary>
+    internal const string UsageSql = """
         SELECT r.publisher_id AS "PublisherId", r.agent_name AS "AgentName",
                COUNT(*)::int AS "Runs", COALESCE(SUM(r.total_credits), 0) AS "Credits",
                (COUNT(*) FILTER (WHERE r.created_at >= @week))::int AS "WeeklyRuns",
@@ -21,10 +23,18 @@ public static class StoreMetrics
         GROUP BY r.publisher_id, r.agent_name
         """;
 
-    public sealed class Row
+    public sealed record AgentMetrics(
+        [property: JsonPropertyName("usage_count")] int UsageCount,
+        [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
+        [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,
+        [property: JsonPropertyName("total_spent")] decimal TotalSpent,
+        [property: JsonPropertyName("avg_cost_per_invocation")] decimal AvgCostPerInvocation,
+        [property: JsonPropertyName("unique_users")] int UniqueUsers,
+        [property: JsonPropertyName("last_used")] DateTime? LastUsed);
+
+    /// <summary>The usage columns of <see cref="UsageSql"/>.</summary>
+    public class Usage
     {
-        public required string PublisherId { get; init; }
-        public required string AgentName { get; init; }
         public int Runs { get; init; }
         public decimal Credits { get; init; }
         public int WeeklyRuns { get; init; }
@@ -33,18 +43,17 @@ public static class StoreMetrics
         public DateTime? LastUsed { get; init; }
     }
 
+    public sealed class Row : Usage
+    {
+        public required string PublisherId { get; init; }
+        public required string AgentName { get; init; }
+    }
+
     public static async Task<IResult> GetAsync(AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var rows = await db.Database.SqlQueryRaw<Row>(Sql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
-        return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new
-        {
-            usage_count = r.Runs,
-            weekly_runs = r.WeeklyRuns,
-            weekly_spent = Money.Dollars(r.WeeklyCredits),
-            total_spent = Money.Dollars(r.Credits),
-            avg_cost_per_invocation = r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs),
-            unique_users = r.UniqueUsers,
-            last_used = r.LastUsed,
-        }));
+        var rows = await db.Database.SqlQueryRaw<Row>(UsageSql, new NpgsqlParameter("week", clock.GetUtcNow().UtcDateTime.AddDays(-7))).ToListAsync(ct);
+        return Results.Json(rows.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new AgentMetrics(
+            r.Runs, r.WeeklyRuns, Money.Dollars(r.WeeklyCredits), Money.Dollars(r.Credits),
+            r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs), r.UniqueUsers, r.LastUsed)));
     }
 }

@@ -15,21 +15,30 @@ public static class ApiKeyEndpoints
     public static void MapApiKeys(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        api.MapGet("/api-keys", ListTokens);
-        api.MapPost("/api-keys", CreateToken).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
-        api.MapDelete("/sessions", Revoke).WithMetadata(Unauthenticated.PlainText);
-        api.MapGet("/user/sessions", ListSessions);
-        api.MapPost("/user/sessions/logout-all", LogoutAll);
+        api.MapGet("/api-keys", ListTokens).Answers<TokenList>();
+        api.MapPost("/api-keys", CreateToken).Takes<CreateTokenRequest>().Answers<CreatedToken>(201).RefusesWith<ErrorDetailsBody>(400).Refuses(429)
+            .RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
+        api.MapDelete("/sessions", Revoke).WhenUnauthenticated(Unauthenticated.PlainText)
+            .Takes<RevokeRequest>().Answers<Revoked>().RefusesWith<ErrorDetailsBody>(400);
+        api.MapGet("/user/sessions", ListSessions).Answers<SessionList>();
+        api.MapPost("/user/sessions/logout-all", LogoutAll).Answers<LoggedOut>().Refuses(403);
     }
+
+    public sealed record TokenView(string Id, string Token, DateTime Expires, DateTime? CreatedAt, string Type);
+    public sealed record TokenList(IEnumerable<TokenView> Tokens);
+    public sealed record CreateTokenRequest(string? Name, int? ExpiresInDays);
+    public sealed record CreatedToken(string Token, DateTime Expires, string Message);
+    public sealed record RevokeRequest(string[]? SessionIds, string[]? TokenIds);
+    public sealed record Revoked(int RevokedSessions, int RevokedTokens);
+    public sealed record SessionView(string Id, string Label, DateTime Expires, bool IsCurrent, string? FingerprintId, DateTime? CreatedAt, string SessionType);
+    public sealed record SessionList(IEnumerable<SessionView> ActiveSessions);
+    public sealed record LoggedOut(bool Ok);
 
     static async Task<IResult> ListTokens(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var tokens = await UserSessions.ListTokensAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
         // The schema keeps no creation or last-used time for sessions, so createdAt stays null as upstream's does.
-        return Results.Json(new
-        {
-            tokens = tokens.Select(t => new { id = t.Id, token = t.Masked, expires = t.Expires, createdAt = (DateTime?)null, type = "pat" }),
-        });
+        return Results.Json(new TokenList(tokens.Select(t => new TokenView(t.Id, t.Masked, t.Expires, CreatedAt: null, "pat"))));
     }
 
     static async Task<IResult> CreateToken(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
@@ -56,7 +65,7 @@ public static class ApiKeyEndpoints
                 return Errors.Details(400, "Invalid request body", "expiresInDays must be a whole number from 1 to 365");
         }
         var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, caller.Required.Id, days, clock.GetUtcNow().UtcDateTime, ct);
-        return Results.Json(new { token, expires, message = "API Key created successfully" }, statusCode: 201);
+        return Results.Json(new CreatedToken(token, expires, "API Key created successfully"), statusCode: 201);
     }
 
     static async Task<IResult> Revoke(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
@@ -66,21 +75,15 @@ public static class ApiKeyEndpoints
             return Errors.Details(400, "Invalid request body", "sessionIds and tokenIds must be arrays of strings");
 
         var (revokedSessions, revokedTokens) = await UserSessions.RevokeAsync(db, hasher, caller.Required.Id, sessionIds, tokenIds, ct);
-        return Results.Json(new { revokedSessions, revokedTokens });
+        return Results.Json(new Revoked(revokedSessions, revokedTokens));
     }
 
     static async Task<IResult> ListSessions(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var current = caller.SessionId;
         var sessions = await UserSessions.ListSessionsAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
-        return Results.Json(new
-        {
-            activeSessions = sessions.Select(s => new
-            {
-                id = s.Id, label = s.Label, expires = s.Expires, isCurrent = s.Id == current,
-                fingerprintId = s.FingerprintId, createdAt = s.FingerprintCreatedAt, sessionType = s.Type == SessionType.Cli ? "cli" : "web",
-            }),
-        });
+        return Results.Json(new SessionList(sessions.Select(s => new SessionView(
+            s.Id, s.Label, s.Expires, IsCurrent: s.Id == current, s.FingerprintId, CreatedAt: s.FingerprintCreatedAt, s.Type == SessionType.Cli ? "cli" : "web"))));
     }
 
     static async Task<IResult> LogoutAll(HttpContext http, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
@@ -89,7 +92,7 @@ public static class ApiKeyEndpoints
             return Errors.Error(403, "Forbidden - not same origin, cannot logout all sessions");
         var current = caller.SessionId;
         await db.Sessions.Where(s => s.UserId == caller.Required.Id && s.Type == SessionType.Web && s.SessionToken != current).ExecuteDeleteAsync(ct);
-        return Results.Json(new { ok = true });
+        return Results.Json(new LoggedOut(true));
     }
 
     static bool TryIds(JsonObject body, string name, out List<string> ids)

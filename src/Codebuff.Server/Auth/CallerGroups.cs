@@ -8,6 +8,14 @@ public sealed record Unauthenticated(IResult Missing, IResult Invalid)
 {
     public Unauthenticated(IResult both) : this(both, both) { }
 
+    /// <summary>The answer as the OpenAPI document names it: status and JSON body type (text and pages: status and content type).</summary>
+    internal ProducesResponseTypeMetadata Documented => Missing switch
+    {
+        IValueHttpResult { Value: { } body } and IStatusCodeHttpResult { StatusCode: { } status } => new(status, body.GetType(), ["application/json"]),
+        IStatusCodeHttpResult { StatusCode: { } status } and IContentTypeHttpResult { ContentType: { } type } => new(status, typeof(string), [type]),
+        _ => new(StatusCodes.Status302Found, typeof(void)),
+    };
+
     /// <summary>/api/v1/me and the agent-run routes (api.md §1.3, §2.3).</summary>
     public static readonly Unauthenticated ApiV1 = new(
         Errors.Error(401, "Missing or invalid Authorization header"), Errors.Error(401, "Invalid API key or user not found"));
@@ -47,10 +55,14 @@ public static class CallerGroups
     static readonly Unauthenticated Fallback = Unauthenticated.Dashboard;
 
     public static TBuilder RequireCaller<TBuilder>(this TBuilder group, string scheme, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
-        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAuthenticatedUser().Build()).WithMetadata(answers);
+        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAuthenticatedUser().Build()).WhenUnauthenticated(answers);
 
     public static TBuilder IdentifyCaller<TBuilder>(this TBuilder group, string scheme, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
-        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAssertion(_ => true).Build()).WithMetadata(answers);
+        group.RequireAuthorization(new AuthorizationPolicyBuilder(scheme).RequireAssertion(_ => true).Build()).WhenUnauthenticated(answers);
+
+    /// <summary>The 401 answers of these routes (a route's own wins over its group's), documented for OpenAPI.</summary>
+    public static TBuilder WhenUnauthenticated<TBuilder>(this TBuilder builder, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(answers, answers.Documented);
 
     public static TBuilder AcceptBodyAuthToken<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new BodyAuthToken());

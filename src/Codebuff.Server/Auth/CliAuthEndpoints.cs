@@ -18,12 +18,15 @@ public static partial class CliAuthEndpoints
     public static void MapCliAuth(this IEndpointRouteBuilder app)
     {
         var cli = app.MapGroup("/api/auth/cli");
-        cli.MapPost("/code", PostCode).RequireRateLimiting(AuthRateLimits.Login);
-        cli.MapGet("/status", GetStatus).RequireRateLimiting(AuthRateLimits.Status);
+        cli.MapPost("/code", PostCode).Takes<CodeRequest>().Answers<CliLoginCode>().Refuses(400, 429).RequireRateLimiting(AuthRateLimits.Login);
+        cli.MapGet("/status", GetStatus).Answers<CliLoginStatus>().Refuses(400, 401, 429).RequireRateLimiting(AuthRateLimits.Status);
         // Logout needs the token presented, not a user: a token that names nobody is an idempotent no-op.
         cli.MapPost("/logout", PostLogout).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken()
-            .RequireRateLimiting(AuthRateLimits.Login);
+            .Takes<LogoutRequest>().Answers<Succeeded>().Refuses(400, 429).RequireRateLimiting(AuthRateLimits.Login);
     }
+
+    public sealed record CodeRequest(string FingerprintId, string? ReferralCode);
+    public sealed record LogoutRequest(string UserId, string FingerprintId, string FingerprintHash, string? AuthToken);
 
     static async Task<IResult> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
@@ -86,7 +89,7 @@ public static partial class CliAuthEndpoints
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
         await tx.CommitAsync(ct);
         vault.Forget([tokenHash]);
-        return Results.Json(new { success = true });
+        return Results.Json(new Succeeded(true));
     }
 
     /// <summary>True when the field is absent (value null) or a string; false for any other JSON type.</summary>

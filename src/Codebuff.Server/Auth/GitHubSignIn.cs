@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Codebuff.Server.Web;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -20,9 +21,9 @@ public static class GitHubSignIn
 
     public static void MapGitHubSignIn(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/auth/signin/github", Start).RequireRateLimiting(AuthRateLimits.Login);
-        app.MapGet("/api/auth/callback/github", Callback).RequireRateLimiting(AuthRateLimits.Login);
-        app.MapPost("/api/auth/signout", SignOut);
+        app.MapGet("/api/auth/signin/github", Start).Page().RequireRateLimiting(AuthRateLimits.Login);
+        app.MapGet("/api/auth/callback/github", Callback).Page().RequireRateLimiting(AuthRateLimits.Login);
+        app.MapPost("/api/auth/signout", SignOut).Page();
     }
 
     static IResult Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)

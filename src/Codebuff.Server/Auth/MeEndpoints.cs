@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Codebuff.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,17 @@ public static class MeEndpoints
     static readonly string[] ValidFields = ["id", "email", "discord_id", "referral_code", "stripe_customer_id", "banned", "referral_link", "created_at"];
 
     public static void MapMe(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/v1/me", GetMe).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1);
+        app.MapGet("/api/v1/me", GetMe).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1).Answers<MeFields>().Refuses(400);
+
+    /// <summary>Every field ?fields= may ask for; the answer holds only the asked ones, in the asked order (id alone by default).</summary>
+    public sealed record MeFields(
+        string Id, string? Email,
+        [property: JsonPropertyName("discord_id")] string? DiscordId,
+        [property: JsonPropertyName("referral_code")] string? ReferralCode,
+        [property: JsonPropertyName("stripe_customer_id")] string? StripeCustomerId,
+        bool? Banned,
+        [property: JsonPropertyName("referral_link")] string? ReferralLink,
+        [property: JsonPropertyName("created_at")] DateTime? CreatedAt);
 
     static IResult GetMe(HttpRequest request, Caller caller, IOptions<CodebuffOptions> options)
     {

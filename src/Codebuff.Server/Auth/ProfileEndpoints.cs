@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
@@ -16,9 +17,21 @@ public static partial class ProfileEndpoints
     public static void MapProfile(this IEndpointRouteBuilder app)
     {
         var profile = app.MapGroup("/api/user/profile").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        profile.MapGet("", Get);
-        profile.MapPatch("", Update);
+        profile.MapGet("", Get).Answers<UserProfile>();
+        profile.MapPatch("", Update).Takes<UpdateProfileRequest>().Answers<UserProfile>().RefusesWith<ErrorDetailsBody>(400).Refuses(409);
     }
+
+    /// <summary>The seed's UserProfile shape (snake_case, as upstream's dashboard reads it).</summary>
+    public sealed record UserProfile(
+        string Id, string Email, string? Handle,
+        [property: JsonPropertyName("referral_code")] string? ReferralCode,
+        [property: JsonPropertyName("auto_topup_enabled")] bool AutoTopupEnabled,
+        [property: JsonPropertyName("auto_topup_threshold")] int AutoTopupThreshold,
+        [property: JsonPropertyName("auto_topup_amount")] int AutoTopupAmount,
+        [property: JsonPropertyName("auto_topup_blocked_reason")] string? AutoTopupBlockedReason,
+        [property: JsonPropertyName("created_at")] DateTime CreatedAt);
+
+    public sealed record UpdateProfileRequest(string Handle);
 
     static IResult Get(Caller caller) => Results.Json(Profile(caller.Required));
 
@@ -43,16 +56,6 @@ public static partial class ProfileEndpoints
         return Results.Json(Profile(user));
     }
 
-    static object Profile(User u) => new
-    {
-        id = u.Id,
-        email = u.Email,
-        handle = u.Handle,
-        referral_code = u.ReferralCode,
-        auto_topup_enabled = u.AutoTopupEnabled,
-        auto_topup_threshold = u.AutoTopupThreshold ?? 500,
-        auto_topup_amount = u.AutoTopupAmount ?? 2000,
-        auto_topup_blocked_reason = (string?)null,
-        created_at = u.CreatedAt,
-    };
+    static UserProfile Profile(User u) => new(u.Id, u.Email, u.Handle, u.ReferralCode, u.AutoTopupEnabled,
+        u.AutoTopupThreshold ?? 500, u.AutoTopupAmount ?? 2000, AutoTopupBlockedReason: null, u.CreatedAt);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
@@ -19,10 +20,19 @@ public static class ReferralEndpoints
         var referrals = app.MapGroup("/api/referrals");
         // Redeeming checks the body before the token (upstream's order); a code's page also serves visitors.
         var identified = referrals.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        identified.MapPost("", Redeem).AcceptBodyAuthToken();
-        identified.MapGet("/{code}", Describe);
-        referrals.MapGet("", List).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        identified.MapPost("", Redeem).AcceptBodyAuthToken().Takes<RedeemRequest>().Answers<Redeemed>().Refuses(400, 404, 409);
+        identified.MapGet("/{code}", Describe).Answers<CodeInfo>().Refuses(400);
+        referrals.MapGet("", List).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).Answers<ReferralList>();
     }
+
+    public sealed record RedeemRequest(string ReferralCode, string? AuthToken);
+    public sealed record Redeemed(string Message, [property: JsonPropertyName("credits_redeemed")] int CreditsRedeemed);
+    public sealed record ReferredUser(string Id, string? Name, string Email, int Credits);
+    /// <summary>referredBy is present only for a user who was referred.</summary>
+    public sealed record ReferralList(string? ReferralCode, IEnumerable<ReferredUser> Referrals, int ReferralLimit, ReferredUser? ReferredBy);
+    public sealed record CodeStatusDetails(int ReferralCount, string? Msg);
+    public sealed record CodeStatus(string? Reason, CodeStatusDetails Details, string? ReferralLink);
+    public sealed record CodeInfo(string? ReferrerName, bool IsSameUser, CodeStatus Status);
 
     static async Task<IResult> Redeem(HttpRequest request, Caller who, AppDbContext db, CreditLedger ledger, TimeProvider clock,
         IOptions<ChatOptions> chat, CancellationToken ct)
@@ -79,7 +89,7 @@ public static class ReferralEndpoints
             "Referral bonus (you were referred)", expires, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return Results.Json(new { message = "Referral applied successfully!", credits_redeemed = CreditsPerSide });
+        return Results.Json(new Redeemed("Referral applied successfully!", CreditsPerSide));
     }
 
     static async Task<IResult> List(Caller caller, AppDbContext db, CancellationToken ct)

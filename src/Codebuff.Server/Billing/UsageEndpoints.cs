@@ -14,9 +14,16 @@ public static class UsageEndpoints
     public static void MapUsage(this IEndpointRouteBuilder app)
     {
         // The CLI's banner validates its body before it looks at the token (upstream's order).
-        app.MapPost("/api/v1/usage", PostUsage).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.CliUsage).AcceptBodyAuthToken();
-        app.MapGet("/api/user/usage", GetUserUsage).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+        app.MapPost("/api/v1/usage", PostUsage).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.CliUsage).AcceptBodyAuthToken()
+            .Takes<UsageRequest>().Answers<UsageResponse>().RefusesWith<IssuesBody>(400);
+        app.MapGet("/api/user/usage", GetUserUsage).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).Answers<UserUsage>();
     }
+
+    public sealed record UsageRequest(string FingerprintId, string? AuthToken, string? OrgId);
+    /// <summary>A schema failure as zod reports it (a body that is not JSON at all: <c>{"message"}</c> alone).</summary>
+    public sealed record IssuesBody(string Message, IEnumerable<Issue> Issues);
+    public sealed record Issue(string Code, string[] Path, string Message, string? Expected, string? Received);
+    public sealed record UserUsage(int UsageThisCycle, CreditBalance Balance, DateTime? NextQuotaReset, bool AutoTopupTriggered, bool AutoTopupEnabled);
 
     static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
     {
@@ -57,15 +64,8 @@ public static class UsageEndpoints
     {
         var user = caller.Required;
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-        return Results.Json(new
-        {
-            usageThisCycle = usage.UsageThisCycle,
-            balance = usage.Balance,
-            nextQuotaReset = usage.NextQuotaReset,
-            // Auto top-up charges cards through Stripe, which this server does not drive yet: it never triggers here.
-            autoTopupTriggered = false,
-            autoTopupEnabled = user.AutoTopupEnabled,
-        });
+        // Auto top-up charges cards through Stripe, which this server does not drive yet: it never triggers here.
+        return Results.Json(new UserUsage(usage.UsageThisCycle, usage.Balance, usage.NextQuotaReset, AutoTopupTriggered: false, user.AutoTopupEnabled));
     }
 
     /// <summary>Reads an optional or required string field, recording a zod-style issue when it has another type.</summary>
@@ -73,15 +73,15 @@ public static class UsageEndpoints
     {
         if (!body.TryGetPropertyValue(name, out var node))
         {
-            if (required) issues.Add(Issue(name, "invalid_type", "Required"));
+            if (required) issues.Add(IssueJson(name, "invalid_type", "Required"));
             return null;
         }
         // zod's optional() still refuses an explicit null.
         if (node is not null && node.GetValueKind() == System.Text.Json.JsonValueKind.String) return node.GetValue<string>();
-        issues.Add(Issue(name, "invalid_type", $"Expected string, received {JsonKind.Of(node)}"));
+        issues.Add(IssueJson(name, "invalid_type", $"Expected string, received {JsonKind.Of(node)}"));
         return null;
     }
 
-    static JsonObject Issue(string path, string code, string message) =>
+    static JsonObject IssueJson(string path, string code, string message) =>
         new() { ["code"] = code, ["path"] = new JsonArray(path), ["message"] = message };
 }

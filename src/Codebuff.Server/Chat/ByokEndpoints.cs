@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Chat;
@@ -18,27 +19,33 @@ public static class ByokEndpoints
     {
         var keys = app.MapGroup("/api/user/api-keys").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         keys.MapGet("", List);
-        keys.MapGet("/{type}", Get);
-        keys.MapPut("/{type}", Put);
-        keys.MapDelete("/{type}", Delete);
+        keys.MapGet("/{type}", Get).Refuses(400, 404);
+        keys.MapPut("/{type}", Put).Takes<StoreKeyRequest>().Refuses(400);
+        keys.MapDelete("/{type}", Delete).Refuses(400, 404);
     }
 
-    static async Task<IResult> List(Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
+    public sealed record StoredKey(string Type, string MaskedKey);
+    public sealed record StoredKeys(IEnumerable<StoredKey> Keys);
+    public sealed record StoreKeyRequest(string ApiKey);
+    public sealed record KeyDeleted(bool Deleted);
+
+    static async Task<Ok<StoredKeys>> List(Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
         var user = caller.Required;
         var rows = await db.EncryptedApiKeys.AsNoTracking().Where(k => k.UserId == user.Id).OrderBy(k => k.Type).ToListAsync(ct);
-        return Results.Json(new { keys = rows.Select(r => View(r, cipher)).Where(v => v is not null) });
+        return TypedResults.Ok(new StoredKeys(rows.Select(r => View(r, cipher)).OfType<StoredKey>()));
     }
 
-    static async Task<IResult> Get(string type, Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
+    static async Task<Results<Ok<StoredKey>, JsonHttpResult<ErrorBody>>> Get(string type, Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
         var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
         var row = await db.EncryptedApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.UserId == user.Id && k.Type == t, ct);
-        return row is not null && View(row, cipher) is { } view ? Results.Json(view) : NotStored(type);
+        return row is not null && View(row, cipher) is { } view ? TypedResults.Ok(view) : NotStored(type);
     }
 
-    static async Task<IResult> Put(string type, HttpRequest request, Caller caller, AppDbContext db, ByokCipher cipher, CancellationToken ct)
+    static async Task<Results<Ok<StoredKey>, JsonHttpResult<ErrorBody>, JsonHttpResult<ErrorDetailsBody>>> Put(string type, HttpRequest request, Caller caller,
+        AppDbContext db, ByokCipher cipher, CancellationToken ct)
     {
         var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
@@ -56,23 +63,23 @@ public static class ByokEndpoints
             INSERT INTO encrypted_api_keys (user_id, type, api_key) VALUES ({user.Id}, {label}::api_key_type, {encrypted})
             ON CONFLICT (user_id, type) DO UPDATE SET api_key = EXCLUDED.api_key
             """, ct);
-        return Results.Json(new { type = label, maskedKey = ByokCipher.Mask(key!) });
+        return TypedResults.Ok(new StoredKey(label, ByokCipher.Mask(key!)));
     }
 
-    static async Task<IResult> Delete(string type, Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<KeyDeleted>, JsonHttpResult<ErrorBody>>> Delete(string type, Caller caller, AppDbContext db, CancellationToken ct)
     {
         var user = caller.Required;
         if (ParseType(type) is not { } t) return UnknownType(type);
         var deleted = await db.EncryptedApiKeys.Where(k => k.UserId == user.Id && k.Type == t).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? NotStored(type) : Results.Json(new { deleted = true });
+        return deleted == 0 ? NotStored(type) : TypedResults.Ok(new KeyDeleted(true));
     }
 
-    static object? View(EncryptedApiKey row, ByokCipher cipher) =>
-        cipher.Decrypt(row.ApiKey) is { } key ? new { type = Types[(int)row.Type], maskedKey = ByokCipher.Mask(key) } : null;
+    static StoredKey? View(EncryptedApiKey row, ByokCipher cipher) =>
+        cipher.Decrypt(row.ApiKey) is { } key ? new StoredKey(Types[(int)row.Type], ByokCipher.Mask(key)) : null;
 
     static ApiKeyType? ParseType(string type) => Array.IndexOf(Types, type) is var i and >= 0 ? (ApiKeyType)i : null;
 
-    static IResult UnknownType(string type) => Errors.Error(400, $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}");
+    static JsonHttpResult<ErrorBody> UnknownType(string type) => Errors.Error(400, $"Unknown key type '{type}'. Valid types are: {string.Join(", ", Types)}");
 
-    static IResult NotStored(string type) => Errors.Error(404, $"No {type} key is stored");
+    static JsonHttpResult<ErrorBody> NotStored(string type) => Errors.Error(404, $"No {type} key is stored");
 }

@@ -14,7 +14,9 @@ namespace Codebuff.Server.Chat;
 public static class ChatCompletionEndpoints
 {
     public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools); // body is checked first
+        app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
+            .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429)
+            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
 
     static async Task<IResult> Handle(HttpContext context, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, ChatRateLimiter limiter,
         ChatProxy proxy, IOptions<ChatOptions> chatOptions, IOptions<CodebuffOptions> options, TimeProvider clock, ILogger<ChatProxy> log, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -12,12 +13,15 @@ public static class HealthEndpoints
             try
             {
                 var agents = await db.AgentConfigs.CountAsync(ct);
-                return Results.Json(new { status = "ok", cached_agents = agents, timestamp = IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime) });
+                return Results.Json(new Healthy("ok", agents, IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
-                return Results.Json(new { status = "error", error = $"database unreachable: {e.Message}" }, statusCode: 503);
+                return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}"), statusCode: 503);
             }
-        });
+        }).Answers<Healthy>().RefusesWith<Unhealthy>(503);
+
+    public sealed record Healthy(string Status, [property: JsonPropertyName("cached_agents")] int CachedAgents, string Timestamp);
+    public sealed record Unhealthy(string Status, string Error);
 }

@@ -12,6 +12,9 @@ public sealed record MessageBody(string Message);
 /// <summary><c>{"error":"…","details":…}</c>: details is a sentence or a zod "format" tree (api.md §0.3).</summary>
 public sealed record ErrorDetailsBody(string Error, JsonNode? Details);
 
+/// <summary><c>{"error":"code","message":"…"}</c>: a machine-readable code and a sentence (api.md §2.5.3: suspended, free mode, rate limit).</summary>
+public sealed record CodedErrorBody(string Error, string Message);
+
 /// <summary>
 /// The one place error answers are built, one method per wire shape. Codebuff's wire format where it has one;
 /// ProblemDetails for routes of our own that have none.
@@ -26,6 +29,9 @@ public static class Errors
 
     public static JsonHttpResult<ErrorDetailsBody> Details(int status, string error, JsonNode? details) =>
         TypedResults.Json(new ErrorDetailsBody(error, details), statusCode: status);
+
+    public static JsonHttpResult<CodedErrorBody> Coded(int status, string error, string message) =>
+        TypedResults.Json(new CodedErrorBody(error, message), statusCode: status);
 
     public static ProblemHttpResult Problem(int status, string title, string? detail = null) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);

@@ -42,6 +42,7 @@ public static class ServerApp
         services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o, connectionString));
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
+        services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => JsonConfig.Apply(o.SerializerOptions));
 
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
@@ -61,6 +62,7 @@ public static class ServerApp
 
     static void MapEndpoints(WebApplication app)
     {
+        app.MapOpenApi(); // /openapi/v1.json
         app.MapHealth();
         app.MapMe();
         app.MapCliAuth();

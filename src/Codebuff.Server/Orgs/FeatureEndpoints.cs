@@ -6,6 +6,8 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>
@@ -17,8 +19,8 @@ public static class FeatureEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var features = app.MapGroup("/api/admin/orgs/{orgId}/features/{feature}").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RequireSiteAdmin();
-        features.MapGet("", Get);
-        features.MapPost("", Upsert);
+        features.MapGet("", Get).Answers<OrgWire.Feature>().RefusesWith<NoFeature>(404).Refuses(403);
+        features.MapPost("", Upsert).Takes<FeatureConfig>().Answers<OrgWire.Feature>().Refuses(400, 403, 404);
     }
 
     /// <summary>Site admins: configured e-mail addresses (case-insensitive); 403 {"error":"Forbidden - not an admin"} for anyone else.</summary>

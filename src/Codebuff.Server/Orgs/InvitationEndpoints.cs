@@ -5,6 +5,8 @@ using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>Org invitations (api.md §5.5): managed under /api/orgs/{orgId}/invitations, shown and accepted under /api/invites/{token}.</summary>
@@ -12,14 +14,14 @@ public static class InvitationEndpoints
 {
     public static void Map(RouteGroupBuilder org, IEndpointRouteBuilder app)
     {
-        org.MapGet("/invitations", List);
-        org.MapPost("/invitations", Create).RequireRole(OrgRole.Admin);
-        org.MapPost("/invitations/bulk", Bulk).RequireRole(OrgRole.Admin);
-        org.MapDelete("/invitations/{email}", Revoke).RequireRole(OrgRole.Admin);
-        org.MapPost("/invitations/{email}/resend", Resend).RequireRole(OrgRole.Admin);
+        org.MapGet("/invitations", List).Answers<InvitationList>().Refuses(404);
+        org.MapPost("/invitations", Create).RequireRole(OrgRole.Admin).Takes<Invite>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409);
+        org.MapPost("/invitations/bulk", Bulk).RequireRole(OrgRole.Admin).Takes<BulkInvite>().Answers<BulkResult>(201).Refuses(400, 403, 404);
+        org.MapDelete("/invitations/{email}", Revoke).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
+        org.MapPost("/invitations/{email}/resend", Resend).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
 
-        app.MapGet("/api/invites/{token}", Show); // anyone holding the link
-        app.MapGroup("/api/invites").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).MapPost("/{token}", Accept);
+        app.MapGet("/api/invites/{token}", Show).Answers<InvitationView>().Refuses(404, 410); // anyone holding the link
+        app.MapGroup("/api/invites").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).MapPost("/{token}", Accept).Answers<OrgWire.Accepted>().Refuses(403, 404, 409, 410);
     }
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)

@@ -3,6 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>/api/orgs/{orgId}/members: list (members), add an existing user (admins), change a role (admins), remove or leave.</summary>
@@ -10,10 +12,10 @@ public static class MemberEndpoints
 {
     public static void Map(RouteGroupBuilder org)
     {
-        org.MapGet("/members", List);
-        org.MapPost("/members", Add).RequireRole(OrgRole.Admin);
-        org.MapPatch("/members/{userId}", ChangeRole).RequireRole(OrgRole.Admin);
-        org.MapDelete("/members/{userId}", Remove); // admins remove others; every member may remove themself (leave)
+        org.MapGet("/members", List).Answers<MemberList>().Refuses(404);
+        org.MapPost("/members", Add).RequireRole(OrgRole.Admin).Takes<AddMember>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409);
+        org.MapPatch("/members/{userId}", ChangeRole).RequireRole(OrgRole.Admin).Takes<OrgWire.ChangeRole>().Answers<Succeeded>().Refuses(400, 403, 404);
+        org.MapDelete("/members/{userId}", Remove).Answers<Succeeded>().Refuses(400, 403, 404); // admins remove others; every member may remove themself (leave)
     }
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)

@@ -8,6 +8,8 @@ using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>Organizations themselves (api.md §5.5): list mine, create, read by id or slug, update, settings, delete.</summary>
@@ -16,17 +18,17 @@ public static class OrgEndpoints
     public static void MapOrgs(this IEndpointRouteBuilder app)
     {
         var orgs = app.MapGroup("/api/orgs").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        orgs.MapGet("", List);
-        orgs.MapPost("", Create);
-        orgs.MapGet("/slug/{slug}", GetBySlug);
+        orgs.MapGet("", List).Answers<OrgList>();
+        orgs.MapPost("", Create).Takes<CreateOrg>().Answers<OrgRow>(201).Refuses(400);
+        orgs.MapGet("/slug/{slug}", GetBySlug).Answers<OrgDetail>().Refuses(404);
 
         var org = orgs.MapGroup("/{orgId}").RequireMembership();
-        org.MapGet("", Get);
-        org.MapPatch("", Update).RequireRole(OrgRole.Admin);
-        org.MapDelete("", Delete).RequireRole(OrgRole.Owner, OnlyOwnersDelete);
-        org.MapGet("/settings", GetSettings).RequireRole(OrgRole.Admin);
-        org.MapPatch("/settings", UpdateSettings).RequireRole(OrgRole.Admin);
-        org.MapDelete("/settings", Delete).RequireRole(OrgRole.Owner, OnlyOwnersDelete);
+        org.MapGet("", Get).Answers<OrgDetail>().Refuses(404);
+        org.MapPatch("", Update).RequireRole(OrgRole.Admin).Takes<UpdateOrg>().Answers<OrgRow>().Refuses(400, 403, 404);
+        org.MapDelete("", Delete).RequireRole(OrgRole.Owner, OnlyOwnersDelete).Answers<Succeeded>().Refuses(403, 404, 409);
+        org.MapGet("/settings", GetSettings).RequireRole(OrgRole.Admin).Answers<Settings>().Refuses(403, 404);
+        org.MapPatch("/settings", UpdateSettings).RequireRole(OrgRole.Admin).Takes<SettingsUpdate>().Answers<Succeeded>().Refuses(400, 403, 404);
+        org.MapDelete("/settings", Delete).RequireRole(OrgRole.Owner, OnlyOwnersDelete).Answers<Succeeded>().Refuses(403, 404, 409);
         MemberEndpoints.Map(org);
         InvitationEndpoints.Map(org, app);
         RepoEndpoints.Map(org);

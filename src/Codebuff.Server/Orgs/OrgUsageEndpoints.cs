@@ -4,6 +4,8 @@ using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>
@@ -12,7 +14,7 @@ namespace Codebuff.Server.Orgs;
 /// </summary>
 public static class OrgUsageEndpoints
 {
-    public static void Map(RouteGroupBuilder org) => org.MapGet("/usage", Get);
+    public static void Map(RouteGroupBuilder org) => org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
 
     static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, CancellationToken ct)
     {

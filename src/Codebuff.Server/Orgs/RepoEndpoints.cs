@@ -3,6 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
+using static Codebuff.Server.Orgs.OrgWire;
+
 namespace Codebuff.Server.Orgs;
 
 /// <summary>
@@ -13,10 +15,10 @@ public static class RepoEndpoints
 {
     public static void Map(RouteGroupBuilder org)
     {
-        org.MapGet("/repos", List);
-        org.MapPost("/repos", Add).RequireRole(OrgRole.Admin);
-        org.MapPatch("/repos/{repoId}", SetActive).RequireRole(OrgRole.Admin);
-        org.MapDelete("/repos/{repoId}", Delete).RequireRole(OrgRole.Admin);
+        org.MapGet("/repos", List).Answers<RepoList>().Refuses(404);
+        org.MapPost("/repos", Add).RequireRole(OrgRole.Admin).Takes<AddRepo>().Answers<OrgWire.Repo>(201).Refuses(400, 403, 404, 409);
+        org.MapPatch("/repos/{repoId}", SetActive).RequireRole(OrgRole.Admin).Takes<OrgWire.SetActive>().Answers<Succeeded>().Refuses(400, 403, 404);
+        org.MapDelete("/repos/{repoId}", Delete).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
     }
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)

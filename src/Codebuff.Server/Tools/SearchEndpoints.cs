@@ -37,8 +37,10 @@ public static class SearchEndpoints
     {
         // The body is checked before the token (upstream's order), so the handler answers the 401 itself.
         var search = app.MapGroup("/api/v1").IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
-        search.MapPost("/web-search", WebSearch);
-        search.MapPost("/docs-search", DocsSearch);
+        search.MapPost("/web-search", WebSearch).Takes<SearchWire.WebRequest>().Answers<SearchWire.WebResult>()
+            .RefusesWith<ErrorDetailsBody>(400).RefusesWith<SearchWire.InsufficientCredits>(402).Refuses(500).RefusesWith<CodedErrorBody>(503);
+        search.MapPost("/docs-search", DocsSearch).Takes<SearchWire.DocsRequest>().Answers<SearchWire.DocsResult>()
+            .RefusesWith<ErrorDetailsBody>(400).RefusesWith<SearchWire.InsufficientCredits>(402).Refuses(500).RefusesWith<CodedErrorBody>(503);
     }
 
     static async Task<IResult> WebSearch(HttpRequest request, AppDbContext db, TokenHasher hasher, CreditLedger ledger, OrgBilling orgBilling, IHttpClientFactory http,

@@ -13,9 +13,14 @@ public static class TokenCountEndpoints
 {
     public static void MapTools(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/token-count", Count).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
+        app.MapPost("/api/v1/token-count", Count).RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools)
+            .Takes<CountRequest>().Answers<TokenCount>().RefusesWith<ErrorDetailsBody>(400);
         SearchEndpoints.Map(app);
     }
+
+    /// <summary>messages: OpenAI-style chat messages (content a string or an array of parts).</summary>
+    public sealed record CountRequest(JsonArray Messages, string? System, string? Model);
+    public sealed record TokenCount(int InputTokens);
 
     static async Task<IResult> Count(HttpRequest request, TokenCounter counter, CancellationToken ct)
     {
@@ -43,6 +48,6 @@ public static class TokenCountEndpoints
                 case { } other: total += counter.Count(other.ToJsonString()); break;
             }
         }
-        return Results.Json(new { inputTokens = total });
+        return Results.Json(new TokenCount(total));
     }
 }

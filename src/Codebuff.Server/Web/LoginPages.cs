@@ -1,5 +1,6 @@
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Web;
@@ -14,9 +15,9 @@ public static class LoginPages
     {
         // Linking a CLI is a browser flow: only the web session cookie counts there.
         var login = app.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
-        login.MapGet("/login", Login);
-        login.MapGet("/onboard", Onboard);
-        app.MapGet("/", Home).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
+        login.MapGet("/login", Login).Page();
+        login.MapGet("/onboard", Onboard).Page();
+        app.MapGet("/", Home).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn).Page();
     }
 
     static IResult Login(HttpRequest request, Caller caller)

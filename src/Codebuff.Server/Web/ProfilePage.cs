@@ -17,13 +17,13 @@ public static class ProfilePage
     public static void MapProfilePage(this IEndpointRouteBuilder app)
     {
         var profile = app.MapGroup("/profile");
-        profile.MapGet("", Show).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
+        profile.MapGet("", Show).Page().RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
 
         // A personal access token may drive the forms too (scripts); a cookie only from this site's own pages.
         var forms = profile.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, new Unauthenticated(Refused)).AddEndpointFilter(OwnFormsOnly);
-        forms.MapPost("/api-keys", CreateKey).RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
-        forms.MapPost("/api-keys/revoke", RevokeKey);
-        forms.MapPost("/sessions/revoke", RevokeSession);
+        forms.MapPost("/api-keys", CreateKey).Page().RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
+        forms.MapPost("/api-keys/revoke", RevokeKey).Page();
+        forms.MapPost("/sessions/revoke", RevokeSession).Page();
     }
 
     static readonly IResult Refused = Page.Message("Not allowed", "Sign in and use the page's own buttons.", "error", 403);
