@@ -7,6 +7,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Tests.Orgs;
 
+/// <summary>Runs alone, after the parallel classes: 200 calls over two servers need more connections than the shared
+/// test cluster has left while every other class holds its own pool.</summary>
+[CollectionDefinition(nameof(OrgConcurrencyTests), DisableParallelization = true)]
+public sealed class OrgConcurrencyCollection;
+
+[Collection(nameof(OrgConcurrencyTests))]
 public sealed class OrgConcurrencyTests(OrgFixture server) : IClassFixture<OrgFixture>
 {
     /// <summary>
