@@ -16,6 +16,9 @@ public sealed record Charge(
     string Model, string? AgentId, string? ReasoningText, string Response, int InputTokens, int CacheReadInputTokens,
     int? ReasoningTokens, int OutputTokens, decimal Cost, int Credits, bool Byok, int? LatencyMs, bool Deduct)
 {
+    /// <summary>The approved repository that made an org pay (message.repo_url); null for personal charges.</summary>
+    public string? RepoUrl { get; init; }
+
     [JsonIgnore] public LedgerOwner Owner => OrgId is null ? LedgerOwner.User(UserId) : LedgerOwner.Org(OrgId);
 
     /// <summary>The message id used when the provider's id is missing or taken.</summary>
@@ -31,7 +34,7 @@ public sealed record Charge(
         var callId = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(m.Id)).AsSpan(0, 16));
         return new Charge(callId, m.UserId ?? throw new ArgumentException("a charge needs a user", nameof(m)), m.OrgId, m.Id, m.FinishedAt,
             m.ClientId, m.ClientRequestId, m.Model, m.AgentId, m.ReasoningText, m.Response, m.InputTokens, m.CacheReadInputTokens,
-            m.ReasoningTokens, m.OutputTokens, m.Cost, m.Credits, m.Byok, m.LatencyMs, deduct).Cleaned();
+            m.ReasoningTokens, m.OutputTokens, m.Cost, m.Credits, m.Byok, m.LatencyMs, deduct) { RepoUrl = m.RepoUrl }.Cleaned();
     }
 
     /// <summary>
@@ -41,7 +44,7 @@ public sealed record Charge(
     public Charge Cleaned() => this with
     {
         ProviderId = Clean(ProviderId)!, ClientId = Clean(ClientId), ClientRequestId = Clean(ClientRequestId), Model = Clean(Model)!,
-        AgentId = Clean(AgentId), ReasoningText = Clean(ReasoningText), Response = Clean(Response)!,
+        AgentId = Clean(AgentId), RepoUrl = Clean(RepoUrl), ReasoningText = Clean(ReasoningText), Response = Clean(Response)!,
     };
 
     public static string? Clean(string? s)

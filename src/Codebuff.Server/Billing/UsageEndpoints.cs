@@ -4,6 +4,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Codebuff.Server.Payments;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
@@ -25,7 +26,7 @@ public static class UsageEndpoints
     public sealed record Issue(string Code, string[] Path, string Message, string? Expected, string? Received);
     public sealed record UserUsage(int UsageThisCycle, CreditBalance Balance, DateTime? NextQuotaReset, bool AutoTopupTriggered, bool AutoTopupEnabled);
 
-    static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct)
+    static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJsonMessage();
@@ -51,8 +52,9 @@ public static class UsageEndpoints
         // With an org the caller belongs to, the org's figures; otherwise (not a member, unknown org) silently personal.
         if (orgId is not null && await db.OrgMembers.AnyAsync(m => m.OrgId == orgId && m.UserId == user.Id, ct))
         {
-            var org = await ledger.GetUsageAsync(LedgerOwner.Org(orgId), ct);
-            return Results.Json(new UsageResponse(org.UsageThisCycle, org.Balance.NetBalance, new Dictionary<string, int>(), null, null));
+            var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
+            var orgUsage = await orgBilling.UsageThisCycleAsync(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == orgId, ct), ct);
+            return Results.Json(new UsageResponse(orgUsage, balance.NetBalance, new Dictionary<string, int>(), null, null));
         }
 
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);

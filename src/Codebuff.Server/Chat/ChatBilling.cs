@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Codebuff.Server.Billing;
+using Codebuff.Server.Orgs;
 
 namespace Codebuff.Server.Chat;
 
 /// <summary>Everything known about one finished LLM call that the message row records (api.md §2.5.7).</summary>
 public sealed record BillableCall(
     Guid CallId, string ProviderId, string UserId, string RunId, string AgentId, string? ClientId, string Model,
-    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt);
+    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt, OrgBilling.Payer? Org = null);
 
 /// <summary>
 /// Turns a finished call into a charge and hands it to the <see cref="ChargeQueue"/>, which journals it and writes
@@ -24,10 +25,10 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
         var now = clock.GetUtcNow().UtcDateTime;
         var reasoning = Charge.Clean(Cap(call.Reasoning))!;
         await queue.SubmitAsync(new Charge(
-            call.CallId, call.UserId, OrgId: null, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
+            call.CallId, call.UserId, OrgId: call.Org?.OrgId, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
             call.AgentId, ReasoningText: reasoning.Length == 0 ? null : reasoning, Response: JsonSerializer.Serialize(Charge.Clean(Cap(call.Content))),
             call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
-            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok).Cleaned());
+            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok) { RepoUrl = call.Org?.RepoUrl }.Cleaned());
         return call.Byok ? 0 : credits;
     }
 

@@ -4,6 +4,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,7 @@ public static class ChatCompletionEndpoints
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
-        HttpContext Context, AppDbContext Db, CreditLedger Ledger, ChatRateLimiter Limiter, ChatProxy Proxy,
+        HttpContext Context, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChatRateLimiter Limiter, ChatProxy Proxy,
         SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
         CancellationToken Cancellation);
 
@@ -87,7 +88,11 @@ public static class ChatCompletionEndpoints
 
         // The credit gate reads the balance and holds no lock: the charge happens after the provider has answered,
         // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
-        if (!freeMode)
+        // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;
+        // an org that cannot pay refuses it rather than falling back to the member's own credits.
+        var org = await r.OrgBilling.PayerAsync(user.Id, metadata["repo_url"] is JsonValue ru && ru.TryGetValue<string>(out var repoUrl) ? repoUrl : null, ct);
+        if (org is not null && !freeMode && await r.OrgBilling.RefusalAsync(org.OrgId, 0, ct) is { } refusal) return Message(402, refusal);
+        if (!freeMode && org is null)
         {
             var remaining = gate.TotalRemaining;
             var reset = user.NextQuotaReset;
@@ -115,7 +120,7 @@ public static class ChatCompletionEndpoints
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
             ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
-            FreeMode: freeMode, StartedAt: startedAt, N: n);
+            FreeMode: freeMode, StartedAt: startedAt, N: n, Org: org);
         return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
             ? await r.Relay.StreamAsync(context, body, call)
             : await r.Proxy.CompleteAsync(body, call);

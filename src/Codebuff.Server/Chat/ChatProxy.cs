@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using static Codebuff.Server.Chat.ProviderJson;
 
@@ -81,7 +82,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.Billed = true;
         var call = state.Call;
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
-            call.ClientId, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt));
+            call.ClientId, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
         return state.BilledCredits;
     }
 

@@ -1,11 +1,13 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 
 namespace Codebuff.Server.Chat;
 
 /// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
-public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1)
+public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1,
+    OrgBilling.Payer? Org = null)
 {
     public bool Byok => ByokKey is not null;
 }

@@ -17,4 +17,7 @@ public sealed class CodebuffOptions
 
     /// <summary>Largest request body accepted, in bytes; a larger one answers 413. Chat bodies carry whole conversations.</summary>
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Site administrators' e-mail addresses (api.md §1.5): they may read and set organization features.</summary>
+    public List<string> Admins { get; set; } = [];
 }

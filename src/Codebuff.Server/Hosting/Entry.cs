@@ -18,6 +18,7 @@ public static class Entry
           Codebuff.Server admin list-users
           Codebuff.Server admin revoke-sessions --email E
           Codebuff.Server admin sync-failures [--all]       payment sync failures left for an operator (--all: also those still retried)
+          Codebuff.Server admin grant --org SLUG --credits N [--expires-in-days D]
         """;
 
     public static async Task<int> RunAsync(string[] args)

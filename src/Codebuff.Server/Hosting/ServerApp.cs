@@ -6,6 +6,7 @@ using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Health;
 using Codebuff.Server.Payments;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 using Microsoft.EntityFrameworkCore;
@@ -79,6 +80,7 @@ public static class ServerApp
         services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);
+        services.AddOrgs(config);
     }
 
     /// <summary>The context behind [FromKeyedServices(AppDbContext.ReadOnly)]: the replica if configured, else the primary one.</summary>
@@ -114,5 +116,6 @@ public static class ServerApp
         app.MapUsage();
         app.MapReferrals();
         app.MapPaymentRoutes();
+        app.MapOrgs();
     }
 }

@@ -4,6 +4,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -44,7 +45,7 @@ public static class SearchEndpoints
 
     /// <summary>What both search handlers need, gathered by the framework.</summary>
     public readonly record struct SearchRequest(
-        HttpRequest Request, AppDbContext Db, CreditLedger Ledger, ChargeQueue Charges, IHttpClientFactory Http,
+        HttpRequest Request, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChargeQueue Charges, IHttpClientFactory Http,
         IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, CancellationToken Cancellation);
 
     static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
@@ -53,12 +54,12 @@ public static class SearchEndpoints
         var errors = new BodyErrors();
         var query = errors.String(body, "query", required: true, minLength: 1);
         var depth = errors.Enum(body, "depth", false, "standard", "deep") ?? "standard";
-        RepoUrl(body, errors);
+        var repoUrl = RepoUrl(body, errors);
         if (errors.Any) return errors.ToResult();
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
         var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
-        return await RunAsync(r, r.Options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
+        return await RunAsync(r, repoUrl, r.Options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
             notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
@@ -70,28 +71,34 @@ public static class SearchEndpoints
         var library = errors.String(body, "libraryTitle", required: true, minLength: 1);
         var topic = errors.String(body, "topic", required: false);
         var maxTokens = errors.Number(body, "maxTokens", false, 1, int.MaxValue, integer: true);
-        RepoUrl(body, errors);
+        var repoUrl = RepoUrl(body, errors);
         if (errors.Any) return errors.ToResult();
 
         var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
-        return await RunAsync(r, r.Options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
+        return await RunAsync(r, repoUrl, r.Options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
             notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(SearchRequest r, string? baseUrl, string path, JsonObject providerBody, string resultField,
+    static async Task<IResult> RunAsync(SearchRequest r, string? repoUrl, string? baseUrl, string path, JsonObject providerBody, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
         var (db, ct) = (r.Db, r.Cancellation);
         var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
         var caller = Caller.Of(r.Request.HttpContext);
         if (caller.User is not { } user) return caller.Unauthorized();
+        // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
+        OrgBilling.Payer? payer;
         CreditBalance balance;
         try
         {
-            balance = await r.Ledger.GetBalanceAsync(LedgerOwner.User(user.Id), ct);
-            if (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost)
+            payer = await r.OrgBilling.PayerAsync(user.Id, repoUrl, ct);
+            var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
+            balance = await r.Ledger.GetBalanceAsync(owner, ct);
+            if (payer is not null && await r.OrgBilling.RefusalAsync(payer.OrgId, cost, ct) is { } refusal)
+                return Results.Json(new { message = refusal, totalRemaining = balance.TotalRemaining, required = cost }, statusCode: 402);
+            if (payer is null && (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost))
             {
                 var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
                 return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
@@ -124,18 +131,19 @@ public static class SearchEndpoints
         // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
         // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
         var now = r.Clock.GetUtcNow().UtcDateTime;
-        await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: null, ProviderId: "", FinishedAt: now, ClientId: null,
+        await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: payer?.OrgId, ProviderId: "", FinishedAt: now, ClientId: null,
             ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
             Response: System.Text.Json.JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
             ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
-            LatencyMs: null, Deduct: true).Cleaned());
+            LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
         return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
     }
 
-    static void RepoUrl(JsonObject body, BodyErrors errors)
+    static string? RepoUrl(JsonObject body, BodyErrors errors)
     {
-        if (errors.String(body, "repoUrl", required: false) is { } url && !Uri.TryCreate(url, UriKind.Absolute, out _))
-            errors.Add("Invalid url", "repoUrl");
+        var url = errors.String(body, "repoUrl", required: false);
+        if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out _)) errors.Add("Invalid url", "repoUrl");
+        return url;
     }
 
 }

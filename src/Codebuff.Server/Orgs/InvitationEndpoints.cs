@@ -1,0 +1,99 @@
+using Codebuff.Server.Auth;
+using System.Text.Json.Nodes;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
+
+using static Codebuff.Server.Orgs.OrgWire;
+
+namespace Codebuff.Server.Orgs;
+
+/// <summary>Org invitations (api.md §5.5): managed under /api/orgs/{orgId}/invitations, shown and accepted under /api/invites/{token}.</summary>
+public static class InvitationEndpoints
+{
+    public static void Map(RouteGroupBuilder org, IEndpointRouteBuilder app)
+    {
+        org.MapGet("/invitations", List).Answers<InvitationList>().Refuses(404);
+        org.MapPost("/invitations", Create).RequireRole(OrgRole.Admin).Takes<Invite>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409);
+        org.MapPost("/invitations/bulk", Bulk).RequireRole(OrgRole.Admin).Takes<BulkInvite>().Answers<BulkResult>(201).Refuses(400, 403, 404);
+        org.MapDelete("/invitations/{email}", Revoke).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
+        org.MapPost("/invitations/{email}/resend", Resend).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
+
+        app.MapGet("/api/invites/{token}", Show).Answers<InvitationView>().Refuses(404, 410); // anyone holding the link
+        app.MapGroup("/api/invites").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).MapPost("/{token}", Accept).Answers<OrgWire.Accepted>().Refuses(403, 404, 409, 410);
+    }
+
+    static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
+    {
+        var rows = await db.OrgInvites.AsNoTracking().Where(i => i.OrgId == caller.OrgId && i.AcceptedAt == null)
+            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id)
+            .Select(i => new { i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, Inviter = db.Users.Where(u => u.Id == i.InvitedBy).Select(u => u.Name).FirstOrDefault() })
+            .ToListAsync(ct);
+        return Results.Json(new
+        {
+            invitations = rows.Select(r => new { id = r.Id, email = r.Email, role = OrgJson.Role(r.Role), invited_by_name = r.Inviter, created_at = r.CreatedAt, expires_at = r.ExpiresAt }),
+        });
+    }
+
+    static async Task<IResult> Create(OrgCaller caller, HttpRequest request, Invitations invitations, CancellationToken ct)
+    {
+        var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
+        if (body is null) return error!;
+        var (email, role, problem) = ReadInvitee(body);
+        if (problem is not null) return Errors.Error(400, problem);
+        return await invitations.CreateAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
+    }
+
+    /// <summary>Adds existing users directly, reporting who was skipped and why; the whole list is checked before anything is added.</summary>
+    static async Task<IResult> Bulk(OrgCaller caller, HttpRequest request, AppDbContext db, Memberships members, CancellationToken ct)
+    {
+        var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
+        if (body is null) return error!;
+        if (body["invitations"] is not JsonArray { Count: > 0 } list) return Errors.Error(400, "Invalid invitations array");
+        var invitees = list.Select(n => n is JsonObject o ? ReadInvitee(o) : (null, OrgRole.Member, "Each invitation must be an object with email and role")).ToList();
+        if (invitees.FirstOrDefault(i => i.Problem is not null) is { Problem: { } problem }) return Errors.Error(400, problem);
+
+        var added = 0;
+        var skipped = new JsonArray();
+        foreach (var (email, role, _) in invitees)
+        {
+            var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).FirstOrDefaultAsync(ct);
+            if (userId is null) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "User not found" });
+            else if (!await members.TryAddAsync(caller.OrgId, userId, role, ct)) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "Already a member" });
+            else added++;
+        }
+        return Results.Json(new JsonObject { ["success"] = true, ["added"] = added, ["skipped"] = skipped }, statusCode: 201);
+    }
+
+    static async Task<IResult> Revoke(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
+        await invitations.RevokeAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+
+    static async Task<IResult> Resend(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
+        await invitations.ResendAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+
+    static async Task<IResult> Show(string token, Invitations invitations, CancellationToken ct)
+    {
+        var (invitation, refusal) = await invitations.ShowAsync(token, ct);
+        return refusal?.ToResult() ?? Results.Json(new { invitation });
+    }
+
+    static async Task<IResult> Accept(string token, Caller caller, Invitations invitations, CancellationToken ct)
+    {
+        var (accepted, refusal) = await invitations.AcceptAsync(token, caller.Required, ct);
+        return refusal?.ToResult() ?? Results.Json(new
+        {
+            success = true,
+            organization = new { id = accepted!.Id, name = accepted.Name, slug = accepted.Slug, role = accepted.Role },
+        });
+    }
+
+    /// <summary>An invitee: a valid e-mail and the role "admin" or "member" (owners are made by an owner, from the member list).</summary>
+    static (string? Email, OrgRole Role, string? Problem) ReadInvitee(JsonObject body)
+    {
+        var email = OrgRequests.Str(body, "email")?.Trim();
+        if (!OrgRequests.IsEmail(email)) return (null, OrgRole.Member, "A valid email is required");
+        var role = OrgRequests.Role(OrgRequests.Str(body, "role"));
+        return role is OrgRole.Admin or OrgRole.Member ? (email, role.Value, null) : (email, OrgRole.Member, "Role must be admin or member");
+    }
+}

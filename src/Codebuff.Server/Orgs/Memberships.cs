@@ -1,0 +1,98 @@
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Codebuff.Server.Hosting;
+
+namespace Codebuff.Server.Orgs;
+
+/// <summary>Why a membership change was refused: status and message of the answer.</summary>
+public sealed record Refusal(int Status, string Message)
+{
+    public IResult ToResult() => Errors.Error(Status, Message);
+}
+
+/// <summary>
+/// Adding, re-roling and removing members (api.md §5.5). Owners outrank admins outrank members; only owners touch
+/// owners; and [our choice, upstream allows it] the last owner can neither leave, be removed nor be demoted, so no org
+/// is ever left without someone who can manage or delete it. Changes that can affect the set of owners run in a
+/// transaction holding the org row (FOR NO KEY UPDATE), so two owners demoting each other at once cannot both win.
+/// </summary>
+public sealed class Memberships(AppDbContext db, TimeProvider clock)
+{
+    public const string LastOwner = "An organization must keep at least one owner: make another member an owner first";
+
+    public async Task<Refusal?> AddAsync(OrgCaller caller, string email, OrgRole role, CancellationToken ct)
+    {
+        if (role == OrgRole.Owner && !caller.IsOwner) return new(403, "Only owners can modify owner roles");
+        var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).FirstOrDefaultAsync(ct);
+        if (userId is null) return new(404, "User not found");
+        return await TryAddAsync(caller.OrgId, userId, role, ct) ? null : new(409, "User is already a member");
+    }
+
+    /// <summary>Inserts a membership; false when the user already is a member (the primary key decides, race-free).</summary>
+    public async Task<bool> TryAddAsync(string orgId, string userId, OrgRole role, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var rows = await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO org_member (org_id, user_id, role, joined_at) VALUES ({orgId}, {userId}, {role}, {now}) ON CONFLICT DO NOTHING", ct);
+        return rows == 1;
+    }
+
+    public async Task<Refusal?> ChangeRoleAsync(OrgCaller caller, string userId, OrgRole role, CancellationToken ct)
+    {
+        await using var tx = await LockOrgAsync(caller.OrgId, ct);
+        var target = await db.OrgMembers.FirstOrDefaultAsync(m => m.OrgId == caller.OrgId && m.UserId == userId, ct);
+        if (target is null) return new(404, "Member not found");
+        if ((target.Role == OrgRole.Owner || role == OrgRole.Owner) && !await IsOwnerAsync(caller, ct)) return new(403, "Only owners can modify owner roles");
+        if (target.Role == OrgRole.Owner && role != OrgRole.Owner && await OtherOwnerAsync(caller.OrgId, userId, ct) is null) return new(400, LastOwner);
+        target.Role = role;
+        await db.SaveChangesAsync(ct);
+        if (role != OrgRole.Owner) await HandOverOwnershipAsync(caller.OrgId, userId, ct);
+        await tx.CommitAsync(ct);
+        return null;
+    }
+
+    /// <summary>Removes a member (or the caller leaving) and the pending invitations to their address.</summary>
+    public async Task<Refusal?> RemoveAsync(OrgCaller caller, string userId, CancellationToken ct)
+    {
+        var self = userId == caller.User.Id;
+        if (!self && !caller.IsAdmin) return new(403, "Insufficient permissions");
+        await using var tx = await LockOrgAsync(caller.OrgId, ct);
+        var target = await db.OrgMembers.FirstOrDefaultAsync(m => m.OrgId == caller.OrgId && m.UserId == userId, ct);
+        if (target is null) return new(404, "Member not found");
+        if (!self && target.Role == OrgRole.Owner && !await IsOwnerAsync(caller, ct)) return new(403, "Only owners can remove other owners");
+        if (target.Role == OrgRole.Owner && await OtherOwnerAsync(caller.OrgId, userId, ct) is null) return new(400, LastOwner);
+        db.OrgMembers.Remove(target);
+        await db.SaveChangesAsync(ct);
+        var email = await db.Users.Where(u => u.Id == userId).Select(u => u.Email).FirstAsync(ct);
+        await db.OrgInvites.Where(i => i.OrgId == caller.OrgId && i.Email == email && i.AcceptedAt == null).ExecuteDeleteAsync(ct);
+        await HandOverOwnershipAsync(caller.OrgId, userId, ct);
+        await tx.CommitAsync(ct);
+        return null;
+    }
+
+    /// <summary>Begins a transaction holding the org's row: membership changes of one org run one at a time.</summary>
+    async Task<Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction> LockOrgAsync(string orgId, CancellationToken ct)
+    {
+        var tx = await db.Database.BeginTransactionAsync(ct);
+        // NO KEY UPDATE leaves the org's key shareable, so billing inserts that reference the org never wait on it.
+        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM org WHERE id = {orgId} FOR NO KEY UPDATE", ct);
+        return tx;
+    }
+
+    /// <summary>The caller's role read again under the org lock: the one checked by the route filter may have changed.</summary>
+    Task<bool> IsOwnerAsync(OrgCaller caller, CancellationToken ct) =>
+        db.OrgMembers.AnyAsync(m => m.OrgId == caller.OrgId && m.UserId == caller.User.Id && m.Role == OrgRole.Owner, ct);
+
+    Task<string?> OtherOwnerAsync(string orgId, string userId, CancellationToken ct) =>
+        db.OrgMembers.Where(m => m.OrgId == orgId && m.Role == OrgRole.Owner && m.UserId != userId)
+            .OrderBy(m => m.JoinedAt).ThenBy(m => m.UserId).Select(m => m.UserId).FirstOrDefaultAsync(ct);
+
+    /// <summary>org.owner_id names an owner: when that user stops being one, the longest-standing other owner takes it.</summary>
+    async Task HandOverOwnershipAsync(string orgId, string formerOwnerId, CancellationToken ct)
+    {
+        if (!await db.Orgs.AnyAsync(o => o.Id == orgId && o.OwnerId == formerOwnerId, ct)) return;
+        var next = await OtherOwnerAsync(orgId, formerOwnerId, ct);
+        if (next is not null)
+            await db.Orgs.Where(o => o.Id == orgId).ExecuteUpdateAsync(s => s.SetProperty(o => o.OwnerId, next).SetProperty(o => o.UpdatedAt, clock.GetUtcNow().UtcDateTime), ct);
+    }
+}

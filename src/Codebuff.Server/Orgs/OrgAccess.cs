@@ -1,0 +1,68 @@
+using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Codebuff.Server.Hosting;
+
+namespace Codebuff.Server.Orgs;
+
+/// <summary>
+/// The caller of a route under /api/orgs/{orgId}: the user, the org and the caller's role in it. Handlers only ever see
+/// members: the group's filter has answered everyone else before the handler runs.
+/// </summary>
+public sealed record OrgCaller(User User, string OrgId, OrgRole? Membership)
+{
+    public OrgRole Role => Membership ?? throw new InvalidOperationException("not a member: the route is missing OrgAccess.RequireMembership");
+    public bool IsAdmin => OrgAccess.IsAdmin(Role);
+    public bool IsOwner => Role == OrgRole.Owner;
+
+    /// <summary>Minimal API binding (which runs before endpoint filters): the membership is looked up once per request.</summary>
+    public static async ValueTask<OrgCaller?> BindAsync(HttpContext http) => await OrgAccess.ResolveAsync(http);
+}
+
+/// <summary>
+/// Membership checks, attached once to the /api/orgs/{orgId} group (api.md §5.5): a caller who is not a member gets
+/// 404 "Organization not found" (an outsider learns nothing about the org), a member below a route's role 403
+/// "Insufficient permissions". Routes declare their role with <see cref="RequireRole"/>; writes repeat the check in
+/// their own statement (<see cref="AdministeredBy"/>) so a role revoked in between cannot slip through.
+/// </summary>
+public static class OrgAccess
+{
+    public static bool IsAdmin(OrgRole role) => role is OrgRole.Owner or OrgRole.Admin;
+
+    /// <summary>Route metadata: the least role that may call it, and the refusal for anyone below.</summary>
+    public sealed record MinimumRole(OrgRole Role, string Refusal = "Insufficient permissions");
+
+    public static RouteHandlerBuilder RequireRole(this RouteHandlerBuilder route, OrgRole role, string? refusal = null) =>
+        route.WithMetadata(refusal is null ? new MinimumRole(role) : new MinimumRole(role, refusal));
+
+    public static RouteGroupBuilder RequireMembership(this RouteGroupBuilder group) =>
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var role = (await ResolveAsync(http)).Membership;
+            if (role is null) return Errors.Error(404, "Organization not found");
+            if (http.GetEndpoint()?.Metadata.GetMetadata<MinimumRole>() is { } minimum && role.Value > minimum.Role)
+                return Errors.Error(403, minimum.Refusal);
+            return await next(context);
+        });
+
+    /// <summary>The request's caller and their role in the route's org (null: not a member), looked up once.</summary>
+    public static async Task<OrgCaller> ResolveAsync(HttpContext http)
+    {
+        if (http.Features.Get<OrgCaller>() is { } known) return known;
+        var user = Caller.Of(http).Required;
+        var orgId = http.GetRouteValue("orgId") as string ?? "";
+        var db = http.RequestServices.GetRequiredService<AppDbContext>();
+        var caller = new OrgCaller(user, orgId, await RoleAsync(db, orgId, user.Id, http.RequestAborted));
+        http.Features.Set(caller);
+        return caller;
+    }
+
+    public static Task<OrgRole?> RoleAsync(AppDbContext db, string orgId, string userId, CancellationToken ct) =>
+        db.OrgMembers.Where(m => m.OrgId == orgId && m.UserId == userId).Select(m => (OrgRole?)m.Role).FirstOrDefaultAsync(ct);
+
+    /// <summary>Ids of the orgs the user is an owner or admin of, for use inside a write's own WHERE clause.</summary>
+    public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>
+        db.OrgMembers.Where(m => m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin)).Select(m => m.OrgId);
+
+}

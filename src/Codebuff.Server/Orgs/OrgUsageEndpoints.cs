@@ -1,0 +1,52 @@
+using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using static Codebuff.Server.Orgs.OrgAccess;
+using Codebuff.Server.Hosting;
+
+using static Codebuff.Server.Orgs.OrgWire;
+
+namespace Codebuff.Server.Orgs;
+
+/// <summary>
+/// GET /api/orgs/{orgId}/usage (api.md §5.5): balance, this cycle's spend, the top spenders and the latest billed
+/// calls. [our choice] works without Stripe: upstream answers 500 unless the org has an active subscription.
+/// </summary>
+public static class OrgUsageEndpoints
+{
+    public static void Map(RouteGroupBuilder org) => org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
+
+    static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, CancellationToken ct)
+    {
+        var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
+        if (org is null) return Errors.Error(404, "Organization not found");
+        var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(org.Id), ct);
+        var (start, end) = billing.Cycle(org);
+        var messages = billing.CycleMessages(org);
+
+        var top = await (
+            from m in messages
+            group m by m.UserId into g
+            select new { UserId = g.Key, Credits = g.Sum(m => m.Credits) } into t
+            orderby t.Credits descending, t.UserId
+            select new
+            {
+                t.UserId, t.Credits,
+                Name = db.Users.Where(u => u.Id == t.UserId).Select(u => u.Name).FirstOrDefault(),
+                Email = db.Users.Where(u => u.Id == t.UserId).Select(u => u.Email).FirstOrDefault(),
+            }).Take(10).ToListAsync(ct);
+        var recent = await messages.OrderByDescending(m => m.FinishedAt).ThenBy(m => m.Id).Take(50)
+            .Select(m => new { m.FinishedAt, m.Credits, m.RepoUrl, Name = db.Users.Where(u => u.Id == m.UserId).Select(u => u.Name).FirstOrDefault() })
+            .ToListAsync(ct);
+
+        return Results.Json(new
+        {
+            currentBalance = balance.NetBalance,
+            usageThisCycle = await billing.UsageThisCycleAsync(org, ct),
+            cycleStartDate = start,
+            cycleEndDate = end,
+            topUsers = top.Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
+            recentUsage = recent.Select(r => new { date = r.FinishedAt, credits_used = r.Credits, repository_url = r.RepoUrl, user_name = r.Name }),
+        });
+    }
+}
