@@ -200,10 +200,8 @@ public sealed class ChargeQueue : BackgroundService
         {
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO sync_failure (id, provider, last_error) VALUES ({charge.CallId.ToString()}, 'billing', {$"{error.Message} | charge: {summary}"})
-                ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error, last_attempt_at = now(), retry_count = sync_failure.retry_count + 1
-                """);
+            await Payments.SyncFailures.RecordAsync(db, charge.CallId.ToString(), Payments.SyncFailures.Billing,
+                $"{error.Message} | charge: {summary}", CancellationToken.None, keepWholeError: true);
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)

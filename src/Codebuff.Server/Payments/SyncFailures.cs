@@ -5,17 +5,18 @@ namespace Codebuff.Server.Payments;
 
 /// <summary>
 /// The sync_failure table (schema.md §3.7): id = the failing entity's key (user or org id for a Stripe customer,
-/// operation id for a grant), provider 'stripe' or 'internal'. A repeat bumps retry_count; at
+/// operation id for a grant, call id for a charge), provider 'stripe', 'internal' or 'billing'. A repeat bumps retry_count; at
 /// <see cref="MaxRetries"/> the row leaves the partial index and waits for an operator (admin sync-failures).
 /// </summary>
 public static class SyncFailures
 {
-    public const string Stripe = "stripe", Internal = "internal";
+    public const string Stripe = "stripe", Internal = "internal", Billing = "billing";
     public const int MaxRetries = 5;
 
-    public static Task RecordAsync(AppDbContext db, string id, string provider, string error, CancellationToken ct) =>
+    /// <param name="keepWholeError">A refused charge keeps its whole record in the error, so an operator can re-apply it.</param>
+    public static Task RecordAsync(AppDbContext db, string id, string provider, string error, CancellationToken ct, bool keepWholeError = false) =>
         db.Database.ExecuteSqlAsync($"""
-            INSERT INTO sync_failure (id, provider, last_error) VALUES ({id}, {provider}, {Truncate(error)})
+            INSERT INTO sync_failure (id, provider, last_error) VALUES ({id}, {provider}, {(keepWholeError ? error : Truncate(error))})
             ON CONFLICT (id) DO UPDATE SET retry_count = sync_failure.retry_count + 1, last_error = excluded.last_error, last_attempt_at = now()
             """, ct);
 
