@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Payments;
 using Codebuff.Server.Hosting;
 using Codebuff.Server.Web;
 using Microsoft.EntityFrameworkCore;
@@ -40,8 +41,8 @@ public static class GitHubSignIn
                                 $"&redirect_uri={Uri.EscapeDataString(redirect)}&scope={Uri.EscapeDataString("read:user user:email")}&state={state}");
     }
 
-    static async Task<IResult> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, IHttpClientFactory factory,
-        IOptions<GitHubOptions> github, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
+    static async Task<IResult> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, StripeCustomers customers,
+        IHttpClientFactory factory, IOptions<GitHubOptions> github, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
     {
         var cookie = http.Request.Cookies[StateCookie]?.Split('|', 2);
         http.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/api/auth" });
@@ -63,20 +64,22 @@ public static class GitHubSignIn
         if (profile is null) return Page.Message("Sign-in failed", "GitHub did not confirm who you are. Please try again.", "error", 502);
 
         var now = clock.GetUtcNow().UtcDateTime;
-        string? userId;
+        SignedIn? signedIn;
         try
         {
-            userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+            signedIn = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
         }
         catch (DbUpdateException e) when (e.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
         {
             // A simultaneous first sign-in (two tabs, a double click) created the user or account first; its
             // transaction rolled ours back whole, so look again and find theirs.
             db.ChangeTracker.Clear();
-            userId = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+            signedIn = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
         }
-        if (userId is null)
+        if (signedIn is not { UserId: var userId })
             return Page.Message("Sign-in failed", "Your GitHub account has no verified e-mail address, which Codebuff needs.", "error", 400);
+        // api.md §5.1: a new user gets a Stripe customer; a Stripe failure is recorded for retry and sign-up goes on.
+        if (signedIn.Created) await customers.EnsureForUserAsync(db, userId, ct);
         WebSession.Start(http, db, hasher, userId, now);
         await db.SaveChangesAsync(ct);
         return Results.Redirect(returnPath);
@@ -87,6 +90,8 @@ public static class GitHubSignIn
         await WebSession.EndAsync(http, db, hasher, ct);
         return Results.Redirect("/");
     }
+
+    sealed record SignedIn(string UserId, bool Created);
 
     sealed record GitHubUser(string Id, string Login, string? Name, string? Email, string? AvatarUrl, string AccessToken, string? Scope, string? TokenType);
 
@@ -133,14 +138,14 @@ public static class GitHubSignIn
     /// new user with its account row and the sign-up free grant, all in one transaction. Null when GitHub gave no
     /// verified e-mail for a new identity.
     /// </summary>
-    static async Task<string?> FindOrCreateUserAsync(AppDbContext db, CreditLedger ledger, GitHubUser gh, DateTime now, CancellationToken ct)
+    static async Task<SignedIn?> FindOrCreateUserAsync(AppDbContext db, CreditLedger ledger, GitHubUser gh, DateTime now, CancellationToken ct)
     {
         var existing = await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id).Select(a => a.UserId).FirstOrDefaultAsync(ct);
         if (existing is not null)
         {
             await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.AccessToken, gh.AccessToken).SetProperty(a => a.Scope, gh.Scope), ct);
-            return existing;
+            return new SignedIn(existing, Created: false);
         }
         if (gh.Email is null) return null;
 
@@ -163,7 +168,7 @@ public static class GitHubSignIn
                 "Free credits for signing up", reset, ct);
         }
         await tx.CommitAsync(ct);
-        return user.Id;
+        return new SignedIn(user.Id, isNew);
     }
 
     /// <summary>Upstream's compact id: 32 bits of time and 32 random bits, base64url (11 characters).</summary>

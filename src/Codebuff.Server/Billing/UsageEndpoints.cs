@@ -26,7 +26,8 @@ public static class UsageEndpoints
     public sealed record Issue(string Code, string[] Path, string Message, string? Expected, string? Received);
     public sealed record UserUsage(int UsageThisCycle, CreditBalance Balance, DateTime? NextQuotaReset, bool AutoTopupTriggered, bool AutoTopupEnabled);
 
-    static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, OrgBilling orgBilling, CancellationToken ct)
+    static async Task<IResult> PostUsage(HttpRequest request, Caller caller, AppDbContext db, CreditLedger ledger, OrgBilling orgBilling, AutoTopUp autoTopUp,
+        CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJsonMessage();
@@ -50,15 +51,20 @@ public static class UsageEndpoints
         if (caller.User is not { } user) return caller.Unauthorized();
 
         // With an org the caller belongs to, the org's figures; otherwise (not a member, unknown org) silently personal.
+        // Like every usage read (api.md §7.8, §7.9), auto top-up is evaluated first so the balance shown includes it.
         if (orgId is not null && await db.OrgMembers.AnyAsync(m => m.OrgId == orgId && m.UserId == user.Id, ct))
         {
+            await autoTopUp.RunAsync(LedgerOwner.Org(orgId), ct);
             var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
             var orgUsage = await orgBilling.UsageThisCycleAsync(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == orgId, ct), ct);
             return Results.Json(new UsageResponse(orgUsage, balance.NetBalance, new Dictionary<string, int>(), null, null));
         }
 
+        await autoTopUp.RunAsync(LedgerOwner.User(user.Id), ct);
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-        return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, user.AutoTopupEnabled));
+        // Read again: the evaluation may just have switched auto top-up off (a declined card).
+        var enabled = await db.Users.Where(u => u.Id == user.Id).Select(u => u.AutoTopupEnabled).FirstAsync(ct);
+        return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, enabled));
     }
 
     static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, AutoTopUp autoTopUp, CancellationToken ct)

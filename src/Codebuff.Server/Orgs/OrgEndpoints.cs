@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
@@ -60,7 +61,7 @@ public static class OrgEndpoints
         });
     }
 
-    static async Task<IResult> Create(Caller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> Create(Caller caller, HttpRequest request, AppDbContext db, StripeCustomers customers, TimeProvider clock, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -87,6 +88,8 @@ public static class OrgEndpoints
             try
             {
                 await db.SaveChangesAsync(ct);
+                // api.md §5.5: the org's Stripe customer when Stripe is configured; a failure is recorded for retry.
+                org.StripeCustomerId = await customers.EnsureForOrgAsync(db, org.Id, ct);
                 return Results.Json(OrgJson.Org(org), statusCode: 201);
             }
             catch (DbUpdateException e) when (attempt < 5 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
@@ -158,6 +161,8 @@ public static class OrgEndpoints
             autoTopupThreshold = o.AutoTopupThreshold == 0 ? 500 : o.AutoTopupThreshold,
             autoTopupAmount = o.AutoTopupAmount == 0 ? 2000 : o.AutoTopupAmount,
             creditLimit = o.CreditLimit, billingAlerts = o.BillingAlerts, usageAlerts = o.UsageAlerts, weeklyReports = o.WeeklyReports,
+            // [our choice] why auto top-up switched itself off (a declined card), as the user's settings say it.
+            autoTopupBlockedReason = o.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.Org(o.Id), ct),
         });
     }
 
@@ -172,7 +177,10 @@ public static class OrgEndpoints
             ?? c.Number(body, "autoTopupThreshold", 0, nullable: false) ?? c.Number(body, "autoTopupAmount", 500, nullable: false)
             ?? c.Number(body, "creditLimit", 0, nullable: true);
         if (problem is not null) return Errors.Error(400, problem);
-        return await c.ApplyAsync(caller, db, clock, ct) ? Results.Json(new { success = true }) : Errors.Error(404, "Organization not found");
+        if (!await c.ApplyAsync(caller, db, clock, ct)) return Errors.Error(404, "Organization not found");
+        // Turning auto top-up on is the admin's answer to whatever switched it off.
+        if (c.EnablesAutoTopup) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.Org(caller.OrgId), ct);
+        return Results.Json(new { success = true });
     }
 
     /// <summary>
@@ -194,6 +202,8 @@ public static class OrgEndpoints
     sealed class OrgChanges
     {
         readonly Dictionary<string, object?> _values = [];
+
+        public bool EnablesAutoTopup => _values.TryGetValue("autoTopupEnabled", out var v) && v is true;
 
         public string? Text(JsonObject body, string key, bool required)
         {

@@ -1,5 +1,6 @@
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
@@ -16,10 +17,12 @@ public static class OrgUsageEndpoints
 {
     public static void Map(RouteGroupBuilder org) => org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
 
-    static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, CancellationToken ct)
+    static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, AutoTopUp autoTopUp, CancellationToken ct)
     {
         var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
         if (org is null) return Errors.Error(404, "Organization not found");
+        // A usage read evaluates org auto top-up first (api.md §7.9), so the balance shown includes it.
+        await autoTopUp.RunAsync(LedgerOwner.Org(org.Id), ct);
         var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(org.Id), ct);
         var (start, end) = billing.Cycle(org);
         var messages = billing.CycleMessages(org);

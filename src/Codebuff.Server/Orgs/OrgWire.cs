@@ -20,7 +20,7 @@ public static class OrgWire
     public sealed record OrgDetail(string Id, string Name, string Slug, string? Description, string UserRole, int MemberCount, int RepositoryCount,
         int CreditBalance, bool HasStripeSubscription, string? StripeSubscriptionId, string? owner_id, DateTime? created_at);
     public sealed record Settings(string Id, string Name, string Slug, string? Description, string UserRole, bool AutoTopupEnabled,
-        int AutoTopupThreshold, int AutoTopupAmount, int? CreditLimit, bool BillingAlerts, bool UsageAlerts, bool WeeklyReports);
+        int AutoTopupThreshold, int AutoTopupAmount, int? CreditLimit, bool BillingAlerts, bool UsageAlerts, bool WeeklyReports, string? AutoTopupBlockedReason);
     public sealed record SettingsUpdate(string? Name, string? Description, bool? AutoTopupEnabled, int? AutoTopupThreshold, int? AutoTopupAmount,
         int? CreditLimit, bool? BillingAlerts, bool? UsageAlerts, bool? WeeklyReports);
 

@@ -41,7 +41,14 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
             await db.Orgs.Where(o => o.Id == subscribedOrg).ExecuteUpdateAsync(s => s
                 .SetProperty(o => o.StripeSubscriptionId, subscriptionId).SetProperty(o => o.AutoTopupEnabled, true)
                 .SetProperty(o => o.AutoTopupThreshold, 500).SetProperty(o => o.AutoTopupAmount, 2000), ct);
-            return new WebhookOutcome("organization subscription stored");
+            // The card entered at checkout becomes the customer's default, so org auto top-up and seat invoices can
+            // charge it off-session. A Stripe error answers 500 and Stripe redelivers; the update above repeats harmlessly.
+            if (session.CustomerId is { } customerId && await stripe.ChargeableMethodAsync(customerId, orFirst: true, ct) is { } method)
+            {
+                await stripe.SetDefaultPaymentMethodAsync(customerId, method.Id, ct);
+                return new WebhookOutcome($"organization subscription stored; default payment method {method.Id}");
+            }
+            return new WebhookOutcome("organization subscription stored; no payment method to make the default");
         }
         if (session.PaymentStatus != "paid") return new WebhookOutcome("not paid");
         if (!m.TryGetValue("grantType", out var grantType) || !m.TryGetValue("userId", out var userId) || !m.TryGetValue("operationId", out var operationId)

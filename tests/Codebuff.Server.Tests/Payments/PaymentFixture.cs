@@ -4,16 +4,25 @@ using Codebuff.Server.Tests.Infrastructure;
 
 namespace Codebuff.Server.Tests.Payments;
 
-/// <summary>The server configured against a <see cref="FakeStripe"/>, with sync_failure retries every 0.2 s.</summary>
+/// <summary>
+/// The server configured against a <see cref="FakeStripe"/>, with sync_failure retries every 0.2 s, and against a
+/// <see cref="Auth.FakeGitHub"/> so that sign-up (which creates the Stripe customer) can be driven end to end.
+/// </summary>
 public sealed class PaymentFixture : ServerFixture
 {
     public FakeStripe Stripe { get; private set; } = null!;
+    public Auth.FakeGitHub GitHub { get; private set; } = null!;
 
     public override async Task InitializeAsync()
     {
         Stripe = await FakeStripe.StartAsync();
+        GitHub = await Auth.FakeGitHub.StartAsync();
         await base.InitializeAsync();
     }
+
+    /// <summary>A browser-like client: keeps cookies, follows redirects (to the fake GitHub and back).</summary>
+    public HttpClient Browser() =>
+        new(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = true }) { BaseAddress = BaseAddress };
 
     protected override Dictionary<string, string?> Settings()
     {
@@ -22,6 +31,7 @@ public sealed class PaymentFixture : ServerFixture
         settings["Codebuff:Stripe:WebhookSecret"] = FakeStripe.WebhookSecret;
         settings["Codebuff:Stripe:ApiBase"] = Stripe.Url;
         settings["Codebuff:Stripe:RetryIntervalSeconds"] = "0.2";
+        GitHub.Configure(settings);
         return settings;
     }
 
@@ -48,6 +58,7 @@ public sealed class PaymentFixture : ServerFixture
     {
         await base.DisposeAsync();
         await Stripe.DisposeAsync();
+        await GitHub.DisposeAsync();
     }
 
     /// <summary>Polls until the condition holds (background work such as auto top-up or retries), failing after 15 s.</summary>
