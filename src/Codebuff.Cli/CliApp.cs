@@ -47,16 +47,19 @@ public static partial class CliApp
         var free = new Option<bool>("--free") { Description = "Start in FREE mode" };
         var max = new Option<bool>("--max") { Description = "Start in MAX mode" };
         var plan = new Option<bool>("--plan") { Description = "Start in PLAN mode" };
+        var modeName = new Option<string?>("--mode") { Description = "Start in this mode: default, free, max or plan" };
 
         var rootCommand = new RootCommand("Codebuff: an AI coding assistant that works in your project from the terminal.")
         {
-            prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan,
+            prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan, modeName,
         };
         rootCommand.SetAction(async (parse, ct) =>
         {
             var project = Path.GetFullPath(parse.GetValue(cwd) ?? host.CurrentDirectory, host.CurrentDirectory);
             if (!Directory.Exists(project)) throw new CliException($"The directory {project} does not exist.");
-            var mode = parse.GetValue(free) ? Mode.Free : parse.GetValue(max) ? Mode.Max : parse.GetValue(plan) ? Mode.Plan : Mode.Default;
+            var mode = parse.GetValue(modeName) is { } named
+                ? Mode.Find(named) ?? throw new CliException($"There is no mode \"{named}\"; the modes are default, free, max and plan.")
+                : parse.GetValue(free) ? Mode.Free : parse.GetValue(max) ? Mode.Max : parse.GetValue(plan) ? Mode.Plan : Mode.Default;
             var options = new RunOptions(project, parse.GetValue(yes), parse.GetValue(maxCredits), mode.CostMode);
             var continueGiven = parse.GetResult(cont) is not null;
             var text = string.Join(' ', parse.GetValue(prompt) ?? []);

@@ -49,6 +49,7 @@ public sealed class PromptRunner : IDisposable
     public ProjectFiles Files { get; }
     public UserPrompter Prompter { get; }
     public string AgentId { get; set; }
+    public RunOptions Options => _options;
     public string EditsDir => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(_chatDir)!)!, "edits");
     public bool HasHistory => _history.Count > 0;
     /// <summary>Credits of every prompt run through this runner (the session total).</summary>

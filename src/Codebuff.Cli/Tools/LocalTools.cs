@@ -97,32 +97,18 @@ public static class LocalTools
                 ["errorMessage"] = s.Prompter.Interactive ? "The user declined to run this command." : "Not run: terminal commands need approval; run codebuff with --yes to allow them.",
             };
 
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : "/bin/sh", ["-c", command])
-        {
-            WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-        };
-        using var process = Process.Start(psi)!;
-        process.StandardInput.Close();
         if ((string?)input["process_type"] == "BACKGROUND")
-            return new JsonObject { ["command"] = command, ["message"] = $"Started in the background (pid {process.Id})." };
+        {
+            using var background = ShellCommand.Start(command, cwd);
+            return new JsonObject { ["command"] = command, ["message"] = $"Started in the background (pid {background.Id})." };
+        }
 
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
         var seconds = (double?)input["timeout_seconds"] ?? 30;
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (seconds > 0) limit.CancelAfter(TimeSpan.FromSeconds(seconds));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            ct.ThrowIfCancellationRequested();
-            return new JsonObject { ["command"] = command, ["stdout"] = Truncate(await stdout), ["errorMessage"] = $"Timed out after {seconds} seconds; the command was stopped." };
-        }
-        var result = new JsonObject { ["command"] = command, ["stdout"] = Truncate(await stdout), ["exitCode"] = process.ExitCode };
-        if ((await stderr) is { Length: > 0 } err) result["stderr"] = Truncate(err);
+        var run = await ShellCommand.RunAsync(command, cwd, seconds > 0 ? TimeSpan.FromSeconds(seconds) : null, ct);
+        if (run.TimedOut)
+            return new JsonObject { ["command"] = command, ["stdout"] = Truncate(run.Stdout), ["errorMessage"] = $"Timed out after {seconds} seconds; the command was stopped." };
+        var result = new JsonObject { ["command"] = command, ["stdout"] = Truncate(run.Stdout), ["exitCode"] = run.ExitCode };
+        if (run.Stderr is { Length: > 0 } err) result["stderr"] = Truncate(err);
         return result;
     }
 

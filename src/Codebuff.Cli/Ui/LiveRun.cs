@@ -19,9 +19,22 @@ public sealed class LiveRun(IAnsiConsole console, PromptRunner runner)
 
     public async Task<RunCompleted> RunAsync(string prompt, CancellationToken ct)
     {
+        runner.Prompter.Pause = PauseAsync;
+        try
+        {
+            return await ShowAsync(prompt, ct);
+        }
+        finally
+        {
+            // Questions asked after this run (a !command's approval) have no live display to stop.
+            runner.Prompter.Pause = ask => ask();
+        }
+    }
+
+    async Task<RunCompleted> ShowAsync(string prompt, CancellationToken ct)
+    {
         var tree = new MessageTree();
         var gate = new Lock();
-        runner.Prompter.Pause = PauseAsync;
         var run = runner.RunAsync(prompt, e => { lock (gate) tree.Apply(e); }, ct);
         // Without cursor control (output to a file or pipe) a live display would print every frame: show the result once.
         if (!console.Profile.Capabilities.Ansi || !console.Profile.Capabilities.Interactive)

@@ -1,16 +1,27 @@
 using Codebuff.Cli.Accounts;
+using Codebuff.Cli.Agents;
 using Codebuff.Cli.Runs;
+using Codebuff.Cli.Tools;
 using Spectre.Console;
 
 namespace Codebuff.Cli.Ui;
 
 /// <summary>
 /// Interactive mode (clients.md §2.5, §2.6): a prompt line with history, each run shown as a live message tree, and the
-/// slash commands that apply here: /help, /new, /usage, /init, /logout, /exit, /mode:…. Esc or Ctrl+C stops a run.
+/// slash commands that apply here: /help, /new, /usage, /init, /publish, /bash, /logout, /exit, /mode:…. A line starting
+/// with <c>!</c> runs a shell command in the project (asking first unless --yes); its output is shown and goes with the
+/// next prompt as context. A bare <c>!</c> enters bash mode until <c>exit</c> or another bare <c>!</c>.
+/// Esc or Ctrl+C stops a run or a command.
 /// </summary>
 public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
 {
-    static readonly string[] Commands = ["/help", "/new", "/usage", "/init", "/logout", "/exit", "/mode:default", "/mode:free", "/mode:max", "/mode:plan"];
+    static readonly string[] Commands = ["/help", "/new", "/usage", "/init", "/publish", "/bash", "/logout", "/exit", "/mode:default", "/mode:free", "/mode:max", "/mode:plan"];
+    /// <summary>How much of a command's output goes with the next prompt.</summary>
+    const int MaxContextChars = 20_000;
+
+    /// <summary>Output of !commands run since the last prompt, sent ahead of the next one.</summary>
+    string? _shellContext;
+    bool _bashMode;
 
     public async Task<int> RunAsync(string? first, CancellationToken ct)
     {
@@ -19,11 +30,23 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         var next = first;
         while (!ct.IsCancellationRequested)
         {
-            next ??= editor.ReadLine($"{mode.Name.ToLowerInvariant()}> ");
+            next ??= editor.ReadLine(_bashMode ? "bash$ " : $"{mode.Name.ToLowerInvariant()}> ");
             if (next is null) break;
             var line = next.Trim();
             next = null;
             if (line.Length == 0) continue;
+            if (_bashMode)
+            {
+                if (line is "!" or "exit") { _bashMode = false; host.Console.MarkupLine("[dim]Left bash mode.[/]"); }
+                else await RunShellAsync(line, ct);
+                continue;
+            }
+            if (line.StartsWith('!'))
+            {
+                if (line == "!") EnterBashMode();
+                else await RunShellAsync(line[1..].Trim(), ct);
+                continue;
+            }
             var (command, rest) = Split(line);
             switch (command)
             {
@@ -44,6 +67,13 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
                 case "/init" or "init":
                     Init();
                     continue;
+                case "/publish":
+                    await PublishAsync(rest, ct);
+                    continue;
+                case "/bash" or "/!":
+                    if (rest is null) EnterBashMode();
+                    else await RunShellAsync(rest, ct);
+                    continue;
                 case "/logout" or "/signout" or "logout":
                     await AccountCommands.LogoutAsync(host, ct);
                     return 0;
@@ -63,8 +93,73 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         return 0;
     }
 
+    void EnterBashMode()
+    {
+        _bashMode = true;
+        host.Console.MarkupLine("[dim]Bash mode: each line runs in the project. A bare ! or exit leaves.[/]");
+    }
+
+    /// <summary>/publish [ids…]: as <c>codebuff publish</c>, from this project's .agents/ (clients.md §2.10).</summary>
+    async Task PublishAsync(string? ids, CancellationToken ct)
+    {
+        try
+        {
+            await PublishCommands.PublishAsync(host, runner.Files.Root, ids?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [], ct);
+        }
+        catch (CliException e)
+        {
+            ShowError(e.Message);
+        }
+    }
+
+    /// <summary>A !command: asked about unless --yes, run in the project (Esc or Ctrl+C stops it), its output shown and kept for the next prompt.</summary>
+    async Task RunShellAsync(string command, CancellationToken ct)
+    {
+        if (!runner.Options.AutoApprove && !await runner.Prompter.ConfirmCommandAsync(command, "the project", ct))
+        {
+            host.Console.MarkupLine(runner.Prompter.Interactive ? "[dim]Not run.[/]"
+                : "[yellow]Not run: commands need your approval; start codebuff with --yes to run them without asking.[/]");
+            return;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var interrupt = host.Interrupts.Use(stop.Cancel);
+        var keys = host.Interactive ? Task.Run(() => WatchEscape(stop), CancellationToken.None) : Task.CompletedTask;
+        ShellCommand.Result result;
+        try
+        {
+            result = await ShellCommand.RunAsync(command, runner.Files.Root, null, stop.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            host.Console.MarkupLine("[dim]Stopped.[/]");
+            return;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        {
+            ShowError($"The command could not be started: {e.Message}");
+            return;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await keys;
+        }
+        var output = (result.Stdout + result.Stderr).TrimEnd('\n');
+        host.Console.MarkupLineInterpolated($"[bold]$ {command}[/] [{(result.ExitCode == 0 ? "dim" : "yellow")}]· exit {result.ExitCode}[/]");
+        host.Console.Write(new Panel(output.Length == 0 ? new Markup("[dim](no output)[/]") : new Text(output)).BorderColor(result.ExitCode == 0 ? Color.Grey : Color.Yellow));
+        var kept = output.Length <= MaxContextChars ? output : output[..MaxContextChars] + $"\n[… {output.Length - MaxContextChars} more characters]";
+        _shellContext += $"I ran `{command}` in the project (exit code {result.ExitCode}). Its output:\n```\n{kept}\n```\n";
+    }
+
+    void ShowError(string message) => host.Console.Write(new Panel(new Text(message)).Header("Error").BorderColor(Color.Red));
+
     async Task RunOneAsync(string prompt, CancellationToken ct)
     {
+        if (_shellContext is not null)
+        {
+            prompt = _shellContext + "\n" + prompt;
+            _shellContext = null;
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var interrupt = host.Interrupts.Use(stop.Cancel);
         var keys = host.Interactive ? Task.Run(() => WatchEscape(stop), CancellationToken.None) : Task.CompletedTask;
@@ -74,8 +169,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         }
         catch (CliException e)
         {
-            var explained = await runner.ExplainAsync(e);
-            host.Console.Write(new Panel(new Text(explained.Message)).Header("Error").BorderColor(Color.Red));
+            ShowError((await runner.ExplainAsync(e)).Message);
         }
         finally
         {
@@ -136,6 +230,9 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         "/mode:default|free|max|plan [[msg]]   switch mode",
         "/usage           credits: balance, next reset, this session",
         "/init            create knowledge.md and .agents/",
+        "/publish [[ids]]   publish agents from .agents/ (all, or these ids or names)",
+        "!cmd             run a shell command in the project (asks first unless --yes); its output goes with your next prompt",
+        "! or /bash       bash mode: every line is a command, until ! or exit",
         "/logout, /exit"))).Header("Help").RoundedBorder();
 
     static (string? Command, string? Remainder) Split(string line)

@@ -33,6 +33,9 @@ public sealed class GitHubSignInTests(AuthFixture server) : IClassFixture<AuthFi
         var grant = await db.CreditLedger.SingleAsync(g => g.UserId == user.Id);
         Assert.Equal((GrantType.Free, 500, 500, 20, user.NextQuotaReset), (grant.Type, grant.Principal, grant.Balance, grant.Priority, grant.ExpiresAt));
         Assert.Matches($"^free-{user.Id}-[A-Za-z0-9_-]{{11}}$", grant.OperationId);
+        // This server has no Stripe key: no customer, and nothing recorded as a failure to retry.
+        Assert.Null(user.StripeCustomerId);
+        Assert.False(await db.SyncFailures.AnyAsync(f => f.Id == user.Id));
 
         // The cookie authenticates dashboard routes.
         var profile = await browser.GetFromJsonAsync<JsonObject>("/api/user/profile");
