@@ -17,8 +17,19 @@ public sealed class UserPrompter(IAnsiConsole console, bool interactive)
 
     public bool Interactive => interactive;
 
+    // Taken by the run's key watcher around "not asking? then read a key", and by a question around marking itself
+    // asked: without it the watcher could pass the check just before a question starts and then take its first key.
+    readonly Lock _keyboard = new();
+    volatile bool _asking;
+
     /// <summary>True while a question is on screen (the Esc watcher then leaves the keyboard alone).</summary>
-    public bool Asking { get; private set; }
+    public bool Asking => _asking;
+
+    /// <summary>For the key watcher of a run: a key already typed, unless a question owns the keyboard.</summary>
+    public ConsoleKeyInfo? ReadKeyUnlessAsking()
+    {
+        lock (_keyboard) return !_asking && Console.KeyAvailable ? Console.ReadKey(intercept: true) : null;
+    }
 
     public async Task<bool> ConfirmCommandAsync(string command, string cwd, CancellationToken ct)
     {
@@ -69,9 +80,9 @@ public sealed class UserPrompter(IAnsiConsole console, bool interactive)
         {
             await Pause(async () =>
             {
-                Asking = true;
+                lock (_keyboard) _asking = true;
                 try { await ask(); }
-                finally { Asking = false; }
+                finally { _asking = false; }
             });
         }
         finally { _one.Release(); }

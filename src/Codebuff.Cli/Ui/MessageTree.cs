@@ -25,6 +25,8 @@ public sealed class MessageTree
         public JsonNode? Input { get; } = input;
         public JsonNode? Output { get; set; }
         public bool Done { get; set; }
+        /// <summary>Its agent ended (cancelled, failed) before the tool answered.</summary>
+        public bool Stopped { get; set; }
     }
 
     public sealed class AgentBlock(string agentId, string agentType, string displayName, string? prompt) : Block
@@ -74,6 +76,7 @@ public sealed class MessageTree
                 a.DirectCredits = f.DirectCredits;
                 a.TotalCredits = f.TotalCredits;
                 a.Error = f.Error;
+                foreach (var unanswered in a.Blocks.OfType<ToolBlock>().Where(b => !b.Done)) unanswered.Stopped = true;
                 break;
             case StepRecorded s when Agent(s) is { } a:
                 a.DirectCredits += s.Credits;

@@ -178,12 +178,12 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         }
     }
 
-    /// <summary>Esc during a run stops it. Keys are left alone while a question is on screen.</summary>
+    /// <summary>Esc during a run stops it; other keys typed during a run are dropped. Keys are left alone while a question is on screen.</summary>
     void WatchEscape(CancellationTokenSource stop)
     {
         while (!stop.IsCancellationRequested)
         {
-            if (!runner.Prompter.Asking && Console.KeyAvailable && Console.ReadKey(intercept: true).Key == ConsoleKey.Escape)
+            if (runner.Prompter.ReadKeyUnlessAsking() is { Key: ConsoleKey.Escape })
             {
                 stop.Cancel();
                 return;

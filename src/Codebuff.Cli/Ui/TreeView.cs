@@ -41,7 +41,7 @@ public static class TreeView
                     parent.AddNode(new Text(text));
                     break;
                 case MessageTree.ToolBlock tool:
-                    var node = parent.AddNode(new Markup($"[blue]{(tool.Done ? "✓" : "…")} {Markup.Escape(tool.Name)}[/] [dim]{Markup.Escape(Summary(tool))}[/]"));
+                    var node = parent.AddNode(new Markup($"[blue]{(tool.Done ? "✓" : tool.Stopped ? "✗" : "…")} {Markup.Escape(tool.Name)}[/] [dim]{Markup.Escape(Summary(tool))}{(tool.Stopped ? " (stopped)" : "")}[/]"));
                     if (tool.Output is not null && Output(tool) is { } output) node.AddNode(output);
                     break;
                 case MessageTree.AgentBlock child:

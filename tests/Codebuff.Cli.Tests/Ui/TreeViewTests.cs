@@ -89,4 +89,17 @@ public sealed class TreeViewTests
         Assert.Contains("cancelled · 4 credits", stopped);
         Assert.Contains("reaching the --max-credits limit of 3. · 4 credits", stopped);
     }
+
+    [Fact]
+    public void A_tool_still_running_when_its_agent_is_cancelled_shows_as_stopped()
+    {
+        var output = Render(
+        [
+            new AgentStarted("root", null, "run-1", "tester", "Tester", "do it", null),
+            new ToolCalled("root", "c1", "run_terminal_command", JsonNode.Parse("""{"command":"sleep 20"}""")),
+            new AgentFinished("root", null, "run-1", "cancelled", 2, 2, 1, "Cancelled by the user"),
+        ]);
+        Assert.Contains("✗ run_terminal_command sleep 20 (stopped)", output);
+        Assert.DoesNotContain("…", output);
+    }
 }
