@@ -190,7 +190,7 @@ static class ChargeSql
         )
         """;
 
-    static void AddChargeParameters(NpgsqlParameterCollection ps, LedgerOwner owner, IReadOnlyList<Charge> charges, DateTime now)
+    internal static void AddChargeParameters(NpgsqlParameterCollection ps, LedgerOwner owner, IReadOnlyList<Charge> charges, DateTime now)
     {
         AddOwner(ps, owner, now);
         ps.Add(new NpgsqlParameter<DateTime>("now", NpgsqlDbType.TimestampTz) { TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Utc) });
