@@ -1,9 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Agents;
 

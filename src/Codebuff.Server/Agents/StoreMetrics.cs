@@ -1,7 +1,4 @@
 using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Agents;
 

@@ -10,7 +10,8 @@ namespace Codebuff.Server.Orgs;
 
 /// <summary>
 /// GET /api/orgs/{orgId}/usage (api.md §5.5): balance, this cycle's spend, the top spenders and the latest billed
-/// calls (Orgs/OrgUsageQueries.cs: exact, from the rollup and the cycle's partial days). [our choice] works without Stripe: upstream answers 500 unless the org has an active subscription.
+/// calls (Orgs/OrgUsageQueries.cs: exact, from the rollup and the cycle's partial days). [our choice] works without
+/// Stripe: upstream answers 500 unless the org has an active subscription.
 /// </summary>
 public static class OrgUsageEndpoints
 {
