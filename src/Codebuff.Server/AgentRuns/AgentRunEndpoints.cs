@@ -88,26 +88,12 @@ public static class AgentRunEndpoints
         var errorMessage = errors.String(body, "errorMessage", required: false);
         if (errors.Any) return errors.ToResult();
 
-        // One conditional UPDATE: only the caller's own run, and only while it is running, so a run completes once
-        // even when two FINISH calls race.
         var now = clock.GetUtcNow().UtcDateTime;
         // [our choice] duration_ms is a generated integer column: a run finished more than 2^31 ms (~24.8 days) after
         // it started would overflow it. Such a run still finishes, with completed_at capped at its start plus that span.
-        var latest = now.Add(-MaxDuration);
         var newStatus = Enum.Parse<AgentRunStatus>(status!, ignoreCase: true);
         int updated;
-        try
-        {
-            updated = await db.AgentRuns
-                .Where(r => r.Id == runId && r.UserId == user.Id && r.Status == AgentRunStatus.Running)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(r => r.Status, newStatus)
-                    .SetProperty(r => r.CompletedAt, r => r.CreatedAt < latest ? r.CreatedAt + MaxDuration : now)
-                    .SetProperty(r => r.TotalSteps, (int)totalSteps!.Value)
-                    .SetProperty(r => r.DirectCredits, direct)
-                    .SetProperty(r => r.TotalCredits, total)
-                    .SetProperty(r => r.ErrorMessage, r => errorMessage ?? r.ErrorMessage), ct);
-        }
+        try { updated = await RunFinish.RunAsync(db, runId!, user.Id, newStatus, now, MaxDuration, (int)totalSteps!.Value, direct, total, errorMessage, ct); }
         catch (NpgsqlException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to finish agent run"); }
         if (updated == 1) return Results.Json(new Succeeded(true));
 

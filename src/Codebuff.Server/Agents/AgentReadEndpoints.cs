@@ -12,17 +12,18 @@ public static class AgentReadEndpoints
     {
         foreach (var prefix in new[] { "/api/agents", "/api/v1/agents" })
         {
-            var agent = app.MapGroup(prefix + "/{publisherId}/{agentId}");
+            var agent = app.MapGroup(prefix + "/{publisherId}/{agentId}").RequirePublicReadLimit();
             // The literal "latest" segment outranks the {version} parameter in routing, as the spec requires.
             agent.MapGet("/latest", (string publisherId, string agentId, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
-                GetVersion(publisherId, agentId, null, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 500);
+                GetVersion(publisherId, agentId, null, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 429, 500);
             agent.MapGet("/{version}", (string publisherId, string agentId, string version, AppDbContext db, ILoggerFactory logs, CancellationToken ct) =>
-                GetVersion(publisherId, agentId, version, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 500);
+                GetVersion(publisherId, agentId, version, db, logs, ct)).Answers<AgentVersionView>().Refuses(404, 429, 500);
         }
-        app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions).Answers<VersionList>().Refuses(404);
-        app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents).Answers<PublisherAgents>().Refuses(404);
-        app.MapGet("/api/agents", StoreListing.GetAsync).Answers<IEnumerable<StoreListing.StoreAgent>>().Refuses(400);
-        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync).Answers<Dictionary<string, StoreMetrics.AgentMetrics>>();
+        app.MapGet("/api/agents/{publisherId}/{agentId}", ListVersions).Answers<VersionList>().Refuses(404, 429).RequirePublicReadLimit();
+        app.MapGet("/api/agents/{publisherId}/{agentId}/{version}/stats", GetVersionStats).Answers<AgentVersionStats.Stats>().Refuses(400, 404, 429).RequirePublicReadLimit();
+        app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents).Answers<PublisherAgents>().Refuses(404, 429).RequirePublicReadLimit();
+        app.MapGet("/api/agents", StoreListing.GetAsync).Answers<IEnumerable<StoreListing.StoreAgent>>().Refuses(400, 429).RequirePublicReadLimit();
+        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync).Answers<Dictionary<string, StoreMetrics.AgentMetrics>>().Refuses(429).RequirePublicReadLimit();
     }
 
     public sealed record AgentVersionView(string Id, string Version, string PublisherId, JsonNode? Data, DateTime CreatedAt, DateTime UpdatedAt);
@@ -63,17 +64,23 @@ public static class AgentReadEndpoints
             .ToListAsync(ct);
         if (rows.Count == 0) return Errors.Error(404, "Agent not found");
 
-        // Served by idx_agent_run_completed_version (publisher_id, agent_name, agent_version) WHERE status = 'completed'.
-        var usage = await db.AgentRuns.AsNoTracking()
-            .Where(r => r.Status == AgentRunStatus.Completed && r.PublisherId == publisherId && r.AgentName == agentId)
-            .GroupBy(r => r.AgentVersion)
-            .Select(g => new { Version = g.Key, Runs = g.Count(), Credits = g.Sum(r => r.TotalCredits ?? 0) })
-            .ToDictionaryAsync(g => g.Version ?? "", ct);
+        var usage = await AgentVersionStats.PerVersionAsync(db, publisherId, agentId, ct);
 
         return Results.Json(new VersionList(publisherId, agentId, rows.Select((r, i) => new VersionEntry(
             r.Version, IsLatest: i == 0, (string?)JsonNode.Parse(r.Data)?["displayName"], r.CreatedAt, r.UpdatedAt,
-            Runs: usage.TryGetValue(r.Version, out var u) ? u.Runs : 0,
-            Credits: usage.TryGetValue(r.Version, out var c) ? Money.Plain(c.Credits) : 0))));
+            Runs: usage.TryGetValue(r.Version, out var u) ? (int)u.Runs : 0,
+            Credits: usage.TryGetValue(r.Version, out var c) ? c.Credits : 0))));
+    }
+
+    /// <summary>One version's runs and credits, all-time and per day over the last 30 days (?days=1..365).</summary>
+    static async Task<IResult> GetVersionStats(string publisherId, string agentId, string version, int? days,
+        [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        if (days is < 1 or > 365) return Errors.Error(400, "days must be an integer from 1 to 365");
+        if (!await db.AgentConfigs.AnyAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct))
+            return Errors.Error(404, "Agent not found");
+        var since = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(1 - (days ?? 30));
+        return Results.Json(await AgentVersionStats.ForVersionAsync(db, publisherId, agentId, version, since, ct));
     }
 
     /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>

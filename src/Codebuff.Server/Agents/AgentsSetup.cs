@@ -1,3 +1,5 @@
+using Codebuff.Server.Hosting;
+
 namespace Codebuff.Server.Agents;
 
 public static class AgentsSetup
@@ -6,6 +8,8 @@ public static class AgentsSetup
     public static void AddAgents(this IServiceCollection services, IConfiguration config)
     {
         if (config.GetValue("Codebuff:SeedBuiltinAgents", true)) services.AddHostedService<BuiltinAgentSeeder>();
+        services.AddSingleton<StoreSnapshot>();
+        services.AddPublicReadLimits(config);
     }
 
     public static void MapAgents(this IEndpointRouteBuilder app)

@@ -101,7 +101,7 @@ static class ChargeSql
         ps.Add(new NpgsqlParameter<DateTime>("now_plain", NpgsqlDbType.Timestamp) { TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Unspecified) });
     }
 
-    const string Sql = """
+    internal const string Sql = $$"""
         WITH input AS (
             SELECT * FROM unnest(@call_ids, @provider_ids, @own_ids, @user_ids, @finished_at, @client_ids, @client_request_ids, @models,
                                  @agent_ids, @reasoning, @responses, @input_tokens, @cache_read, @reasoning_tokens, @output_tokens,
@@ -163,11 +163,34 @@ static class ChargeSql
         calls AS (
             INSERT INTO billing.message_call (call_id, message_id, provider_message_id)
             SELECT call_id, message_id, nullif(provider_id, '') FROM named
-        )
+        ){{RollupCtes}}
         SELECT call_id, message_id FROM named
         """;
 
-    static void AddChargeParameters(NpgsqlParameterCollection ps, LedgerOwner owner, IReadOnlyList<Charge> charges, DateTime now)
+    /// <summary>
+    /// The usage rollups (migration ReadRollups) kept in the same statement as the message rows, so the charts and
+    /// the org's top users are exact and cost no scan of message. Rows go in key order: two owners' transactions
+    /// touching the same member's day queue behind each other instead of deadlocking. bench/Codebuff.Bench.Reads
+    /// measures billed calls/s with and without this part.
+    /// </summary>
+    internal const string RollupCtes = """
+        ,
+        user_days AS (
+            INSERT INTO rollup.user_day AS d (user_id, day, calls, credits)
+            SELECT user_id, finished_at::date, count(*), sum(credits) FROM named WHERE user_id IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (user_id, day) DO UPDATE SET calls = d.calls + excluded.calls, credits = d.credits + excluded.credits
+        ),
+        org_days AS (
+            INSERT INTO rollup.org_user_day AS d (org_id, day, user_id, calls, credits)
+            SELECT @org, finished_at::date, user_id, count(*), sum(credits) FROM named
+            WHERE @org::text IS NOT NULL AND user_id IS NOT NULL AND NOT byok
+            GROUP BY 2, 3 ORDER BY 2, 3
+            ON CONFLICT (org_id, day, user_id) DO UPDATE SET calls = d.calls + excluded.calls, credits = d.credits + excluded.credits
+        )
+        """;
+
+    internal static void AddChargeParameters(NpgsqlParameterCollection ps, LedgerOwner owner, IReadOnlyList<Charge> charges, DateTime now)
     {
         AddOwner(ps, owner, now);
         ps.Add(new NpgsqlParameter<DateTime>("now", NpgsqlDbType.TimestampTz) { TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Utc) });

@@ -18,6 +18,16 @@ public static class UsageEndpoints
         app.MapPost("/api/v1/usage", PostUsage).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.CliUsage).AcceptBodyAuthToken()
             .Takes<UsageRequest>().Answers<UsageResponse>().RefusesWith<IssuesBody>(400);
         app.MapGet("/api/user/usage", GetUserUsage).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).Answers<UserUsage>();
+        app.MapGet("/api/user/usage/daily", GetDaily).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard)
+            .Answers<UsageQueries.Daily>().Refuses(400);
+    }
+
+    /// <summary>Credits per day over the last ?days (1–366, default 30) UTC days, today included.</summary>
+    static async Task<IResult> GetDaily(Caller caller, int? days, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        if (days is < 1 or > 366) return Errors.Error(400, "days must be an integer from 1 to 366");
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        return Results.Json(new UsageQueries.Daily(await UsageQueries.CreditsPerDayAsync(db, caller.Required.Id, today, days ?? 30, ct)));
     }
 
     public sealed record UsageRequest(string FingerprintId, string? AuthToken, string? OrgId);

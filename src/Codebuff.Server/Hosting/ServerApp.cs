@@ -109,6 +109,7 @@ public static class ServerApp
         app.MapApiKeys();
         app.MapProfile();
         app.MapAgentRuns();
+        app.MapAgentRunReads();
         app.MapChatCompletions();
         app.MapByokKeys();
         app.MapTools();

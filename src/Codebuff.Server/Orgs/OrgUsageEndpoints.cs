@@ -11,7 +11,8 @@ namespace Codebuff.Server.Orgs;
 
 /// <summary>
 /// GET /api/orgs/{orgId}/usage (api.md §5.5): balance, this cycle's spend, the top spenders and the latest billed
-/// calls. [our choice] works without Stripe: upstream answers 500 unless the org has an active subscription.
+/// calls (Orgs/OrgUsageQueries.cs: exact, from the rollup and the cycle's partial days). [our choice] works without
+/// Stripe: upstream answers 500 unless the org has an active subscription.
 /// </summary>
 public static class OrgUsageEndpoints
 {
@@ -27,28 +28,16 @@ public static class OrgUsageEndpoints
         var (start, end) = billing.Cycle(org);
         var messages = billing.CycleMessages(org);
 
-        var top = await (
-            from m in messages
-            group m by m.UserId into g
-            select new { UserId = g.Key, Credits = g.Sum(m => m.Credits) } into t
-            orderby t.Credits descending, t.UserId
-            select new
-            {
-                t.UserId, t.Credits,
-                Name = db.Users.Where(u => u.Id == t.UserId).Select(u => u.Name).FirstOrDefault(),
-                Email = db.Users.Where(u => u.Id == t.UserId).Select(u => u.Email).FirstOrDefault(),
-            }).Take(10).ToListAsync(ct);
-        var recent = await messages.OrderByDescending(m => m.FinishedAt).ThenBy(m => m.Id).Take(50)
-            .Select(m => new { m.FinishedAt, m.Credits, m.RepoUrl, Name = db.Users.Where(u => u.Id == m.UserId).Select(u => u.Name).FirstOrDefault() })
-            .ToListAsync(ct);
+        var spend = await OrgUsageQueries.SpendByMemberAsync(db, org.Id, start, end, ct);
+        var recent = await OrgUsageQueries.RecentAsync(db, messages, 50, ct);
 
         return Results.Json(new
         {
             currentBalance = balance.NetBalance,
-            usageThisCycle = await billing.UsageThisCycleAsync(org, ct),
+            usageThisCycle = spend.Sum(t => t.Credits),
             cycleStartDate = start,
             cycleEndDate = end,
-            topUsers = top.Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
+            topUsers = spend.Take(10).Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
             recentUsage = recent.Select(r => new { date = r.FinishedAt, credits_used = r.Credits, repository_url = r.RepoUrl, user_name = r.Name }),
         });
     }

@@ -52,22 +52,32 @@ public sealed class AgentReadTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.Created, (await PublishAsync(client, Def(busy, pub, new { spawnerPrompt = "Finds zebras in code" }))).StatusCode);
 
         var other = await server.CreateUserAsync();
+        // Runs start as rows with the start times the test needs, then finish through the real FINISH route, which
+        // keeps the store's rollups.
+        var finishes = new List<(TestUser User, string RunId, string Status, decimal Credits)>();
         await using (var db = server.NewDbContext())
         {
             var now = DateTime.UtcNow;
-            void Run(string agentId, AgentRunStatus status, decimal credits, string userId, DateTime at) => db.AgentRuns.Add(new AgentRun
+            void Run(string agentId, string status, decimal credits, TestUser by, DateTime at)
             {
-                Id = Guid.NewGuid().ToString(), UserId = userId, AgentId = agentId, Status = status, TotalCredits = credits, CreatedAt = at,
-                CompletedAt = status == AgentRunStatus.Running ? null : at.AddSeconds(1), AncestorRunIds = [],
-            });
-            Run($"{pub}/{busy}@0.0.1", AgentRunStatus.Completed, 10, user.Id, now.AddDays(-30));
-            Run($"{pub}/{busy}@0.0.2", AgentRunStatus.Completed, 20, other.Id, now.AddHours(-1));
-            Run($"{pub}/{busy}@0.0.2", AgentRunStatus.Completed, 30, other.Id, now.AddHours(-2));
-            Run($"{pub}/{busy}@0.0.2", AgentRunStatus.Failed, 1000, user.Id, now);
-            Run($"{pub}/{busy}@0.0.2", AgentRunStatus.Running, 1000, user.Id, now);
-            Run(busy, AgentRunStatus.Completed, 1000, user.Id, now); // a bare id is not a store agent
-            Run($"{pub}/{quiet}@0.0.1", AgentRunStatus.Completed, 5, user.Id, now);
+                var run = new AgentRun { Id = Guid.NewGuid().ToString(), UserId = by.Id, AgentId = agentId, Status = AgentRunStatus.Running, CreatedAt = at, AncestorRunIds = [] };
+                db.AgentRuns.Add(run);
+                if (status != "running") finishes.Add((by, run.Id, status, credits));
+            }
+            Run($"{pub}/{busy}@0.0.1", "completed", 10, user, now.AddDays(-30));
+            Run($"{pub}/{busy}@0.0.2", "completed", 20, other, now.AddHours(-1));
+            Run($"{pub}/{busy}@0.0.2", "completed", 30, other, now.AddHours(-2));
+            Run($"{pub}/{busy}@0.0.2", "failed", 1000, user, now);
+            Run($"{pub}/{busy}@0.0.2", "running", 1000, user, now);
+            Run(busy, "completed", 1000, user, now); // a bare id is not a store agent
+            Run($"{pub}/{quiet}@0.0.1", "completed", 5, user, now);
             await db.SaveChangesAsync();
+        }
+        foreach (var (by, runId, status, credits) in finishes)
+        {
+            var finished = await server.ClientFor(by).PostAsJsonAsync("/api/v1/agent-runs",
+                new { action = "FINISH", runId, status, totalSteps = 1, directCredits = credits, totalCredits = credits });
+            Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
         }
 
         var listed = (await server.Client.GetFromJsonAsync<JsonArray>($"/api/agents?sort=usage&search={pub}&limit=10"))!;

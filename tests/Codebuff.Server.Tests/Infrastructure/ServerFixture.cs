@@ -30,6 +30,9 @@ public class ServerFixture : IAsyncLifetime
         ["Codebuff:DataDir"] = DataDir,
         ["Codebuff:AppUrl"] = "http://localhost:5000",
         ["Logging:LogLevel:Default"] = "Warning",
+        // The store snapshot is rebuilt for every request, so a test sees the runs it just finished (the shipped 30 s
+        // staleness has its own test in Agents/StoreSnapshotTests).
+        ["Codebuff:Reads:StoreMaxAgeSeconds"] = "0",
     };
 
     /// <summary>Replaces service registrations of the server under test (e.g. a settable clock).</summary>

@@ -167,6 +167,9 @@ public sealed class OrgBillingTests(OrgFixture server) : IClassFixture<OrgFixtur
             usage["topUsers"]!.AsArray().Select(u => ((string)u!["user_id"]!, (int)u["credits_used"]!, (string)u["user_email"]!)));
         var recent = usage["recentUsage"]!.AsArray();
         Assert.Equal(3, recent.Count);
+        // The usage chart: the same calls on alice's today, from the rollup the charge statement keeps.
+        var daily = (await server.ClientFor(alice).GetFromJsonAsync<JsonObject>("/api/user/usage/daily?days=7"))!["days"]!.AsArray();
+        Assert.Equal((7, 2 * Pricey, 2), (daily.Count, (int)daily[^1]!["credits"]!, (int)daily[^1]!["calls"]!));
         Assert.All(recent, r => Assert.Equal(("https://github.com/usage/app", Pricey), ((string)r!["repository_url"]!, (int)r["credits_used"]!)));
 
         var banner = await server.ClientFor(bob).PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "cli-usage", orgId = org.Id });
