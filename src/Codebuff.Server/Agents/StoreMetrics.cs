@@ -18,22 +18,5 @@ public static class StoreMetrics
         [property: JsonPropertyName("unique_users")] int UniqueUsers,
         [property: JsonPropertyName("last_used")] DateTime? LastUsed);
 
-    /// <summary>The usage columns of the store snapshot's usage query.</summary>
-    public class Usage
-    {
-        public int Runs { get; init; }
-        public decimal Credits { get; init; }
-        public int WeeklyRuns { get; init; }
-        public decimal WeeklyCredits { get; init; }
-        public int UniqueUsers { get; init; }
-        public DateTime? LastUsed { get; init; }
-    }
-
-    public sealed class Row : Usage
-    {
-        public required string PublisherId { get; init; }
-        public required string AgentName { get; init; }
-    }
-
     public static async Task<IResult> GetAsync(StoreSnapshot store, CancellationToken ct) => Results.Json((await store.GetAsync(ct)).Metrics);
 }

@@ -69,6 +69,22 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
         ORDER BY ac.publisher_id, ac.id, ac.major DESC, ac.minor DESC, ac.patch DESC
         """;
 
+    sealed class UsageRow
+    {
+        public required string PublisherId { get; init; }
+        public required string AgentName { get; init; }
+        public int Runs { get; init; }
+        public decimal Credits { get; init; }
+        public int WeeklyRuns { get; init; }
+        public decimal WeeklyCredits { get; init; }
+        public int UniqueUsers { get; init; }
+        public DateTime? LastUsed { get; init; }
+
+        /// <summary>The wire figures of this usage (spend in dollars), shared by the store entry and the metrics.</summary>
+        public StoreMetrics.AgentMetrics Metrics() => new(Runs, WeeklyRuns, Money.Dollars(WeeklyCredits), Money.Dollars(Credits),
+            Runs == 0 ? 0 : Money.Dollars(Credits / Runs), UniqueUsers, LastUsed);
+    }
+
     sealed class LatestRow
     {
         public required string Id { get; init; }
@@ -87,27 +103,25 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredKeyedService<AppDbContext>(AppDbContext.ReadOnly);
         var week = DateOnly.FromDateTime(now.UtcDateTime.AddDays(-7));
-        var usage = await db.Database.SqlQueryRaw<StoreMetrics.Row>(UsageSql, new NpgsqlParameter("week", week)).ToListAsync(ct);
+        var usage = await db.Database.SqlQueryRaw<UsageRow>(UsageSql, new NpgsqlParameter("week", week)).ToListAsync(ct);
         var latest = await db.Database.SqlQueryRaw<LatestRow>(LatestSql).ToListAsync(ct);
 
         var byAgent = usage.ToDictionary(u => (u.PublisherId, u.AgentName));
         var entries = latest.Select(r =>
         {
-            var u = byAgent.GetValueOrDefault((r.PublisherId, r.Id)) ?? new StoreMetrics.Row { PublisherId = r.PublisherId, AgentName = r.Id };
+            var u = byAgent.GetValueOrDefault((r.PublisherId, r.Id)) ?? new UsageRow { PublisherId = r.PublisherId, AgentName = r.Id };
+            var m = u.Metrics();
             var data = JsonNode.Parse(r.Data) as JsonObject;
             var agent = new StoreListing.StoreAgent(r.Id, (string?)data?["name"] ?? r.Id, (string?)data?["displayName"],
                 Description: (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
                 new StoreListing.StorePublisher(r.PublisherId, r.PublisherName, r.Verified, r.AvatarUrl), r.Version, r.CreatedAt,
-                UsageCount: u.Runs, u.WeeklyRuns, WeeklySpent: Money.Dollars(u.WeeklyCredits), TotalSpent: Money.Dollars(u.Credits),
-                AvgCostPerInvocation: u.Runs == 0 ? 0 : Money.Dollars(u.Credits / u.Runs),
-                TotalCredits: Money.Plain(u.Credits), WeeklyCredits: Money.Plain(u.WeeklyCredits), u.UniqueUsers, u.LastUsed,
+                m.UsageCount, m.WeeklyRuns, m.WeeklySpent, m.TotalSpent, m.AvgCostPerInvocation,
+                TotalCredits: Money.Plain(u.Credits), WeeklyCredits: Money.Plain(u.WeeklyCredits), m.UniqueUsers, m.LastUsed,
                 Tags: data?["tags"] as JsonArray ?? []);
             string?[] texts = [r.Id, (string?)data?["displayName"], (string?)data?["description"], (string?)data?["spawnerPrompt"], r.PublisherId, r.PublisherName];
             return new Entry(agent, r.PublisherId, texts.OfType<string>().ToArray(), u.Runs, u.WeeklyCredits);
         }).ToList();
-        var metrics = usage.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => new StoreMetrics.AgentMetrics(
-            r.Runs, r.WeeklyRuns, Money.Dollars(r.WeeklyCredits), Money.Dollars(r.Credits),
-            r.Runs == 0 ? 0 : Money.Dollars(r.Credits / r.Runs), r.UniqueUsers, r.LastUsed));
+        var metrics = usage.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => r.Metrics());
         return new Snapshot(now, entries, metrics);
     }
 }
