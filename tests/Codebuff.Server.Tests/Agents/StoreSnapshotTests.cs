@@ -21,6 +21,23 @@ public sealed class StoreSnapshotFixture : ServerFixture
 public sealed class StoreSnapshotTests(StoreSnapshotFixture server) : IClassFixture<StoreSnapshotFixture>
 {
     [Fact]
+    public async Task New_read_routes_name_the_parameter_they_refuse()
+    {
+        var client = server.ClientFor(await server.CreateUserAsync());
+        foreach (var (url, error) in new[]
+        {
+            ("/api/runs?limit=0", "limit must be an integer from 1 to 100"),
+            ("/api/runs?cursor=nonsense", "cursor is not one this route returned"),
+            ("/api/user/usage/daily?days=367", "days must be an integer from 1 to 366"),
+            ("/api/agents/codebuff/base/0.0.1/stats?days=0", "days must be an integer from 1 to 365"),
+        })
+        {
+            var response = await client.GetAsync(url);
+            Assert.Equal((HttpStatusCode.BadRequest, $$"""{"error":"{{error}}"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+    }
+
+    [Fact]
     public async Task The_store_answers_from_memory_for_30_seconds_while_version_stats_runs_and_daily_usage_are_exact_at_once()
     {
         var user = await server.CreateUserAsync();
