@@ -108,8 +108,11 @@ try
             Print(c, "portkey", pk);
             results.Add($"{c} clients: Portkey p50 +{pk.P50 - direct.P50:0.00} ms over direct ({(pk.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips), {pk.Rps:0} req/s");
         }
+        var (cpu0, pg0) = (CpuMs(Environment.ProcessId), PostgresCpuMs(root));
         var proxy = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, seconds);
+        var (cpu1, pg1) = (CpuMs(Environment.ProcessId), PostgresCpuMs(root));
         Print(c, "proxy", proxy);
+        results.Add($"{c} clients: CPU per proxied call: this process (server, load driver, fake provider) {(cpu1 - cpu0) / proxy.Count:0.00} ms, PostgreSQL {(pg1 - pg0) / proxy.Count:0.00} ms");
         results.Add($"{c} clients: proxy p50 +{proxy.P50 - direct.P50:0.00} ms over direct = {(proxy.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips; billed calls/s {proxy.Rps:0} = {proxy.Rps / pass.Rps:0.00} × pass-through (direct {direct.Rps:0})");
     }
     var hot = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, oneUser, levels.Max(), seconds);
@@ -152,6 +155,37 @@ static async Task<Stats> SelectOneAsync(string cs, double seconds)
     }
     var sorted = times.Order().ToArray();
     return new Stats(sorted.Length, sorted.Length / stop.Elapsed.TotalSeconds, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+}
+
+// CPU time (user + system) of a process from /proc, in ms; 0 where /proc cannot tell (not Linux, process gone).
+static double CpuMs(int pid)
+{
+    try
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from the 3rd (state) on
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) * 1000.0 / 100; // utime, stime in clock ticks (USER_HZ 100)
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return 0; }
+}
+
+// The bench cluster's CPU: its postmaster (first line of postmaster.pid) and the backends it forked.
+static double PostgresCpuMs(string root)
+{
+    var pidFile = Directory.GetFiles(root, "postmaster.pid", SearchOption.AllDirectories).FirstOrDefault();
+    if (pidFile is null || !int.TryParse(File.ReadLines(pidFile).First(), out var postmaster)) return 0;
+    var total = CpuMs(postmaster);
+    foreach (var dir in Directory.GetDirectories("/proc"))
+    {
+        if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+        try
+        {
+            var stat = File.ReadAllText($"{dir}/stat");
+            if (int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]) == postmaster) total += CpuMs(pid);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+    }
+    return total;
 }
 
 static int FreePort()

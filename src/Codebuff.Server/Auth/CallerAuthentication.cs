@@ -58,15 +58,15 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
         await RequestJson.ReadAsync(Request, Context.RequestAborted) is JsonObject body && JsonKind.StringOrNull(body["authToken"]) is { Length: > 0 } t ? t : null;
 
     /// <summary>The user owning an unexpired session for this token, or null.</summary>
-    Task<User?> FindAsync(string token)
-    {
-        var hash = hasher.Hash(token);
-        var now = clock.GetUtcNow().UtcDateTime;
-        return db.Sessions.Where(s => s.SessionToken == hash && s.Expires > now)
+    Task<User?> FindAsync(string token) => FindUser(db, hasher.Hash(token), clock.GetUtcNow().UtcDateTime, Context.RequestAborted);
+
+    // Compiled once: every authenticated request runs it, and translating the LINQ again each time cost more CPU than
+    // the query itself (bench/README.md, proxy section).
+    static readonly Func<AppDbContext, string, DateTime, CancellationToken, Task<User?>> FindUser = EF.CompileAsyncQuery(
+        (AppDbContext db, string hash, DateTime now, CancellationToken _) => db.Sessions.Where(s => s.SessionToken == hash && s.Expires > now)
             .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => u)
             .AsNoTracking()
-            .FirstOrDefaultAsync(Context.RequestAborted);
-    }
+            .FirstOrDefault());
 
     /// <summary>The route group's own 401 body (wire-exact per group), not a bare status.</summary>
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

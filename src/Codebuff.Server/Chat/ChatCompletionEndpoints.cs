@@ -64,8 +64,10 @@ public static class ChatCompletionEndpoints
         var metadata = body["codebuff_metadata"] as JsonObject;
         if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
             return Message(400, "No runId found in request body");
-        // The authentication handler found the user in one query; one more reads the run and the balance.
-        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, ct);
+        // The authentication handler found the user in one query; one more reads the run and the balance and takes a
+        // rate-limit token.
+        var bucket = r.Limiter.BucketOf(user.Id);
+        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, bucket, ct);
         if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
         if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
 
@@ -75,9 +77,10 @@ public static class ChatCompletionEndpoints
         if (freeMode && !CreditPricing.IsFreeModeAllowed(gate.RunAgentId, model ?? ""))
             return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
 
-        if (await r.Limiter.TryAcquireAsync(user.Id, ct) is { } wait)
+        // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
+        if (!gate.TokenTaken)
         {
-            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            var seconds = (int)Math.Ceiling(bucket.RetryAfter.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             return Results.Json(new
             {

@@ -5,15 +5,14 @@ namespace Codebuff.Server.Chat;
 
 /// <summary>
 /// Per-user token bucket (RateLimitPerMinute, RateLimitBurst) counted in PostgreSQL, so every instance draws from the
-/// same bucket. Called from the handler rather than as middleware because api.md §2.5.3 puts the rate limit after the
-/// run checks; it runs before, and apart from, any billing transaction.
+/// same bucket. The token is taken by the gate query (<see cref="ChatGate"/>), in the same round trip as the run and
+/// balance reads; api.md §2.5.3 puts the rate limit after the run checks, and the handler answers in that order.
 /// </summary>
-public sealed class ChatRateLimiter(SharedRateLimits limits, IOptions<ChatOptions> options)
+public sealed class ChatRateLimiter(IOptions<ChatOptions> options)
 {
-    /// <returns>null when the call may proceed, otherwise how long to wait.</returns>
-    public ValueTask<TimeSpan?> TryAcquireAsync(string userId, CancellationToken ct)
+    public TokenBucket BucketOf(string userId)
     {
         var o = options.Value;
-        return limits.TakeTokenAsync("chat:" + userId, Math.Max(1, o.RateLimitBurst), Math.Max(1, o.RateLimitPerMinute) / 60.0, ct);
+        return new TokenBucket("chat:" + userId, Math.Max(1, o.RateLimitBurst), Math.Max(1, o.RateLimitPerMinute) / 60.0);
     }
 }

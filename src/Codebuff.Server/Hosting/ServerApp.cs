@@ -45,7 +45,9 @@ public static class ServerApp
             ?? throw new StartupException("ConnectionStrings:Default is not set");
 
         var pooled = DatabaseOptions.ForInstance(connectionString, config);
-        services.AddDbContext<AppDbContext>(o => AppDbContext.Configure(o.ConfigureWarnings(w => w.Log(
+        // Pooled contexts: a request's context is reset and reused rather than built (options, internal services)
+        // anew, which cost more CPU than the query it then runs (bench/README.md, proxy section).
+        services.AddDbContextPool<AppDbContext>(o => AppDbContext.Configure(o.ConfigureWarnings(w => w.Log(
             // A failed statement surfaces as an exception: the exception handler logs it once (or answers 503 for an
             // outage). EF's own Error entries would log it again, with a stack trace, for every failed request.
             (CoreEventId.QueryIterationFailed, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug),

@@ -15,7 +15,11 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
     public const int PoolSize = 10;
 
     public static SharedRateLimits Create(string connectionString) =>
-        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = PoolSize }.ConnectionString));
+        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            // Its statements are prepared once per connection; they leave no session state, so no reset on rent.
+            MaxPoolSize = PoolSize, MaxAutoPrepare = 10, NoResetOnClose = true,
+        }.ConnectionString));
 
     /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
     /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>
@@ -61,21 +65,26 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
 
     async ValueTask<TimeSpan?> TakeTokenOnceAsync(string key, int capacity, double perSecond, CancellationToken ct)
     {
-        // The refill is computed from the time of the last take; a refused take writes nothing.
-        await using var cmd = source.CreateCommand("""
-            INSERT INTO service.rate_bucket AS b (key, updated_at, tokens) VALUES ($1, now(), $2 - 1)
-            ON CONFLICT (key) DO UPDATE SET
-                tokens = LEAST($2, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * $3) - 1,
-                updated_at = now()
-            WHERE LEAST($2, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * $3) >= 1
-            RETURNING tokens
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (double)capacity });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = perSecond });
-        var taken = await cmd.ExecuteScalarAsync(ct);
-        return taken is null ? TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(1 / perSecond))) : null;
+        var bucket = new TokenBucket(key, capacity, perSecond);
+        await using var cmd = source.CreateCommand(TakeTokenSql("VALUES (@bucket_key, now(), @bucket_capacity - 1)"));
+        bucket.AddParameters(cmd.Parameters);
+        return await cmd.ExecuteScalarAsync(ct) is null ? bucket.RetryAfter : null;
     }
+
+    /// <summary>
+    /// Takes one token from bucket @bucket_key (holding up to @bucket_capacity, refilled at @bucket_per_second):
+    /// RETURNING a row when taken, none when the bucket is empty. The refill is computed from the time of the last
+    /// take; a refused take writes nothing. <paramref name="newRow"/> is the row (key, updated_at, tokens) a first take
+    /// inserts — a query that yields no row takes nothing, which lets a caller make the take conditional.
+    /// </summary>
+    public static string TakeTokenSql(string newRow) => $"""
+        INSERT INTO service.rate_bucket AS b (key, updated_at, tokens) {newRow}
+        ON CONFLICT (key) DO UPDATE SET
+            tokens = LEAST(@bucket_capacity, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * @bucket_per_second) - 1,
+            updated_at = now()
+        WHERE LEAST(@bucket_capacity, b.tokens + EXTRACT(EPOCH FROM now() - b.updated_at)::float8 * @bucket_per_second) >= 1
+        RETURNING tokens
+        """;
 
     /// <summary>
     /// Forgets windows that have ended and buckets idle for an hour (full again for every configured rate of at
@@ -90,6 +99,21 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
     }
 
     public void Dispose() => source.Dispose();
+}
+
+/// <summary>A token bucket of <see cref="SharedRateLimits"/>: its key, size and refill rate (tokens per second).</summary>
+public sealed record TokenBucket(string Key, int Capacity, double PerSecond)
+{
+    /// <summary>About how long until an empty bucket holds a token again.</summary>
+    public TimeSpan RetryAfter => TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(1 / PerSecond)));
+
+    /// <summary>The parameters of <see cref="SharedRateLimits.TakeTokenSql"/>.</summary>
+    public void AddParameters(NpgsqlParameterCollection ps)
+    {
+        ps.Add(new NpgsqlParameter<string>("bucket_key", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = Key });
+        ps.Add(new NpgsqlParameter<double>("bucket_capacity", NpgsqlTypes.NpgsqlDbType.Double) { TypedValue = Capacity });
+        ps.Add(new NpgsqlParameter<double>("bucket_per_second", NpgsqlTypes.NpgsqlDbType.Double) { TypedValue = PerSecond });
+    }
 }
 
 /// <summary>
