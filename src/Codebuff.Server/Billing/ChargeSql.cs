@@ -32,9 +32,6 @@ static class ChargeSql
         {
             await using var batch = new NpgsqlBatch(conn);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-            // One plan for the charge statement, reused: planning it afresh (PostgreSQL's first custom plans on every
-            // pooled connection, and whenever it judges a custom plan cheaper) cost more than running it.
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL plan_cache_mode = force_generic_plan"));
             batch.BatchCommands.Add(LockCommand(owner));
             var due = new NpgsqlBatchCommand("""SELECT count(*) FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain""");
             AddOwner(due.Parameters, owner, now);
