@@ -31,6 +31,8 @@ public static class ServerApp
         app.UseMiddleware<RequestBodyGuard>();
         app.UseAuthentication();
         app.UseAuthorization();
+        // The dashboard's forms carry an antiforgery token; JSON routes are unaffected (they declare no form binding).
+        app.UseAntiforgery();
         MapEndpoints(app);
         return app;
     }
@@ -83,6 +85,7 @@ public static class ServerApp
         services.AddAgents(config);
         services.AddPayments(config);
         services.AddOrgs(config);
+        services.AddDashboard();
     }
 
     /// <summary>The context behind [FromKeyedServices(AppDbContext.ReadOnly)]: the replica if configured, else the primary one.</summary>
@@ -120,5 +123,6 @@ public static class ServerApp
         app.MapReferrals();
         app.MapPaymentRoutes();
         app.MapOrgs();
+        app.MapDashboard();
     }
 }

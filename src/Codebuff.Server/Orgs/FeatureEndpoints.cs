@@ -28,9 +28,8 @@ public static class FeatureEndpoints
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var admins = http.RequestServices.GetRequiredService<IOptions<CodebuffOptions>>().Value.Admins;
-            var email = Caller.Of(http).Required.Email;
-            return admins.Any(a => string.Equals(a.Trim(), email, StringComparison.OrdinalIgnoreCase))
+            var options = http.RequestServices.GetRequiredService<IOptions<CodebuffOptions>>().Value;
+            return options.IsSiteAdmin(Caller.Of(http).Required.Email)
                 ? await next(context) : Errors.Error(403, "Forbidden - not an admin");
         });
 

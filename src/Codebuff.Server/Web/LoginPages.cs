@@ -17,7 +17,6 @@ public static class LoginPages
         var login = app.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn);
         login.MapGet("/login", Login).Page();
         login.MapGet("/onboard", Onboard).Page();
-        app.MapGet("/", Home).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn).Page();
     }
 
     static IResult Login(HttpRequest request, Caller caller)
@@ -33,20 +32,6 @@ public static class LoginPages
             <h1>Sign in to Codebuff</h1>
             <p>{Page.Encode(intro)}</p>
             <p><a class="button" id="github-signin" href="{Page.Encode(href)}">Continue with GitHub</a></p>
-            """);
-    }
-
-    static async Task<IResult> Home(Caller caller, Billing.CreditLedger ledger, CancellationToken ct)
-    {
-        var user = caller.Required;
-        var usage = await ledger.GetUsageAsync(Billing.LedgerOwner.User(user.Id), ct);
-        return Page.Html("Account", $"""
-            <h1>Codebuff</h1>
-            <p>Signed in as <strong id="email">{Page.Encode(user.Email)}</strong>.</p>
-            <p>Credits remaining: <strong id="credits">{usage.Balance.TotalRemaining}</strong>
-               (used this cycle: {usage.UsageThisCycle}; free credits renew {Page.Encode(usage.NextQuotaReset?.ToString("yyyy-MM-dd"))}).</p>
-            <p><a href="/profile">Credits, API keys and sessions</a></p>
-            <form method="post" action="/api/auth/signout"><button class="button" type="submit">Sign out</button></form>
             """);
     }
 

@@ -148,7 +148,7 @@ public sealed class AuthorizationMatrixTests(AuthFixture server) : IClassFixture
     {
         var route = Routes.Single(r => r.Name == routeName);
         var target = await server.CreateUserAsync();
-        var webToken = caller == CookieCaller.Garbage ? "not-a-session" : await WebSessionAsync(target, expired: caller == CookieCaller.Expired);
+        var webToken = caller == CookieCaller.Garbage ? "not-a-session" : await server.WebSessionTokenAsync(target, caller == CookieCaller.Expired ? TimeSpan.FromMinutes(-1) : null);
         var cookie = caller == CookieCaller.SecureOwner ? WebSession.SecureCookie : WebSession.Cookie;
         using var request = new HttpRequestMessage(route.Method, route.Path);
         request.Headers.Add("Cookie", $"{cookie}={webToken}");
@@ -181,19 +181,6 @@ public sealed class AuthorizationMatrixTests(AuthFixture server) : IClassFixture
                     Assert.Equal(2, await db.Sessions.CountAsync(s => s.UserId == target.Id && s.Type == SessionType.Pat));
                 break;
         }
-    }
-
-    async Task<string> WebSessionAsync(TestUser user, bool expired)
-    {
-        var token = Guid.NewGuid().ToString("N");
-        await using var db = server.NewDbContext();
-        db.Sessions.Add(new Session
-        {
-            SessionToken = server.Services.GetRequiredService<TokenHasher>().Hash(token), UserId = user.Id, Type = SessionType.Web,
-            Expires = expired ? DateTime.UtcNow.AddMinutes(-1) : DateTime.UtcNow.AddDays(30),
-        });
-        await db.SaveChangesAsync();
-        return token;
     }
 
     [Fact]

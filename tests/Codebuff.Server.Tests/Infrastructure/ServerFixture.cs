@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Codebuff.Server.Admin;
+using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -50,10 +51,12 @@ public class ServerFixture : IAsyncLifetime
     public static async Task<WebApplication> StartServerAsync(string connectionString, Dictionary<string, string?> settings,
         Action<IServiceCollection>? overrides = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory, ApplicationName = "Codebuff.Server" });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration["ConnectionStrings:Default"] = connectionString;
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // The dashboard's stylesheet and Blazor's script, from the build output (as `dotnet run` serves them).
+        builder.WebHost.UseStaticWebAssets();
         var app = ServerApp.Build(builder, overrides);
         await app.StartAsync();
         return app;
@@ -79,6 +82,28 @@ public class ServerFixture : IAsyncLifetime
     {
         var client = new HttpClient { BaseAddress = BaseAddress };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.ApiKey);
+        return client;
+    }
+
+    /// <summary>A fresh web session of the user (the dashboard's credential, as sign-in makes it); its raw cookie value.</summary>
+    public async Task<string> WebSessionTokenAsync(TestUser user, TimeSpan? lifetime = null)
+    {
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var db = NewDbContext();
+        db.Sessions.Add(new Session
+        {
+            SessionToken = Services.GetRequiredService<TokenHasher>().Hash(token), UserId = user.Id, Type = SessionType.Web,
+            Expires = DateTime.UtcNow + (lifetime ?? TimeSpan.FromDays(30)),
+        });
+        await db.SaveChangesAsync();
+        return token;
+    }
+
+    /// <summary>A client carrying only a web session cookie (the dashboard's credential) for a fresh session of the user.</summary>
+    public async Task<HttpClient> CookieClientAsync(TestUser user)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Add("Cookie", $"{WebSession.Cookie}={await WebSessionTokenAsync(user)}");
         return client;
     }
 

@@ -109,20 +109,6 @@ public class OrgFixture : ChatFixture
             payer.Id, credits, GrantType.Organization, "test credits", null);
     }
 
-    /// <summary>A client carrying only a web session cookie (the dashboard's credential) for a fresh session of the user.</summary>
-    public async Task<HttpClient> CookieClientAsync(TestUser user)
-    {
-        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        await using (var db = NewDbContext())
-        {
-            db.Sessions.Add(new Session { SessionToken = Services.GetRequiredService<TokenHasher>().Hash(token), UserId = user.Id, Type = SessionType.Web, Expires = DateTime.UtcNow.AddDays(30) });
-            await db.SaveChangesAsync();
-        }
-        var client = new HttpClient { BaseAddress = BaseAddress };
-        client.DefaultRequestHeaders.Add("Cookie", $"{WebSession.Cookie}={token}");
-        return client;
-    }
-
     /// <summary>A second, independent server (own DI container and connection pool) on the same database and fakes.</summary>
     public Task<WebApplication> StartSecondServerAsync() => StartServerAsync(ConnectionString, Settings(), ConfigureServices);
 
