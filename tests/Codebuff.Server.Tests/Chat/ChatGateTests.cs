@@ -139,4 +139,26 @@ public sealed class ChatRateLimitTests(RateLimitedChatFixture server) : IClassFi
         var otherClient = server.ClientFor(other);
         Assert.Equal(HttpStatusCode.OK, (await otherClient.PostChatAsync(ChatFixture.ChatBody("test/model", await server.StartRunAsync(otherClient)))).StatusCode);
     }
+
+    [Fact]
+    public async Task Calls_refused_by_the_run_checks_take_no_token_and_are_refused_for_the_run_even_when_the_bucket_is_empty()
+    {
+        var user = await server.CreateUserAsync(100);
+        var client = server.ClientFor(user);
+        var unknown = "run-" + Guid.NewGuid().ToString("N");
+        // The token is taken in the gate's own query, only for a running run: three refusals leave the burst of 2 whole.
+        for (var i = 0; i < 3; i++)
+        {
+            var refused = await client.PostChatAsync(ChatFixture.ChatBody("test/model", unknown));
+            Assert.Equal((HttpStatusCode.BadRequest, $$"""{"message":"runId Not Found: {{unknown}}"}"""), (refused.StatusCode, await refused.Content.ReadAsStringAsync()));
+        }
+        var runId = await server.StartRunAsync(client);
+        for (var i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId))).StatusCode);
+        Assert.Equal((HttpStatusCode)429, (await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId))).StatusCode);
+
+        // With the bucket empty, the run checks still answer first (api.md §2.5.3 order).
+        var afterLimit = await client.PostChatAsync(ChatFixture.ChatBody("test/model", unknown));
+        Assert.Equal((HttpStatusCode.BadRequest, $$"""{"message":"runId Not Found: {{unknown}}"}"""), (afterLimit.StatusCode, await afterLimit.Content.ReadAsStringAsync()));
+        Assert.Equal(2, (await server.MessagesAsync(user.Id)).Count);
+    }
 }
