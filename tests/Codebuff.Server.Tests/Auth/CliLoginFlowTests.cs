@@ -41,13 +41,19 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             // The first page of a run also pays for Chromium's cold start, on a machine shared by other builds.
             await page.GotoAsync(OnTestServer(code));
             Assert.Contains("connect the Codebuff CLI", await page.InnerTextAsync("main"));
+            Assert.Equal("Authenticate", (await page.InnerTextAsync("h1")).Trim());
             await page.ClickAsync("#github-signin");
-            await page.WaitForURLAsync("**/onboard?auth_code=*");
+            // Commit, not load: under load the result page's load event (its stylesheet and script) may come late;
+            // the heading below is waited for on its own.
+            await page.WaitForURLAsync("**/onboard?auth_code=*", new() { WaitUntil = Microsoft.Playwright.WaitUntilState.Commit });
             Assert.Contains("You're logged in!", await page.InnerTextAsync("h1"));
             Assert.Contains(email, await page.InnerTextAsync("main"));
 
-            // Opening the same link again changes nothing.
+            // Opening the same link again (signed in now: "Continue as") changes nothing.
             await page.GotoAsync(OnTestServer(code));
+            Assert.Contains("Continue as CLI Dev", await page.InnerTextAsync("#continue"));
+            await page.ClickAsync("#continue");
+            await page.WaitForURLAsync("**/onboard?auth_code=*", new() { WaitUntil = Microsoft.Playwright.WaitUntilState.Commit });
             Assert.Contains("Already connected", await page.InnerTextAsync("h1"));
         }
 
