@@ -51,7 +51,7 @@ public static class AuthRateLimits
     /// <summary>A dashboard form refused before any component runs (the caller is not known yet): a bare page.</summary>
     static string TooManyAttemptsPage(int seconds) => $$"""
         <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>Too many attempts · Codebuff</title><link rel="stylesheet" href="/app.css"></head>
+        <html lang="en"><head><meta charset="utf-8"><title>Too many attempts · Codebuff</title></head>
         <body><main id="main"><h1>Too many attempts</h1>
         <p class="notice error" role="alert">Too many attempts from your address. Try again in {{seconds}} seconds.</p>
         <p><a href="/">Back to Codebuff</a></p></main></body></html>
