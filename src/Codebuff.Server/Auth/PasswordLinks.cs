@@ -36,6 +36,7 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
     /// <summary>A sign-up link to a new address; an address that has an account gets a reset link instead.</summary>
     public async Task RequestSignUpAsync(string address, string? next, CancellationToken ct)
     {
+        if (!auth.Value.AllowSignup) return;
         if (await passwords.FindByEmailAsync(address, ct) is { } user)
         {
             await SendResetAsync(user, next, "Someone (hopefully you) tried to create a Codebuff account with this address, which already has one.", ct);

@@ -64,9 +64,10 @@ public sealed class ClosedSignupTests(ClosedSignupFixture server) : IClassFixtur
         Assert.DoesNotContain("name=\"Form.Email\"", html);
 
         var email = $"closed{Guid.NewGuid():N}@example.com";
-        // The form is not on the page; a post made from another page's token is refused all the same.
+        // The form is not on the page, so a crafted post (with a valid antiforgery token from another page) names a
+        // form that does not exist: the framework refuses it before anything runs.
         var post = await FormPost.PostAsync(browser, "/forgot-password", "signup", new() { ["Form.Email"] = email }, postPath: "/signup");
-        Assert.True(post.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"{post.StatusCode}: {await post.Content.ReadAsStringAsync()}");
+        Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode);
         Assert.DoesNotContain(server.Emails, m => m.To == email);
         await using var db = server.NewDbContext();
         Assert.False(await db.VerificationTokens.AnyAsync(t => t.Identifier == "signup:" + email));
