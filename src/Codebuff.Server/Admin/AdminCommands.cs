@@ -17,11 +17,12 @@ public static class AdminCommands
         var name = new Option<string?>("--name") { Description = "display name" };
         var handle = new Option<string?>("--handle") { Description = "unique handle" };
         var credits = new Option<int?>("--credits") { Description = "credits of an admin grant to add" };
-        var createUser = new Command("create-user", "Create a user with a personal access token (and optionally credits)") { email, name, handle, credits };
+        var password = new Option<string?>("--password") { Description = $"a password to sign in with at /login (at least {PasswordSignIn.MinLength} characters)" };
+        var createUser = new Command("create-user", "Create a user with a personal access token (and optionally credits and a password)") { email, name, handle, credits, password };
         createUser.SetAction(async (parse, ct) =>
         {
             await using var scope = await openScope(ct);
-            var result = await CreateUserAsync(scope.ServiceProvider, parse.GetValue(email)!, parse.GetValue(name), parse.GetValue(handle), parse.GetValue(credits), ct);
+            var result = await CreateUserAsync(scope.ServiceProvider, parse.GetValue(email)!, parse.GetValue(name), parse.GetValue(handle), parse.GetValue(credits), ct, parse.GetValue(password));
             await output.WriteLineAsync(JsonSerializer.Serialize(result));
             return 0;
         });
@@ -86,16 +87,20 @@ public static class AdminCommands
 
     public sealed record CreatedUser(string userId, string email, string apiKey);
 
-    public static async Task<CreatedUser> CreateUserAsync(IServiceProvider services, string email, string? name, string? handle, int? credits, CancellationToken ct)
+    public static async Task<CreatedUser> CreateUserAsync(IServiceProvider services, string email, string? name, string? handle, int? credits,
+        CancellationToken ct, string? password = null)
     {
         if (!email.Contains('@') || email.Length > 320) throw new AdminException($"'{email}' is not an e-mail address");
         if (credits is <= 0) throw new AdminException("--credits must be a positive number");
+        if (password is not null && PasswordSignIn.Problem(password) is { } problem) throw new AdminException($"--password: {problem}");
         var db = services.GetRequiredService<AppDbContext>();
         var hasher = services.GetRequiredService<TokenHasher>();
         if (await db.Users.AnyAsync(u => u.Email == email, ct)) throw new AdminException($"a user with e-mail {email} already exists");
         if (handle is not null && await db.Users.AnyAsync(u => u.Handle == handle, ct)) throw new AdminException($"the handle '{handle}' is taken");
 
         var user = new User { Id = Guid.NewGuid().ToString(), Email = email, Name = name, Handle = handle };
+        // Hashed exactly as the sign-up and reset pages hash it.
+        if (password is not null) user.Password = services.GetRequiredService<PasswordSignIn>().Hash(user, password);
         var token = TokenHasher.NewPersonalAccessToken();
         db.Users.Add(user);
         db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = user.Id, Type = SessionType.Pat, Expires = DateTime.UtcNow.AddDays(365) });

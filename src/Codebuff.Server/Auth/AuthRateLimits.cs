@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Codebuff.Server.Hosting;
+using Microsoft.AspNetCore.Components.Endpoints;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Codebuff.Server.Auth;
@@ -15,6 +16,9 @@ public static class AuthRateLimits
     public const string Login = "auth-login";
     public const string Status = "auth-status";
     public const string Tokens = "auth-tokens";
+    /// <summary>The password pages (Razor components, <c>@attribute [EnableRateLimiting(AuthRateLimits.Password)]</c>):
+    /// only their form posts count, so a flood of guesses cannot keep anyone from opening the page.</summary>
+    public const string Password = "auth-password";
 
     public static IServiceCollection AddAuthRateLimits(this IServiceCollection services, AuthRateLimitOptions limits) =>
         services.AddRateLimiter(o =>
@@ -22,6 +26,8 @@ public static class AuthRateLimits
             o.AddPolicy(Login, http => PerIp(http, Login, limits.LoginPerMinute));
             o.AddPolicy(Status, http => PerIp(http, Status, limits.StatusPerMinute));
             o.AddPolicy(Tokens, http => PerIp(http, Tokens, limits.TokensPerMinute));
+            o.AddPolicy(Password, http => HttpMethods.IsPost(http.Request.Method)
+                ? PerIp(http, Password, limits.PasswordPerMinute) : RateLimitPartition.GetNoLimiter(""));
             // An endpoint has one policy, so the per-caller limit is the global limiter, active only where an endpoint
             // asks for it (PerCallerTokens) and the request carries a credential; the policy still counts per IP.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
@@ -33,9 +39,23 @@ public static class AuthRateLimits
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? (int)Math.Ceiling(retry.TotalSeconds) : 60;
                 context.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await context.HttpContext.Response.WriteAsJsonAsync(new { error = $"Too many requests. Try again in {seconds} seconds." }, ct);
+                if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<ComponentTypeMetadata>() is not null)
+                {
+                    context.HttpContext.Response.ContentType = "text/html; charset=utf-8";
+                    await context.HttpContext.Response.WriteAsync(TooManyAttemptsPage(seconds), ct);
+                }
+                else await context.HttpContext.Response.WriteAsJsonAsync(new { error = $"Too many requests. Try again in {seconds} seconds." }, ct);
             };
         });
+
+    /// <summary>A dashboard form refused before any component runs (the caller is not known yet): a bare page.</summary>
+    static string TooManyAttemptsPage(int seconds) => $$"""
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>Too many attempts · Codebuff</title></head>
+        <body><main id="main"><h1>Too many attempts</h1>
+        <p class="notice error" role="alert">Too many attempts from your address. Try again in {{seconds}} seconds.</p>
+        <p><a href="/">Back to Codebuff</a></p></main></body></html>
+        """;
 
     /// <summary>Endpoint metadata: also limit per caller credential (TokensPerUserPerMinute).</summary>
     public sealed class PerCallerTokens;

@@ -30,7 +30,7 @@ public static class GitHubSignIn
     static IResult Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)
     {
         var o = github.Value;
-        if (string.IsNullOrEmpty(o.ClientId) || string.IsNullOrEmpty(o.ClientSecret))
+        if (!o.IsConfigured)
             return Page.Message("Sign-in is not configured", "This server has no GitHub OAuth app (Codebuff:GitHub:ClientId and ClientSecret).", "error", 503);
         var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // Double-submit state against CSRF; the return path rides along and is checked to stay on this site.
@@ -67,31 +67,32 @@ public static class GitHubSignIn
         SignedIn? signedIn;
         try
         {
-            signedIn = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+            signedIn = await FindOrCreateUserAsync(db, ledger, customers, profile, now, ct);
         }
         catch (DbUpdateException e) when (e.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
         {
             // A simultaneous first sign-in (two tabs, a double click) created the user or account first; its
             // transaction rolled ours back whole, so look again and find theirs.
             db.ChangeTracker.Clear();
-            signedIn = await FindOrCreateUserAsync(db, ledger, profile, now, ct);
+            signedIn = await FindOrCreateUserAsync(db, ledger, customers, profile, now, ct);
         }
         if (signedIn is not { UserId: var userId })
             return Page.Message("Sign-in failed", "Your GitHub account has no verified e-mail address, which Codebuff needs.", "error", 400);
-        // api.md §5.1: a new user gets a Stripe customer; a Stripe failure is recorded for retry and sign-up goes on.
-        if (signedIn.Created) await customers.EnsureForUserAsync(db, userId, ct);
+        if (await db.Users.AnyAsync(u => u.Id == userId && u.Banned, ct))
+            return Page.Message("Account suspended", PasswordSignIn.SuspendedMessage, "error", 403);
         WebSession.Start(http, db, hasher, userId, now);
         await db.SaveChangesAsync(ct);
         return Results.Redirect(returnPath);
     }
 
-    static async Task<IResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    /// <summary>Back to the site root, or to <paramref name="callbackUrl"/> on this site ("Use another account" returns to /login).</summary>
+    static async Task<IResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, string? callbackUrl, CancellationToken ct)
     {
         await WebSession.EndAsync(http, db, hasher, ct);
-        return Results.Redirect("/");
+        return Results.Redirect(SafeReturnPath(callbackUrl));
     }
 
-    sealed record SignedIn(string UserId, bool Created);
+    sealed record SignedIn(string UserId);
 
     sealed record GitHubUser(string Id, string Login, string? Name, string? Email, string? AvatarUrl, string AccessToken, string? Scope, string? TokenType);
 
@@ -135,40 +136,35 @@ public static class GitHubSignIn
 
     /// <summary>
     /// The account's user; else the user with that verified e-mail (an operator-created account gets linked); else a
-    /// new user with its account row and the sign-up free grant, all in one transaction. Null when GitHub gave no
-    /// verified e-mail for a new identity.
+    /// new user with its account row (<see cref="NewUsers"/>). Null when GitHub gave no verified e-mail for a new identity.
     /// </summary>
-    static async Task<SignedIn?> FindOrCreateUserAsync(AppDbContext db, CreditLedger ledger, GitHubUser gh, DateTime now, CancellationToken ct)
+    static async Task<SignedIn?> FindOrCreateUserAsync(AppDbContext db, CreditLedger ledger, StripeCustomers customers, GitHubUser gh, DateTime now, CancellationToken ct)
     {
         var existing = await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id).Select(a => a.UserId).FirstOrDefaultAsync(ct);
         if (existing is not null)
         {
             await db.Accounts.Where(a => a.Provider == "github" && a.ProviderAccountId == gh.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.AccessToken, gh.AccessToken).SetProperty(a => a.Scope, gh.Scope), ct);
-            return new SignedIn(existing, Created: false);
+            return new SignedIn(existing);
         }
         if (gh.Email is null) return null;
 
         var user = await db.Users.FirstOrDefaultAsync(u => u.Email == gh.Email, ct);
-        var isNew = user is null;
-        user ??= new User { Id = Guid.NewGuid().ToString(), Email = gh.Email, Name = gh.Name ?? gh.Login, Image = gh.AvatarUrl, EmailVerified = now };
-        await using var tx = await ledger.BeginAsync([LedgerOwner.User(user.Id)], ct);
-        if (isNew) db.Users.Add(user);
-        db.Accounts.Add(new Account
+        var account = new Account
         {
-            UserId = user.Id, Type = "oauth", Provider = "github", ProviderAccountId = gh.Id, AccessToken = gh.AccessToken,
-            TokenType = gh.TokenType, Scope = gh.Scope,
-        });
-        if (isNew)
+            UserId = user?.Id ?? Guid.NewGuid().ToString(), Type = "oauth", Provider = "github", ProviderAccountId = gh.Id,
+            AccessToken = gh.AccessToken, TokenType = gh.TokenType, Scope = gh.Scope,
+        };
+        if (user is not null)
         {
-            // The reset date is the database's default (the transaction saves the new row first); the free grant expires then.
-            var reset = await tx.ResetQuotaAsync(user.Id, ct);
-            // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
-            await tx.GrantAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
-                "Free credits for signing up", reset, ct);
+            db.Accounts.Add(account);
+            await db.SaveChangesAsync(ct);
+            return new SignedIn(user.Id);
         }
-        await tx.CommitAsync(ct);
-        return new SignedIn(user.Id, isNew);
+        await NewUsers.CreateAsync(db, ledger, customers,
+            new User { Id = account.UserId, Email = gh.Email, Name = gh.Name ?? gh.Login, Image = gh.AvatarUrl, EmailVerified = now },
+            now, () => db.Accounts.Add(account), ct);
+        return new SignedIn(account.UserId);
     }
 
     /// <summary>Upstream's compact id: 32 bits of time and 32 random bits, base64url (11 characters).</summary>

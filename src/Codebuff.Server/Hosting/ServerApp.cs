@@ -9,6 +9,7 @@ using Codebuff.Server.Payments;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -72,6 +73,12 @@ public static class ServerApp
         services.AddSingleton(new TokenHasher(secret.Value));
         services.AddSingleton<CliLogin>();
         services.AddSingleton<CliTokenVault>();
+        services.AddScoped<CliOnboarding>();
+        services.Configure<AuthOptions>(config.GetSection("Codebuff:Auth"));
+        services.AddSingleton<PasswordHasher<User>>();
+        services.AddScoped<PasswordSignIn>();
+        services.AddScoped<PasswordLinks>();
+        SmtpOptions.AddEmail(services, config);
         CallerAuthentication.Register(services);
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
@@ -109,7 +116,6 @@ public static class ServerApp
         app.MapMe();
         app.MapCliAuth();
         app.MapGitHubSignIn();
-        app.MapLoginPages();
         app.MapProfilePage();
         app.MapApiKeys();
         app.MapProfile();

@@ -7,9 +7,5 @@ public static class OrgsSetup
         services.AddScoped<Memberships>();
         services.AddScoped<Invitations>();
         services.AddScoped<OrgBilling>();
-        var smtp = config.GetSection("Codebuff:Smtp");
-        services.Configure<SmtpOptions>(smtp);
-        if (string.IsNullOrWhiteSpace(smtp["Host"])) services.AddSingleton<IEmailSender, LogEmailSender>();
-        else services.AddSingleton<IEmailSender, SmtpEmailSender>();
     }
 }

@@ -41,14 +41,20 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             // The first page of a run also pays for Chromium's cold start, on a machine shared by other builds.
             await page.GotoAsync(OnTestServer(code));
             Assert.Contains("connect the Codebuff CLI", await page.InnerTextAsync("main"));
+            Assert.Equal("Authenticate", (await page.InnerTextAsync("h1")).Trim());
             await page.ClickAsync("#github-signin");
-            await page.WaitForURLAsync("**/onboard?auth_code=*");
+            // Commit, not load: under load the result page's load event (its stylesheet and script) may come late;
+            // the heading below is waited for on its own.
+            await page.WaitForURLAsync("**/onboard?auth_code=*", new() { WaitUntil = Microsoft.Playwright.WaitUntilState.Commit });
             Assert.Contains("You're logged in!", await page.InnerTextAsync("h1"));
             Assert.Contains(email, await page.InnerTextAsync("main"));
 
-            // Opening the same link again changes nothing.
+            // Opening the same link again (signed in now: "Continue as") changes nothing.
             await page.GotoAsync(OnTestServer(code));
-            Assert.Contains("Already connected", await page.InnerTextAsync("h1"));
+            Assert.Contains("Continue as CLI Dev", await page.InnerTextAsync("#continue"));
+            await page.ClickAsync("#continue"); // enhanced navigation: the heading changes in place
+            await page.Locator("h1", new() { HasText = "Already connected" }).WaitForAsync();
+            Assert.EndsWith("/onboard" + new Uri(OnTestServer(code)).Query, page.Url);
         }
 
         var done = await PollAsync(code);
@@ -138,7 +144,8 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         using (var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress })
         {
             var redirect = await anonymous.GetAsync("/onboard?auth_code=a.b.c");
-            Assert.Equal("/login?auth_code=a.b.c", redirect.Headers.Location!.OriginalString);
+            Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+            Assert.Equal(new Uri(server.BaseAddress, "/login?auth_code=a.b.c"), new Uri(server.BaseAddress, redirect.Headers.Location!));
         }
         await browser.GetAsync("/api/auth/signin/github");
         var tampered = await browser.GetAsync($"/onboard?auth_code=fp.{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds()}.{new string('0', 64)}");

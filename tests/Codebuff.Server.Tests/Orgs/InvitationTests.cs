@@ -1,4 +1,5 @@
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

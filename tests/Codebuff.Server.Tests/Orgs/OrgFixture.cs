@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Tests.Chat;
 using Codebuff.Server.Tests.Infrastructure;
@@ -61,15 +62,6 @@ public class OrgFixture : ChatFixture
     {
         await base.DisposeAsync();
         if (_search is not null) await _search.DisposeAsync();
-    }
-
-    sealed class CapturingEmailSender(ConcurrentQueue<EmailMessage> sent) : IEmailSender
-    {
-        public Task SendAsync(EmailMessage message, CancellationToken ct)
-        {
-            sent.Enqueue(message);
-            return Task.CompletedTask;
-        }
     }
 
     /// <summary>An org created through the API by <paramref name="owner"/>, with the given users added directly with their roles.</summary>

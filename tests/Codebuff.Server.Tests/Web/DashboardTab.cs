@@ -15,6 +15,7 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly Uri _base;
     readonly string _test;
     readonly List<string> _problems = [];
+    readonly HashSet<string> _refusedPages = [];
     int _shots;
 
     DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
@@ -23,13 +24,19 @@ public sealed class DashboardTab : IAsyncDisposable
         Page = page;
         _base = baseAddress;
         _test = test;
-        page.Console += (_, message) => { if (message.Type == "error") _problems.Add($"console error on {page.Url}: {message.Text}"); };
+        page.Console += (_, message) =>
+        {
+            // Chromium also logs a page that answers 4xx on purpose as a failed resource; the Response check judges those.
+            if (message.Type == "error" && !(message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal) && _refusedPages.Any(message.Location.StartsWith)))
+                _problems.Add($"console error on {page.Url}: {message.Text}");
+        };
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
         page.RequestFailed += (_, request) => _problems.Add($"request failed: {request.Url} ({request.Failure})");
         page.Response += (_, response) =>
         {
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
             if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
+            else if (response.Status >= 400) _refusedPages.Add(response.Url);
         };
     }
 

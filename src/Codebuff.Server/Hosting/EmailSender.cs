@@ -2,12 +2,13 @@ using System.Net;
 using System.Net.Mail;
 using Microsoft.Extensions.Options;
 
-namespace Codebuff.Server.Orgs;
+namespace Codebuff.Server.Hosting;
 
 /// <summary>One outgoing e-mail in plain text.</summary>
 public sealed record EmailMessage(string To, string Subject, string Text);
 
-/// <summary>Sends the server's e-mails (organization invitations). Which implementation runs depends on Codebuff:Smtp:Host.</summary>
+/// <summary>Sends the server's e-mails (organization invitations, sign-up and password-reset links). Which implementation
+/// runs depends on Codebuff:Smtp:Host.</summary>
 public interface IEmailSender
 {
     Task SendAsync(EmailMessage message, CancellationToken ct);
@@ -16,6 +17,14 @@ public interface IEmailSender
 /// <summary>Section "Codebuff:Smtp": the mail server; without a Host, e-mails are written to the log instead.</summary>
 public sealed class SmtpOptions
 {
+    public static void AddEmail(IServiceCollection services, IConfiguration config)
+    {
+        var smtp = config.GetSection("Codebuff:Smtp");
+        services.Configure<SmtpOptions>(smtp);
+        if (string.IsNullOrWhiteSpace(smtp["Host"])) services.AddSingleton<IEmailSender, LogEmailSender>();
+        else services.AddSingleton<IEmailSender, SmtpEmailSender>();
+    }
+
     public string? Host { get; set; }
     public int Port { get; set; } = 587;
     public string? Username { get; set; }
@@ -42,8 +51,8 @@ public sealed class SmtpEmailSender(IOptions<SmtpOptions> options) : IEmailSende
 }
 
 /// <summary>
-/// Without a mail server (development, self-hosting without SMTP) the message — the invitation's accept link
-/// included — goes to the log, where the operator can pass it on.
+/// Without a mail server (development, self-hosting without SMTP) the message — an invitation's accept link or a
+/// sign-in link included — goes to the log, where the operator can pass it on.
 /// </summary>
 public sealed class LogEmailSender(ILogger<LogEmailSender> log) : IEmailSender
 {
