@@ -108,7 +108,7 @@ public static class ServerApp
         app.MapCliAuth();
         app.MapGitHubSignIn();
         app.MapLoginPages();
-        app.MapProfilePage();
+        app.MapProfileRedirects();
         app.MapApiKeys();
         app.MapProfile();
         app.MapAgentRuns();
