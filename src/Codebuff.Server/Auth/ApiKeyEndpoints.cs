@@ -90,8 +90,7 @@ public static class ApiKeyEndpoints
     {
         if (WebSession.IsCrossSite(http, caller, options.Value.AppUrl))
             return Errors.Error(403, "Forbidden - not same origin, cannot logout all sessions");
-        var current = caller.SessionId;
-        await db.Sessions.Where(s => s.UserId == caller.Required.Id && s.Type == SessionType.Web && s.SessionToken != current).ExecuteDeleteAsync(ct);
+        await UserSessions.LogOutOtherWebSessionsAsync(db, caller.Required.Id, caller.SessionId, ct);
         return Results.Json(new LoggedOut(true));
     }
 

@@ -21,7 +21,7 @@ public static class AuthRateLimits
     public const string Password = "auth-password";
 
     public static IServiceCollection AddAuthRateLimits(this IServiceCollection services, AuthRateLimitOptions limits) =>
-        services.AddRateLimiter(o =>
+        services.AddSingleton(limits).AddRateLimiter(o =>
         {
             o.AddPolicy(Login, http => PerIp(http, Login, limits.LoginPerMinute));
             o.AddPolicy(Status, http => PerIp(http, Status, limits.StatusPerMinute));
@@ -62,6 +62,21 @@ public static class AuthRateLimits
 
     public static TBuilder RequirePerCallerTokenLimit<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new PerCallerTokens());
+
+    /// <summary>
+    /// The token-creation limits (per IP and per caller, the same shared windows as POST /api/api-keys) for a form that
+    /// creates a token inside a page endpoint, where no per-route policy applies; null when admitted, else the wait.
+    /// </summary>
+    public static async Task<TimeSpan?> HitTokenCreationAsync(HttpContext http, CancellationToken ct)
+    {
+        var limits = http.RequestServices.GetRequiredService<AuthRateLimitOptions>();
+        var shared = http.RequestServices.GetRequiredService<SharedRateLimits>();
+        if (await shared.HitWindowAsync($"{Tokens}:{http.Connection.RemoteIpAddress}", limits.TokensPerMinute, TimeSpan.FromMinutes(1), ct) is { } wait)
+            return wait;
+        return CallerKey(http) is { } caller
+            ? await shared.HitWindowAsync("caller:" + caller, limits.TokensPerUserPerMinute, TimeSpan.FromMinutes(1), ct)
+            : null;
+    }
 
     static RateLimitPartition<string> PerIp(HttpContext http, string policy, int perMinute) =>
         Shared(http, $"{policy}:{http.Connection.RemoteIpAddress}", perMinute);

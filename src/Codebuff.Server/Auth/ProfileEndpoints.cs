@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
+using Codebuff.Server.Orgs;
 using Codebuff.Server.Payments;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -47,20 +48,26 @@ public static partial class ProfileEndpoints
         var user = caller.Required;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body || JsonKind.StringOrNull(body["handle"]) is not { } raw)
             return Errors.Details(400, "Invalid request body", "handle must be a string");
-        var handle = raw.Trim().ToLowerInvariant();
-        if (!HandlePattern().IsMatch(handle))
-            return Errors.Details(400, "Invalid handle", "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'.");
+        if (await SetHandleAsync(db, user, raw, ct) is { } refused)
+            return refused.Status == 400 ? Errors.Details(400, "Invalid handle", refused.Message) : refused.ToResult();
+        return Results.Json(Profile(user, null));
+    }
 
+    /// <summary>Sets the user's handle (trimmed, lower-cased, unique); null when set, otherwise why not (400 or 409).</summary>
+    public static async Task<Refusal?> SetHandleAsync(AppDbContext db, User user, string raw, CancellationToken ct)
+    {
+        var handle = raw.Trim().ToLowerInvariant();
+        if (!HandlePattern().IsMatch(handle)) return new(400, "A handle has 3–20 characters: lowercase letters, digits, '-' and '_'.");
         try
         {
             await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Handle, handle), ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Errors.Error(409, "This handle is already taken");
+            return new(409, "This handle is already taken");
         }
         user.Handle = handle;
-        return Results.Json(Profile(user, null));
+        return null;
     }
 
     static UserProfile Profile(User u, string? blockedReason) => new(u.Id, u.Email, u.Handle, u.ReferralCode, u.AutoTopupEnabled,

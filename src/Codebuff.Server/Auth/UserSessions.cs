@@ -63,4 +63,8 @@ public static class UserSessions
         await tx.CommitAsync(ct);
         return (sessions, tokens);
     }
+
+    /// <summary>Signs the user out of every browser but the one asking (<paramref name="currentSessionId"/>, its stored hash).</summary>
+    public static Task<int> LogOutOtherWebSessionsAsync(AppDbContext db, string userId, string? currentSessionId, CancellationToken ct) =>
+        db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Web && s.SessionToken != currentSessionId).ExecuteDeleteAsync(ct);
 }

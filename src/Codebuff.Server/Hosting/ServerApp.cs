@@ -116,7 +116,7 @@ public static class ServerApp
         app.MapMe();
         app.MapCliAuth();
         app.MapGitHubSignIn();
-        app.MapProfilePage();
+        app.MapProfileRedirects();
         app.MapApiKeys();
         app.MapProfile();
         app.MapAgentRuns();

@@ -159,4 +159,26 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
     /// <summary>The owner turned auto top-up on again: the old reason no longer applies.</summary>
     public static Task ClearBlockAsync(AppDbContext db, LedgerOwner owner, CancellationToken ct) =>
         db.Database.ExecuteSqlAsync($"DELETE FROM payments.auto_topup_block WHERE owner = {owner.LockKey}", ct);
+
+    /// <summary>
+    /// A user's auto top-up settings (POST /api/user/auto-topup and the profile's form): enabling needs both values and
+    /// an amount of <see cref="AutoTopUpEndpoints.MinimumAmount"/> to <see cref="AutoTopUpEndpoints.MaximumAmount"/>
+    /// credits. Null when saved, otherwise why not.
+    /// </summary>
+    public static async Task<Orgs.Refusal?> SaveSettingsAsync(AppDbContext db, string userId, bool enabled, int? threshold, int? amount, CancellationToken ct)
+    {
+        if (enabled)
+        {
+            if (threshold is null || amount is null) return new(400, "Threshold and amount are required when enabling auto top-up");
+            if (amount is < AutoTopUpEndpoints.MinimumAmount or > AutoTopUpEndpoints.MaximumAmount)
+                return new(400, $"Top-up amount must be between {AutoTopUpEndpoints.MinimumAmount} and {AutoTopUpEndpoints.MaximumAmount} credits");
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, enabled)
+            .SetProperty(u => u.AutoTopupThreshold, threshold).SetProperty(u => u.AutoTopupAmount, amount), ct);
+        // Turning it on is the owner's answer to whatever switched it off.
+        if (enabled) await ClearBlockAsync(db, LedgerOwner.User(userId), ct);
+        await tx.CommitAsync(ct);
+        return null;
+    }
 }

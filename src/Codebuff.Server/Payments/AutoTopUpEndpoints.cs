@@ -47,19 +47,7 @@ public static class AutoTopUpEndpoints
             amount = NullableInt(o, "amount", issues);
         }
         if (issues.Count > 0) return PaymentEndpoints.Invalid("Invalid request data", [.. issues]);
-        if (enabled == true)
-        {
-            if (threshold is null || amount is null) return Errors.Error(400, "Threshold and amount are required when enabling auto top-up");
-            if (amount is < MinimumAmount or > MaximumAmount)
-                return Errors.Error(400, $"Top-up amount must be between {MinimumAmount} and {MaximumAmount} credits");
-        }
-        var userId = caller.Required.Id;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, enabled == true)
-            .SetProperty(u => u.AutoTopupThreshold, threshold).SetProperty(u => u.AutoTopupAmount, amount), ct);
-        // Turning it on is the owner's answer to whatever switched it off.
-        if (enabled == true) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.User(userId), ct);
-        await tx.CommitAsync(ct);
+        if (await AutoTopUp.SaveSettingsAsync(db, caller.Required.Id, enabled == true, threshold, amount, ct) is { } refused) return refused.ToResult();
         return Results.Json(new { auto_topup_enabled = enabled == true, auto_topup_threshold = threshold, auto_topup_amount = amount });
     }
 

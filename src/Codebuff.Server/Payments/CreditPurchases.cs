@@ -1,4 +1,8 @@
 using Codebuff.Server.Auth;
+using Codebuff.Server.Data;
+using Codebuff.Server.Hosting;
+using Codebuff.Server.Orgs;
+using Microsoft.Extensions.Options;
 using Stripe;
 
 namespace Codebuff.Server.Payments;
@@ -11,8 +15,31 @@ public sealed record PurchaseResult(bool Direct, string? CheckoutSessionId, stri
 /// charge, the Checkout webhook and every replay grant the same row once. With a chargeable saved method the customer
 /// is charged off-session and credited now; otherwise (or when that charge fails) a Checkout session is made.
 /// </summary>
-public sealed class CreditPurchases(StripePayments stripe, PaymentGrants grants, ILogger<CreditPurchases> log)
+public sealed class CreditPurchases(StripePayments stripe, PaymentGrants grants, StripeCustomers customers, IOptions<CodebuffOptions> options,
+    TimeProvider clock, ILogger<CreditPurchases> log)
 {
+    /// <summary>
+    /// A user buys <paramref name="credits"/> (already validated: 500 to <see cref="PaymentEndpoints.MaximumPurchase"/>)
+    /// for themselves: POST /api/stripe/buy-credits and the profile's buy form. Checkout comes back to /payment-success.
+    /// </summary>
+    public async Task<(PurchaseResult? Result, Refusal? Refused)> BuyForUserAsync(AppDbContext db, User user, int credits, CancellationToken ct)
+    {
+        if (user.Banned) return (null, new(403, "Your account has been suspended. Please contact support."));
+        var customerId = await customers.EnsureForUserAsync(db, user.Id, ct);
+        if (customerId is null) return (null, new(400, "Stripe customer not found."));
+        var grant = new PaidGrant($"buy-{user.Id}-{CompactId(clock)}", user.Id, null, credits, GrantType.Purchase, $"Purchased {credits} credits");
+        var app = options.Value.AppUrl.TrimEnd('/');
+        try
+        {
+            return (await BuyAsync(customerId, grant, Metadata(grant, "purchase"), $"{credits} Codebuff credits",
+                $"{app}/payment-success?session_id={{CHECKOUT_SESSION_ID}}&purchase=credits&amt={credits}", $"{app}/usage?purchase_canceled=true", ct), null);
+        }
+        catch (StripeException e)
+        {
+            return (null, new(500, e.StripeError?.Message ?? "Payment failed"));
+        }
+    }
+
     public async Task<PurchaseResult> BuyAsync(string customerId, PaidGrant grant, Dictionary<string, string> metadata,
         string productName, string successUrl, string cancelUrl, CancellationToken ct)
     {

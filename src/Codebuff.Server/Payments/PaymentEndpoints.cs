@@ -34,33 +34,18 @@ public static class PaymentEndpoints
             ? await next(context)
             : Errors.Error(503, "Payments are not available: this server has no Stripe key (Codebuff:Stripe:SecretKey)");
 
-    static async Task<IResult> BuyCredits(HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers, CreditPurchases purchases,
-        IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    static async Task<IResult> BuyCredits(HttpRequest request, Caller caller, AppDbContext db, CreditPurchases purchases, CancellationToken ct)
     {
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.Error(400, "Invalid JSON body");
         if (CreditsIssue(body, "credits", MinimumUserPurchase, $"Minimum purchase is {MinimumUserPurchase} credits.") is { } issue)
             return Invalid("Invalid input", issue);
         var credits = (int)body!["credits"]!.GetValue<double>();
-        var user = caller.Required;
-        if (user.Banned) return Errors.Error(403, "Your account has been suspended. Please contact support.");
-
-        var customerId = await customers.EnsureForUserAsync(db, user.Id, ct);
-        if (customerId is null) return Errors.Error(400, "Stripe customer not found.");
-        var grant = new PaidGrant($"buy-{user.Id}-{CreditPurchases.CompactId(clock)}", user.Id, null, credits, GrantType.Purchase, $"Purchased {credits} credits");
-        var app = options.Value.AppUrl.TrimEnd('/');
-        try
-        {
-            var result = await purchases.BuyAsync(customerId, grant, CreditPurchases.Metadata(grant, "purchase"), $"{credits} Codebuff credits",
-                $"{app}/payment-success?session_id={{CHECKOUT_SESSION_ID}}&purchase=credits&amt={credits}", $"{app}/usage?purchase_canceled=true", ct);
-            return result.Direct
-                ? Results.Json(new { success = true, credits })
-                : Results.Json(new { sessionId = result.CheckoutSessionId, url = result.CheckoutUrl });
-        }
-        catch (StripeException e)
-        {
-            return Errors.Error(500, e.StripeError?.Message ?? "Payment failed");
-        }
+        var (result, refused) = await purchases.BuyForUserAsync(db, caller.Required, credits, ct);
+        if (refused is not null) return refused.ToResult();
+        return result!.Direct
+            ? Results.Json(new { success = true, credits })
+            : Results.Json(new { sessionId = result.CheckoutSessionId, url = result.CheckoutUrl });
     }
 
     static async Task<IResult> BuyOrgCredits(string orgId, HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers,

@@ -62,7 +62,7 @@ public sealed class CallerAuthenticationTests(ClockedServerFixture server) : ICl
         try
         {
             Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Unauthorized"}"""), await SendAsync(Request(HttpMethod.Get, "/api/user/profile", cookie: cookie)));
-            Assert.Equal((HttpStatusCode.Redirect, "/login"), await SendAsync(Request(HttpMethod.Get, "/profile", cookie: cookie)));
+            Assert.Equal((HttpStatusCode.Redirect, new Uri(server.BaseAddress, "/login?next=%2Fprofile").ToString()), await SendAsync(Request(HttpMethod.Get, "/profile", cookie: cookie)));
             // The personal access token (365 days) still works at the same moment.
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(Request(HttpMethod.Get, "/api/user/profile", bearer: user.ApiKey))).Item1);
         }
@@ -112,15 +112,14 @@ public sealed class CallerAuthenticationTests(ClockedServerFixture server) : ICl
     public async Task A_personal_access_token_drives_the_dashboard_pages_without_an_origin()
     {
         var user = await server.CreateUserAsync();
-        var (status, page) = await SendAsync(Request(HttpMethod.Get, "/profile", bearer: user.ApiKey));
-        Assert.Equal(HttpStatusCode.OK, status);
+        using var client = Web.PageForms.Client(server.BaseAddress, bearer: user.ApiKey);
+        var page = await client.GetStringAsync("/profile?tab=api-keys");
         Assert.Contains(user.Email, page);
 
-        var create = Request(HttpMethod.Post, "/profile/api-keys", bearer: user.ApiKey);
-        create.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["days"] = "7" });
-        (status, page) = await SendAsync(create);
+        // A script posts the page's form as a browser would: the page's antiforgery token, no Origin header.
+        var (status, answer) = await Web.PageForms.PostAsync(client, "/profile?tab=api-keys", "create-key", new Dictionary<string, string> { ["Create.Days"] = "7" });
         Assert.Equal(HttpStatusCode.OK, status);
-        var token = System.Text.RegularExpressions.Regex.Match(page, "id=\"new-token\">(cb-pat-[0-9a-f]{64})<").Groups[1].Value;
+        var token = System.Text.RegularExpressions.Regex.Match(answer, "id=\"new-token\"[^>]*value=\"(cb-pat-[0-9a-f]{64})\"").Groups[1].Value;
         var (_, me) = await SendAsync(Request(HttpMethod.Get, "/api/v1/me?fields=email", bearer: token));
         Assert.Equal(user.Email, (string?)JsonNode.Parse(me)!["email"]);
         await using (var db = server.NewDbContext())
@@ -139,17 +138,30 @@ public sealed class CallerAuthenticationTests(ClockedServerFixture server) : ICl
     {
         var user = await server.CreateUserAsync();
         var cookie = await WebSessionAsync(user, TimeSpan.FromDays(1));
-        var create = Request(HttpMethod.Post, "/profile/api-keys", cookie: cookie);
+        // Another site can make the browser post with its cookie, but cannot read the page's antiforgery token.
+        var create = Request(HttpMethod.Post, "/profile?tab=api-keys", cookie: cookie);
         create.Headers.Add("Origin", "https://evil.example");
-        create.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["days"] = "7" });
+        create.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["_handler"] = "create-key", ["Create.Days"] = "7" });
         var (status, page) = await SendAsync(create);
-        Assert.Equal(HttpStatusCode.Forbidden, status);
-        Assert.Contains("Not allowed", page);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.DoesNotContain("cb-pat-", page);
+        // Nor does a token minted for another browser (the attacker's own visit) pass with the victim's cookie.
+        using (var attacker = Web.PageForms.Client(server.BaseAddress, webSession: await WebSessionAsync(await server.CreateUserAsync(), TimeSpan.FromDays(1))))
+        {
+            var stolen = await Web.PageForms.TokenAsync(attacker, "/profile?tab=api-keys");
+            using var victim = Web.PageForms.Client(server.BaseAddress, webSession: cookie);
+            var (forged, forgedPage) = await Web.PageForms.PostAsync(victim, "/profile?tab=api-keys", "create-key", new Dictionary<string, string> { ["Create.Days"] = "7" }, stolen);
+            Assert.Equal(HttpStatusCode.BadRequest, forged);
+            Assert.DoesNotContain("cb-pat-", forgedPage);
+        }
         await using var db = server.NewDbContext();
         Assert.Equal(1, await db.Sessions.CountAsync(s => s.UserId == user.Id && s.Type == SessionType.Pat));
 
-        var anonymous = Request(HttpMethod.Post, "/profile/api-keys");
-        anonymous.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["days"] = "7" });
-        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(anonymous)).Item1);
+        var anonymous = Request(HttpMethod.Post, "/profile?tab=api-keys");
+        anonymous.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["_handler"] = "create-key", ["Create.Days"] = "7" });
+        var (anonymousStatus, anonymousPage) = await SendAsync(anonymous);
+        Assert.Equal(HttpStatusCode.BadRequest, anonymousStatus);
+        Assert.DoesNotContain("cb-pat-", anonymousPage);
+        Assert.Equal(1, await db.Sessions.CountAsync(s => s.UserId == user.Id && s.Type == SessionType.Pat));
     }
 }

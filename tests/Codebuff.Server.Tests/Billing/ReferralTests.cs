@@ -68,7 +68,7 @@ public sealed class ReferralTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal(2, bonuses.Count);
         Assert.All(bonuses, g => Assert.Equal(reset, g.ExpiresAt));
         var balance = await server.ClientFor(referred).GetFromJsonAsync<JsonObject>("/api/user/usage");
-        Assert.Equal(FreeCredits.Initial + ReferralEndpoints.CreditsPerSide, (int)balance!["balance"]!["totalRemaining"]!);
+        Assert.Equal(FreeCredits.Initial + Referrals.CreditsPerSide, (int)balance!["balance"]!["totalRemaining"]!);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly string _test;
     readonly List<string> _problems = [];
     readonly HashSet<string> _refusedPages = [];
+    readonly System.Collections.Concurrent.ConcurrentDictionary<IRequest, byte> _answered = new();
     int _shots;
 
     DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
@@ -31,9 +32,15 @@ public sealed class DashboardTab : IAsyncDisposable
                 _problems.Add($"console error on {page.Url}: {message.Text}");
         };
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
-        page.RequestFailed += (_, request) => _problems.Add($"request failed: {request.Url} ({request.Failure})");
+        page.RequestFailed += (_, request) =>
+        {
+            // Blazor's enhanced navigation may abort its fetch once the answer is in (and applied); that is no failure.
+            if (request.ResourceType == "fetch" && request.Failure == "net::ERR_ABORTED" && _answered.ContainsKey(request)) return;
+            _problems.Add($"request failed: {request.Url} ({request.Failure})");
+        };
         page.Response += (_, response) =>
         {
+            if (response.Status < 400) _answered.TryAdd(response.Request, 0);
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
             if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
             else if (response.Status >= 400) _refusedPages.Add(response.Url);
