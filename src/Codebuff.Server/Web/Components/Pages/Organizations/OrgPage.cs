@@ -16,7 +16,7 @@ public abstract class OrgPage : SignedInPage
 
     /// <summary>The signed-in member and their role; null when the org does not exist for them.</summary>
     protected OrgCaller? Member { get; private set; }
-    protected Org Org { get; private set; } = null!;
+    protected Org Org { get; set; } = null!;
     protected int MemberCount { get; private set; }
     protected int RepositoryCount { get; private set; }
     protected bool IsManager => Member?.Membership is { } role && OrgAccess.IsAdmin(role);
