@@ -15,6 +15,8 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly Uri _base;
     readonly string _test;
     readonly List<string> _problems = [];
+    readonly List<(string Location, string Problem)> _resourceErrors = [];
+    readonly List<string> _refusedPages = [];
     int _shots;
 
     DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
@@ -23,13 +25,19 @@ public sealed class DashboardTab : IAsyncDisposable
         Page = page;
         _base = baseAddress;
         _test = test;
-        page.Console += (_, message) => { if (message.Type == "error") _problems.Add($"console error on {page.Url}: {message.Text}"); };
+        page.Console += (_, message) =>
+        {
+            if (message.Type != "error") return;
+            if (message.Text.StartsWith("Failed to load resource: the server responded with a status of 4")) _resourceErrors.Add((message.Location, $"console error on {page.Url} ({message.Location}): {message.Text}"));
+            else _problems.Add($"console error on {page.Url}: {message.Text}");
+        };
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
         page.RequestFailed += (_, request) => _problems.Add($"request failed: {request.Url} ({request.Failure})");
         page.Response += (_, response) =>
         {
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
             if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
+            else if (response.Status >= 400) _refusedPages.Add(response.Url);
         };
     }
 
@@ -72,6 +80,8 @@ public sealed class DashboardTab : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _context.CloseAsync();
+        // Chromium logs the status of a page that answers 4xx on purpose (404, 403, 410); only other resources count.
+        _problems.AddRange(_resourceErrors.Where(e => !_refusedPages.Any(url => e.Location.StartsWith(url, StringComparison.Ordinal))).Select(e => e.Problem));
         Assert.True(_problems.Count == 0, string.Join("\n", _problems));
     }
 

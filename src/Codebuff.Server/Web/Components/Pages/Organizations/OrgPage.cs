@@ -31,7 +31,7 @@ public abstract class OrgPage : SignedInPage
         if (await OrgQueries.MembershipBySlugAsync(Db, Slug, User.Id, Aborted) is not { } membership
             || await OrgQueries.WithCountsAsync(Db, membership.OrgId, Aborted) is not { } org)
         {
-            HttpContext.Response.StatusCode = StatusCodes.Status404NotFound;
+            PageStatus.Set(HttpContext, StatusCodes.Status404NotFound);
             return;
         }
         Member = new OrgCaller(User, membership.OrgId, membership.Role);
