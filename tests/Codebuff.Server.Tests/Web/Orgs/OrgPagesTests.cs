@@ -101,16 +101,21 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
         await using (var db = server.NewDbContext())
         {
             Assert.Equal(1, await db.OrgRepos.CountAsync(r => r.OrgId == org.Id));
+            // A billed call as ChargeSql records it: the message row and its day in the org's rollup.
+            var finished = server.Clock.GetUtcNow().UtcDateTime.AddMinutes(-1);
             db.Messages.Add(new Message
             {
                 Id = $"gen-{Guid.NewGuid():N}", UserId = owner.Id, OrgId = org.Id, RepoUrl = "https://github.com/acme/widget", Model = "m/test",
-                Response = "\"\"", Credits = 42, OutputTokens = 1, FinishedAt = server.Clock.GetUtcNow().UtcDateTime.AddMinutes(-1),
+                Response = "\"\"", Credits = 42, OutputTokens = 1, FinishedAt = finished,
             });
             await db.SaveChangesAsync();
+            await db.Database.ExecuteSqlAsync($"INSERT INTO rollup.org_user_day (org_id, day, user_id, calls, credits) VALUES ({org.Id}, {DateOnly.FromDateTime(finished)}, {owner.Id}, 1, 42)");
         }
 
         await tab.GotoAsync($"/orgs/{org.Slug}/usage");
         Assert.Contains("https://github.com/acme/widget", await tab.Page.InnerTextAsync("#recent-usage"));
+        Assert.Equal("42", await tab.Page.InnerTextAsync("#usage-cycle"));
+        Assert.Equal(["Test User", owner.Email, "42", "100%"], (await tab.Page.Locator("#top-users tbody td").AllInnerTextsAsync()).Select(c => c.Trim()));
         Assert.True(await tab.Page.Locator("#low-balance").IsVisibleAsync()); // no credits at all
         var download = await tab.Page.RunAndWaitForDownloadAsync(() => tab.Page.ClickAsync("#usage-export"));
         Assert.Equal($"{org.Slug}-usage-{server.Clock.GetUtcNow():yyyy-MM-dd}.csv", download.SuggestedFilename);
