@@ -17,7 +17,7 @@ public static class OrgUsageEndpoints
     public static void Map(RouteGroupBuilder org)
     {
         org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
-        org.MapGet("/usage/export", Export).Produces(StatusCodes.Status200OK, contentType: "text/csv").Refuses(404);
+        org.MapGet("/usage/export", Export).Produces<string>(StatusCodes.Status200OK, "text/csv").Refuses(404);
     }
 
     static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, AutoTopUp autoTopUp, CancellationToken ct)

@@ -23,7 +23,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
         Assert.Equal("Create organization", await tab.HeadingAsync());
         var name = "Acme " + Guid.NewGuid().ToString("N")[..8];
         await tab.Page.FillAsync("#org-name", "Bad/Name");
-        await tab.Page.ClickAsync("button:has-text('Create organization')");
+        await SubmitAsync(tab, "Create organization");
         await tab.Page.Locator("[role=alert]").WaitForAsync();
         Assert.Contains("can only contain letters, numbers", await tab.Page.InnerTextAsync("[role=alert]"));
         await tab.ScreenshotAsync();
@@ -46,7 +46,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
         await tab.GotoAsync($"/orgs/{slug}/team");
         await tab.Page.FillAsync("#invite-email", invitee.Email);
         await tab.Page.SelectOptionAsync("#invite-role", "admin");
-        await tab.Page.ClickAsync("button:has-text('Send invitation')");
+        await SubmitAsync(tab, "Send invitation");
         await tab.Page.Locator(".notice.ok").WaitForAsync();
         await tab.ScreenshotAsync();
         Assert.Contains(invitee.Email, await tab.Page.InnerTextAsync("#invitations"));
@@ -83,7 +83,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
 
         await tab.GotoAsync($"/orgs/{org.Slug}/repositories");
         await tab.Page.FillAsync("#repo-url", "git@github.com:Acme/Widget.git");
-        await tab.Page.ClickAsync("button:has-text('Add repository')");
+        await SubmitAsync(tab, "Add repository");
         await tab.Page.Locator("#repositories").WaitForAsync();
         await tab.ScreenshotAsync();
         Assert.Contains("https://github.com/acme/widget", await tab.Page.InnerTextAsync("#repositories"));
@@ -95,7 +95,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
 
         // The same URL again is refused, as the API refuses it, and nothing is added.
         await tab.Page.FillAsync("#repo-url", "https://github.com/acme/widget");
-        await tab.Page.ClickAsync("button:has-text('Add repository')");
+        await SubmitAsync(tab, "Add repository");
         await tab.Page.Locator("[role=alert]").WaitForAsync();
         Assert.Equal("Repository already added to organization", (await tab.Page.InnerTextAsync("[role=alert]")).Trim());
         await using (var db = server.NewDbContext())
@@ -233,6 +233,16 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
             var cells = await tab.Page.Locator($"#admin-orgs tr[data-org='{org.Id}'] td").AllInnerTextsAsync();
             Assert.Equal([org.Name, org.Slug, owner.Email, "1", "1", "5,000", "0", "healthy"], cells.Take(8).Select(c => c.Trim()));
         }
+    }
+
+    /// <summary>
+    /// Posts a form by its button and waits until the whole answer has arrived: an enhanced form's answer streams in,
+    /// and posting the next form before it ends would abort it (a failed request the tab reports).
+    /// </summary>
+    static async Task SubmitAsync(DashboardTab tab, string button)
+    {
+        var response = await tab.Page.RunAndWaitForResponseAsync(() => tab.Page.ClickAsync($"button:has-text('{button}')"), r => r.Request.Method == "POST");
+        await response.FinishedAsync();
     }
 
     [GeneratedRegex(@"https?://\S+/invites/[0-9a-f-]{36}")]
