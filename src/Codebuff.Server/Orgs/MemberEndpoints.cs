@@ -1,5 +1,4 @@
 using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 

@@ -1,11 +1,9 @@
 using Codebuff.Server.Auth;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
