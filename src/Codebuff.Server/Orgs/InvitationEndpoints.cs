@@ -26,13 +26,10 @@ public static class InvitationEndpoints
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
-        var rows = await db.OrgInvites.AsNoTracking().Where(i => i.OrgId == caller.OrgId && i.AcceptedAt == null)
-            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id)
-            .Select(i => new { i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, Inviter = db.Users.Where(u => u.Id == i.InvitedBy).Select(u => u.Name).FirstOrDefault() })
-            .ToListAsync(ct);
+        var rows = await OrgQueries.PendingInvitationsAsync(db, caller.OrgId, ct);
         return Results.Json(new
         {
-            invitations = rows.Select(r => new { id = r.Id, email = r.Email, role = OrgJson.Role(r.Role), invited_by_name = r.Inviter, created_at = r.CreatedAt, expires_at = r.ExpiresAt }),
+            invitations = rows.Select(r => new { id = r.Id, email = r.Email, role = OrgJson.Role(r.Role), invited_by_name = r.InvitedByName, created_at = r.CreatedAt, expires_at = r.ExpiresAt }),
         });
     }
 
@@ -88,12 +85,6 @@ public static class InvitationEndpoints
         });
     }
 
-    /// <summary>An invitee: a valid e-mail and the role "admin" or "member" (owners are made by an owner, from the member list).</summary>
-    static (string? Email, OrgRole Role, string? Problem) ReadInvitee(JsonObject body)
-    {
-        var email = OrgRequests.Str(body, "email")?.Trim();
-        if (!OrgRequests.IsEmail(email)) return (null, OrgRole.Member, "A valid email is required");
-        var role = OrgRequests.Role(OrgRequests.Str(body, "role"));
-        return role is OrgRole.Admin or OrgRole.Member ? (email, role.Value, null) : (email, OrgRole.Member, "Role must be admin or member");
-    }
+    static (string? Email, OrgRole Role, string? Problem) ReadInvitee(JsonObject body) =>
+        OrgRequests.Invitee(OrgRequests.Str(body, "email"), OrgRequests.Str(body, "role"));
 }

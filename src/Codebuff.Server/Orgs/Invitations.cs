@@ -19,6 +19,7 @@ public sealed class Invitations(AppDbContext db, TimeProvider clock, IEmailSende
 
     public async Task<Refusal?> CreateAsync(OrgCaller caller, string address, OrgRole role, CancellationToken ct)
     {
+        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
         if (await db.OrgMembers.AnyAsync(m => m.OrgId == caller.OrgId && db.Users.Any(u => u.Id == m.UserId && u.Email == address), ct))
             return new(409, "User is already a member");
         var now = Now;
@@ -45,6 +46,7 @@ public sealed class Invitations(AppDbContext db, TimeProvider clock, IEmailSende
     /// <summary>A fresh token and expiry for the address's open invitation, sent again, now from the caller.</summary>
     public async Task<Refusal?> ResendAsync(OrgCaller caller, string address, CancellationToken ct)
     {
+        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
         var now = Now;
         var invite = await db.OrgInvites.Where(i => i.OrgId == caller.OrgId && i.Email == address && i.AcceptedAt == null)
             .OrderByDescending(i => i.CreatedAt).FirstOrDefaultAsync(ct);
@@ -59,11 +61,11 @@ public sealed class Invitations(AppDbContext db, TimeProvider clock, IEmailSende
     }
 
     public async Task<Refusal?> RevokeAsync(OrgCaller caller, string address, CancellationToken ct) =>
-        await db.OrgInvites.Where(i => i.OrgId == caller.OrgId && i.Email == address && i.AcceptedAt == null).ExecuteDeleteAsync(ct) > 0
-            ? null : new(404, "Invitation not found");
+        OrgAccess.Check(caller.Membership, OrgRole.Admin) ?? (await db.OrgInvites.Where(i => i.OrgId == caller.OrgId && i.Email == address && i.AcceptedAt == null).ExecuteDeleteAsync(ct) > 0
+            ? null : new(404, "Invitation not found"));
 
     /// <summary>What GET /api/invites/{token} shows before signing in: the org and who invited whom.</summary>
-    public async Task<(object? Invitation, Refusal? Refusal)> ShowAsync(string token, CancellationToken ct)
+    public async Task<(OrgWire.InvitationInfo? Invitation, Refusal? Refusal)> ShowAsync(string token, CancellationToken ct)
     {
         var row = await (
             from i in db.OrgInvites.AsNoTracking()
@@ -74,11 +76,7 @@ public sealed class Invitations(AppDbContext db, TimeProvider clock, IEmailSende
         if (row is null) return (null, new(404, "Invalid invitation token"));
         if (row.AcceptedAt is not null) return (null, new(410, "Invitation has already been accepted"));
         if (row.ExpiresAt <= Now) return (null, new(410, "Invitation has expired"));
-        return (new
-        {
-            organization_name = row.Name, organization_slug = row.Slug, email = row.Email, role = OrgJson.Role(row.Role),
-            inviter_name = row.Inviter, expires_at = row.ExpiresAt,
-        }, null);
+        return (new OrgWire.InvitationInfo(row.Name, row.Slug, row.Email, OrgJson.Role(row.Role), row.Inviter, row.ExpiresAt), null);
     }
 
     public sealed record Accepted(string Id, string Name, string Slug, string Role);

@@ -1,5 +1,4 @@
 using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
@@ -20,15 +19,10 @@ public static class MemberEndpoints
 
     static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
-        var rows = await (
-            from m in db.OrgMembers.AsNoTracking()
-            join u in db.Users on m.UserId equals u.Id
-            where m.OrgId == caller.OrgId
-            orderby m.Role, m.JoinedAt, u.Id
-            select new { u.Id, u.Name, u.Email, m.Role, m.JoinedAt }).ToListAsync(ct);
+        var rows = await OrgQueries.MembersAsync(db, caller.OrgId, ct);
         return Results.Json(new
         {
-            members = rows.Select(r => new { user = new { id = r.Id, name = r.Name, email = r.Email }, role = OrgJson.Role(r.Role), joined_at = r.JoinedAt }),
+            members = rows.Select(r => new { user = new { id = r.UserId, name = r.Name, email = r.Email }, role = OrgJson.Role(r.Role), joined_at = r.JoinedAt }),
         });
     }
 

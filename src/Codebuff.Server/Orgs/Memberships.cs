@@ -22,6 +22,7 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
 
     public async Task<Refusal?> AddAsync(OrgCaller caller, string email, OrgRole role, CancellationToken ct)
     {
+        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
         if (role == OrgRole.Owner && !caller.IsOwner) return new(403, "Only owners can modify owner roles");
         var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).FirstOrDefaultAsync(ct);
         if (userId is null) return new(404, "User not found");
@@ -39,6 +40,7 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
 
     public async Task<Refusal?> ChangeRoleAsync(OrgCaller caller, string userId, OrgRole role, CancellationToken ct)
     {
+        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
         await using var tx = await LockOrgAsync(caller.OrgId, ct);
         var target = await db.OrgMembers.FirstOrDefaultAsync(m => m.OrgId == caller.OrgId && m.UserId == userId, ct);
         if (target is null) return new(404, "Member not found");

@@ -29,6 +29,15 @@ public static class OrgAccess
 {
     public static bool IsAdmin(OrgRole role) => role is OrgRole.Owner or OrgRole.Admin;
 
+    public const string NotFound = "Organization not found";
+
+    /// <summary>
+    /// The one permission rule of org routes and org pages: not a member → 404 (an outsider learns nothing), below
+    /// <paramref name="minimum"/> → 403, else null.
+    /// </summary>
+    public static Refusal? Check(OrgRole? role, OrgRole minimum, string? refusal = null) =>
+        role is null ? new(404, NotFound) : role.Value > minimum ? new(403, refusal ?? "Insufficient permissions") : null;
+
     /// <summary>Route metadata: the least role that may call it, and the refusal for anyone below.</summary>
     public sealed record MinimumRole(OrgRole Role, string Refusal = "Insufficient permissions");
 
@@ -40,10 +49,8 @@ public static class OrgAccess
         {
             var http = context.HttpContext;
             var role = (await ResolveAsync(http)).Membership;
-            if (role is null) return Errors.Error(404, "Organization not found");
-            if (http.GetEndpoint()?.Metadata.GetMetadata<MinimumRole>() is { } minimum && role.Value > minimum.Role)
-                return Errors.Error(403, minimum.Refusal);
-            return await next(context);
+            var minimum = http.GetEndpoint()?.Metadata.GetMetadata<MinimumRole>();
+            return Check(role, minimum?.Role ?? OrgRole.Member, minimum?.Refusal) is { } refusal ? refusal.ToResult() : await next(context);
         });
 
     /// <summary>The request's caller and their role in the route's org (null: not a member), looked up once.</summary>

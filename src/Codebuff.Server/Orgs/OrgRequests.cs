@@ -34,4 +34,12 @@ static class OrgRequests
     /// <summary>[our choice] a minimal e-mail shape check: something@something, no spaces, at most 320 characters.</summary>
     public static bool IsEmail(string? email) =>
         email is { Length: > 2 and <= 320 } && email.IndexOf('@') is > 0 and var at && at < email.Length - 1 && !email.Any(char.IsWhiteSpace);
+
+    /// <summary>An invitee: a valid e-mail and the role "admin" or "member" (owners are made by an owner, from the member list).</summary>
+    public static (string? Email, OrgRole Role, string? Problem) Invitee(string? email, string? role)
+    {
+        email = email?.Trim();
+        if (!IsEmail(email)) return (null, OrgRole.Member, "A valid email is required");
+        return Role(role) is OrgRole.Admin or OrgRole.Member ? (email, Role(role)!.Value, null) : (email, OrgRole.Member, "Role must be admin or member");
+    }
 }

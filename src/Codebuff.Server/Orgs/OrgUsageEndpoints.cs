@@ -1,8 +1,6 @@
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
-using static Codebuff.Server.Orgs.OrgAccess;
 using Codebuff.Server.Hosting;
 
 using static Codebuff.Server.Orgs.OrgWire;
@@ -11,34 +9,35 @@ namespace Codebuff.Server.Orgs;
 
 /// <summary>
 /// GET /api/orgs/{orgId}/usage (api.md §5.5): balance, this cycle's spend, the top spenders and the latest billed
-/// calls (Orgs/OrgUsageQueries.cs: exact, from the rollup and the cycle's partial days). [our choice] works without
-/// Stripe: upstream answers 500 unless the org has an active subscription.
+/// calls (<see cref="OrgUsageReport"/>). [our choice] works without Stripe: upstream answers 500 unless the org has an
+/// active subscription. GET …/usage/export: the cycle's calls as {slug}-usage-{date}.csv (§1.6).
 /// </summary>
 public static class OrgUsageEndpoints
 {
-    public static void Map(RouteGroupBuilder org) => org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
+    public static void Map(RouteGroupBuilder org)
+    {
+        org.MapGet("/usage", Get).Answers<Usage>().Refuses(404);
+        org.MapGet("/usage/export", Export).Produces<string>(StatusCodes.Status200OK, "text/csv").Refuses(404);
+    }
 
     static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, AutoTopUp autoTopUp, CancellationToken ct)
     {
-        var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
-        if (org is null) return Errors.Error(404, "Organization not found");
-        // A usage read evaluates org auto top-up first (api.md §7.9), so the balance shown includes it.
-        await autoTopUp.RunAsync(LedgerOwner.Org(org.Id), ct);
-        var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(org.Id), ct);
-        var (start, end) = billing.Cycle(org);
-        var messages = billing.CycleMessages(org);
-
-        var spend = await OrgUsageQueries.SpendByMemberAsync(db, org.Id, start, end, ct);
-        var recent = await OrgUsageQueries.RecentAsync(db, messages, 50, ct);
-
+        if (await OrgUsageReport.ReadAsync(caller.OrgId, 50, db, ledger, billing, autoTopUp, ct) is not { } usage) return Errors.Error(404, OrgAccess.NotFound);
         return Results.Json(new
         {
-            currentBalance = balance.NetBalance,
-            usageThisCycle = spend.Sum(t => t.Credits),
-            cycleStartDate = start,
-            cycleEndDate = end,
-            topUsers = spend.Take(10).Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
-            recentUsage = recent.Select(r => new { date = r.FinishedAt, credits_used = r.Credits, repository_url = r.RepoUrl, user_name = r.Name }),
+            currentBalance = usage.CurrentBalance,
+            usageThisCycle = usage.UsageThisCycle,
+            cycleStartDate = usage.CycleStart,
+            cycleEndDate = usage.CycleEnd,
+            topUsers = usage.Spend.Take(10).Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
+            recentUsage = usage.Recent.Select(r => new { date = r.FinishedAt, credits_used = r.Credits, repository_url = r.RepoUrl, user_name = r.Name }),
         });
+    }
+
+    static async Task<IResult> Export(OrgCaller caller, AppDbContext db, OrgBilling billing, TimeProvider clock, CancellationToken ct)
+    {
+        if (await db.Orgs.FindAsync([caller.OrgId], ct) is not { } org) return Errors.Error(404, OrgAccess.NotFound);
+        var name = $"{org.Slug}-usage-{clock.GetUtcNow():yyyy-MM-dd}.csv";
+        return Results.Stream(stream => OrgUsageReport.WriteCsvAsync(stream, billing.CycleMessages(org), db, ct), "text/csv; charset=utf-8", name);
     }
 }

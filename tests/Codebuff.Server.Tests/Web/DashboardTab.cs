@@ -16,6 +16,7 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly string _test;
     readonly List<string> _problems = [];
     readonly HashSet<string> _refusedPages = [];
+    readonly List<(string Location, string Problem)> _resourceErrors = [];
     readonly System.Collections.Concurrent.ConcurrentDictionary<IRequest, byte> _answered = new();
     int _shots;
 
@@ -27,9 +28,11 @@ public sealed class DashboardTab : IAsyncDisposable
         _test = test;
         page.Console += (_, message) =>
         {
-            // Chromium also logs a page that answers 4xx on purpose as a failed resource; the Response check judges those.
-            if (message.Type == "error" && !(message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal) && _refusedPages.Any(message.Location.StartsWith)))
-                _problems.Add($"console error on {page.Url}: {message.Text}");
+            // Chromium also logs a page that answers 4xx on purpose as a failed resource: judged at the end, once every
+            // page's own status is known (the log line may come before the Response event).
+            if (message.Type != "error") return;
+            if (message.Text.StartsWith("Failed to load resource: the server responded with a status of 4")) _resourceErrors.Add((message.Location, $"console error on {page.Url} ({message.Location}): {message.Text}"));
+            else _problems.Add($"console error on {page.Url}: {message.Text}");
         };
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
         page.RequestFailed += (_, request) =>
@@ -86,6 +89,8 @@ public sealed class DashboardTab : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _context.CloseAsync();
+        // Chromium logs the status of a page that answers 4xx on purpose (404, 403, 410); only other resources count.
+        _problems.AddRange(_resourceErrors.Where(e => !_refusedPages.Any(url => e.Location.StartsWith(url, StringComparison.Ordinal))).Select(e => e.Problem));
         Assert.True(_problems.Count == 0, string.Join("\n", _problems));
     }
 
