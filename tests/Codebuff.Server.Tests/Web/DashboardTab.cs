@@ -15,6 +15,7 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly Uri _base;
     readonly string _test;
     readonly List<string> _problems = [];
+    readonly HashSet<string> _refusedPages = [];
     int _shots;
 
     DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
@@ -23,13 +24,24 @@ public sealed class DashboardTab : IAsyncDisposable
         Page = page;
         _base = baseAddress;
         _test = test;
-        page.Console += (_, message) => { if (message.Type == "error") _problems.Add($"console error on {page.Url}: {message.Text}"); };
+        page.Console += (_, message) =>
+        {
+            // Chromium logs a page answered with 4xx on purpose (not found, refused) as a failed resource; assets are checked below.
+            if (message.Type != "error" || message.Text.StartsWith("Failed to load resource") && _refusedPages.Contains(page.Url)) return;
+            _problems.Add($"console error on {page.Url}: {message.Text}");
+        };
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
-        page.RequestFailed += (_, request) => _problems.Add($"request failed: {request.Url} ({request.Failure})");
+        page.RequestFailed += (_, request) =>
+        {
+            // Blazor's enhanced navigation and form posts cancel their fetch once the page is in (or a newer one starts).
+            if (request.ResourceType == "fetch" && request.Failure == "net::ERR_ABORTED") return;
+            _problems.Add($"request failed: {request.Url} ({request.Failure})");
+        };
         page.Response += (_, response) =>
         {
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
-            if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
+            if (response.Request.ResourceType is "document") { if (response.Status is >= 400 and < 500) _refusedPages.Add(response.Url); }
+            else if (response.Status >= 400) _problems.Add($"{response.Status} for {response.Url}");
         };
     }
 
