@@ -146,6 +146,15 @@ public static partial class AgentDefinitionSchema
 
         static string At(string parent, string key) => parent.Length == 0 ? key : $"{parent}.{key}";
 
+        /// <summary>An optional object-valued field: null when absent, or (with an issue) when it is not an object.</summary>
+        JsonObject? Section(JsonObject o, string path, string expected)
+        {
+            if (!o.TryGetPropertyValue(path, out var n)) return null;
+            if (n is JsonObject section) return section;
+            Expected(path, expected, n, true);
+            return null;
+        }
+
         void Expected(string path, string expected, JsonNode? node, bool present) =>
             Add(path, $"Invalid input: expected {expected}, received {JsonKind.Of(node, present)}");
 
@@ -203,8 +212,7 @@ public static partial class AgentDefinitionSchema
         public JsonObject? ReasoningOptions(JsonObject o)
         {
             const string path = "reasoningOptions";
-            if (!o.TryGetPropertyValue(path, out var n)) return null;
-            if (n is not JsonObject r) { Expected(path, "object", n, true); return null; }
+            if (Section(o, path, "object") is not { } r) return null;
             var result = new JsonObject();
             var start = issues.Count;
             if (Boolean(r, "enabled", path) is { } enabled) result["enabled"] = enabled;
@@ -218,8 +226,7 @@ public static partial class AgentDefinitionSchema
         public JsonObject? ProviderOptions(JsonObject o)
         {
             const string path = "providerOptions";
-            if (!o.TryGetPropertyValue(path, out var n)) return null;
-            if (n is not JsonObject p) { Expected(path, "object", n, true); return null; }
+            if (Section(o, path, "object") is not { } p) return null;
             var start = issues.Count;
             var result = new JsonObject();
             foreach (var key in new[] { "order", "only", "ignore" })
@@ -255,8 +262,7 @@ public static partial class AgentDefinitionSchema
         public JsonObject? McpServers(JsonObject o)
         {
             const string path = "mcpServers";
-            if (!o.TryGetPropertyValue(path, out var n)) return null;
-            if (n is not JsonObject servers) { Expected(path, "record", n, true); return null; }
+            if (Section(o, path, "record") is not { } servers) return null;
             var start = issues.Count;
             var result = new JsonObject();
             foreach (var (name, config) in servers)
@@ -291,8 +297,7 @@ public static partial class AgentDefinitionSchema
         public JsonObject? InputSchema(JsonObject o)
         {
             const string path = "inputSchema";
-            if (!o.TryGetPropertyValue(path, out var n)) return null;
-            if (n is not JsonObject s) { Expected(path, "object", n, true); return null; }
+            if (Section(o, path, "object") is not { } s) return null;
             var start = issues.Count;
             if (s.TryGetPropertyValue("prompt", out var prompt))
             {
