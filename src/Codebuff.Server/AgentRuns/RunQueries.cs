@@ -6,7 +6,8 @@ namespace Codebuff.Server.AgentRuns;
 
 /// <summary>
 /// A user's agent runs, newest first, keyset-paginated on (created_at, id) over idx_agent_run_user_id, and one run's
-/// trace tree (its root's runs over idx_agent_run_root, their steps over idx_agent_step_run_id). Live rows, no rollup.
+/// trace tree (its root's runs over idx_agent_run_root, their steps over idx_agent_step_run_id, the steps' billed LLM
+/// calls by message id). Live rows, no rollup.
 /// The dashboard pages call these; AgentRunReadEndpoints answers them as JSON.
 /// </summary>
 public static class RunQueries
@@ -24,6 +25,7 @@ public static class RunQueries
         [JsonPropertyName("created_at")] public DateTime CreatedAt { get; init; }
         [JsonPropertyName("completed_at")] public DateTime? CompletedAt { get; init; }
         [JsonPropertyName("duration_ms")] public int? DurationMs { get; init; }
+        [JsonPropertyName("error_message")] public string? ErrorMessage { get; init; }
     }
 
     public sealed class StepRow
@@ -34,15 +36,39 @@ public static class RunQueries
         public required string Status { get; init; }
         [JsonPropertyName("message_id")] public string? MessageId { get; init; }
         [JsonPropertyName("created_at")] public DateTime CreatedAt { get; init; }
+        [JsonPropertyName("duration_ms")] public int? DurationMs { get; init; }
+        [JsonPropertyName("child_run_ids")] public string[]? ChildRunIds { get; init; }
+        [JsonPropertyName("error_message")] public string? ErrorMessage { get; init; }
+    }
+
+    /// <summary>A step's billed LLM call (the message row): request and response are JSON text.</summary>
+    public sealed class MessageRow
+    {
+        public required string Id { get; init; }
+        public required string Model { get; init; }
+        [JsonPropertyName("client_id")] public string? ClientId { get; init; }
+        [JsonPropertyName("client_request_id")] public string? ClientRequestId { get; init; }
+        [JsonPropertyName("finished_at")] public DateTime FinishedAt { get; init; }
+        [JsonPropertyName("latency_ms")] public int? LatencyMs { get; init; }
+        [JsonPropertyName("input_tokens")] public int InputTokens { get; init; }
+        [JsonPropertyName("cache_read_input_tokens")] public int CacheReadInputTokens { get; init; }
+        [JsonPropertyName("output_tokens")] public int OutputTokens { get; init; }
+        [JsonPropertyName("reasoning_tokens")] public int? ReasoningTokens { get; init; }
+        public int Credits { get; init; }
+        public bool Byok { get; init; }
+        public string? Request { get; init; }
+        public required string Response { get; init; }
+        [JsonPropertyName("reasoning_text")] public string? ReasoningText { get; init; }
     }
 
     public sealed record Page(IReadOnlyList<RunRow> Runs, [property: JsonPropertyName("next_cursor")] string? NextCursor);
-    public sealed record Trace([property: JsonPropertyName("root_run_id")] string RootRunId, IReadOnlyList<RunRow> Runs, IReadOnlyList<StepRow> Steps);
+    public sealed record Trace([property: JsonPropertyName("root_run_id")] string RootRunId,
+        [property: JsonPropertyName("user_id")] string UserId, IReadOnlyList<RunRow> Runs, IReadOnlyList<StepRow> Steps, IReadOnlyList<MessageRow> Messages);
 
     const string Columns = """
         id AS "Id", agent_id AS "AgentId", parent_run_id AS "ParentRunId", root_run_id AS "RootRunId", depth AS "Depth",
         status::text AS "Status", total_steps AS "TotalSteps", total_credits AS "TotalCredits", created_at AS "CreatedAt",
-        completed_at AS "CompletedAt", duration_ms AS "DurationMs"
+        completed_at AS "CompletedAt", duration_ms AS "DurationMs", error_message AS "ErrorMessage"
         """;
 
     /// <summary>One page of the user's runs older than the cursor ("ticks:id" of the last run of the previous page).</summary>
@@ -73,20 +99,33 @@ public static class RunQueries
             ? (new DateTime(ticks, DateTimeKind.Utc), cursor[(colon + 1)..]) : (null, null);
     }
 
-    /// <summary>The whole tree the run belongs to, if the run is the user's; null otherwise.</summary>
-    public static async Task<Trace?> TraceAsync(AppDbContext db, string userId, string runId, CancellationToken ct)
+    /// <summary>
+    /// The whole tree the run belongs to, if the run is <paramref name="userId"/>'s (null: anyone's, for site admins);
+    /// null otherwise. A step names its message by id as the client reported it, so only the run owner's messages are read.
+    /// </summary>
+    public static async Task<Trace?> TraceAsync(AppDbContext db, string? userId, string runId, CancellationToken ct)
     {
-        var root = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId && r.UserId == userId).Select(r => r.RootRunId).FirstOrDefaultAsync(ct);
-        if (root is null) return null;
+        var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId && (userId == null || r.UserId == userId))
+            .Select(r => new { r.RootRunId, r.UserId }).FirstOrDefaultAsync(ct);
+        if (run is not { RootRunId: { } root, UserId: { } owner }) return null;
         var runs = await db.Database.SqlQueryRaw<RunRow>($"""
             SELECT {Columns} FROM agent_run WHERE root_run_id = @root AND user_id = @u ORDER BY depth, created_at, id
-            """, new Npgsql.NpgsqlParameter("root", root), new Npgsql.NpgsqlParameter("u", userId)).ToListAsync(ct);
+            """, new Npgsql.NpgsqlParameter("root", root), new Npgsql.NpgsqlParameter("u", owner)).ToListAsync(ct);
         var ids = runs.Select(r => r.Id).ToArray();
         var steps = await db.Database.SqlQueryRaw<StepRow>("""
             SELECT agent_run_id AS "AgentRunId", step_number AS "StepNumber", credits AS "Credits", status::text AS "Status",
-                   message_id AS "MessageId", created_at AS "CreatedAt"
+                   message_id AS "MessageId", created_at AS "CreatedAt", duration_ms AS "DurationMs", child_run_ids AS "ChildRunIds",
+                   error_message AS "ErrorMessage"
             FROM agent_step WHERE agent_run_id = ANY(@ids) ORDER BY agent_run_id, step_number
             """, new Npgsql.NpgsqlParameter("ids", ids)).ToListAsync(ct);
-        return new Trace(root, runs, steps);
+        var messageIds = steps.Select(s => s.MessageId).OfType<string>().Distinct().ToArray();
+        var messages = messageIds.Length == 0 ? [] : await db.Database.SqlQueryRaw<MessageRow>("""
+            SELECT id AS "Id", model AS "Model", client_id AS "ClientId", client_request_id AS "ClientRequestId", finished_at AS "FinishedAt",
+                   latency_ms AS "LatencyMs", input_tokens AS "InputTokens", cache_read_input_tokens AS "CacheReadInputTokens",
+                   output_tokens AS "OutputTokens", reasoning_tokens AS "ReasoningTokens", credits AS "Credits", byok AS "Byok",
+                   request::text AS "Request", response::text AS "Response", reasoning_text AS "ReasoningText"
+            FROM message WHERE id = ANY(@ids) AND user_id = @u ORDER BY finished_at, id
+            """, new Npgsql.NpgsqlParameter("ids", messageIds), new Npgsql.NpgsqlParameter("u", owner)).ToListAsync(ct);
+        return new Trace(root, owner, runs, steps, messages);
     }
 }

@@ -28,10 +28,10 @@ public static class AgentReadEndpoints
 
     public sealed record AgentVersionView(string Id, string Version, string PublisherId, JsonNode? Data, DateTime CreatedAt, DateTime UpdatedAt);
     public sealed record VersionEntry(string Version, bool IsLatest, string? DisplayName, DateTime CreatedAt, DateTime UpdatedAt, int Runs, decimal Credits);
-    public sealed record VersionList(string PublisherId, string AgentId, IEnumerable<VersionEntry> Versions);
+    public sealed record VersionList(string PublisherId, string AgentId, IReadOnlyList<VersionEntry> Versions);
     public sealed record PublisherAgent(string Id, string? DisplayName, string? Description, string LatestVersion, int VersionCount, DateTime CreatedAt,
         DateTime UpdatedAt);
-    public sealed record PublisherAgents(string PublisherId, IEnumerable<PublisherAgent> Agents);
+    public sealed record PublisherAgents(string PublisherId, IReadOnlyList<PublisherAgent> Agents);
 
     static async Task<IResult> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
     {
@@ -39,9 +39,7 @@ public static class AgentReadEndpoints
         {
             if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
                 return Errors.Error(404, "Publisher not found");
-            var row = version is null
-                ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
-                : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
+            var row = await FindVersionAsync(db, publisherId, agentId, version, ct);
             if (row is null) return Errors.Error(404, "Agent not found");
             return Results.Json(new AgentVersionView(row.Id, row.Version, publisherId, JsonNode.Parse(row.Data), row.CreatedAt, row.UpdatedAt));
         }
@@ -52,24 +50,35 @@ public static class AgentReadEndpoints
         }
     }
 
-    /// <summary>Every version of one agent, newest first, with its completed runs and credits.</summary>
+    /// <summary>One published version, or the latest when <paramref name="version"/> is null.</summary>
+    public static async Task<AgentConfig?> FindVersionAsync(AppDbContext db, string publisherId, string agentId, string? version, CancellationToken ct) =>
+        version is null
+            ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
+            : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
+
     static async Task<IResult> ListVersions(string publisherId, string agentId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");
+        return await VersionsAsync(db, publisherId, agentId, ct) is { } list ? Results.Json(list) : Errors.Error(404, "Agent not found");
+    }
+
+    /// <summary>Every version of one agent, newest first, with its completed runs and credits; null when it has none.</summary>
+    public static async Task<VersionList?> VersionsAsync(AppDbContext db, string publisherId, string agentId, CancellationToken ct)
+    {
         var rows = await db.AgentConfigs.AsNoTracking()
             .Where(a => a.PublisherId == publisherId && a.Id == agentId)
             .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
             .Select(a => new { a.Version, a.CreatedAt, a.UpdatedAt, a.Data })
             .ToListAsync(ct);
-        if (rows.Count == 0) return Errors.Error(404, "Agent not found");
+        if (rows.Count == 0) return null;
 
         var usage = await AgentVersionStats.PerVersionAsync(db, publisherId, agentId, ct);
 
-        return Results.Json(new VersionList(publisherId, agentId, rows.Select((r, i) => new VersionEntry(
+        return new VersionList(publisherId, agentId, rows.Select((r, i) => new VersionEntry(
             r.Version, IsLatest: i == 0, (string?)JsonNode.Parse(r.Data)?["displayName"], r.CreatedAt, r.UpdatedAt,
             Runs: usage.TryGetValue(r.Version, out var u) ? (int)u.Runs : 0,
-            Credits: usage.TryGetValue(r.Version, out var c) ? c.Credits : 0))));
+            Credits: usage.TryGetValue(r.Version, out var c) ? c.Credits : 0)).ToList());
     }
 
     /// <summary>One version's runs and credits, all-time and per day over the last 30 days (?days=1..365).</summary>
@@ -83,23 +92,27 @@ public static class AgentReadEndpoints
         return Results.Json(await AgentVersionStats.ForVersionAsync(db, publisherId, agentId, version, since, ct));
     }
 
-    /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
     static async Task<IResult> ListPublisherAgents(string publisherId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");
+        return Results.Json(new PublisherAgents(publisherId, await PublisherAgentsAsync(db, publisherId, ct)));
+    }
+
+    /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
+    public static async Task<List<PublisherAgent>> PublisherAgentsAsync(AppDbContext db, string publisherId, CancellationToken ct)
+    {
         var rows = await db.AgentConfigs.AsNoTracking()
             .Where(a => a.PublisherId == publisherId)
             .OrderBy(a => a.Id).ThenByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
             .Select(a => new { a.Id, a.Version, a.CreatedAt, a.Data })
             .ToListAsync(ct);
-        var agents = rows.GroupBy(r => r.Id).Select(g =>
+        return rows.GroupBy(r => r.Id).Select(g =>
         {
             var latest = g.First();
             var data = JsonNode.Parse(latest.Data);
             return new PublisherAgent(g.Key, (string?)data?["displayName"], Description: (string?)data?["spawnerPrompt"], latest.Version,
                 g.Count(), g.Min(r => r.CreatedAt), UpdatedAt: latest.CreatedAt);
-        });
-        return Results.Json(new PublisherAgents(publisherId, agents));
+        }).ToList();
     }
 }

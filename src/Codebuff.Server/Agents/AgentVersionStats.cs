@@ -6,7 +6,8 @@ namespace Codebuff.Server.Agents;
 
 /// <summary>
 /// An agent version's statistics from rollup.agent_day (exact: written by FINISH in the run's own statement):
-/// completed runs and credits all-time and per UTC day (by the day the run started), plus the last use. The dashboard
+/// completed runs and credits all-time and per UTC day (by the day the run started), plus the last use; and the distinct
+/// users of its completed runs (agent_run over idx_agent_run_completed_version: no rollup keeps users per version). The dashboard
 /// pages call <see cref="ForVersionAsync"/>; GET /api/agents/{publisherId}/{agentId}/{version}/stats answers it as JSON.
 /// </summary>
 public static class AgentVersionStats
@@ -17,6 +18,7 @@ public static class AgentVersionStats
         [property: JsonPropertyName("publisher_id")] string PublisherId,
         [property: JsonPropertyName("agent_id")] string AgentId,
         string Version, long Runs, decimal Credits,
+        [property: JsonPropertyName("unique_users")] int UniqueUsers,
         [property: JsonPropertyName("last_used")] DateTime? LastUsed,
         IReadOnlyList<Day> Days);
 
@@ -36,7 +38,11 @@ public static class AgentVersionStats
             FROM rollup.agent_day WHERE publisher_id = {publisherId} AND agent_name = {agentId} AND agent_version = {version}
             ORDER BY day
             """).ToListAsync(ct);
-        return new Stats(publisherId, agentId, version, rows.Sum(r => r.Runs), Money.Plain(rows.Sum(r => r.Credits)),
+        var users = rows.Count == 0 ? 0 : await db.Database.SqlQuery<int>($"""
+            SELECT count(DISTINCT user_id)::int AS "Value" FROM agent_run
+            WHERE status = 'completed' AND publisher_id = {publisherId} AND agent_name = {agentId} AND agent_version = {version}
+            """).SingleAsync(ct);
+        return new Stats(publisherId, agentId, version, rows.Sum(r => r.Runs), Money.Plain(rows.Sum(r => r.Credits)), users,
             rows.Count == 0 ? null : rows.Max(r => r.LastUsed),
             rows.Where(r => r.Date >= since).Select(r => new Day(r.Date, r.Runs, Money.Plain(r.Credits))).ToList());
     }

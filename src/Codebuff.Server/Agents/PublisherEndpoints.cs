@@ -51,13 +51,16 @@ public static class PublisherEndpoints
     static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
         db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
 
-    static async Task<IResult> ListMine(Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> ListMine(Caller caller, AppDbContext db, CancellationToken ct) =>
+        Results.Json(await ListMineAsync(db, caller.Required.Id, ct));
+
+    /// <summary>The user's own publishers and those of the orgs they own or administer, oldest first.</summary>
+    public static async Task<List<PublisherView>> ListMineAsync(AppDbContext db, string userId, CancellationToken ct)
     {
-        var user = caller.Required;
         var rows = await (
             from p in db.Publishers.AsNoTracking()
-            where p.UserId == user.Id
-                  || db.OrgMembers.Any(m => m.OrgId == p.OrgId && m.UserId == user.Id && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
+            where p.UserId == userId
+                  || db.OrgMembers.Any(m => m.OrgId == p.OrgId && m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
             orderby p.CreatedAt, p.Id
             select new
             {
@@ -65,7 +68,7 @@ public static class PublisherEndpoints
                 OrgName = db.Orgs.Where(o => o.Id == p.OrgId).Select(o => o.Name).FirstOrDefault(),
                 Agents = db.AgentConfigs.Where(a => a.PublisherId == p.Id).Select(a => a.Id).Distinct().Count(),
             }).ToListAsync(ct);
-        return Results.Json(rows.Select(r => View(r.Publisher, r.Agents, r.OrgName)));
+        return rows.Select(r => View(r.Publisher, r.Agents, r.OrgName)).ToList();
     }
 
     /// <summary>Reads optional string fields (absent or null → null); the first non-string value is an error message.</summary>
@@ -81,36 +84,48 @@ public static class PublisherEndpoints
         return null;
     }
 
+    /// <summary>The fields of a new publisher as given (not yet checked).</summary>
+    public sealed record NewPublisher(string? Id, string? Name, string? Email, string? Bio, string? AvatarUrl, string? OrgId);
+
+    /// <summary>A created publisher, or why not: the status (400, 403, 404) and upstream's message.</summary>
+    public sealed record Created(PublisherView? Publisher, int Status, string? Error);
+
     static async Task<IResult> Create(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var user = caller.Required;
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
-
         var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
-        var (id, name, email, bio, avatar) = (f.GetValueOrDefault("id"), f.GetValueOrDefault("name"), f.GetValueOrDefault("email"), f.GetValueOrDefault("bio"), f.GetValueOrDefault("avatar_url"));
-        error ??= PublisherRules.IdError(id) ?? PublisherRules.NameError(name) ?? PublisherRules.EmailError(email) ?? PublisherRules.AvatarUrlError(avatar);
         if (error is not null) return Errors.Error(400, error);
+        var created = await CreateAsync(db, clock, caller.Required,
+            new NewPublisher(f["id"], f["name"], f["email"], f["bio"], f["avatar_url"], f["org_id"]), ct);
+        return created.Publisher is { } view ? Results.Json(view, statusCode: 201) : Errors.Error(created.Status, created.Error!);
+    }
 
-        var orgId = PublisherRules.Clean(f["org_id"]);
+    /// <summary>Checks the fields and the org role (owner or admin) and creates the publisher; POST /api/publishers and /publishers/new.</summary>
+    public static async Task<Created> CreateAsync(AppDbContext db, TimeProvider clock, User user, NewPublisher f, CancellationToken ct)
+    {
+        var error = PublisherRules.IdError(f.Id) ?? PublisherRules.NameError(f.Name) ?? PublisherRules.EmailError(f.Email) ?? PublisherRules.AvatarUrlError(f.AvatarUrl);
+        if (error is not null) return new(null, 400, error);
+
+        var orgId = PublisherRules.Clean(f.OrgId);
         string? orgName = null;
         if (orgId is not null)
         {
             var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
-            if (role is null) return Errors.Error(404, "Organization not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
+            if (role is null) return new(null, 404, "Organization not found");
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return new(null, 403, "Insufficient permissions");
             orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         }
 
-        if (await db.Publishers.AnyAsync(p => p.Id == id, ct)) return Errors.Error(400, "This publisher ID is already taken");
+        if (await db.Publishers.AnyAsync(p => p.Id == f.Id, ct)) return new(null, 400, TakenId);
         var now = clock.GetUtcNow().UtcDateTime;
         var publisher = new Publisher
         {
-            Id = id!,
-            Name = name!.Trim(),
-            Email = PublisherRules.Clean(email),
-            Bio = PublisherRules.Clean(bio),
-            AvatarUrl = PublisherRules.Clean(avatar),
+            Id = f.Id!,
+            Name = f.Name!.Trim(),
+            Email = PublisherRules.Clean(f.Email),
+            Bio = PublisherRules.Clean(f.Bio),
+            AvatarUrl = PublisherRules.Clean(f.AvatarUrl),
             // Exactly one owner: the org when one is given, else the caller (the check constraint enforces it too).
             UserId = orgId is null ? user.Id : null,
             OrgId = orgId,
@@ -126,27 +141,39 @@ public static class PublisherEndpoints
         }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
-            return Errors.Error(400, "This publisher ID is already taken");
+            db.Publishers.Entry(publisher).State = EntityState.Detached;
+            return new(null, 400, TakenId);
         }
-        return Results.Json(View(publisher, 0, orgName), statusCode: 201);
+        return new(View(publisher, 0, orgName), 201, null);
     }
+
+    const string TakenId = "This publisher ID is already taken";
 
     static async Task<IResult> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
     {
         var id = request.Query["id"].ToString();
-        if (string.IsNullOrEmpty(id)) return Results.Json(new IdCheck(false, "Publisher ID is required"), statusCode: 400);
+        var check = await CheckIdAsync(db, id, ct);
+        return Results.Json(check, statusCode: string.IsNullOrEmpty(id) ? 400 : 200);
+    }
+
+    /// <summary>Whether a new publisher may take this id: the rules, then whether it is free.</summary>
+    public static async Task<IdCheck> CheckIdAsync(AppDbContext db, string? id, CancellationToken ct)
+    {
         var error = PublisherRules.IdError(id);
-        if (error is null && await db.Publishers.AnyAsync(p => p.Id == id, ct)) error = "This publisher ID is already taken";
-        return Results.Json(new IdCheck(error is null, error));
+        if (error is null && await db.Publishers.AnyAsync(p => p.Id == id, ct)) error = TakenId;
+        return new IdCheck(error is null, error);
     }
 
     /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
-    static async Task<IResult> Get(string id, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
+    static async Task<IResult> Get(string id, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct) =>
+        await FindAsync(db, id, ct) is { } view ? Results.Json(view) : Errors.Error(404, "Publisher not found");
+
+    public static async Task<PublisherView?> FindAsync(AppDbContext db, string id, CancellationToken ct)
     {
         var publisher = await db.Publishers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (publisher is null) return Errors.Error(404, "Publisher not found");
+        if (publisher is null) return null;
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return View(publisher, await AgentCountAsync(db, id, ct), orgName);
     }
 
     static async Task<IResult> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)

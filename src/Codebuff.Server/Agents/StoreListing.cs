@@ -7,7 +7,7 @@ namespace Codebuff.Server.Agents;
 /// <summary>
 /// GET /api/agents: the store — the latest version of every published agent with its usage from completed agent runs,
 /// filtered, sorted and paged in memory from <see cref="StoreSnapshot"/> (no database work per request).
-/// Query: search (agent id, display name, description, publisher id or name), sort (cost = weekly credits, the default as
+/// Query: search (agent id, name, display name, description, tags, publisher id or name), sort (cost = weekly credits, the default as
 /// upstream; usage = all-time runs; unique_users; recent|newest; name), limit (1–500, default 100), offset.
 /// </summary>
 public static class StoreListing
@@ -52,14 +52,23 @@ public static class StoreListing
             return Errors.Error(400, $"Invalid sort '{sort}'. Use one of: {string.Join(", ", Orders.Keys)}");
         if (!TryInt(q["limit"], 100, 1, 500, out var limit)) return Errors.Error(400, "limit must be an integer from 1 to 500");
         if (!TryInt(q["offset"], 0, 0, int.MaxValue, out var offset)) return Errors.Error(400, "offset must be a non-negative integer");
-        var search = q["search"].ToString().Trim();
+        var found = Find(await store.GetAsync(ct), q["search"].ToString(), order);
+        return Results.Json(found.Skip(offset).Take(limit).Select(e => e.Agent));
+    }
 
-        var snapshot = await store.GetAsync(ct);
-        IEnumerable<StoreSnapshot.Entry> matches = search.Length == 0 ? snapshot.Entries
-            : snapshot.Entries.Where(e => e.SearchTexts.Any(t => t.Contains(search, StringComparison.OrdinalIgnoreCase)));
-        var sorted = matches.ToList();
-        sorted.Sort(order);
-        return Results.Json(sorted.Skip(offset).Take(limit).Select(e => e.Agent));
+    /// <summary>The sort orders, the default (cost) first.</summary>
+    public static IEnumerable<string> Sorts => Orders.Keys;
+
+    /// <summary>The store entries matching <paramref name="search"/> (agent id, name, description, tags, publisher), in a known <paramref name="sort"/> order.</summary>
+    public static List<StoreSnapshot.Entry> Find(StoreSnapshot.Snapshot snapshot, string? search, string sort) => Find(snapshot, search, Orders[sort]);
+
+    static List<StoreSnapshot.Entry> Find(StoreSnapshot.Snapshot snapshot, string? search, Comparison<StoreSnapshot.Entry> order)
+    {
+        search = search?.Trim() ?? "";
+        var matches = (search.Length == 0 ? snapshot.Entries
+            : snapshot.Entries.Where(e => e.SearchTexts.Any(t => t.Contains(search, StringComparison.OrdinalIgnoreCase)))).ToList();
+        matches.Sort(order);
+        return matches;
     }
 
     static bool TryInt(string? text, int fallback, int min, int max, out int value)

@@ -118,8 +118,10 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
                 m.UsageCount, m.WeeklyRuns, m.WeeklySpent, m.TotalSpent, m.AvgCostPerInvocation,
                 TotalCredits: Money.Plain(u.Credits), WeeklyCredits: Money.Plain(u.WeeklyCredits), m.UniqueUsers, m.LastUsed,
                 Tags: data?["tags"] as JsonArray ?? []);
-            string?[] texts = [r.Id, (string?)data?["displayName"], (string?)data?["description"], (string?)data?["spawnerPrompt"], r.PublisherId, r.PublisherName];
-            return new Entry(agent, r.PublisherId, texts.OfType<string>().ToArray(), u.Runs, u.WeeklyCredits);
+            string?[] texts = [r.Id, (string?)data?["name"], (string?)data?["displayName"], (string?)data?["description"], (string?)data?["spawnerPrompt"],
+                r.PublisherId, r.PublisherName];
+            var tags = agent.Tags.OfType<JsonValue>().Where(t => t.GetValueKind() == System.Text.Json.JsonValueKind.String).Select(t => t.GetValue<string>());
+            return new Entry(agent, r.PublisherId, texts.OfType<string>().Concat(tags).ToArray(), u.Runs, u.WeeklyCredits);
         }).ToList();
         var metrics = usage.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => r.Metrics());
         return new Snapshot(now, entries, metrics);

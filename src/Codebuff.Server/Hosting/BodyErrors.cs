@@ -12,6 +12,8 @@ public sealed class BodyErrors
 
     public bool Any => _errors.Count > 0;
 
+    public IReadOnlyList<(string[] Path, string Message)> Entries => _errors;
+
     public void Add(string message, params string[] path) => _errors.Add((path, message));
 
     public JsonObject ToTree()
@@ -58,6 +60,34 @@ public sealed class BodyErrors
         if (value < min) { Add($"Number must be greater than or equal to {min}", name); return null; }
         if (value > max) { Add($"Number must be less than or equal to {max}", name); return null; }
         return value;
+    }
+
+    public bool? Boolean(JsonObject body, string name)
+    {
+        var node = body[name];
+        if (node is null) return null;
+        if (node.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+        {
+            Add($"Expected boolean, received {JsonKind.Of(node)}", name);
+            return null;
+        }
+        return node.GetValue<bool>();
+    }
+
+    /// <summary>An optional nested object (null when absent or null).</summary>
+    public JsonObject? Object(JsonObject body, string name)
+    {
+        var node = body[name];
+        if (node is null || node is JsonObject) return (JsonObject?)node;
+        Add($"Expected object, received {JsonKind.Of(node)}", name);
+        return null;
+    }
+
+    /// <summary>zod's strict objects: a key outside <paramref name="allowed"/> is an error of the object itself.</summary>
+    public void OnlyKeys(JsonObject body, params string[] allowed)
+    {
+        var unknown = body.Select(p => p.Key).Where(k => !allowed.Contains(k)).ToList();
+        if (unknown.Count > 0) Add($"Unrecognized key(s) in object: {string.Join(", ", unknown.Select(k => $"'{k}'"))}");
     }
 
     public string[]? StringArray(JsonObject body, string name)

@@ -4,6 +4,7 @@ using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
+using Codebuff.Server.Evals;
 using Codebuff.Server.Health;
 using Codebuff.Server.Payments;
 using Codebuff.Server.Orgs;
@@ -129,6 +130,7 @@ public static class ServerApp
         app.MapReferrals();
         app.MapPaymentRoutes();
         app.MapOrgs();
+        app.MapGitEvals();
         app.MapDashboard();
     }
 }

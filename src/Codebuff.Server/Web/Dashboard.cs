@@ -31,16 +31,4 @@ public static class Dashboard
     public static bool IsAdmin(HttpContext http) =>
         Caller.Of(http).User is { } user
         && http.RequestServices.GetRequiredService<IOptions<CodebuffOptions>>().Value.IsSiteAdmin(user.Email);
-
-    /// <summary>
-    /// Answers a page with <paramref name="status"/> (404, 403, …) and its own rendered explanation. Setting the status
-    /// during rendering instead makes Blazor (with UseStatusCodePages in the pipeline) drop the page's body and leave the
-    /// response to the plain status-code page; applied when the response starts, the page's markup is kept.
-    /// </summary>
-    public static void AnswerStatus(HttpContext http, int status) =>
-        http.Response.OnStarting(() =>
-        {
-            http.Response.StatusCode = status;
-            return Task.CompletedTask;
-        });
 }

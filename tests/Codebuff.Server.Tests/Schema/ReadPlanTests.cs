@@ -80,6 +80,11 @@ public sealed class ReadPlanTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal(50, recent.Count);
         var stats = await AgentVersionStats.ForVersionAsync(db, "pub", "agent1", "1.0.1", DateOnly.FromDateTime(now).AddDays(-29), ct);
         Assert.True(stats.Runs > 0);
+        Assert.True(stats.UniqueUsers > 0);
+        // The admins' trace search: by a run id (client request id) and by a client id over the recent days.
+        var search = await TraceSearch.SearchAsync(db, "r200", now, ct);
+        Assert.Equal("r200", search.Run?.Id);
+        await TraceSearch.SearchAsync(db, "some-client", now, ct);
 
         Assert.True(plans.Plans.Count >= 8, $"only {plans.Plans.Count} commands explained");
         var all = string.Join("\n---\n", plans.Plans);

@@ -17,7 +17,6 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly List<string> _problems = [];
     readonly HashSet<string> _refusedPages = [];
     readonly List<(string Location, string Problem)> _resourceErrors = [];
-    readonly System.Collections.Concurrent.ConcurrentDictionary<IRequest, byte> _answered = new();
     int _shots;
 
     DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
@@ -37,13 +36,12 @@ public sealed class DashboardTab : IAsyncDisposable
         page.PageError += (_, error) => _problems.Add($"script error on {page.Url}: {error}");
         page.RequestFailed += (_, request) =>
         {
-            // Blazor's enhanced navigation may abort its fetch once the answer is in (and applied); that is no failure.
-            if (request.ResourceType == "fetch" && request.Failure == "net::ERR_ABORTED" && _answered.ContainsKey(request)) return;
+            // Blazor's enhanced navigation and form posts cancel their fetch once the page is in (or a newer one starts).
+            if (request.ResourceType == "fetch" && request.Failure == "net::ERR_ABORTED") return;
             _problems.Add($"request failed: {request.Url} ({request.Failure})");
         };
         page.Response += (_, response) =>
         {
-            if (response.Status < 400) _answered.TryAdd(response.Request, 0);
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
             if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
             else if (response.Status >= 400) _refusedPages.Add(response.Url);

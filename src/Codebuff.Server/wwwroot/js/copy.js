@@ -6,6 +6,8 @@ document.addEventListener("click", async (event) => {
     const source = document.getElementById(button.dataset.copy);
     if (!source) return;
     const text = "value" in source ? source.value : source.textContent;
+    const label = button.dataset.label || (button.dataset.label = button.textContent);
+    setTimeout(() => { button.textContent = label; }, 2000);
     try {
         await navigator.clipboard.writeText(text);
         button.textContent = "Copied";

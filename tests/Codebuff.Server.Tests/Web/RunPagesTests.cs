@@ -1,0 +1,163 @@
+using Codebuff.Server.Tests.Chat;
+using Codebuff.Server.Tests.Infrastructure;
+using Codebuff.Server.Tests.Orgs;
+using Microsoft.Playwright;
+
+namespace Codebuff.Server.Tests.Web;
+
+/// <summary>
+/// /runs, a run's trace, and the admins' trace search, after the calls the SDK makes for an agent with one sub-agent
+/// (START, chat/completions under the run id, a step naming the completion id, FINISH; the child likewise) — the
+/// same wire sequence shared/acceptance/sdk's subagent scenario checks, sent by HttpClient: that harness needs the npm
+/// package installed, which a test run cannot count on.
+/// </summary>
+public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
+{
+    static StringContent Text(JsonNode body) => new(body.ToJsonString()); // as the SDK sends it: JSON labelled text/plain
+
+    /// <summary>One LLM call under the run and the step that names it; the completion id it got.</summary>
+    static async Task<string> StepAsync(HttpClient client, string runId, int number, params string[] children)
+    {
+        var chat = ChatFixture.ChatBody("test/model", runId);
+        chat["codebuff_metadata"]!["client_id"] = "client-" + runId[..8];
+        var sse = await (await client.PostChatAsync(chat)).Content.ReadAsStringAsync();
+        var messageId = (string)ChatTestHelpers.DataChunks(sse)[0]["id"]!;
+        var step = await client.PostAsync($"/api/v1/agent-runs/{runId}/steps", Text(new JsonObject
+        {
+            ["stepNumber"] = number, ["credits"] = 1, ["childRunIds"] = new JsonArray(children.Select(c => (JsonNode)c!).ToArray()),
+            ["messageId"] = messageId, ["status"] = "completed", ["startTime"] = DateTime.UtcNow.AddSeconds(-1).ToString("O"),
+        }));
+        Assert.Equal(HttpStatusCode.OK, step.StatusCode);
+        return messageId;
+    }
+
+    static async Task FinishAsync(HttpClient client, string runId, int credits) =>
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/api/v1/agent-runs", Text(new JsonObject
+        {
+            ["action"] = "FINISH", ["runId"] = runId, ["status"] = "completed", ["totalSteps"] = 1, ["directCredits"] = 1, ["totalCredits"] = credits,
+        }))).StatusCode);
+
+    async Task<(TestUser User, string Root, string Child, string RootMessage, string ChildMessage)> RunWithSubAgentAsync()
+    {
+        var user = await server.CreateUserAsync(credits: 1000);
+        var client = server.ClientFor(user);
+        var root = await server.StartRunAsync(client, "base");
+        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        var child = await server.StartRunAsync(client, "file-picker", root);
+        var childMessage = await StepAsync(client, child, 1);
+        await FinishAsync(client, child, 1);
+        var rootMessage = await StepAsync(client, root, 1, child);
+        await FinishAsync(client, root, 2);
+        await server.WaitForMessagesAsync(user.Id, 2);
+        return (user, root, child, rootMessage, childMessage);
+    }
+
+    [Fact]
+    public async Task A_runs_trace_shows_its_sub_agent_its_steps_and_each_steps_llm_call()
+    {
+        var (user, root, child, rootMessage, childMessage) = await RunWithSubAgentAsync();
+        await using var tab = await DashboardTab.OpenAsync(server, user);
+
+        await tab.GotoAsync("/runs");
+        Assert.Equal("Your runs", await tab.HeadingAsync());
+        Assert.Equal([child, root], await tab.Page.Locator("#runs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.run)"));
+        Assert.Contains("(sub-agent)", await tab.Page.InnerTextAsync($"tr[data-run='{child}']"));
+
+        await tab.Page.ClickAsync($"tr[data-run='{root}'] a");
+        await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync("Run trace");
+        await tab.ScreenshotAsync();
+        Assert.Equal(root, await tab.Page.InnerTextAsync("#run-id"));
+        Assert.Equal(0, await tab.Page.Locator("#owner").CountAsync());
+
+        // The tree: the child run sits under the root, each with its step and the step's message.
+        var rootNode = tab.Page.Locator($"#run-{root}");
+        var childNode = rootNode.Locator($"#run-{child}");
+        Assert.Equal("file-picker completed", (await childNode.Locator("h2").InnerTextAsync()).Trim());
+        var message = rootNode.Locator($"> .steps [data-message='{rootMessage}']");
+        Assert.Equal(("test/model-reported", "1,000 (100 cached)", "200", "1"), (await message.Locator(".model").InnerTextAsync(), await message.Locator(".input-tokens").InnerTextAsync(),
+            await message.Locator(".output-tokens").InnerTextAsync(), await message.Locator(".credits").InnerTextAsync()));
+        Assert.Matches(@"^\d+(\.\d)? m?s$", await message.Locator(".latency").InnerTextAsync());
+        Assert.Equal(child, await rootNode.Locator("> .steps .step a[href^='#run-']").InnerTextAsync());
+        Assert.False(await message.Locator(".response pre").IsVisibleAsync());
+        await message.Locator(".response summary").ClickAsync();
+        Assert.Equal("Hello from the fake provider.", await message.Locator(".response pre").InnerTextAsync());
+        Assert.Equal("(not recorded)", await message.Locator(".request pre").TextContentAsync()); // the call's request is not stored (ChatBilling)
+        Assert.Equal(1, await childNode.Locator($"[data-message='{childMessage}']").CountAsync());
+        await tab.ScreenshotAsync();
+
+        // Opening the child shows the same tree, marked at the child.
+        await tab.GotoAsync($"/runs/{child}");
+        Assert.Equal("true", await tab.Page.GetAttributeAsync($"#run-{child}", "aria-current"));
+        Assert.Contains(root, await tab.Page.InnerTextAsync("main section.card"));
+    }
+
+    [Fact]
+    public async Task Another_users_run_is_not_found_and_signed_out_visitors_are_sent_to_sign_in()
+    {
+        var (_, root, _, _, _) = await RunWithSubAgentAsync();
+        var stranger = await server.CreateUserAsync();
+        await using var tab = await DashboardTab.OpenAsync(server, stranger);
+        var response = await tab.GotoAsync($"/runs/{root}");
+        Assert.Equal(404, response!.Status);
+        Assert.Equal("Run not found", await tab.HeadingAsync());
+        Assert.DoesNotContain("test/model", await tab.Page.ContentAsync());
+
+        await tab.GotoAsync("/runs");
+        Assert.Contains("No runs yet", await tab.Page.InnerTextAsync("main"));
+
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress };
+        var redirect = await anonymous.GetAsync($"/runs/{root}");
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.EndsWith($"/login?next=%2Fruns%2F{root}", redirect.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task Admin_pages_are_refused_to_others_and_admins_find_a_trace_by_client_request_id_or_client_id()
+    {
+        var (user, root, _, rootMessage, _) = await RunWithSubAgentAsync();
+
+        await using (var outsider = await DashboardTab.OpenAsync(server, user))
+        {
+            foreach (var path in new[] { "/admin", $"/admin/traces?search={root}" })
+            {
+                var refused = await outsider.GotoAsync(path);
+                Assert.Equal(403, refused!.Status);
+                Assert.Equal("Access Denied", await outsider.HeadingAsync());
+                Assert.DoesNotContain(rootMessage, await outsider.Page.ContentAsync());
+            }
+            Assert.Equal(0, await outsider.Page.Locator("header a[href='/admin']").CountAsync());
+        }
+
+        await using var tab = await DashboardTab.OpenAsync(server, await server.SiteAdminAsync());
+        await tab.GotoAsync("/admin");
+        Assert.Equal("Admin", await tab.HeadingAsync());
+        Assert.Equal(["/admin/traces", "/admin/orgs"], await tab.Page.Locator("main h2 a").EvaluateAllAsync<string[]>("a => a.map(x => x.getAttribute('href'))"));
+
+        await tab.Page.ClickAsync("a[href='/admin/traces']");
+        await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync("Traces");
+        await tab.Page.FillAsync("#search", root);
+        await tab.Page.ClickAsync("main form button[type=submit]");
+        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/admin/traces?search={root}"));
+        await tab.ScreenshotAsync();
+        Assert.Contains(user.Email, await tab.Page.InnerTextAsync("#run-hit"));
+        var hit = tab.Page.Locator($"#hits tr[data-message='{rootMessage}']");
+        Assert.Equal(1, await tab.Page.Locator("#hits tbody tr").CountAsync()); // the child's call was billed under the child run
+        Assert.Contains(user.Email, await hit.InnerTextAsync());
+        Assert.Contains("test/model-reported", await hit.InnerTextAsync());
+
+        // By client id (each run's calls carried their own): the root's call again.
+        await tab.GotoAsync($"/admin/traces?search=client-{root[..8]}");
+        Assert.Equal([rootMessage], await tab.Page.Locator("#hits tbody tr").EvaluateAllAsync<string[]>("r => r.map(x => x.dataset.message)"));
+        Assert.Equal(0, await tab.Page.Locator("#run-hit").CountAsync());
+
+        // The admin opens the user's trace.
+        await tab.Page.ClickAsync($"#hits tr[data-message='{rootMessage}'] a[href='/runs/{root}']");
+        await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync("Run trace");
+        await tab.ScreenshotAsync();
+        Assert.Equal(user.Email, await tab.Page.InnerTextAsync("#owner"));
+        Assert.Equal(1, await tab.Page.Locator($"[data-message='{rootMessage}']").CountAsync());
+
+        await tab.GotoAsync("/admin/traces?search=nothing-like-this");
+        Assert.Contains("No LLM calls match", await tab.Page.InnerTextAsync("#no-hits"));
+    }
+}
