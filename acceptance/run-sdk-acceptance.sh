@@ -91,6 +91,20 @@ if [ -n "$ids" ] && command -v psql >/dev/null; then
     echo "db-check FAILED: stored run tree or billing does not match the wire ($tree)" >&2
     rc=1
   fi
+  # The dashboard's trace of that SDK run (the page takes the user's API key as a browser would take its cookie): the
+  # child run sits in the parent's tree, and every billed call of the child is shown with its model and credits.
+  page=$(curl -fsS -H "Authorization: Bearer $rich" "$url/runs/$parent" 2>&1)
+  messages=$(q "SELECT string_agg(id, ' ' ORDER BY id) FROM message WHERE client_request_id = '$child'")
+  missing=""
+  grep -q "id=\"run-$child\"" <<<"$page" || missing="child run $child"
+  for m in $messages; do grep -q "data-message=\"$m\"" <<<"$page" || missing="$missing message $m"; done
+  grep -q 'class="model">[^<]' <<<"$page" || missing="$missing model"
+  if [ -z "$missing" ] && [ -n "$messages" ]; then
+    echo "trace-page: /runs/$parent shows the child run and its billed calls ($messages) with their model" >&2
+  else
+    echo "trace-page FAILED: /runs/$parent lacks:${missing:- the messages of the child run}" >&2
+    rc=1
+  fi
 fi
 if [ "$rc" -ne 0 ]; then echo "--- server log (tail) ---" >&2; tail -n 40 "$work/server.log" >&2; fi
 exit $rc
