@@ -68,6 +68,9 @@ public sealed class SharedClusterTests : IAsyncLifetime
         Assert.True(recoveredAfter > TimeSpan.Zero, "the server did not serve again within 90 s");
         Assert.True(unavailable > 0, $"the outage was never observed (first request answered after {recoveredAfter})");
         Assert.NotEqual(postmaster, PostmasterPid());
+        // PostgreSQL may accept connections before the supervisor's own restart attempt has returned (it retries a
+        // start refused while the killed postmaster's backends exit): let it finish before the server is stopped.
+        Assert.True(await server.WaitForOutputAsync("is serving again", TimeSpan.FromSeconds(60)), server.OutputSoFar);
 
         server.Interrupt();
         var result = await server.WaitAsync(120);

@@ -6,14 +6,34 @@ namespace Codebuff.Server.Tests.Infrastructure;
 public sealed class ServerProcess : IAsyncDisposable
 {
     readonly Process _process;
-    readonly Task<string> _stdout;
+    readonly System.Text.StringBuilder _output = new();
+    readonly Task _stdout;
     readonly Task<string> _stderr;
 
     ServerProcess(Process process)
     {
         _process = process;
-        _stdout = process.StandardOutput.ReadToEndAsync();
+        _stdout = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+                lock (_output) _output.AppendLine(line);
+        });
         _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    /// <summary>What the server has printed on stdout so far (while it runs).</summary>
+    public string OutputSoFar { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Waits until the server has printed a line containing <paramref name="text"/>.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!OutputSoFar.Contains(text, StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > timeout || _process.HasExited) return false;
+            await Task.Delay(100);
+        }
+        return true;
     }
 
     public int Id => _process.Id;
@@ -47,7 +67,8 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
         await _process.WaitForExitAsync(cts.Token);
-        return new Result(_process.ExitCode, await _stdout, await _stderr);
+        await _stdout;
+        return new Result(_process.ExitCode, OutputSoFar, await _stderr);
     }
 
     /// <summary>A loopback port free right now, for a child's --urls.</summary>
