@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Admin;
 

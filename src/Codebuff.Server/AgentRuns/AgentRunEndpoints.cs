@@ -1,10 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace Codebuff.Server.AgentRuns;

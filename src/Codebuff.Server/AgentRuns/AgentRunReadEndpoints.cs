@@ -1,7 +1,3 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.AgentRuns;
 
 /// <summary>The caller's runs (GET /api/runs?cursor=&amp;limit=) and one run's trace tree (GET /api/runs/{runId}/trace), over RunQueries.</summary>

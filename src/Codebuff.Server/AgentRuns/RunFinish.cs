@@ -1,7 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
-
 namespace Codebuff.Server.AgentRuns;
 
 /// <summary>

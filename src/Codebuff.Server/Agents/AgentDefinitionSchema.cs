@@ -1,7 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Codebuff.Server.Hosting;
 
 namespace Codebuff.Server.Agents;
 

@@ -1,10 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>POST /api/agents/validate (api.md §2.10) and POST /api/agents/publish (§4.6).</summary>

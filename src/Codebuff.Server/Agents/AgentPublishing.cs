@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>A publish step's refusal: the status and the exact body api.md §4.6 gives it.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>Published agents by version (api.md §2.9, also under /api/v1 for the SDK), version lists and a publisher's agents.</summary>

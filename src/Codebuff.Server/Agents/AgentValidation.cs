@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>An entry of "validationErrors": filePath is the definition's key (its id) or the spawnable ref; path locates the field.</summary>

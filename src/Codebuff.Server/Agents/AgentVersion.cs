@@ -1,6 +1,4 @@
 using System.Globalization;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Agents;
 

@@ -1,7 +1,3 @@
-using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>

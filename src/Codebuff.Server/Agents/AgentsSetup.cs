@@ -1,5 +1,3 @@
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Agents;
 
 public static class AgentsSetup

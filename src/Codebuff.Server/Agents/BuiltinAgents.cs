@@ -1,8 +1,4 @@
 using System.Reflection;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Agents;
 

@@ -1,6 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>Who may act for a publisher: its owning user, or an owner/admin of its owning org.</summary>

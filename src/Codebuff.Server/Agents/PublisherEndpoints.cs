@@ -1,12 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>Publisher profiles (api.md §5.4): list mine, create, check an id, read, update.</summary>

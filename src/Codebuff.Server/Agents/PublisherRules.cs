@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>Publisher id and name rules (api.md §5.4), with upstream's messages.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
-
 namespace Codebuff.Server.Agents;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-
 namespace Codebuff.Server.Auth;
 
 /// <summary>

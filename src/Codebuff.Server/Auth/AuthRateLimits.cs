@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.Components.Endpoints;
 using Microsoft.AspNetCore.RateLimiting;
 

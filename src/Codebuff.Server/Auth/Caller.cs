@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-
 namespace Codebuff.Server.Auth;
 
 /// <summary>

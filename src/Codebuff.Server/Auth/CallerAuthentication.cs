@@ -1,11 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Auth;
 

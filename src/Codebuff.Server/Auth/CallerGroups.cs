@@ -1,4 +1,3 @@
-using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.Authorization;
 
 namespace Codebuff.Server.Auth;

@@ -1,10 +1,5 @@
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Codebuff.Contracts;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Auth;
 

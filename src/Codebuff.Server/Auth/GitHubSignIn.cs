@@ -1,13 +1,8 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Web;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Auth;
 

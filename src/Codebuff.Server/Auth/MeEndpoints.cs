@@ -1,7 +1,3 @@
-using System.Text.Json.Serialization;
-using Codebuff.Server.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace Codebuff.Server.Auth;
 
 public static class MeEndpoints

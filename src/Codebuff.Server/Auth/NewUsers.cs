@@ -1,5 +1,4 @@
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
 
 namespace Codebuff.Server.Auth;

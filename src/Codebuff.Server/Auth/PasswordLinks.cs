@@ -1,10 +1,6 @@
 using System.Security.Cryptography;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Auth;
 

@@ -1,6 +1,4 @@
-using Codebuff.Server.Data;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Auth;
 

@@ -1,13 +1,7 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Payments;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Auth;
 

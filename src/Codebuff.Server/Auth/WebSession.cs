@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Auth;
 

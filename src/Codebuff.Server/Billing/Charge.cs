@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
 
 namespace Codebuff.Server.Billing;
 

@@ -1,11 +1,5 @@
 using System.Diagnostics.Metrics;
-using System.Text.Json;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Codebuff.Server.Billing;
 

@@ -1,10 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace Codebuff.Server.Billing;

@@ -1,6 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Billing;
 
 /// <summary>Whose credits: a user's personal grants (org_id NULL) or an organization's grants.</summary>

@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-
 namespace Codebuff.Server.Billing;
 
 /// <summary>Lower is consumed first (api.md §7.3, Dec 2025 table; admin uses the constant table's 60).</summary>

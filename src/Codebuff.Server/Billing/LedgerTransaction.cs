@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Codebuff.Server.Billing;

@@ -1,11 +1,4 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Chat;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Billing;
 

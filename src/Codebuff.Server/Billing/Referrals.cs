@@ -1,6 +1,4 @@
-using Codebuff.Server.Data;
 using Codebuff.Server.Orgs;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
 

@@ -1,11 +1,6 @@
-using System.Text.Json.Nodes;
 using Codebuff.Contracts;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Payments;
 using Codebuff.Server.Orgs;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Billing;
 

@@ -1,9 +1,4 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Chat;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Orgs;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using static Codebuff.Server.Chat.ProviderJson;

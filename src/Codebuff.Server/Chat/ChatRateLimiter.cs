@@ -1,6 +1,3 @@
-using Codebuff.Server.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace Codebuff.Server.Chat;
 
 /// <summary>

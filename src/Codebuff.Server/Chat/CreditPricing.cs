@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Codebuff.Server.Chat;
 
 /// <summary>Credits for an LLM call (api.md §7.1–7.2) and the local price table for providers that report no cost.</summary>

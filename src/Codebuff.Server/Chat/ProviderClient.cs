@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using static Codebuff.Server.Chat.ProviderJson;
 
 namespace Codebuff.Server.Chat;

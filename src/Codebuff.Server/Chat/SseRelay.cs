@@ -1,10 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 using static Codebuff.Server.Chat.ProviderJson;
 
 namespace Codebuff.Server.Chat;

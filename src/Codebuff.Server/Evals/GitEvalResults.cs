@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Evals;
 
 /// <summary>

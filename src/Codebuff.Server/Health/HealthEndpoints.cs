@@ -1,8 +1,4 @@
-using System.Text.Json.Serialization;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Health;
 

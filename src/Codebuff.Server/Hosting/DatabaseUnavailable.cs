@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
-using Npgsql;
 
 namespace Codebuff.Server.Hosting;
 

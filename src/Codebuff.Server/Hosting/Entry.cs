@@ -1,8 +1,5 @@
 using Codebuff.Server.Admin;
-using Codebuff.Server.Data;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Hosting;
 

@@ -1,6 +1,3 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-
 namespace Codebuff.Server.Hosting;
 
 /// <summary>

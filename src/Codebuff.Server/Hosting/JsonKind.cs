@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace Codebuff.Server.Hosting;
 
 /// <summary>zod's name for a JSON value's type, as Codebuff's validation messages say it ("Expected string, received number").</summary>

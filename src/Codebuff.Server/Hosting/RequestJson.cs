@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Unicode;
 
 namespace Codebuff.Server.Hosting;

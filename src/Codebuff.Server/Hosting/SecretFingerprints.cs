@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Hosting;
 

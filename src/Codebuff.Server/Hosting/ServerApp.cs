@@ -1,9 +1,7 @@
 using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Agents;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Chat;
-using Codebuff.Server.Data;
 using Codebuff.Server.Evals;
 using Codebuff.Server.Health;
 using Codebuff.Server.Payments;
@@ -11,7 +9,6 @@ using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Codebuff.Server.Hosting;
@@ -92,7 +89,7 @@ public static class ServerApp
         services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);
-        services.AddOrgs(config);
+        services.AddOrgs();
         services.AddDashboard();
     }
 

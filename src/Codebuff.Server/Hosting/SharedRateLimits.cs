@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using Npgsql;
 
 namespace Codebuff.Server.Hosting;
 

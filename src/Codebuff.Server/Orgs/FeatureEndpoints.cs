@@ -1,11 +1,4 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using static Codebuff.Server.Orgs.OrgAccess;
-
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;

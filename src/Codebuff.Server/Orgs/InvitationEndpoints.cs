@@ -1,10 +1,4 @@
-using Codebuff.Server.Auth;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
-using Codebuff.Server.Hosting;
-
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;

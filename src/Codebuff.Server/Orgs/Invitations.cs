@@ -1,8 +1,3 @@
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-
 namespace Codebuff.Server.Orgs;
 
 /// <summary>

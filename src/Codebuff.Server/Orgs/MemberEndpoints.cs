@@ -1,7 +1,4 @@
-using Codebuff.Server.Data;
 using static Codebuff.Server.Orgs.OrgAccess;
-using Codebuff.Server.Hosting;
-
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;

@@ -1,14 +1,4 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Orgs;
-
-/// <summary>Why a membership change was refused: status and message of the answer.</summary>
-public sealed record Refusal(int Status, string Message)
-{
-    public IResult ToResult() => Errors.Error(Status, Message);
-}
 
 /// <summary>
 /// Adding, re-roling and removing members (api.md §5.5). Owners outrank admins outrank members; only owners touch

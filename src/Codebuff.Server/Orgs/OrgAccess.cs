@@ -1,8 +1,3 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Orgs;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Orgs;
 

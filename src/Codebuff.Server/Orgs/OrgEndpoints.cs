@@ -1,12 +1,6 @@
-using Codebuff.Server.Auth;
-using System.Text.Json.Nodes;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
-using Codebuff.Server.Hosting;
-
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Orgs;
 
 /// <summary>Rows as the dashboard receives them: upstream returns database rows with their snake_case column names.</summary>

@@ -1,6 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Orgs;
 
 /// <summary>The org reads the JSON routes answer and the dashboard pages render: one query each.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Orgs;
 
 /// <summary>Reading the org routes' JSON bodies: [our choice] a body that is not a JSON object is a 400, never upstream's 500.</summary>

@@ -1,8 +1,5 @@
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Codebuff.Server.Hosting;
-
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;

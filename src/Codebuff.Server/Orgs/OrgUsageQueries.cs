@@ -1,6 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace Codebuff.Server.Orgs;

@@ -1,8 +1,6 @@
 using System.Text;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Orgs;
 

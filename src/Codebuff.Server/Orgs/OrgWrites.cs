@@ -1,8 +1,4 @@
-using System.Text.Json.Nodes;
-using Codebuff.Server.Data;
 using Codebuff.Server.Payments;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Codebuff.Server.Orgs;
 

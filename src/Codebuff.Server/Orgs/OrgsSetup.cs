@@ -2,7 +2,7 @@ namespace Codebuff.Server.Orgs;
 
 public static class OrgsSetup
 {
-    public static void AddOrgs(this IServiceCollection services, IConfiguration config)
+    public static void AddOrgs(this IServiceCollection services)
     {
         services.AddScoped<Memberships>();
         services.AddScoped<Invitations>();

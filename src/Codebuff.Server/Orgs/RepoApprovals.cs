@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using static Codebuff.Server.Orgs.OrgAccess;
 
 namespace Codebuff.Server.Orgs;

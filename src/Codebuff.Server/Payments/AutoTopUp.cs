@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Stripe;
 
 namespace Codebuff.Server.Payments;
@@ -165,7 +163,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
     /// an amount of <see cref="AutoTopUpEndpoints.MinimumAmount"/> to <see cref="AutoTopUpEndpoints.MaximumAmount"/>
     /// credits. Null when saved, otherwise why not.
     /// </summary>
-    public static async Task<Orgs.Refusal?> SaveSettingsAsync(AppDbContext db, string userId, bool enabled, int? threshold, int? amount, CancellationToken ct)
+    public static async Task<Refusal?> SaveSettingsAsync(AppDbContext db, string userId, bool enabled, int? threshold, int? amount, CancellationToken ct)
     {
         if (enabled)
         {

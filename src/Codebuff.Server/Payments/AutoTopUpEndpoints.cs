@@ -1,10 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Payments;
 

@@ -1,8 +1,4 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Orgs;
-using Microsoft.Extensions.Options;
 using Stripe;
 
 namespace Codebuff.Server.Payments;

@@ -1,11 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Stripe;
 
 namespace Codebuff.Server.Payments;

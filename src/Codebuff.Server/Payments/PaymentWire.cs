@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Codebuff.Server.Payments;
 
 /// <summary>The JSON shapes of the payment routes, as the OpenAPI document names them (api.md §5.6, §5.3).</summary>

@@ -1,5 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Stripe;
 
 namespace Codebuff.Server.Payments;

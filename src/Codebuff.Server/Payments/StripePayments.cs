@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Options;
 using Stripe;
 using Stripe.Checkout;
+using Session = Stripe.Checkout.Session;
 
 namespace Codebuff.Server.Payments;
 

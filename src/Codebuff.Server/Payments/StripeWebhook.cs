@@ -1,7 +1,5 @@
 using System.Globalization;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Stripe;
 using Charge = Stripe.Charge;
 using Session = Stripe.Checkout.Session;

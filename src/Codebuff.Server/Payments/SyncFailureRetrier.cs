@@ -1,7 +1,4 @@
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Payments;
 

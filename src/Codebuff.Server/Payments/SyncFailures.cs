@@ -1,6 +1,3 @@
-using Codebuff.Server.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace Codebuff.Server.Payments;
 
 /// <summary>

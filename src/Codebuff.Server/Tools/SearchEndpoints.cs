@@ -1,12 +1,6 @@
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
 using Codebuff.Server.Billing;
-using Codebuff.Server.Data;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Orgs;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Tools;
 

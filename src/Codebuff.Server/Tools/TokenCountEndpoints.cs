@@ -1,8 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Codebuff.Server.Auth;
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Tools;
 
 /// <summary>

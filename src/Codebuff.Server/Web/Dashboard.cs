@@ -1,7 +1,4 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Hosting;
 using Codebuff.Server.Web.Components;
-using Microsoft.Extensions.Options;
 
 namespace Codebuff.Server.Web;
 

@@ -1,5 +1,3 @@
-using Codebuff.Server.Hosting;
-
 namespace Codebuff.Server.Web;
 
 /// <summary>Upstream's short links into the profile's tabs (clients.md §1.1); any other query (a Stripe cancel flag) comes along.</summary>

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Codebuff.Server.Web.Components;
 

@@ -1,5 +1,3 @@
-using Codebuff.Server.Auth;
-using Codebuff.Server.Data;
 using Microsoft.AspNetCore.Components;
 
 namespace Codebuff.Server.Web.Components;

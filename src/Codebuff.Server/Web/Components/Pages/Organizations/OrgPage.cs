@@ -1,4 +1,3 @@
-using Codebuff.Server.Data;
 using Codebuff.Server.Orgs;
 using Microsoft.AspNetCore.Components;
 
