@@ -131,14 +131,10 @@ public static class AdminCommands
     static async Task<CreditBalance> GrantAsync(IServiceProvider services, string email, int credits, GrantType type, int? expiresInDays, CancellationToken ct)
     {
         var expiresAt = GrantExpiry(credits, expiresInDays);
-        var db = services.GetRequiredService<AppDbContext>();
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
+        var user = await services.GetRequiredService<AppDbContext>().Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
                    ?? throw new AdminException($"no user with e-mail {email}");
-        var ledger = services.GetRequiredService<CreditLedger>();
-        var owner = LedgerOwner.User(user.Id);
-        await ledger.GrantAsync(owner, $"{type.ToString().ToLowerInvariant()}-{user.Id}-{Guid.NewGuid():N}", user.Id, credits, type,
-            "Granted by operator (admin grant)", expiresAt, ct);
-        return await ledger.GetBalanceAsync(owner, ct);
+        return await GrantToAsync(services, LedgerOwner.User(user.Id), $"{type.ToString().ToLowerInvariant()}-{user.Id}-{Guid.NewGuid():N}",
+            user.Id, credits, type, "Granted by operator (admin grant)", expiresAt, ct);
     }
 
     /// <summary>Checks a grant's amount and lifetime; the expiry it asks for, or null for never.</summary>
@@ -156,13 +152,18 @@ public static class AdminCommands
     static async Task<CreditBalance> GrantOrgAsync(IServiceProvider services, string slug, int credits, int? expiresInDays, CancellationToken ct)
     {
         var expiresAt = GrantExpiry(credits, expiresInDays);
-        var db = services.GetRequiredService<AppDbContext>();
-        var org = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == slug, ct)
+        var org = await services.GetRequiredService<AppDbContext>().Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == slug, ct)
                   ?? throw new AdminException($"no organization with slug {slug}");
+        return await GrantToAsync(services, LedgerOwner.Org(org.Id), $"org-{org.Id}-{Guid.NewGuid():N}", org.OwnerId, credits,
+            GrantType.Organization, "Granted by operator (admin grant --org)", expiresAt, ct);
+    }
+
+    /// <summary>Grants to a user's or an org's ledger; the balance the operator sees after it.</summary>
+    static async Task<CreditBalance> GrantToAsync(IServiceProvider services, LedgerOwner owner, string operationId, string payerId, int credits,
+        GrantType type, string description, DateTime? expiresAt, CancellationToken ct)
+    {
         var ledger = services.GetRequiredService<CreditLedger>();
-        var owner = LedgerOwner.Org(org.Id);
-        await ledger.GrantAsync(owner, $"org-{org.Id}-{Guid.NewGuid():N}", org.OwnerId, credits, GrantType.Organization,
-            "Granted by operator (admin grant --org)", expiresAt, ct);
+        await ledger.GrantAsync(owner, operationId, payerId, credits, type, description, expiresAt, ct);
         return await ledger.GetBalanceAsync(owner, ct);
     }
 }

@@ -152,6 +152,19 @@ public static partial class AgentDefinitionSchema
             return null;
         }
 
+        /// <summary>
+        /// An optional section that <paramref name="read"/> rebuilds from the parts it accepts: null when it is absent or
+        /// when any of its checks added an issue, so a section with an error is never half kept.
+        /// </summary>
+        JsonObject? Rebuilt(JsonObject o, string path, string expected, Action<JsonObject, string, JsonObject> read)
+        {
+            if (Section(o, path, expected) is not { } section) return null;
+            var start = issues.Count;
+            var result = new JsonObject();
+            read(section, path, result);
+            return issues.Count == start ? result : null;
+        }
+
         void Expected(string path, string expected, JsonNode? node, bool present) =>
             Add(path, $"Invalid input: expected {expected}, received {JsonKind.Of(node, present)}");
 
@@ -206,26 +219,17 @@ public static partial class AgentDefinitionSchema
             return ok ? (JsonObject)r.DeepClone() : null;
         }
 
-        public JsonObject? ReasoningOptions(JsonObject o)
+        public JsonObject? ReasoningOptions(JsonObject o) => Rebuilt(o, "reasoningOptions", "object", (r, path, result) =>
         {
-            const string path = "reasoningOptions";
-            if (Section(o, path, "object") is not { } r) return null;
-            var result = new JsonObject();
-            var start = issues.Count;
             if (Boolean(r, "enabled", path) is { } enabled) result["enabled"] = enabled;
             if (Boolean(r, "exclude", path) is { } exclude) result["exclude"] = exclude;
             if (IsNumber(r["max_tokens"])) result["max_tokens"] = r["max_tokens"]!.DeepClone();
             else if (JsonKind.IsString(r["effort"]) && Efforts.Contains(r["effort"]!.GetValue<string>())) result["effort"] = r["effort"]!.GetValue<string>();
             else Add(path, $"Invalid input: expected max_tokens (number) or effort ({string.Join("|", Efforts.Select(e => $"\"{e}\""))})");
-            return issues.Count == start ? result : null;
-        }
+        });
 
-        public JsonObject? ProviderOptions(JsonObject o)
+        public JsonObject? ProviderOptions(JsonObject o) => Rebuilt(o, "providerOptions", "object", (p, path, result) =>
         {
-            const string path = "providerOptions";
-            if (Section(o, path, "object") is not { } p) return null;
-            var start = issues.Count;
-            var result = new JsonObject();
             foreach (var key in new[] { "order", "only", "ignore" })
                 if (StringArray(p, key, At(path, key)) is { } list) result[key] = ToArray(list);
             foreach (var key in new[] { "allow_fallbacks", "require_parameters" })
@@ -253,15 +257,10 @@ public static partial class AgentDefinitionSchema
                     result["max_price"] = kept;
                 }
             }
-            return issues.Count == start ? result : null;
-        }
+        });
 
-        public JsonObject? McpServers(JsonObject o)
+        public JsonObject? McpServers(JsonObject o) => Rebuilt(o, "mcpServers", "record", (servers, path, result) =>
         {
-            const string path = "mcpServers";
-            if (Section(o, path, "record") is not { } servers) return null;
-            var start = issues.Count;
-            var result = new JsonObject();
             foreach (var (name, config) in servers)
             {
                 var at = At(path, name);
@@ -288,8 +287,7 @@ public static partial class AgentDefinitionSchema
                 }
                 result[name] = entry;
             }
-            return issues.Count == start ? result : null;
-        }
+        });
 
         public JsonObject? InputSchema(JsonObject o)
         {

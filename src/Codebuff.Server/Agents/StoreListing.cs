@@ -25,20 +25,26 @@ public static class StoreListing
 
     public sealed record StorePublisher(string Id, string Name, bool Verified, [property: JsonPropertyName("avatar_url")] string? AvatarUrl);
 
-    /// <summary>One store entry: spend in dollars (100 credits = $1) as upstream, credits as plain numbers.</summary>
-    public sealed record StoreAgent(
-        string Id, string Name, string? DisplayName, string? Description, StorePublisher Publisher, string Version,
-        [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-        [property: JsonPropertyName("usage_count")] int UsageCount,
-        [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
-        [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,
-        [property: JsonPropertyName("total_spent")] decimal TotalSpent,
-        [property: JsonPropertyName("avg_cost_per_invocation")] decimal AvgCostPerInvocation,
-        [property: JsonPropertyName("total_credits")] decimal TotalCredits,
-        [property: JsonPropertyName("weekly_credits")] decimal WeeklyCredits,
-        [property: JsonPropertyName("unique_users")] int UniqueUsers,
-        [property: JsonPropertyName("last_used")] DateTime? LastUsed,
-        JsonArray Tags);
+    /// <summary>
+    /// One store entry: the agent and its publisher, then the usage figures that /api/agents/metrics serves for it
+    /// (spend in dollars, 100 credits = $1, as upstream), then its credits as plain numbers and its tags.
+    /// </summary>
+    public sealed record StoreAgent : StoreMetrics.AgentMetrics
+    {
+        public StoreAgent(StoreMetrics.AgentMetrics usage) : base(usage) { }
+
+        public required string Id { get; init; }
+        public required string Name { get; init; }
+        public string? DisplayName { get; init; }
+        public string? Description { get; init; }
+        public required StorePublisher Publisher { get; init; }
+        public required string Version { get; init; }
+        [JsonPropertyName("created_at")] public DateTime CreatedAt { get; init; }
+        // The serializer writes a derived record's own properties before the inherited usage figures; these follow them.
+        [JsonPropertyName("total_credits"), JsonPropertyOrder(1)] public decimal TotalCredits { get; init; }
+        [JsonPropertyName("weekly_credits"), JsonPropertyOrder(1)] public decimal WeeklyCredits { get; init; }
+        [JsonPropertyOrder(1)] public required JsonArray Tags { get; init; }
+    }
 
     public static async Task<IResult> GetAsync(HttpRequest request, StoreSnapshot store, CancellationToken ct)
     {

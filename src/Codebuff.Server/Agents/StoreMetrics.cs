@@ -7,7 +7,8 @@ namespace Codebuff.Server.Agents;
 /// </summary>
 public static class StoreMetrics
 {
-    public sealed record AgentMetrics(
+    /// <summary>An agent's usage figures; a store entry (<see cref="StoreListing.StoreAgent"/>) carries the same.</summary>
+    public record AgentMetrics(
         [property: JsonPropertyName("usage_count")] int UsageCount,
         [property: JsonPropertyName("weekly_runs")] int WeeklyRuns,
         [property: JsonPropertyName("weekly_spent")] decimal WeeklySpent,

@@ -105,14 +105,14 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
         var entries = latest.Select(r =>
         {
             var u = byAgent.GetValueOrDefault((r.PublisherId, r.Id)) ?? new UsageRow { PublisherId = r.PublisherId, AgentName = r.Id };
-            var m = u.Metrics();
             var data = JsonNode.Parse(r.Data) as JsonObject;
-            var agent = new StoreListing.StoreAgent(r.Id, (string?)data?["name"] ?? r.Id, (string?)data?["displayName"],
-                Description: (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
-                new StoreListing.StorePublisher(r.PublisherId, r.PublisherName, r.Verified, r.AvatarUrl), r.Version, r.CreatedAt,
-                m.UsageCount, m.WeeklyRuns, m.WeeklySpent, m.TotalSpent, m.AvgCostPerInvocation,
-                TotalCredits: Money.Plain(u.Credits), WeeklyCredits: Money.Plain(u.WeeklyCredits), m.UniqueUsers, m.LastUsed,
-                Tags: data?["tags"] as JsonArray ?? []);
+            var agent = new StoreListing.StoreAgent(u.Metrics())
+            {
+                Id = r.Id, Name = (string?)data?["name"] ?? r.Id, DisplayName = (string?)data?["displayName"],
+                Description = (string?)data?["description"] ?? (string?)data?["spawnerPrompt"],
+                Publisher = new StoreListing.StorePublisher(r.PublisherId, r.PublisherName, r.Verified, r.AvatarUrl), Version = r.Version, CreatedAt = r.CreatedAt,
+                TotalCredits = Money.Plain(u.Credits), WeeklyCredits = Money.Plain(u.WeeklyCredits), Tags = data?["tags"] as JsonArray ?? [],
+            };
             string?[] texts = [r.Id, (string?)data?["name"], (string?)data?["displayName"], (string?)data?["description"], (string?)data?["spawnerPrompt"],
                 r.PublisherId, r.PublisherName];
             var tags = agent.Tags.OfType<JsonValue>().Where(t => t.GetValueKind() == System.Text.Json.JsonValueKind.String).Select(t => t.GetValue<string>());

@@ -6,72 +6,72 @@ namespace Codebuff.Server.Data;
 [Table("publisher")]
 public sealed class Publisher
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("name")] public required string Name { get; set; }
-    [Column("email")] public string? Email { get; set; }
-    [Column("verified")] public bool Verified { get; set; }
-    [Column("bio")] public string? Bio { get; set; }
-    [Column("avatar_url")] public string? AvatarUrl { get; set; }
-    [Column("user_id")] public string? UserId { get; set; }
-    [Column("org_id")] public string? OrgId { get; set; }
-    [Column("created_by")] public required string CreatedBy { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("updated_at")] public DateTime UpdatedAt { get; set; }
+    public required string Id { get; set; }
+    public required string Name { get; set; }
+    public string? Email { get; set; }
+    public bool Verified { get; set; }
+    public string? Bio { get; set; }
+    public string? AvatarUrl { get; set; }
+    public string? UserId { get; set; }
+    public string? OrgId { get; set; }
+    public required string CreatedBy { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }
 
 [Table("agent_config")]
 public sealed class AgentConfig
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("version")] public required string Version { get; set; }
-    [Column("publisher_id")] public required string PublisherId { get; set; }
-    [Column("major")] public int? Major { get; private set; }
-    [Column("minor")] public int? Minor { get; private set; }
-    [Column("patch")] public int? Patch { get; private set; }
+    public required string Id { get; set; }
+    public required string Version { get; set; }
+    public required string PublisherId { get; set; }
+    public int? Major { get; private set; }
+    public int? Minor { get; private set; }
+    public int? Patch { get; private set; }
     /// <summary>The normalised agent definition, kept as raw JSON text.</summary>
-    [Column("data")] public required string Data { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("updated_at")] public DateTime UpdatedAt { get; set; }
+    public required string Data { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }
 
 [Table("agent_run")]
 public sealed class AgentRun
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("user_id")] public string? UserId { get; set; }
-    [Column("agent_id")] public required string AgentId { get; set; }
-    [Column("publisher_id")] public string? PublisherId { get; private set; }
-    [Column("agent_name")] public string? AgentName { get; private set; }
-    [Column("agent_version")] public string? AgentVersion { get; private set; }
-    [Column("ancestor_run_ids")] public string[]? AncestorRunIds { get; set; }
-    [Column("root_run_id")] public string? RootRunId { get; private set; }
-    [Column("parent_run_id")] public string? ParentRunId { get; private set; }
-    [Column("depth")] public int? Depth { get; private set; }
-    [Column("duration_ms")] public int? DurationMs { get; private set; }
-    [Column("total_steps")] public int? TotalSteps { get; set; } = 0;
-    [Column("direct_credits")] public decimal? DirectCredits { get; set; } = 0;
-    [Column("total_credits")] public decimal? TotalCredits { get; set; } = 0;
-    [Column("status")] public AgentRunStatus Status { get; set; } = AgentRunStatus.Running;
-    [Column("error_message")] public string? ErrorMessage { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("completed_at")] public DateTime? CompletedAt { get; set; }
+    public required string Id { get; set; }
+    public string? UserId { get; set; }
+    public required string AgentId { get; set; }
+    public string? PublisherId { get; private set; }
+    public string? AgentName { get; private set; }
+    public string? AgentVersion { get; private set; }
+    public string[]? AncestorRunIds { get; set; }
+    public string? RootRunId { get; private set; }
+    public string? ParentRunId { get; private set; }
+    public int? Depth { get; private set; }
+    public int? DurationMs { get; private set; }
+    public int? TotalSteps { get; set; } = 0;
+    public decimal? DirectCredits { get; set; } = 0;
+    public decimal? TotalCredits { get; set; } = 0;
+    public AgentRunStatus Status { get; set; } = AgentRunStatus.Running;
+    public string? ErrorMessage { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
 }
 
 [Table("agent_step")]
 public sealed class AgentStep
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("agent_run_id")] public required string AgentRunId { get; set; }
-    [Column("step_number")] public int StepNumber { get; set; }
-    [Column("duration_ms")] public int? DurationMs { get; private set; }
-    [Column("credits")] public decimal Credits { get; set; }
-    [Column("child_run_ids")] public string[]? ChildRunIds { get; set; }
-    [Column("spawned_count")] public int? SpawnedCount { get; private set; }
-    [Column("message_id")] public string? MessageId { get; set; }
-    [Column("status")] public AgentStepStatus Status { get; set; } = AgentStepStatus.Completed;
-    [Column("error_message")] public string? ErrorMessage { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("completed_at")] public DateTime CompletedAt { get; set; }
+    public required string Id { get; set; }
+    public required string AgentRunId { get; set; }
+    public int StepNumber { get; set; }
+    public int? DurationMs { get; private set; }
+    public decimal Credits { get; set; }
+    public string[]? ChildRunIds { get; set; }
+    public int? SpawnedCount { get; private set; }
+    public string? MessageId { get; set; }
+    public AgentStepStatus Status { get; set; } = AgentStepStatus.Completed;
+    public string? ErrorMessage { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime CompletedAt { get; set; }
 }
 
 sealed class PublisherConfiguration : IEntityTypeConfiguration<Publisher>

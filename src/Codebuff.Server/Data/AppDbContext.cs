@@ -1,4 +1,6 @@
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions;
+using Npgsql.NameTranslation;
 
 namespace Codebuff.Server.Data;
 
@@ -43,8 +45,15 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             .MapEnum<AgentStepStatus>("agent_step_status")
             .MapEnum<OrgRole>("org_role"));
 
-    protected override void OnModelCreating(ModelBuilder b) =>
+    protected override void OnModelCreating(ModelBuilder b)
+    {
         b.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
+        // The seed schema spells columns in snake_case: a property is its column unless [Column] names another
+        // spelling (the seed's camelCase columns, "userId"). Only mapped entities: raw SQL names its own columns.
+        foreach (var property in b.Model.GetEntityTypes().SelectMany(t => t.GetDeclaredProperties()))
+            if (property.FindAnnotation(RelationalAnnotationNames.ColumnName) is null)
+                property.SetColumnName(NpgsqlSnakeCaseNameTranslator.ConvertToSnakeCase(property.Name));
+    }
 
     // The seed schema lists every index explicitly; EF's automatic foreign-key indexes would add a dozen more.
     protected override void ConfigureConventions(ModelConfigurationBuilder c) =>

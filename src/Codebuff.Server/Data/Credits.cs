@@ -6,38 +6,38 @@ namespace Codebuff.Server.Data;
 [Table("credit_ledger")]
 public sealed class CreditGrant
 {
-    [Column("operation_id")] public required string OperationId { get; set; }
-    [Column("user_id")] public required string UserId { get; set; }
-    [Column("principal")] public int Principal { get; set; }
-    [Column("balance")] public int Balance { get; set; }
-    [Column("type")] public GrantType Type { get; set; }
-    [Column("description")] public string? Description { get; set; }
-    [Column("priority")] public int Priority { get; set; }
-    [Column("expires_at")] public DateTime? ExpiresAt { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("org_id")] public string? OrgId { get; set; }
+    public required string OperationId { get; set; }
+    public required string UserId { get; set; }
+    public int Principal { get; set; }
+    public int Balance { get; set; }
+    public GrantType Type { get; set; }
+    public string? Description { get; set; }
+    public int Priority { get; set; }
+    public DateTime? ExpiresAt { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public string? OrgId { get; set; }
 }
 
 [Table("referral")]
 public sealed class Referral
 {
-    [Column("referrer_id")] public required string ReferrerId { get; set; }
-    [Column("referred_id")] public required string ReferredId { get; set; }
-    [Column("status")] public ReferralStatus Status { get; set; } = ReferralStatus.Pending;
-    [Column("credits")] public int Credits { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("completed_at")] public DateTime? CompletedAt { get; set; }
+    public required string ReferrerId { get; set; }
+    public required string ReferredId { get; set; }
+    public ReferralStatus Status { get; set; } = ReferralStatus.Pending;
+    public int Credits { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
 }
 
 [Table("sync_failure")]
 public sealed class SyncFailure
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("provider")] public required string Provider { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("last_attempt_at")] public DateTime LastAttemptAt { get; set; }
-    [Column("retry_count")] public int RetryCount { get; set; } = 1;
-    [Column("last_error")] public required string LastError { get; set; }
+    public required string Id { get; set; }
+    public required string Provider { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime LastAttemptAt { get; set; }
+    public int RetryCount { get; set; } = 1;
+    public required string LastError { get; set; }
 }
 
 sealed class CreditGrantConfiguration : IEntityTypeConfiguration<CreditGrant>

@@ -7,42 +7,42 @@ namespace Codebuff.Server.Data;
 [Table("message")]
 public sealed class Message
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("finished_at")] public DateTime FinishedAt { get; set; }
-    [Column("client_id")] public string? ClientId { get; set; }
-    [Column("client_request_id")] public string? ClientRequestId { get; set; }
-    [Column("model")] public required string Model { get; set; }
-    [Column("agent_id")] public string? AgentId { get; set; }
-    [Column("request")] public string? Request { get; set; }
-    [Column("last_message")] public string? LastMessage { get; private set; }
-    [Column("reasoning_text")] public string? ReasoningText { get; set; }
+    public required string Id { get; set; }
+    public DateTime FinishedAt { get; set; }
+    public string? ClientId { get; set; }
+    public string? ClientRequestId { get; set; }
+    public required string Model { get; set; }
+    public string? AgentId { get; set; }
+    public string? Request { get; set; }
+    public string? LastMessage { get; private set; }
+    public string? ReasoningText { get; set; }
     /// <summary>JSON text; the generated answer is stored as a JSON string value.</summary>
-    [Column("response")] public required string Response { get; set; }
-    [Column("input_tokens")] public int InputTokens { get; set; }
-    [Column("cache_creation_input_tokens")] public int? CacheCreationInputTokens { get; set; }
-    [Column("cache_read_input_tokens")] public int CacheReadInputTokens { get; set; }
-    [Column("reasoning_tokens")] public int? ReasoningTokens { get; set; }
-    [Column("output_tokens")] public int OutputTokens { get; set; }
-    [Column("cost")] public decimal Cost { get; set; }
-    [Column("credits")] public int Credits { get; set; }
-    [Column("byok")] public bool Byok { get; set; }
-    [Column("latency_ms")] public int? LatencyMs { get; set; }
-    [Column("user_id")] public string? UserId { get; set; }
-    [Column("org_id")] public string? OrgId { get; set; }
-    [Column("repo_url")] public string? RepoUrl { get; set; }
+    public required string Response { get; set; }
+    public int InputTokens { get; set; }
+    public int? CacheCreationInputTokens { get; set; }
+    public int CacheReadInputTokens { get; set; }
+    public int? ReasoningTokens { get; set; }
+    public int OutputTokens { get; set; }
+    public decimal Cost { get; set; }
+    public int Credits { get; set; }
+    public bool Byok { get; set; }
+    public int? LatencyMs { get; set; }
+    public string? UserId { get; set; }
+    public string? OrgId { get; set; }
+    public string? RepoUrl { get; set; }
 }
 
 [Table("git_eval_results")]
 public sealed class GitEvalResult
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("cost_mode")] public string? CostMode { get; set; }
-    [Column("reasoner_model")] public string? ReasonerModel { get; set; }
-    [Column("agent_model")] public string? AgentModel { get; set; }
-    [Column("metadata")] public string? Metadata { get; set; }
-    [Column("cost")] public int Cost { get; set; }
-    [Column("is_public")] public bool IsPublic { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
+    public required string Id { get; set; }
+    public string? CostMode { get; set; }
+    public string? ReasonerModel { get; set; }
+    public string? AgentModel { get; set; }
+    public string? Metadata { get; set; }
+    public int Cost { get; set; }
+    public bool IsPublic { get; set; }
+    public DateTime CreatedAt { get; set; }
 }
 
 sealed class MessageConfiguration : IEntityTypeConfiguration<Message>

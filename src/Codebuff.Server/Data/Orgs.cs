@@ -6,72 +6,72 @@ namespace Codebuff.Server.Data;
 [Table("org")]
 public sealed class Org
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("name")] public required string Name { get; set; }
-    [Column("slug")] public required string Slug { get; set; }
-    [Column("description")] public string? Description { get; set; }
-    [Column("owner_id")] public required string OwnerId { get; set; }
-    [Column("stripe_customer_id")] public string? StripeCustomerId { get; set; }
-    [Column("stripe_subscription_id")] public string? StripeSubscriptionId { get; set; }
-    [Column("current_period_start")] public DateTime? CurrentPeriodStart { get; set; }
-    [Column("current_period_end")] public DateTime? CurrentPeriodEnd { get; set; }
-    [Column("auto_topup_enabled")] public bool AutoTopupEnabled { get; set; }
-    [Column("auto_topup_threshold")] public int AutoTopupThreshold { get; set; }
-    [Column("auto_topup_amount")] public int AutoTopupAmount { get; set; }
-    [Column("credit_limit")] public int? CreditLimit { get; set; }
-    [Column("billing_alerts")] public bool BillingAlerts { get; set; } = true;
-    [Column("usage_alerts")] public bool UsageAlerts { get; set; } = true;
-    [Column("weekly_reports")] public bool WeeklyReports { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("updated_at")] public DateTime UpdatedAt { get; set; }
+    public required string Id { get; set; }
+    public required string Name { get; set; }
+    public required string Slug { get; set; }
+    public string? Description { get; set; }
+    public required string OwnerId { get; set; }
+    public string? StripeCustomerId { get; set; }
+    public string? StripeSubscriptionId { get; set; }
+    public DateTime? CurrentPeriodStart { get; set; }
+    public DateTime? CurrentPeriodEnd { get; set; }
+    public bool AutoTopupEnabled { get; set; }
+    public int AutoTopupThreshold { get; set; }
+    public int AutoTopupAmount { get; set; }
+    public int? CreditLimit { get; set; }
+    public bool BillingAlerts { get; set; } = true;
+    public bool UsageAlerts { get; set; } = true;
+    public bool WeeklyReports { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }
 
 [Table("org_member")]
 public sealed class OrgMember
 {
-    [Column("org_id")] public required string OrgId { get; set; }
-    [Column("user_id")] public required string UserId { get; set; }
-    [Column("role")] public OrgRole Role { get; set; }
-    [Column("joined_at")] public DateTime JoinedAt { get; set; }
+    public required string OrgId { get; set; }
+    public required string UserId { get; set; }
+    public OrgRole Role { get; set; }
+    public DateTime JoinedAt { get; set; }
 }
 
 [Table("org_repo")]
 public sealed class OrgRepo
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("org_id")] public required string OrgId { get; set; }
-    [Column("repo_url")] public required string RepoUrl { get; set; }
-    [Column("repo_name")] public required string RepoName { get; set; }
-    [Column("repo_owner")] public string? RepoOwner { get; set; }
-    [Column("approved_by")] public required string ApprovedBy { get; set; }
-    [Column("approved_at")] public DateTime ApprovedAt { get; set; }
-    [Column("is_active")] public bool IsActive { get; set; } = true;
+    public required string Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string RepoUrl { get; set; }
+    public required string RepoName { get; set; }
+    public string? RepoOwner { get; set; }
+    public required string ApprovedBy { get; set; }
+    public DateTime ApprovedAt { get; set; }
+    public bool IsActive { get; set; } = true;
 }
 
 [Table("org_invite")]
 public sealed class OrgInvite
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("org_id")] public required string OrgId { get; set; }
-    [Column("email")] public required string Email { get; set; }
-    [Column("role")] public OrgRole Role { get; set; }
-    [Column("token")] public required string Token { get; set; }
-    [Column("invited_by")] public required string InvitedBy { get; set; }
-    [Column("expires_at")] public DateTime ExpiresAt { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("accepted_at")] public DateTime? AcceptedAt { get; set; }
-    [Column("accepted_by")] public string? AcceptedBy { get; set; }
+    public required string Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string Email { get; set; }
+    public OrgRole Role { get; set; }
+    public required string Token { get; set; }
+    public required string InvitedBy { get; set; }
+    public DateTime ExpiresAt { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? AcceptedAt { get; set; }
+    public string? AcceptedBy { get; set; }
 }
 
 [Table("org_feature")]
 public sealed class OrgFeature
 {
-    [Column("org_id")] public required string OrgId { get; set; }
-    [Column("feature")] public required string Feature { get; set; }
-    [Column("config")] public string? Config { get; set; }
-    [Column("is_active")] public bool IsActive { get; set; } = true;
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("updated_at")] public DateTime UpdatedAt { get; set; }
+    public required string OrgId { get; set; }
+    public required string Feature { get; set; }
+    public string? Config { get; set; }
+    public bool IsActive { get; set; } = true;
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }
 
 sealed class OrgConfiguration : IEntityTypeConfiguration<Org>

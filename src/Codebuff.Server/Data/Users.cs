@@ -6,40 +6,40 @@ namespace Codebuff.Server.Data;
 [Table("user")]
 public sealed class User
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("name")] public string? Name { get; set; }
-    [Column("email")] public required string Email { get; set; }
-    [Column("password")] public string? Password { get; set; }
+    public required string Id { get; set; }
+    public string? Name { get; set; }
+    public required string Email { get; set; }
+    public string? Password { get; set; }
     [Column("emailVerified")] public DateTime? EmailVerified { get; set; }
-    [Column("image")] public string? Image { get; set; }
-    [Column("stripe_customer_id")] public string? StripeCustomerId { get; set; }
-    [Column("stripe_price_id")] public string? StripePriceId { get; set; }
-    [Column("next_quota_reset")] public DateTime? NextQuotaReset { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
-    [Column("referral_code")] public string? ReferralCode { get; set; }
-    [Column("referral_limit")] public int ReferralLimit { get; set; } = 5;
-    [Column("discord_id")] public string? DiscordId { get; set; }
-    [Column("handle")] public string? Handle { get; set; }
-    [Column("auto_topup_enabled")] public bool AutoTopupEnabled { get; set; }
-    [Column("auto_topup_threshold")] public int? AutoTopupThreshold { get; set; }
-    [Column("auto_topup_amount")] public int? AutoTopupAmount { get; set; }
-    [Column("banned")] public bool Banned { get; set; }
+    public string? Image { get; set; }
+    public string? StripeCustomerId { get; set; }
+    public string? StripePriceId { get; set; }
+    public DateTime? NextQuotaReset { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public string? ReferralCode { get; set; }
+    public int ReferralLimit { get; set; } = 5;
+    public string? DiscordId { get; set; }
+    public string? Handle { get; set; }
+    public bool AutoTopupEnabled { get; set; }
+    public int? AutoTopupThreshold { get; set; }
+    public int? AutoTopupAmount { get; set; }
+    public bool Banned { get; set; }
 }
 
 [Table("account")]
 public sealed class Account
 {
     [Column("userId")] public required string UserId { get; set; }
-    [Column("type")] public required string Type { get; set; }
-    [Column("provider")] public required string Provider { get; set; }
+    public required string Type { get; set; }
+    public required string Provider { get; set; }
     [Column("providerAccountId")] public required string ProviderAccountId { get; set; }
-    [Column("refresh_token")] public string? RefreshToken { get; set; }
-    [Column("access_token")] public string? AccessToken { get; set; }
-    [Column("expires_at")] public int? ExpiresAt { get; set; }
-    [Column("token_type")] public string? TokenType { get; set; }
-    [Column("scope")] public string? Scope { get; set; }
-    [Column("id_token")] public string? IdToken { get; set; }
-    [Column("session_state")] public string? SessionState { get; set; }
+    public string? RefreshToken { get; set; }
+    public string? AccessToken { get; set; }
+    public int? ExpiresAt { get; set; }
+    public string? TokenType { get; set; }
+    public string? Scope { get; set; }
+    public string? IdToken { get; set; }
+    public string? SessionState { get; set; }
 }
 
 [Table("session")]
@@ -48,33 +48,33 @@ public sealed class Session
     /// <summary>Holds the keyed hash of the bearer token, never the token itself (see Auth/TokenHasher).</summary>
     [Column("sessionToken")] public required string SessionToken { get; set; }
     [Column("userId")] public required string UserId { get; set; }
-    [Column("expires")] public DateTime Expires { get; set; }
-    [Column("fingerprint_id")] public string? FingerprintId { get; set; }
-    [Column("type")] public SessionType Type { get; set; } = SessionType.Web;
+    public DateTime Expires { get; set; }
+    public string? FingerprintId { get; set; }
+    public SessionType Type { get; set; } = SessionType.Web;
 }
 
 [Table("fingerprint")]
 public sealed class Fingerprint
 {
-    [Column("id")] public required string Id { get; set; }
-    [Column("sig_hash")] public string? SigHash { get; set; }
-    [Column("created_at")] public DateTime CreatedAt { get; set; }
+    public required string Id { get; set; }
+    public string? SigHash { get; set; }
+    public DateTime CreatedAt { get; set; }
 }
 
 [Table("verificationToken")]
 public sealed class VerificationToken
 {
-    [Column("identifier")] public required string Identifier { get; set; }
-    [Column("token")] public required string Token { get; set; }
-    [Column("expires")] public DateTime Expires { get; set; }
+    public required string Identifier { get; set; }
+    public required string Token { get; set; }
+    public DateTime Expires { get; set; }
 }
 
 [Table("encrypted_api_keys")]
 public sealed class EncryptedApiKey
 {
-    [Column("user_id")] public required string UserId { get; set; }
-    [Column("type")] public ApiKeyType Type { get; set; }
-    [Column("api_key")] public required string ApiKey { get; set; }
+    public required string UserId { get; set; }
+    public ApiKeyType Type { get; set; }
+    public required string ApiKey { get; set; }
 }
 
 sealed class UserConfiguration : IEntityTypeConfiguration<User>
