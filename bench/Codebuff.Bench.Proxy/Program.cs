@@ -2,7 +2,7 @@
 // directly, through a plain pass-through gateway (Kestrel + HttpClient, no auth, no billing: the floor any gateway
 // pays), through Portkey's open-source gateway (installed by bench/portkey/install.sh, or wherever PORTKEY_GATEWAY names
 // its start-server.js), and through the server (one-query gate, relay, group-committed billing), next to a SELECT 1
-// round trip; at 1 client also non-streamed; then billed calls/s with 64 clients spread over 16 users and all on one
+// round trip, streamed and non-streamed; then billed calls/s with 64 clients spread over 16 users and all on one
 // user; then the process's RSS.
 //   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64]
 using System.Diagnostics;
@@ -94,7 +94,7 @@ try
     else Console.WriteLine("Portkey gateway: not measured (run bench/portkey/install.sh, or set PORTKEY_GATEWAY to node_modules/@portkey-ai/gateway/build/start-server.js)");
 
     var rtt = await SelectOneAsync(cs, seconds);
-    Console.WriteLine($"streamed chat completions, {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
+    Console.WriteLine($"chat completions (streamed unless marked), {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
     Console.WriteLine($"SELECT 1 round trip (Npgsql, 1 client): p50 {rtt.P50:0.000} ms, p99 {rtt.P99:0.000} ms");
     Console.WriteLine($"| clients | target | requests | req/s | p50 ms | p99 ms |");
     Console.WriteLine($"|---:|---|---:|---:|---:|---:|");
@@ -126,22 +126,23 @@ try
         results.Add($"{c} clients: proxy p50 +{proxy.P50 - direct.P50:0.00} ms over direct = {(proxy.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips; billed calls/s {proxy.Rps:0} = {proxy.Rps / pass.Rps:0.00} × pass-through (direct {direct.Rps:0})");
         if (pk is not null)
             results.Add($"{c} clients: proxy billed calls/s {proxy.Rps:0} = {proxy.Rps / pk.Rps:0.00} × Portkey ({pk.Rps:0} req/s); p50 {proxy.P50:0.00} ms vs Portkey {pk.P50:0.00} ms");
-        if (c == 1)
+        // Non-streamed too: Portkey's stream relay sleeps 25 ms before it forwards the first event, which its streamed
+        // latency shows; a non-streamed call shows its overhead without that pause (the issue measured non-streamed).
+        var directJson = await MeasureAsync(http, fakeUrl + "/v1/chat/completions", Target.Direct, spread, c, seconds, stream: false);
+        Print(c, "direct, non-streamed", directJson);
+        Stats? pkJson = null;
+        if (portkeyUrl is not null)
         {
-            // Portkey's stream relay sleeps 25 ms before it forwards the first chunk; a non-streamed call shows its
-            // overhead without that pause (the issue's "+1.7 ms" was measured non-streamed).
-            var directJson = await MeasureAsync(http, fakeUrl + "/v1/chat/completions", Target.Direct, spread, c, seconds, stream: false);
-            Print(c, "direct, non-streamed", directJson);
-            if (portkeyUrl is not null)
-            {
-                var pkJson = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds, stream: false);
-                Print(c, "portkey, non-streamed", pkJson);
-                results.Add($"{c} clients, non-streamed: Portkey p50 +{pkJson.P50 - directJson.P50:0.00} ms over direct ({(pkJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips)");
-            }
-            var proxyJson = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, seconds, stream: false);
-            Print(c, "proxy, non-streamed", proxyJson);
-            results.Add($"{c} clients, non-streamed: proxy p50 +{proxyJson.P50 - directJson.P50:0.00} ms over direct ({(proxyJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips)");
+            await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, 1, stream: false);
+            pkJson = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds, stream: false);
+            Print(c, "portkey, non-streamed", pkJson);
         }
+        await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, 1, stream: false);
+        var proxyJson = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, seconds, stream: false);
+        Print(c, "proxy, non-streamed", proxyJson);
+        results.Add($"{c} clients, non-streamed: proxy p50 +{proxyJson.P50 - directJson.P50:0.00} ms over direct ({(proxyJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips), billed calls/s {proxyJson.Rps:0}");
+        if (pkJson is not null)
+            results.Add($"{c} clients, non-streamed: Portkey p50 +{pkJson.P50 - directJson.P50:0.00} ms over direct ({(pkJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips), {pkJson.Rps:0} req/s; proxy billed calls/s = {proxyJson.Rps / pkJson.Rps:0.00} × Portkey");
     }
     var hot = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, oneUser, levels.Max(), seconds);
     Print(levels.Max(), "proxy, 1 user", hot);
