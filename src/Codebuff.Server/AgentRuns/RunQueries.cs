@@ -76,10 +76,10 @@ public static class RunQueries
             WHERE user_id = @u AND (@at::timestamptz IS NULL OR (created_at, id) < (@at, @id))
             ORDER BY created_at DESC, id DESC LIMIT @n
             """,
-            new Npgsql.NpgsqlParameter("u", userId),
-            new Npgsql.NpgsqlParameter("at", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)at ?? DBNull.Value },
-            new Npgsql.NpgsqlParameter("id", NpgsqlTypes.NpgsqlDbType.Text) { Value = id ?? "" },
-            new Npgsql.NpgsqlParameter("n", limit + 1)).ToListAsync(ct);
+            new NpgsqlParameter("u", userId),
+            new NpgsqlParameter("at", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)at ?? DBNull.Value },
+            new NpgsqlParameter("id", NpgsqlTypes.NpgsqlDbType.Text) { Value = id ?? "" },
+            new NpgsqlParameter("n", limit + 1)).ToListAsync(ct);
         var more = rows.Count > limit;
         if (more) rows.RemoveAt(limit);
         return new Page(rows, more ? $"{rows[^1].CreatedAt.Ticks}:{rows[^1].Id}" : null);
@@ -106,14 +106,14 @@ public static class RunQueries
         if (run is not { RootRunId: { } root, UserId: { } owner }) return null;
         var runs = await db.Database.SqlQueryRaw<RunRow>($"""
             SELECT {Columns} FROM agent_run WHERE root_run_id = @root AND user_id = @u ORDER BY depth, created_at, id
-            """, new Npgsql.NpgsqlParameter("root", root), new Npgsql.NpgsqlParameter("u", owner)).ToListAsync(ct);
+            """, new NpgsqlParameter("root", root), new NpgsqlParameter("u", owner)).ToListAsync(ct);
         var ids = runs.Select(r => r.Id).ToArray();
         var steps = await db.Database.SqlQueryRaw<StepRow>("""
             SELECT agent_run_id AS "AgentRunId", step_number AS "StepNumber", credits AS "Credits", status::text AS "Status",
                    message_id AS "MessageId", created_at AS "CreatedAt", duration_ms AS "DurationMs", child_run_ids AS "ChildRunIds",
                    error_message AS "ErrorMessage"
             FROM agent_step WHERE agent_run_id = ANY(@ids) ORDER BY agent_run_id, step_number
-            """, new Npgsql.NpgsqlParameter("ids", ids)).ToListAsync(ct);
+            """, new NpgsqlParameter("ids", ids)).ToListAsync(ct);
         var messageIds = steps.Select(s => s.MessageId).OfType<string>().Distinct().ToArray();
         var messages = messageIds.Length == 0 ? [] : await db.Database.SqlQueryRaw<MessageRow>("""
             SELECT id AS "Id", model AS "Model", client_id AS "ClientId", client_request_id AS "ClientRequestId", finished_at AS "FinishedAt",
@@ -121,7 +121,7 @@ public static class RunQueries
                    output_tokens AS "OutputTokens", reasoning_tokens AS "ReasoningTokens", credits AS "Credits", byok AS "Byok",
                    request::text AS "Request", response::text AS "Response", reasoning_text AS "ReasoningText"
             FROM message WHERE id = ANY(@ids) AND user_id = @u ORDER BY finished_at, id
-            """, new Npgsql.NpgsqlParameter("ids", messageIds), new Npgsql.NpgsqlParameter("u", owner)).ToListAsync(ct);
+            """, new NpgsqlParameter("ids", messageIds), new NpgsqlParameter("u", owner)).ToListAsync(ct);
         return new Trace(root, owner, runs, steps, messages);
     }
 }

@@ -24,7 +24,7 @@ public static class AgentValidation
         for (var i = 0; i < definitions.Count; i++)
         {
             var def = definitions[i];
-            var key = def is JsonObject o && o["id"] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String
+            var key = def is JsonObject o && o["id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String
                 ? v.GetValue<string>()
                 : $"{arrayName}[{i}]";
             if (index.TryGetValue(key, out var at)) keyed[at] = (key, def);

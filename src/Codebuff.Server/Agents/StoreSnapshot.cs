@@ -115,7 +115,7 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
             };
             string?[] texts = [r.Id, (string?)data?["name"], (string?)data?["displayName"], (string?)data?["description"], (string?)data?["spawnerPrompt"],
                 r.PublisherId, r.PublisherName];
-            var tags = agent.Tags.OfType<JsonValue>().Where(t => t.GetValueKind() == System.Text.Json.JsonValueKind.String).Select(t => t.GetValue<string>());
+            var tags = agent.Tags.OfType<JsonValue>().Where(t => t.GetValueKind() == JsonValueKind.String).Select(t => t.GetValue<string>());
             return new Entry(agent, r.PublisherId, texts.OfType<string>().Concat(tags).ToArray(), u.Runs, u.WeeklyCredits);
         }).ToList();
         var metrics = usage.ToDictionary(r => $"{r.PublisherId}/{r.AgentName}", r => r.Metrics());

@@ -51,11 +51,11 @@ public static class ApiKeyEndpoints
         }
         if (body is null) return Errors.Error(400, "Invalid request body");
         var days = 365;
-        if (body["name"] is { } name && (name.GetValueKind() != System.Text.Json.JsonValueKind.String || name.GetValue<string>().Length == 0))
+        if (body["name"] is { } name && (name.GetValueKind() != JsonValueKind.String || name.GetValue<string>().Length == 0))
             return Errors.Details(400, "Invalid request body", "name must be a non-empty string");
         if (body["expiresInDays"] is { } d)
         {
-            if (d.GetValueKind() != System.Text.Json.JsonValueKind.Number || !d.AsValue().TryGetValue(out days) || days is < 1 or > 365)
+            if (d.GetValueKind() != JsonValueKind.Number || !d.AsValue().TryGetValue(out days) || days is < 1 or > 365)
                 return Errors.Details(400, "Invalid request body", "expiresInDays must be a whole number from 1 to 365");
         }
         var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, caller.Required.Id, days, clock.GetUtcNow().UtcDateTime, ct);
@@ -95,7 +95,7 @@ public static class ApiKeyEndpoints
         if (body[name] is not JsonArray array) return false;
         foreach (var item in array)
         {
-            if (item?.GetValueKind() != System.Text.Json.JsonValueKind.String) return false;
+            if (item?.GetValueKind() != JsonValueKind.String) return false;
             ids.Add(item.GetValue<string>());
         }
         return true;

@@ -91,7 +91,7 @@ public static partial class CliAuthEndpoints
         value = null;
         var node = body[name];
         if (node is null) return true;
-        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) return false;
+        if (node.GetValueKind() != JsonValueKind.String) return false;
         value = node.GetValue<string>();
         return true;
     }

@@ -36,7 +36,7 @@ public static class ReferralEndpoints
         }
         else
         {
-            if (body is null || code is null || (body["authToken"] is { } t && t.GetValueKind() != System.Text.Json.JsonValueKind.String))
+            if (body is null || code is null || (body["authToken"] is { } t && t.GetValueKind() != JsonValueKind.String))
                 return Errors.Error(400, "Invalid request body");
             if (code.Length == 0) return Errors.Error(400, "Missing referral code");
             caller = who.User;
@@ -79,5 +79,5 @@ public static class ReferralEndpoints
         return Results.Json(new JsonObject { ["referrerName"] = referrer.Name, ["isSameUser"] = caller.User?.Id == referrer.Id, ["status"] = status });
     }
 
-    static JsonNode? JsonSerializerToNode<T>(T value) => System.Text.Json.JsonSerializer.SerializeToNode(value);
+    static JsonNode? JsonSerializerToNode<T>(T value) => JsonSerializer.SerializeToNode(value);
 }

@@ -90,7 +90,7 @@ public static class UsageEndpoints
             return null;
         }
         // zod's optional() still refuses an explicit null.
-        if (node is not null && node.GetValueKind() == System.Text.Json.JsonValueKind.String) return node.GetValue<string>();
+        if (node is not null && node.GetValueKind() == JsonValueKind.String) return node.GetValue<string>();
         issues.Add(IssueJson(name, "invalid_type", $"Expected string, received {JsonKind.Of(node)}"));
         return null;
     }

@@ -12,7 +12,7 @@ public static class HealthEndpoints
                 var agents = await db.AgentConfigs.CountAsync(ct);
                 return Results.Json(new Healthy("ok", agents, charges.Pending, IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
                 http.Response.Headers.RetryAfter = DatabaseUnavailable.RetryAfterSeconds.ToString();

@@ -42,7 +42,7 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) { if (required) Add("Required", name); return null; }
-        if (node.GetValueKind() != System.Text.Json.JsonValueKind.String) { Add($"Expected string, received {JsonKind.Of(node)}", name); return null; }
+        if (node.GetValueKind() != JsonValueKind.String) { Add($"Expected string, received {JsonKind.Of(node)}", name); return null; }
         var value = node.GetValue<string>();
         if (value.Length < minLength) { Add($"String must contain at least {minLength} character(s)", name); return null; }
         return value;
@@ -52,7 +52,7 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) { if (required) Add("Required", name); return null; }
-        if (node.GetValueKind() != System.Text.Json.JsonValueKind.Number) { Add($"Expected number, received {JsonKind.Of(node)}", name); return null; }
+        if (node.GetValueKind() != JsonValueKind.Number) { Add($"Expected number, received {JsonKind.Of(node)}", name); return null; }
         if (!node.AsValue().TryGetValue<decimal>(out var value)) { Add("Number is out of range", name); return null; }
         if (integer && value != decimal.Truncate(value)) { Add("Expected integer, received float", name); return null; }
         if (value < min) { Add($"Number must be greater than or equal to {min}", name); return null; }
@@ -64,7 +64,7 @@ public sealed class BodyErrors
     {
         var node = body[name];
         if (node is null) return null;
-        if (node.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+        if (node.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
         {
             Add($"Expected boolean, received {JsonKind.Of(node)}", name);
             return null;
@@ -97,7 +97,7 @@ public sealed class BodyErrors
         var ok = true;
         for (var i = 0; i < array.Count; i++)
         {
-            if (array[i] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String) result[i] = v.GetValue<string>();
+            if (array[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String) result[i] = v.GetValue<string>();
             else { Add($"Expected string, received {JsonKind.Of(array[i])}", name, i.ToString()); ok = false; }
         }
         return ok ? result : null;

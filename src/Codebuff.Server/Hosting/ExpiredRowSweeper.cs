@@ -31,7 +31,7 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
                 await vault.SweepAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), clock.GetUtcNow(), stoppingToken);
                 await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
                 log.LogDebug("sweeping expired rows skipped: {Message}", e.Message);
             }

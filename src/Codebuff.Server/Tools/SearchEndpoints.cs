@@ -127,7 +127,7 @@ public static class SearchEndpoints
         var now = r.Clock.GetUtcNow().UtcDateTime;
         await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: payer?.OrgId, ProviderId: "", FinishedAt: now, ClientId: null,
             ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
-            Response: System.Text.Json.JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
+            Response: JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
             ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
             LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
         return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
