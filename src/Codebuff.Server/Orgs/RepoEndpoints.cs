@@ -1,4 +1,3 @@
-using static Codebuff.Server.Orgs.OrgAccess;
 using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;
