@@ -80,17 +80,8 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
             Runs == 0 ? 0 : Money.Dollars(Credits / Runs), UniqueUsers, LastUsed);
     }
 
-    sealed class LatestRow
-    {
-        public required string Id { get; init; }
-        public required string Version { get; init; }
-        public required string Data { get; init; }
-        public DateTime CreatedAt { get; init; }
-        public required string PublisherId { get; init; }
-        public required string PublisherName { get; init; }
-        public bool Verified { get; init; }
-        public string? AvatarUrl { get; init; }
-    }
+    sealed record LatestRow(string Id, string Version, string Data, DateTime CreatedAt, string PublisherId, string PublisherName, bool Verified,
+        string? AvatarUrl);
 
     async Task<Snapshot> BuildAsync(CancellationToken ct)
     {
