@@ -98,7 +98,7 @@ public static class AdminCommands
         if (password is not null) user.Password = services.GetRequiredService<PasswordSignIn>().Hash(user, password);
         var token = TokenHasher.NewPersonalAccessToken();
         db.Users.Add(user);
-        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = user.Id, Type = SessionType.Pat, Expires = DateTime.UtcNow.AddDays(365) });
+        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = user.Id, Type = SessionType.Pat, Expires = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.AddDays(365) });
         await db.SaveChangesAsync(ct);
         if (credits is { } c)
             await services.GetRequiredService<CreditLedger>().GrantAsync(LedgerOwner.User(user.Id), $"admin-{user.Id}-{Guid.NewGuid():N}",
@@ -130,7 +130,7 @@ public static class AdminCommands
 
     static async Task<CreditBalance> GrantAsync(IServiceProvider services, string email, int credits, GrantType type, int? expiresInDays, CancellationToken ct)
     {
-        var expiresAt = GrantExpiry(credits, expiresInDays);
+        var expiresAt = GrantExpiry(services, credits, expiresInDays);
         var user = await services.GetRequiredService<AppDbContext>().Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
                    ?? throw new AdminException($"no user with e-mail {email}");
         return await GrantToAsync(services, LedgerOwner.User(user.Id), $"{type.ToString().ToLowerInvariant()}-{user.Id}-{Guid.NewGuid():N}",
@@ -138,11 +138,11 @@ public static class AdminCommands
     }
 
     /// <summary>Checks a grant's amount and lifetime; the expiry it asks for, or null for never.</summary>
-    static DateTime? GrantExpiry(int credits, int? expiresInDays)
+    static DateTime? GrantExpiry(IServiceProvider services, int credits, int? expiresInDays)
     {
         if (credits <= 0) throw new AdminException("--credits must be a positive number");
         if (expiresInDays is <= 0) throw new AdminException("--expires-in-days must be a positive number");
-        return expiresInDays is { } d ? DateTime.UtcNow.AddDays(d) : null;
+        return expiresInDays is { } d ? services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.AddDays(d) : null;
     }
 
     /// <summary>
@@ -151,7 +151,7 @@ public static class AdminCommands
     /// </summary>
     static async Task<CreditBalance> GrantOrgAsync(IServiceProvider services, string slug, int credits, int? expiresInDays, CancellationToken ct)
     {
-        var expiresAt = GrantExpiry(credits, expiresInDays);
+        var expiresAt = GrantExpiry(services, credits, expiresInDays);
         var org = await services.GetRequiredService<AppDbContext>().Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Slug == slug, ct)
                   ?? throw new AdminException($"no organization with slug {slug}");
         return await GrantToAsync(services, LedgerOwner.Org(org.Id), $"org-{org.Id}-{Guid.NewGuid():N}", org.OwnerId, credits,

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Codebuff.Server.Hosting;
 
 /// <summary>
@@ -14,7 +16,7 @@ sealed class ClusterLock : IDisposable
     public static async Task<ClusterLock> AcquireAsync(string rootDir, CancellationToken ct)
     {
         var path = Path.Combine(rootDir, "postgres.lock");
-        var deadline = DateTime.UtcNow.AddMinutes(2);
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             try
@@ -22,7 +24,7 @@ sealed class ClusterLock : IDisposable
                 // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Unix; a holder makes the open fail with IOException.
                 return new ClusterLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException) when (Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(2))
             {
                 await Task.Delay(100, ct);
             }
