@@ -160,10 +160,29 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
                 var tail = File.Exists(log) ? string.Join(" | ", File.ReadLines(log).TakeLast(3)) : output;
                 throw new StartupException($"PostgreSQL did not start from {dataDir}: {LastLine(tail)}");
             }
+            if (await RunningWithinAsync(dataDir, TimeSpan.FromSeconds(attempt), ct) is { } startedElsewhere) return (startedElsewhere, false);
             if (File.Exists(pidFile) && RunningPostmaster(dataDir) is null) File.Delete(pidFile);
-            await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
         }
     }
+
+    /// <summary>
+    /// Waits out the pause before another <c>pg_ctl start</c>, watching for a live postmaster: PostgreSQL may be running
+    /// again by then (started by a process that does not take the cluster lock, or one that outlived pg_ctl's wait), and
+    /// another start would only be refused until the attempts run out. Returns its port, or null after the pause.
+    /// </summary>
+    static async Task<int?> RunningWithinAsync(string dataDir, TimeSpan pause, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + pause;
+        while (true)
+        {
+            if (RunningPostmaster(dataDir) is { } port) return port;
+            var left = until - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return null;
+            await Task.Delay(left < PollInterval ? left : PollInterval, ct);
+        }
+    }
+
+    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// The port of the live postmaster of this data dir, or null. Checked through /proc rather than pg_ctl status:
@@ -226,7 +245,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     static bool HasTools(string dir) => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl"));
 
-    static string? FindBinDir()
+    internal static string? FindBinDir()
     {
         try
         {

@@ -1,6 +1,7 @@
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Playwright;
 
 namespace Codebuff.Server.Tests.Auth;
 
@@ -42,19 +43,31 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             await page.GotoAsync(OnTestServer(code));
             Assert.Contains("connect the Codebuff CLI", await page.InnerTextAsync("main"));
             Assert.Equal("Authenticate", (await page.InnerTextAsync("h1")).Trim());
-            await page.ClickAsync("#github-signin");
-            // Commit, not load: under load the result page's load event (its stylesheet and script) may come late;
-            // the heading below is waited for on its own.
-            await page.WaitForURLAsync("**/onboard?auth_code=*", new() { WaitUntil = Microsoft.Playwright.WaitUntilState.Commit });
-            Assert.Contains("You're logged in!", await page.InnerTextAsync("h1"));
-            Assert.Contains(email, await page.InnerTextAsync("main"));
+            // The button is a plain link: GitHub (the fake approves at once) sends the browser to the callback, which
+            // starts the web session and redirects to /onboard. Only the last page of that chain is committed, so wait
+            // for it whatever it is (/onboard, or an error page of the callback) and then say which it was.
+            var landed = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#github-signin"),
+                r => r.Request.IsNavigationRequest && r.Frame == page.MainFrame && r.Status is < 300 or >= 400);
+            await page.WaitForURLAsync(url => url == landed.Url, new() { WaitUntil = WaitUntilState.Commit });
+            var onboard = "/onboard" + new Uri(OnTestServer(code)).Query;
+            var main = await page.InnerTextAsync("main");
+            Assert.True(landed.Status == 200 && new Uri(landed.Url).PathAndQuery == onboard, $"landed on {landed.Status} {landed.Url}: {main}");
+            Assert.Equal("You're logged in!", (await page.InnerTextAsync("h1")).Trim());
+            Assert.Contains($"The Codebuff CLI is now connected to {email}", main);
 
             // Opening the same link again (signed in now: "Continue as") changes nothing.
             await page.GotoAsync(OnTestServer(code));
             Assert.Contains("Continue as CLI Dev", await page.InnerTextAsync("#continue"));
-            await page.ClickAsync("#continue"); // enhanced navigation: the heading changes in place
-            await page.Locator("h1", new() { HasText = "Already connected" }).WaitForAsync();
-            Assert.EndsWith("/onboard" + new Uri(OnTestServer(code)).Query, page.Url);
+            // Enhanced navigation: the page fetches /onboard and changes in place (its heading among the rest) once the
+            // answer is in; wait for that answer, then for the one heading to be the new page's.
+            var again = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#continue"), r => new Uri(r.Url).PathAndQuery == onboard);
+            Assert.Equal(200, again.Status);
+            var heading = await page.WaitForFunctionAsync(
+                "() => { const h = document.querySelectorAll('h1'); return h.length === 1 && h[0].textContent.trim() !== 'Authenticate' && h[0].textContent.trim(); }",
+                null, new() { Timeout = 30_000 });
+            Assert.Equal("Already connected", await heading.JsonValueAsync<string>());
+            Assert.Contains("Your account is already connected to your CLI!", await page.InnerTextAsync("main"));
+            Assert.EndsWith(onboard, page.Url);
         }
 
         var done = await PollAsync(code);

@@ -1,4 +1,5 @@
 using Codebuff.Server.Billing;
+using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -33,5 +34,57 @@ public sealed class ChargeQueueTests(ServerFixture server) : IClassFixture<Serve
         Assert.Contains("json", failures.Single(f => f.Id == bad.CallId.ToString()).LastError, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("\"credits\":7", failures.Single(f => f.Id == bad.CallId.ToString()).LastError);
         Assert.Contains("foreign key", failures.Single(f => f.Id == ghost.CallId.ToString()).LastError);
+    }
+
+    [Fact]
+    public async Task An_org_billed_charge_replayed_from_a_dead_instances_journal_keeps_its_org_and_repository()
+    {
+        var member = await server.CreateUserAsync(credits: 100);
+        var orgId = Guid.NewGuid().ToString();
+        await using (var db = server.NewDbContext())
+        {
+            db.Orgs.Add(new Org { Id = orgId, Name = "Replay Org", Slug = "replay-" + orgId[..8], OwnerId = member.Id });
+            db.OrgMembers.Add(new OrgMember { OrgId = orgId, UserId = member.Id, Role = OrgRole.Owner });
+            await db.SaveChangesAsync();
+        }
+        await using (var scope = server.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().GrantAsync(LedgerOwner.Org(orgId), $"seed-{orgId}", member.Id, 500,
+                GrantType.Organization, "seed", null, CancellationToken.None);
+        var charge = NewCharge(member.Id, 42) with
+        {
+            OrgId = orgId, ProviderId = $"gen-{Guid.NewGuid():N}", ClientId = "client-replay", ClientRequestId = "request-replay",
+            RepoUrl = "https://github.com/acme/replayed",
+        };
+
+        // What an instance killed before the charge committed leaves: the charge journaled, never marked done, its file
+        // no longer locked.
+        var dataDir = Path.Combine(Path.GetTempPath(), "codebuff-replay-" + Guid.NewGuid().ToString("N")[..12]);
+        using (var dead = new ChargeJournal(dataDir)) dead.Append(charge);
+        var deadFile = Assert.Single(Directory.GetFiles(Path.Combine(dataDir, "billing"), "*.journal"));
+
+        // The next instance on that data directory replays it as it starts.
+        await using (var next = await ServerFixture.StartServerAsync(server.ConnectionString, new()
+        {
+            ["Codebuff:AuthSecret"] = "test-auth-secret", ["Codebuff:DataDir"] = dataDir, ["Logging:LogLevel:Default"] = "Warning",
+        }))
+        {
+            var queue = next.Services.GetRequiredService<ChargeQueue>();
+            await using var db = server.NewDbContext();
+            for (var i = 0; i < 300 && !await db.Messages.AnyAsync(m => m.Id == charge.ProviderId); i++) await Task.Delay(100);
+            for (var i = 0; i < 100 && queue.Pending > 0; i++) await Task.Delay(100);
+            Assert.Equal(0, queue.Pending);
+        }
+
+        await using (var db = server.NewDbContext())
+        {
+            var row = await db.Messages.AsNoTracking().SingleAsync(m => m.Id == charge.ProviderId);
+            Assert.Equal((member.Id, orgId, "https://github.com/acme/replayed", 42, "client-replay", "request-replay"),
+                (row.UserId, row.OrgId, row.RepoUrl, row.Credits, row.ClientId, row.ClientRequestId));
+            // The org paid, the member's own credits are untouched.
+            Assert.Equal(500 - 42, await db.CreditLedger.Where(g => g.OrgId == orgId).SumAsync(g => g.Balance));
+            Assert.Equal(100, await db.CreditLedger.Where(g => g.UserId == member.Id && g.OrgId == null).SumAsync(g => g.Balance));
+        }
+        Assert.False(File.Exists(deadFile), "the adopted journal is deleted");
+        Directory.Delete(dataDir, recursive: true);
     }
 }
