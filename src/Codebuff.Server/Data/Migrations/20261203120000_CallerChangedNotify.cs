@@ -29,13 +29,13 @@ public sealed class CallerChangedNotify : Migration
             IF TG_OP = 'UPDATE' AND NEW."userId" <> OLD."userId" THEN PERFORM pg_notify('caller_changed', NEW."userId"); END IF;
             RETURN NULL;
         END $$;
-        CREATE TRIGGER caller_changed AFTER UPDATE OR DELETE ON "user" FOR EACH ROW EXECUTE FUNCTION service.user_changed();
-        CREATE TRIGGER caller_changed AFTER UPDATE OR DELETE ON session FOR EACH ROW EXECUTE FUNCTION service.session_changed();
+        CREATE TRIGGER user_caller_changed AFTER UPDATE OR DELETE ON "user" FOR EACH ROW EXECUTE FUNCTION service.user_changed();
+        CREATE TRIGGER session_caller_changed AFTER UPDATE OR DELETE ON session FOR EACH ROW EXECUTE FUNCTION service.session_changed();
         """);
 
     protected override void Down(MigrationBuilder migrationBuilder) => migrationBuilder.Sql("""
-        DROP TRIGGER caller_changed ON "user";
-        DROP TRIGGER caller_changed ON session;
+        DROP TRIGGER user_caller_changed ON "user";
+        DROP TRIGGER session_caller_changed ON session;
         DROP FUNCTION service.user_changed();
         DROP FUNCTION service.session_changed();
         """);
