@@ -1,8 +1,9 @@
 // Proxy overhead of POST /api/v1/chat/completions (streaming), in one run: the same load against the fake provider
 // directly, through a plain pass-through gateway (Kestrel + HttpClient, no auth, no billing: the floor any gateway
-// pays), through Portkey's open-source gateway when PORTKEY_GATEWAY names its start-server.js and it answers, and
-// through the server (one-query gate, relay, group-committed billing), next to a SELECT 1 round trip; then billed
-// calls/s with 64 clients spread over 16 users and all on one user; then the process's RSS.
+// pays), through Portkey's open-source gateway (installed by bench/portkey/install.sh, or wherever PORTKEY_GATEWAY names
+// its start-server.js), and through the server (one-query gate, relay, group-committed billing), next to a SELECT 1
+// round trip, streamed and non-streamed; then billed calls/s with 64 clients spread over 16 users and all on one
+// user; then the process's RSS.
 //   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64]
 using System.Diagnostics;
 using System.Net.Http.Headers;
@@ -20,7 +21,7 @@ using Npgsql;
 var seconds = Arg("--seconds", 5.0);
 var chunks = (int)Arg("--chunks", 20.0);
 var levels = ArgList("--concurrency", [1, 64]);
-var portkey = Environment.GetEnvironmentVariable("PORTKEY_GATEWAY");
+var portkey = Environment.GetEnvironmentVariable("PORTKEY_GATEWAY") ?? InstalledPortkey();
 
 var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
@@ -68,24 +69,32 @@ try
     var spread = Enumerable.Range(0, levels.Max()).Select(i => users[i % users.Count]).ToList();
     var oneUser = Enumerable.Range(0, levels.Max()).Select(_ => users[0]).ToList();
 
-    System.Diagnostics.Process? gateway = null;
+    Process? gateway = null;
     string? portkeyUrl = null;
+    var gatewayErrors = new List<string>();
     if (portkey is not null && File.Exists(portkey))
     {
         var port = FreePort();
-        gateway = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } });
+        gateway = new Process { StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } } };
+        // Drained so that a full pipe never stalls the gateway; its first error lines are shown if its requests fail.
+        gateway.OutputDataReceived += (_, _) => { };
+        gateway.ErrorDataReceived += (_, e) => { lock (gatewayErrors) if (e.Data is not null && gatewayErrors.Count < 8) gatewayErrors.Add(e.Data); };
+        gateway.Start();
+        gateway.BeginOutputReadLine();
+        gateway.BeginErrorReadLine();
         portkeyUrl = $"http://127.0.0.1:{port}/v1/chat/completions";
         for (var i = 0; i < 50; i++)
         {
             try { using var probe = await http.GetAsync($"http://127.0.0.1:{port}/"); break; }
             catch (HttpRequestException) { await Task.Delay(200); }
         }
+        Console.WriteLine($"Portkey gateway {PackageVersion(portkey, "@portkey-ai/gateway")} (@hono/node-server {PackageVersion(portkey, "@hono/node-server")}), node {NodeVersion()}: {portkey}");
     }
-    else Console.WriteLine("Portkey gateway: not measured (set PORTKEY_GATEWAY to node_modules/@portkey-ai/gateway/build/start-server.js)");
+    else Console.WriteLine("Portkey gateway: not measured (run bench/portkey/install.sh, or set PORTKEY_GATEWAY to node_modules/@portkey-ai/gateway/build/start-server.js)");
 
     var rtt = await SelectOneAsync(cs, seconds);
-    Console.WriteLine($"streamed chat completions, {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
+    Console.WriteLine($"chat completions (streamed unless marked), {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
     Console.WriteLine($"SELECT 1 round trip (Npgsql, 1 client): p50 {rtt.P50:0.000} ms, p99 {rtt.P99:0.000} ms");
     Console.WriteLine($"| clients | target | requests | req/s | p50 ms | p99 ms |");
     Console.WriteLine($"|---:|---|---:|---:|---:|---:|");
@@ -101,10 +110,11 @@ try
         var pass = await MeasureAsync(http, passUrl, Target.Direct, spread, c, seconds);
         Print(c, "pass-through", pass);
         results.Add($"{c} clients: pass-through gateway p50 +{pass.P50 - direct.P50:0.00} ms over direct ({(pass.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips), {pass.Rps:0} req/s");
+        Stats? pk = null;
         if (portkeyUrl is not null)
         {
             await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, 1);
-            var pk = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds);
+            pk = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds);
             Print(c, "portkey", pk);
             results.Add($"{c} clients: Portkey p50 +{pk.P50 - direct.P50:0.00} ms over direct ({(pk.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips), {pk.Rps:0} req/s");
         }
@@ -114,6 +124,25 @@ try
         Print(c, "proxy", proxy);
         results.Add($"{c} clients: CPU per proxied call: this process (server, load driver, fake provider) {(cpu1 - cpu0) / proxy.Count:0.00} ms, PostgreSQL {(pg1 - pg0) / proxy.Count:0.00} ms");
         results.Add($"{c} clients: proxy p50 +{proxy.P50 - direct.P50:0.00} ms over direct = {(proxy.P50 - direct.P50) / rtt.P50:0.0} SELECT-1 round trips; billed calls/s {proxy.Rps:0} = {proxy.Rps / pass.Rps:0.00} × pass-through (direct {direct.Rps:0})");
+        if (pk is not null)
+            results.Add($"{c} clients: proxy billed calls/s {proxy.Rps:0} = {proxy.Rps / pk.Rps:0.00} × Portkey ({pk.Rps:0} req/s); p50 {proxy.P50:0.00} ms vs Portkey {pk.P50:0.00} ms");
+        // Non-streamed too: Portkey's stream relay sleeps 25 ms before it forwards the first event, which its streamed
+        // latency shows; a non-streamed call shows its overhead without that pause (the issue measured non-streamed).
+        var directJson = await MeasureAsync(http, fakeUrl + "/v1/chat/completions", Target.Direct, spread, c, seconds, stream: false);
+        Print(c, "direct, non-streamed", directJson);
+        Stats? pkJson = null;
+        if (portkeyUrl is not null)
+        {
+            await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, 1, stream: false);
+            pkJson = await MeasureAsync(http, portkeyUrl, Target.Portkey(fakeUrl), spread, c, seconds, stream: false);
+            Print(c, "portkey, non-streamed", pkJson);
+        }
+        await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, 1, stream: false);
+        var proxyJson = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, spread, c, seconds, stream: false);
+        Print(c, "proxy, non-streamed", proxyJson);
+        results.Add($"{c} clients, non-streamed: proxy p50 +{proxyJson.P50 - directJson.P50:0.00} ms over direct ({(proxyJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips), billed calls/s {proxyJson.Rps:0}");
+        if (pkJson is not null)
+            results.Add($"{c} clients, non-streamed: Portkey p50 +{pkJson.P50 - directJson.P50:0.00} ms over direct ({(pkJson.P50 - directJson.P50) / rtt.P50:0.0} SELECT-1 round trips), {pkJson.Rps:0} req/s; proxy billed calls/s = {proxyJson.Rps / pkJson.Rps:0.00} × Portkey");
     }
     var hot = await MeasureAsync(http, serverUrl + "/api/v1/chat/completions", Target.Proxy, oneUser, levels.Max(), seconds);
     Print(levels.Max(), "proxy, 1 user", hot);
@@ -129,7 +158,12 @@ try
     using var self = System.Diagnostics.Process.GetCurrentProcess();
     self.Refresh();
     Console.WriteLine($"RSS of this process (server + fake provider + load driver): {self.WorkingSet64 / 1048576.0:0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MiB");
-    if (gateway is not null) { gateway.Kill(entireProcessTree: true); gateway.WaitForExit(); }
+    if (gateway is not null)
+    {
+        lock (gatewayErrors) foreach (var line in gatewayErrors) Console.WriteLine($"  Portkey stderr: {line}");
+        gateway.Kill(entireProcessTree: true);
+        gateway.WaitForExit();
+    }
 }
 finally
 {
@@ -197,7 +231,7 @@ static int FreePort()
     return port;
 }
 
-static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target, List<BenchClient> benchClients, int clients, double seconds)
+static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target, List<BenchClient> benchClients, int clients, double seconds, bool stream = true)
 {
     var stop = Stopwatch.StartNew();
     var latencies = new List<double>[clients];
@@ -205,7 +239,7 @@ static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target
     await Task.WhenAll(Enumerable.Range(0, clients).Select(async w =>
     {
         latencies[w] = [];
-        var body = $$$"""{"model":"bench/model","stream":true,"messages":[{"role":"user","content":"hello"}],"codebuff_metadata":{"run_id":"{{{benchClients[w].RunId}}}","client_id":"bench"}}""";
+        var body = $$$"""{"model":"bench/model","stream":{{{(stream ? "true" : "false")}}},"messages":[{"role":"user","content":"hello"}],"codebuff_metadata":{"run_id":"{{{benchClients[w].RunId}}}","client_id":"bench"}}""";
         while (stop.Elapsed.TotalSeconds < seconds)
         {
             var t = Stopwatch.GetTimestamp();
@@ -219,7 +253,7 @@ static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target
             }
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             var text = await response.Content.ReadAsStringAsync();
-            if (!response.IsSuccessStatusCode || !text.Contains("[DONE]") || !text.Contains("\"cost\""))
+            if (!response.IsSuccessStatusCode || (stream && !text.Contains("[DONE]")) || !text.Contains("\"cost\""))
             {
                 if (Interlocked.Increment(ref errors) == 1) Console.WriteLine($"  first failure from {url}: {(int)response.StatusCode} {text[..Math.Min(200, text.Length)]}");
             }
@@ -234,7 +268,35 @@ static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target
 
 static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-static void Print(int c, string target, Stats s) => Console.WriteLine($"{c,7} | {target,8} | {s.Count,8} | {s.Rps,8:0.0} | {s.P50,7:0.00} | {s.P99,7:0.00}");
+static void Print(int c, string target, Stats s) => Console.WriteLine($"| {c} | {target} | {s.Count} | {s.Rps:0.0} | {s.P50:0.00} | {s.P99:0.00} |");
+
+// bench/portkey/install.sh's install, looked for from the working directory and from the build output upwards.
+static string? InstalledPortkey()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            var path = Path.Combine(dir.FullName, "bench", "portkey", "node_modules", "@portkey-ai", "gateway", "build", "start-server.js");
+            if (File.Exists(path)) return path;
+        }
+    return null;
+}
+
+// The version of a package installed beside the gateway (start-server.js is node_modules/@portkey-ai/gateway/build/).
+static string PackageVersion(string startServer, string package)
+{
+    var modules = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(startServer)!, "..", "..", ".."));
+    var file = Path.Combine(modules, package, "package.json");
+    return File.Exists(file) ? (string?)JsonNode.Parse(File.ReadAllText(file))?["version"] ?? "?" : "?";
+}
+
+static string NodeVersion()
+{
+    using var node = Process.Start(new ProcessStartInfo("node", ["--version"]) { RedirectStandardOutput = true })!;
+    var version = node.StandardOutput.ReadToEnd().Trim();
+    node.WaitForExit();
+    return version;
+}
 
 static async Task<WebApplication> StartFakeProviderAsync(int chunks)
 {
@@ -244,8 +306,15 @@ static async Task<WebApplication> StartFakeProviderAsync(int chunks)
     var app = builder.Build();
     app.MapPost("/v1/chat/completions", async (HttpContext context) =>
     {
-        await context.Request.Body.CopyToAsync(Stream.Null);
+        var request = await new StreamReader(context.Request.Body).ReadToEndAsync();
         var id = $"gen-{Guid.NewGuid():N}";
+        if (!request.Contains("\"stream\":true"))
+        {
+            context.Response.ContentType = "application/json";
+            var content = string.Concat(Enumerable.Range(0, chunks).Select(i => $"word{i} "));
+            await context.Response.WriteAsync("{\"id\":\"" + id + "\",\"object\":\"chat.completion\",\"created\":1730000000,\"model\":\"bench/model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + content + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":" + chunks + ",\"total_tokens\":" + (100 + chunks) + ",\"cost\":0.0123,\"cost_details\":{\"upstream_inference_cost\":0}}}");
+            return;
+        }
         context.Response.ContentType = "text/event-stream";
         context.Features.Get<IHttpResponseBodyFeature>()!.DisableBuffering();
         for (var i = 0; i < chunks; i++)
