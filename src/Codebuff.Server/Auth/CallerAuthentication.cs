@@ -15,10 +15,11 @@ public sealed class CallerAuthenticationOptions : AuthenticationSchemeOptions
 /// <see cref="CookieOrApiKey"/>: the web session cookie (§1.4), then the header token. Routes marked
 /// <see cref="CallerGroups.AcceptBodyAuthToken{TBuilder}"/> also take the legacy body <c>authToken</c> some CLI calls
 /// still send when no header token came. A token resolves through the session table (unexpired by the injected
-/// clock) to its user in one query; the result is the request's <see cref="Caller"/> and a ClaimsPrincipal.
+/// clock) to its user in one query — or, on routes marked <see cref="CallerGroups.CacheCaller{TBuilder}"/>, through the
+/// <see cref="CallerCache"/>; the result is the request's <see cref="Caller"/> and a ClaimsPrincipal.
 /// </summary>
 public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AppDbContext db, TokenHasher hasher, TimeProvider clock) : AuthenticationHandler<CallerAuthenticationOptions>(options, logger, encoder)
+    AppDbContext db, TokenHasher hasher, TimeProvider clock, CallerCache cache) : AuthenticationHandler<CallerAuthenticationOptions>(options, logger, encoder)
 {
     public const string ApiKey = "api-key";
     public const string CookieOrApiKey = "cookie-or-api-key";
@@ -53,13 +54,25 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
         await RequestJson.ReadAsync(Request, Context.RequestAborted) is JsonObject body && JsonKind.StringOrNull(body["authToken"]) is { Length: > 0 } t ? t : null;
 
     /// <summary>The user owning an unexpired session for this token, or null.</summary>
-    Task<User?> FindAsync(string token) => FindUser(db, hasher.Hash(token), clock.GetUtcNow().UtcDateTime, Context.RequestAborted);
+    async Task<User?> FindAsync(string token)
+    {
+        var hash = hasher.Hash(token);
+        var cached = Context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.CachedCaller>() is not null && cache.Enabled;
+        if (cached && cache.Find(hash) is { } hit) return hit;
+        var generation = cache.Generation;
+        var found = await FindUser(db, hash, clock.GetUtcNow().UtcDateTime, Context.RequestAborted);
+        if (found is null) return null;
+        if (cached) cache.Add(hash, found.User, found.Expires, generation);
+        return found.User;
+    }
+
+    sealed record SessionOwner(User User, DateTime Expires);
 
     // Compiled once: every authenticated request runs it, and translating the LINQ again each time cost more CPU than
     // the query itself (bench/README.md, proxy section).
-    static readonly Func<AppDbContext, string, DateTime, CancellationToken, Task<User?>> FindUser = EF.CompileAsyncQuery(
+    static readonly Func<AppDbContext, string, DateTime, CancellationToken, Task<SessionOwner?>> FindUser = EF.CompileAsyncQuery(
         (AppDbContext db, string hash, DateTime now, CancellationToken _) => db.Sessions.Where(s => s.SessionToken == hash && s.Expires > now)
-            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => u)
+            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => new SessionOwner(u, s.Expires))
             .AsNoTracking()
             .FirstOrDefault());
 

@@ -51,6 +51,13 @@ public static class CallerGroups
     /// <summary>Endpoint metadata: the legacy body <c>authToken</c> counts when no header token came.</summary>
     public sealed class BodyAuthToken;
 
+    /// <summary>
+    /// Endpoint metadata: the caller may come from the <see cref="CallerCache"/> (a few seconds old at most, dropped on
+    /// every instance when the user or its sessions change). Only for hot routes that do not change the user
+    /// themselves, so no route needs to read its own writes through it.
+    /// </summary>
+    public sealed class CachedCaller;
+
     static readonly Unauthenticated Fallback = Unauthenticated.Dashboard;
 
     public static TBuilder RequireCaller<TBuilder>(this TBuilder group, string scheme, Unauthenticated answers) where TBuilder : IEndpointConventionBuilder =>
@@ -65,6 +72,9 @@ public static class CallerGroups
 
     public static TBuilder AcceptBodyAuthToken<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new BodyAuthToken());
+
+    public static TBuilder CacheCaller<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new CachedCaller());
 
     /// <summary>The answers of the endpoint's group; a route's own <c>WithMetadata(Unauthenticated…)</c> wins.</summary>
     internal static Unauthenticated AnswersFor(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<Unauthenticated>() ?? Fallback;

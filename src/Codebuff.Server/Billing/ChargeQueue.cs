@@ -11,6 +11,12 @@ public sealed class BillingOptions
 
     /// <summary>Most charges of one owner written in one transaction.</summary>
     public int MaxBatch { get; set; } = 500;
+
+    /// <summary>Most transactions at once that each write several personal owners' charges (ChargeCombiner).</summary>
+    public int CombinedWriters { get; set; } = 2;
+
+    /// <summary>Most owners in one such transaction.</summary>
+    public int MaxCombinedOwners { get; set; } = 64;
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ public sealed class ChargeQueue : BackgroundService
     readonly ILogger<ChargeQueue> _log;
     readonly AutoTopUp _autoTopUp;
     readonly SemaphoreSlim _writers;
+    readonly ChargeCombiner _combiner;
     readonly Lock _gate = new();
     readonly Dictionary<LedgerOwner, OwnerQueue> _owners = [];
     int _pending;
@@ -51,7 +58,7 @@ public sealed class ChargeQueue : BackgroundService
     sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done);
 
     public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log,
-        AutoTopUp autoTopUp)
+        AutoTopUp autoTopUp, TimeProvider clock)
     {
         _scopes = scopes;
         _journal = journal;
@@ -59,6 +66,7 @@ public sealed class ChargeQueue : BackgroundService
         _log = log;
         _autoTopUp = autoTopUp;
         _writers = new SemaphoreSlim(Math.Max(1, DatabaseOptions.PoolSize(config) / 2));
+        _combiner = new ChargeCombiner(scopes, clock, _writers, Math.Max(1, _options.CombinedWriters), Math.Max(1, _options.MaxCombinedOwners));
         Meter.CreateObservableGauge("codebuff.billing.pending_charges", () => Volatile.Read(ref _pending),
             description: "Charges answered but not yet in the database");
     }
@@ -147,11 +155,23 @@ public sealed class ChargeQueue : BackgroundService
     async Task<Outcome> WriteAsync(LedgerOwner owner, List<Waiting> batch)
     {
         var charges = batch.Select(p => p.Charge).DistinctBy(c => c.CallId).ToList();
-        await _writers.WaitAsync();
         try
         {
-            await using var scope = _scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeManyAsync(owner, charges);
+            // Personal owners first try to share a transaction with others ready now; the rest, and any owner the
+            // combiner hands back, write alone.
+            if (owner.OrgId is not null || await _combiner.WriteAsync(owner, charges) is null)
+            {
+                await _writers.WaitAsync();
+                try
+                {
+                    await using var scope = _scopes.CreateAsyncScope();
+                    await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeManyAsync(owner, charges);
+                }
+                finally
+                {
+                    _writers.Release();
+                }
+            }
             Committed.Add(charges.Count);
             // The one consumption hook of auto top-up (api.md §7.8–7.9): it evaluates in the background, after the
             // lock is released, so the charges just written are not held up by a Stripe call.
@@ -172,10 +192,6 @@ public sealed class ChargeQueue : BackgroundService
             Retries.Add(1);
             _log.LogWarning("billing write for {Count} charges failed, will retry: {Error}", batch.Count, e.Message);
             return Outcome.Retry;
-        }
-        finally
-        {
-            _writers.Release();
         }
         _journal.MarkDone(charges.Select(c => c.CallId).ToList());
         foreach (var p in batch) p.Done.TrySetResult(true);

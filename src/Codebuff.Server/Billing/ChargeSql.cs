@@ -12,7 +12,7 @@ namespace Codebuff.Server.Billing;
 /// quota-reset check; one statement that skips calls applied before, names the message rows, consumes the grants in
 /// order (api.md §7.6) and inserts the message and billing.message_call rows; COMMIT. Under READ COMMITTED each
 /// statement takes its snapshot when it starts, so the big statement, sent after the lock statement, sees every
-/// earlier holder's writes.
+/// earlier holder's writes. Several personal owners' charges can share that transaction (ChargeCombiner).
 /// </summary>
 static class ChargeSql
 {
@@ -21,7 +21,18 @@ static class ChargeSql
     /// reset is due; the caller runs it (rare, EF) and calls again.
     /// </summary>
     public static async Task<IReadOnlyList<ChargeResult>?> RunStandaloneAsync(AppDbContext db, LedgerOwner owner, IReadOnlyList<Charge> charges,
-        DateTime now, CancellationToken ct)
+        DateTime now, CancellationToken ct) => (await RunStandaloneAsync(db, [(owner, charges)], now, ct))[0];
+
+    /// <summary>
+    /// Several owners' charges in ONE transaction and round trip (ChargeQueue combines owners whose charges are ready at
+    /// the same moment): every owner's lock first, in lock-id order, so the transaction never holds a row while waiting
+    /// for a lock; then each owner's reset check and charge statement, in user-id order, so that its rollup rows are
+    /// taken in the same (user, day) order as any other transaction's. Per owner, in the order given: its results, or
+    /// null — its charges not applied — when its monthly reset is due. Meant for personal owners: an org's charge
+    /// writes its members' rollup rows, whose order across owners this would not keep.
+    /// </summary>
+    public static async Task<IReadOnlyList<IReadOnlyList<ChargeResult>?>> RunStandaloneAsync(AppDbContext db,
+        IReadOnlyList<(LedgerOwner Owner, IReadOnlyList<Charge> Charges)> groups, DateTime now, CancellationToken ct)
     {
         var conn = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
@@ -29,21 +40,32 @@ static class ChargeSql
         {
             await using var batch = new NpgsqlBatch(conn);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-            batch.BatchCommands.Add(LockCommand(owner));
-            var due = new NpgsqlBatchCommand("""SELECT count(*) FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain""");
-            AddOwner(due.Parameters, owner, now);
-            batch.BatchCommands.Add(due);
-            var charge = new NpgsqlBatchCommand(Sql);
-            AddChargeParameters(charge.Parameters, owner, charges, now);
-            batch.BatchCommands.Add(charge);
+            foreach (var owner in groups.Select(g => g.Owner).Distinct().OrderBy(LockId)) batch.BatchCommands.Add(LockCommand(owner));
+            var order = Enumerable.Range(0, groups.Count).OrderBy(i => groups[i].Owner.LockKey, StringComparer.Ordinal).ToList();
+            foreach (var i in order)
+            {
+                var (owner, charges) = groups[i];
+                var due = new NpgsqlBatchCommand("""SELECT count(*) FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain""");
+                AddOwner(due.Parameters, owner, now);
+                batch.BatchCommands.Add(due);
+                var charge = new NpgsqlBatchCommand(Sql);
+                AddChargeParameters(charge.Parameters, owner, charges, now);
+                batch.BatchCommands.Add(charge);
+            }
             batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            await reader.NextResultAsync(ct); // the lock's row
-            await reader.ReadAsync(ct);
-            var resetDue = reader.GetInt64(0) > 0;
-            await reader.NextResultAsync(ct);
-            var results = await ReadResultsAsync(reader, charges, ct);
-            return resetDue ? null : results;
+            for (var l = groups.Select(g => g.Owner).Distinct().Count(); l > 0; l--) await reader.NextResultAsync(ct); // the locks' rows
+            var results = new IReadOnlyList<ChargeResult>?[groups.Count];
+            foreach (var i in order)
+            {
+                await reader.ReadAsync(ct);
+                var resetDue = reader.GetInt64(0) > 0;
+                await reader.NextResultAsync(ct);
+                var applied = await ReadResultsAsync(reader, groups[i].Charges, ct);
+                results[i] = resetDue ? null : applied;
+                await reader.NextResultAsync(ct);
+            }
+            return results;
         }
         catch (Exception e)
         {

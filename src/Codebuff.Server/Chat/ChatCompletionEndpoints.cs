@@ -9,6 +9,7 @@ public static class ChatCompletionEndpoints
 {
     public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
+            .CacheCaller()
             .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
             .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
 
@@ -58,7 +59,7 @@ public static class ChatCompletionEndpoints
         var metadata = body["codebuff_metadata"] as JsonObject;
         if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
             return Message(400, "No runId found in request body");
-        // The authentication handler found the user in one query; one more reads the run and the balance and takes a
+        // The authentication handler found the user (in its cache, or in one query); one more reads the run and the balance and takes a
         // rate-limit token.
         var bucket = r.Limiter.BucketOf(user.Id);
         var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, bucket, ct);

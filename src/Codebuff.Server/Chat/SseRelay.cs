@@ -7,8 +7,8 @@ using static Codebuff.Server.Chat.ProviderJson;
 namespace Codebuff.Server.Chat;
 
 /// <summary>
-/// Relays a streamed completion line by line as it arrives; only a copy is parsed, and only the usage chunk is
-/// re-serialised (api.md §2.5.4). Heartbeats while the provider is silent, an idle timeout, and an error event when
+/// Relays a streamed completion line by line as it arrives; ordinary chunks are only scanned
+/// (<see cref="ContentChunk"/>), and only the usage chunk is parsed and re-serialised (api.md §2.5.4). Heartbeats while the provider is silent, an idle timeout, and an error event when
 /// the provider stops early; the call is billed once, when the usage chunk passes (or from an estimate).
 /// </summary>
 public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<ChatOptions> chatOptions, TimeProvider clock, ILogger<SseRelay> log)
@@ -127,6 +127,19 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
                 ChatProxy.RewriteCost(usage, billed);
                 var chunk = new JsonObject { ["id"] = state.ClientId, ["object"] = "chat.completion.chunk", ["model"] = state.Model, ["choices"] = new JsonArray(), ["usage"] = usage };
                 Write($"data: {chunk.ToJsonString(Compact)}\n\n", output);
+            }
+            Pass(bytes, output);
+            return;
+        }
+        if (ContentChunk.Read(payload) is { } plain)
+        {
+            state.ProviderId ??= plain.Id;
+            if (plain.Model is { } plainModel) state.Model = plainModel;
+            if (plain.HasDelta)
+            {
+                state.AppendContent(plain.Content);
+                state.AppendReasoning(plain.Reasoning);
+                foreach (var args in plain.ToolArgs ?? []) state.AppendToolArgs(args);
             }
             Pass(bytes, output);
             return;

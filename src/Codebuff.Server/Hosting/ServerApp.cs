@@ -78,6 +78,8 @@ public static class ServerApp
         services.AddScoped<PasswordLinks>();
         SmtpOptions.AddEmail(services, config);
         CallerAuthentication.Register(services);
+        services.AddSingleton<CallerCache>();
+        services.AddHostedService(sp => new CallerChanges(sp.GetRequiredService<CallerCache>(), connectionString, sp.GetRequiredService<ILogger<CallerChanges>>()));
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());

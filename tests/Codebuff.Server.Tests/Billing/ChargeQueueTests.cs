@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
@@ -86,5 +87,41 @@ public sealed class ChargeQueueTests(ServerFixture server) : IClassFixture<Serve
         }
         Assert.False(File.Exists(deadFile), "the adopted journal is deleted");
         Directory.Delete(dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Owners_ready_at_once_share_transactions_and_each_is_billed_exactly_once()
+    {
+        var users = new List<TestUser>();
+        for (var i = 0; i < 24; i++) users.Add(await server.CreateUserAsync(credits: 1000));
+        var overdue = users[0];
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == overdue.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.NextQuotaReset, DateTime.UtcNow.AddDays(-1)));
+        var queue = server.Services.GetRequiredService<ChargeQueue>();
+        var charges = users.SelectMany(u => Enumerable.Range(0, 6).Select(_ => NewCharge(u.Id, 2))).ToList();
+        var ghost = NewCharge("no-such-user-" + Guid.NewGuid().ToString("N")[..8], 2);
+        long shared = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Name == "codebuff.billing.shared_transactions") l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref shared, value));
+        listener.Start();
+
+        // Submitted all at once, in an order that interleaves the owners; every charge also submitted twice.
+        var order = charges.OrderBy(_ => Random.Shared.Next()).ToList();
+        await Task.WhenAll(order.Concat(order.Take(30)).Append(ghost).Select(c => Task.Run(() => queue.SubmitAsync(c))));
+        for (var i = 0; i < 100 && queue.Pending > 0; i++) await Task.Delay(100);
+        Assert.Equal(0, queue.Pending);
+
+        Assert.True(Interlocked.Read(ref shared) > 0, "no transaction wrote several owners' charges");
+        await using var check = server.NewDbContext();
+        foreach (var user in users)
+        {
+            Assert.Equal(6, await check.Messages.CountAsync(m => m.UserId == user.Id));
+            var consumed = await check.CreditLedger.Where(g => g.UserId == user.Id).SumAsync(g => g.Principal - g.Balance);
+            Assert.Equal(12, consumed);
+        }
+        // The overdue user's period was renewed once, before its charges.
+        Assert.True(await check.Users.Where(u => u.Id == overdue.Id).Select(u => u.NextQuotaReset).SingleAsync() > DateTime.UtcNow);
+        Assert.Equal("billing", (await check.SyncFailures.SingleAsync(f => f.Id == ghost.CallId.ToString())).Provider);
     }
 }
