@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Codebuff.Server.Data;
 
 namespace Codebuff.Server.Auth;
 

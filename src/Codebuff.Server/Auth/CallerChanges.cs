@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Codebuff.Server.Auth;
 
 /// <summary>

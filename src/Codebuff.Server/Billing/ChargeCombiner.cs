@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Codebuff.Server.Data;
 
 namespace Codebuff.Server.Billing;
 

@@ -172,11 +172,11 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// </summary>
     static async Task<int?> RunningWithinAsync(string dataDir, TimeSpan pause, CancellationToken ct)
     {
-        var until = DateTime.UtcNow + pause;
+        var waited = Stopwatch.StartNew();
         while (true)
         {
             if (RunningPostmaster(dataDir) is { } port) return port;
-            var left = until - DateTime.UtcNow;
+            var left = pause - waited.Elapsed;
             if (left <= TimeSpan.Zero) return null;
             await Task.Delay(left < PollInterval ? left : PollInterval, ct);
         }

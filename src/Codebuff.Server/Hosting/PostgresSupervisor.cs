@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Codebuff.Server.Hosting;
 
 /// <summary>
@@ -15,7 +17,7 @@ sealed class PostgresSupervisor(EmbeddedPostgres pg, ILogger<PostgresSupervisor>
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             if (pg.IsRunning()) continue;
-            var down = DateTime.UtcNow;
+            var down = Stopwatch.StartNew();
             log.LogWarning("The embedded PostgreSQL (port {Port}) is not running; restarting it. Requests answer 503 until it is back.", pg.Port);
             // Keep trying quietly: one warning for the outage, one line when it ends (and the first failure, if any).
             for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
@@ -25,7 +27,7 @@ sealed class PostgresSupervisor(EmbeddedPostgres pg, ILogger<PostgresSupervisor>
                     var startedHere = await pg.RestartAsync(stoppingToken);
                     NpgsqlConnection.ClearAllPools();
                     log.LogWarning("The embedded PostgreSQL is serving again after {Seconds:0.0} s ({How}).",
-                        (DateTime.UtcNow - down).TotalSeconds, startedHere ? "restarted by this server" : "started by another process");
+                        down.Elapsed.TotalSeconds, startedHere ? "restarted by this server" : "started by another process");
                     break;
                 }
                 catch (StartupException e)
