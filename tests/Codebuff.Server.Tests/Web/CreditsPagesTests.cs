@@ -61,9 +61,11 @@ public sealed class CreditsPagesTests(PaymentFixture server) : IClassFixture<Pay
         await using var tab = await DashboardTab.OpenAsync(server, user);
         await tab.GotoAsync("/profile?tab=usage");
         await tab.Page.ClickAsync("#buy-form button[type=submit]"); // $10 is the default choice
-        await tab.Page.WaitForURLAsync("**/profile?tab=usage&purchased=1000");
+        // Waits for the redirect's URL, not its load event: once, under a loaded CI machine, the URL matched and the
+        // load event was never reported; the notice below is what the user sees anyway, and the locator waits for it.
+        await tab.Page.WaitForURLAsync("**/profile?tab=usage&purchased=1000", new() { WaitUntil = WaitUntilState.Commit });
+        Assert.Contains("1,000 credits added", await tab.Page.Locator(".notice.ok").InnerTextAsync());
         await tab.ScreenshotAsync();
-        Assert.Contains("1,000 credits added", await tab.Page.InnerTextAsync(".notice.ok"));
         Assert.Contains("1,000 left", await tab.Page.InnerTextAsync("#branch-non-renewable [data-grant=purchase]"));
         await using var db = server.NewDbContext();
         var grant = await db.CreditLedger.SingleAsync(g => g.UserId == user.Id && g.Type == Codebuff.Server.Data.GrantType.Purchase);
