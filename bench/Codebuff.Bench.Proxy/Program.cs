@@ -26,7 +26,8 @@ var portkey = Environment.GetEnvironmentVariable("PORTKEY_GATEWAY") ?? Installed
 var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 if (Environment.UserName == "root") File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
-var pg = await EmbeddedPostgres.StartAsync(root, durable: false);
+// Durable, as the embedded server ships: every commit waits for its WAL flush, as it does for users.
+var pg = await EmbeddedPostgres.StartAsync(root);
 WebApplication? fake = null, server = null, passThrough = null;
 try
 {

@@ -22,7 +22,8 @@ var instanceCounts = ArgList("--instances", [1, 2, 3]);
 var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
 if (Environment.UserName == "root") File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
-var pg = await EmbeddedPostgres.StartAsync(root, durable: false);
+// Durable, as the embedded server ships: every commit waits for its WAL flush, as it does for users.
+var pg = await EmbeddedPostgres.StartAsync(root);
 var servers = new List<WebApplication>();
 WebApplication? fake = null;
 try
