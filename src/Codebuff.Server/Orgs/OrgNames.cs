@@ -31,12 +31,19 @@ public static partial class OrgNames
         return Dashes().Replace(kept.ToString(), "-").Trim('-');
     }
 
-    /// <summary>The base slug, or base-1, base-2, … : the first candidate not in <paramref name="taken"/>.</summary>
+    /// <summary>
+    /// Slugs the dashboard uses for pages of its own under /orgs/ (an org slugged "new" would be hidden behind the
+    /// creation page at /orgs/new): an org named so gets base-1, as if the slug were taken.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.Ordinal) { "new" };
+
+    /// <summary>The base slug, or base-1, base-2, … : the first candidate neither in <paramref name="taken"/> nor reserved.</summary>
     public static string FirstFree(string baseSlug, IReadOnlySet<string> taken)
     {
-        if (!taken.Contains(baseSlug)) return baseSlug;
+        bool Free(string slug) => !taken.Contains(slug) && !Reserved.Contains(slug);
+        if (Free(baseSlug)) return baseSlug;
         for (var i = 1; ; i++)
-            if (!taken.Contains($"{baseSlug}-{i}")) return $"{baseSlug}-{i}";
+            if (Free($"{baseSlug}-{i}")) return $"{baseSlug}-{i}";
     }
 
     [GeneratedRegex(@"^[\p{L}\p{N} _.\-]+$")]

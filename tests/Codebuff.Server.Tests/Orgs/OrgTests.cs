@@ -57,6 +57,19 @@ public sealed class OrgTests(OrgFixture server) : IClassFixture<OrgFixture>
     }
 
     [Fact]
+    public async Task An_org_named_like_a_dashboard_page_gets_a_slug_that_does_not_hide_it()
+    {
+        // /orgs/new is the creation page, so an org slugged "new" could never be opened in the dashboard.
+        var user = await server.CreateUserAsync();
+        var response = await server.ClientFor(user).PostAsJsonAsync("/api/orgs", new { name = "New" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(("New", "new-1"), ((string?)created["name"], (string?)created["slug"]));
+        var bySlug = (await server.ClientFor(user).GetFromJsonAsync<JsonObject>("/api/orgs/slug/new-1"))!;
+        Assert.Equal(((string?)created["id"], "owner"), ((string?)bySlug["id"], (string?)bySlug["userRole"]));
+    }
+
+    [Fact]
     public async Task Counts_read_by_slug_and_delete_refused_while_a_publisher_exists()
     {
         var owner = await server.CreateUserAsync();
