@@ -197,8 +197,8 @@ async Task BillingCostAsync(string cs)
         cmd.Parameters.Add(new NpgsqlParameter { Value = billed });
         await cmd.ExecuteNonQueryAsync();
     }
-    var with = ChargeSql.Sql;
-    var without = ChargeSql.Sql.Replace(ChargeSql.RollupCtes, "");
+    var with = ChargeSql.Sql(LedgerOwner.User(billed[0])); // every bench user is a personal owner
+    var without = with.Replace(ChargeSql.RollupCtes, "");
     if (without == with) throw new InvalidOperationException("the rollup part was not found in the charge statement");
 
     async Task<double> MeasureAsync(string sql, double seconds)

@@ -48,7 +48,7 @@ static class ChargeSql
                 var due = new NpgsqlBatchCommand("""SELECT count(*) FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain""");
                 AddOwner(due.Parameters, owner, now);
                 batch.BatchCommands.Add(due);
-                var charge = new NpgsqlBatchCommand(Sql);
+                var charge = new NpgsqlBatchCommand(Sql(owner));
                 AddChargeParameters(charge.Parameters, owner, charges, now);
                 batch.BatchCommands.Add(charge);
             }
@@ -87,7 +87,7 @@ static class ChargeSql
         DateTime now, CancellationToken ct)
     {
         var conn = (NpgsqlConnection)db.Database.GetDbConnection();
-        await using var cmd = new NpgsqlCommand(Sql, conn, (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
+        await using var cmd = new NpgsqlCommand(Sql(owner), conn, (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
         AddChargeParameters(cmd.Parameters, owner, charges, now);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await ReadResultsAsync(reader, charges, ct);
@@ -120,7 +120,20 @@ static class ChargeSql
         ps.Add(new NpgsqlParameter<DateTime>("now_plain", NpgsqlDbType.Timestamp) { TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Unspecified) });
     }
 
-    internal const string Sql = $$"""
+    /// <summary>The charge statement for this kind of owner: they differ only in how the owner's grants are found.</summary>
+    internal static string Sql(LedgerOwner owner) => owner.OrgId is null ? PersonalSql : OrgSql;
+
+    /// <summary>
+    /// A user's personal grants through billing.user_grant (migration UserGrantIndex): the seed has no index that
+    /// finds them, and scanning the whole ledger on every charge grows with every user's monthly grant.
+    /// </summary>
+    static readonly string PersonalSql = Template.Replace("/* owner grants */",
+        "operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = @u) AND user_id = @u AND org_id IS NULL");
+
+    /// <summary>An org's grants, through the seed's idx_credit_ledger_org.</summary>
+    static readonly string OrgSql = Template.Replace("/* owner grants */", "org_id = @org");
+
+    internal const string Template = $$"""
         WITH input AS (
             SELECT * FROM unnest(@call_ids, @provider_ids, @own_ids, @user_ids, @finished_at, @client_ids, @client_request_ids, @models,
                                  @agent_ids, @reasoning, @responses, @input_tokens, @cache_read, @reasoning_tokens, @output_tokens,
@@ -144,8 +157,7 @@ static class ChargeSql
         total AS (SELECT coalesce(sum(credits) FILTER (WHERE deduct), 0) AS n, min(message_id) AS first_id FROM named),
         active AS (
             SELECT operation_id, balance, priority, expires_at, created_at FROM credit_ledger
-            WHERE (expires_at IS NULL OR expires_at > @now)
-              AND CASE WHEN @org::text IS NULL THEN user_id = @u AND org_id IS NULL ELSE org_id = @org END
+            WHERE (expires_at IS NULL OR expires_at > @now) AND /* owner grants */
         ),
         ordered AS (
             SELECT operation_id, balance,

@@ -167,13 +167,17 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         return next;
     }
 
-    internal static IQueryable<CreditGrant> ActiveGrants(AppDbContext db, LedgerOwner owner, DateTime now)
-    {
-        var active = db.CreditLedger.Where(g => g.ExpiresAt == null || g.ExpiresAt > now);
-        return owner.OrgId is null
-            ? active.Where(g => g.UserId == owner.UserId && g.OrgId == null)
-            : active.Where(g => g.OrgId == owner.OrgId);
-    }
+    internal static IQueryable<CreditGrant> ActiveGrants(AppDbContext db, LedgerOwner owner, DateTime now) =>
+        (owner.OrgId is null ? PersonalGrants(db, owner.UserId!) : db.CreditLedger.Where(g => g.OrgId == owner.OrgId))
+        .Where(g => g.ExpiresAt == null || g.ExpiresAt > now);
+
+    /// <summary>
+    /// A user's personal grants, found through billing.user_grant (migration UserGrantIndex): the seed has no index
+    /// on credit_ledger that finds them, so a plain filter on user_id scans the whole ledger.
+    /// </summary>
+    internal static IQueryable<CreditGrant> PersonalGrants(AppDbContext db, string userId) =>
+        db.CreditLedger.FromSql($"SELECT * FROM credit_ledger WHERE operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = {userId})")
+            .Where(g => g.UserId == userId && g.OrgId == null);
 }
 
 /// <summary>A grant call's outcome: the stored row, and whether this call created it.</summary>

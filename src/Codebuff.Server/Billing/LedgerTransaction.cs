@@ -96,8 +96,8 @@ public sealed class LedgerTransaction : IAsyncDisposable
         var period = next.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         var owner = LedgerOwner.User(userId);
 
-        var lastFree = await _db.CreditLedger
-            .Where(g => g.UserId == userId && g.OrgId == null && g.Type == GrantType.Free && g.ExpiresAt != null && g.ExpiresAt <= now)
+        var lastFree = await CreditLedger.PersonalGrants(_db, userId)
+            .Where(g => g.Type == GrantType.Free && g.ExpiresAt != null && g.ExpiresAt <= now)
             .OrderByDescending(g => g.ExpiresAt).Select(g => (int?)g.Principal).FirstOrDefaultAsync(ct);
         var free = lastFree is { } p ? Math.Min(p, FreeCredits.MonthlyCap) : FreeCredits.Initial;
         if (free > 0)

@@ -5,7 +5,8 @@ namespace Codebuff.Server.Chat;
 /// <summary>
 /// What the gates of api.md §2.5.3 need beyond the caller, in ONE round trip: the run (agent, status), the user's
 /// credit balance, and a token from the user's shared rate-limit bucket — taken only when the run is running, so a
-/// call refused by the run checks costs no token. Hand-written because it runs on every proxied call, where each round
+/// call refused by the run checks costs no token. The user's grants are found through billing.user_grant (migration
+/// UserGrantIndex), not by scanning the ledger. Hand-written because it runs on every proxied call, where each round
 /// trip is most of the proxy's overhead (bench/README.md).
 /// </summary>
 public sealed record ChatGate(string? RunAgentId, AgentRunStatus? RunStatus, int Positive, int Debt, bool TokenTaken)
@@ -13,13 +14,14 @@ public sealed record ChatGate(string? RunAgentId, AgentRunStatus? RunStatus, int
     /// <summary>Remaining credits as the balance reports them: debt is settled against positive grants first.</summary>
     public int TotalRemaining => Positive - Math.Min(Positive, Debt);
 
-    static readonly string Sql = $"""
+    internal static readonly string Sql = $"""
         WITH run AS (SELECT agent_id, status FROM agent_run WHERE id = @run AND user_id = @user),
         token AS ({SharedRateLimits.TakeTokenSql("SELECT @bucket_key, now(), @bucket_capacity - 1 FROM run WHERE status = 'running'")})
         SELECT r.agent_id, r.status::text, coalesce(b.positive, 0)::int, coalesce(b.debt, 0)::int, EXISTS (SELECT 1 FROM token)
         FROM (SELECT sum(g.balance) FILTER (WHERE g.balance > 0) AS positive, sum(-g.balance) FILTER (WHERE g.balance < 0) AS debt
               FROM credit_ledger g
-              WHERE g.user_id = @user AND g.org_id IS NULL AND (g.expires_at IS NULL OR g.expires_at > @now)) b
+              WHERE g.operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = @user)
+                AND g.user_id = @user AND g.org_id IS NULL AND (g.expires_at IS NULL OR g.expires_at > @now)) b
         LEFT JOIN run r ON true
         """;
 

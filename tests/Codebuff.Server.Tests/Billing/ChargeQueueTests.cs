@@ -8,7 +8,7 @@ namespace Codebuff.Server.Tests.Billing;
 
 public sealed class ChargeQueueTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
-    static Charge NewCharge(string userId, int credits, string response = "\"ok\"") => new(
+    internal static Charge NewCharge(string userId, int credits, string response = "\"ok\"") => new(
         Guid.NewGuid(), userId, null, ProviderId: "", FinishedAt: DateTime.UtcNow, ClientId: null, ClientRequestId: null, Model: "m",
         AgentId: null, ReasoningText: null, Response: response, InputTokens: 1, CacheReadInputTokens: 0, ReasoningTokens: null,
         OutputTokens: 1, Cost: 0.01m, Credits: credits, Byok: false, LatencyMs: 1, Deduct: true);
