@@ -3,6 +3,7 @@ using Codebuff.Server.Chat;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Codebuff.Server.Tests.Infrastructure;
+using Codebuff.Server.Tests.Orgs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -14,7 +15,7 @@ namespace Codebuff.Server.Tests.Billing;
 /// trigger keeps it equal to the ledger's personal grants, and the two statements every proxied call runs — the chat
 /// gate and the charge — find a user's grants through it instead of scanning the ledger.
 /// </summary>
-public sealed class UserGrantIndexTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class UserGrantIndexTests(OrgFixture server) : IClassFixture<OrgFixture>
 {
     async Task<List<string>> IndexedGrantsAsync(string userId)
     {
@@ -32,23 +33,15 @@ public sealed class UserGrantIndexTests(ServerFixture server) : IClassFixture<Se
     public async Task The_trigger_indexes_personal_grants_only_and_the_foreign_key_drops_them_with_the_user()
     {
         var user = await server.CreateUserAsync(credits: 50);
-        var orgId = Guid.NewGuid().ToString();
-        await using (var db = server.NewDbContext())
-        {
-            db.Orgs.Add(new Org { Id = orgId, Name = "Index Org", Slug = "index-" + orgId[..8], OwnerId = user.Id });
-            await db.SaveChangesAsync();
-        }
+        await server.GrantOrgCreditsAsync(await server.CreateOrgAsync(user), user, 500); // an org grant: its user_id is the payer's
         await using (var scope = server.Services.CreateAsyncScope())
-        {
-            var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
-            await ledger.GrantAsync(LedgerOwner.User(user.Id), $"admin-{user.Id}", user.Id, 70, GrantType.Admin, "extra", null, CancellationToken.None);
-            await ledger.GrantAsync(LedgerOwner.Org(orgId), $"org-{orgId}", user.Id, 500, GrantType.Organization, "org", null, CancellationToken.None);
-        }
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().GrantAsync(LedgerOwner.User(user.Id), $"admin-{user.Id}", user.Id, 70,
+                GrantType.Admin, "extra", null, CancellationToken.None);
 
         List<string> personal;
         await using (var db = server.NewDbContext())
             personal = await db.CreditLedger.Where(g => g.UserId == user.Id && g.OrgId == null).Select(g => g.OperationId).ToListAsync();
-        Assert.Equal(2, personal.Count); // the starting grant and the admin grant; the org's grant (also user_id = owner) is not personal
+        Assert.Equal(2, personal.Count); // the starting grant and the admin grant, not the org's
         Assert.Equal(personal.Order(StringComparer.Ordinal), (await IndexedGrantsAsync(user.Id)).Order(StringComparer.Ordinal));
 
         await using (var db = server.NewDbContext())
