@@ -11,7 +11,7 @@ namespace Codebuff.Server.Auth;
 /// <para>
 /// [our choice] Sign-up goes through the e-mail too, so that neither form tells whether an address has an account:
 /// both always answer "check your e-mail", and the mail says what applies (a sign-up link, or "you already have an
-/// account" with a reset link). It also proves the address, which GitHub sign-in relies on when it links a GitHub
+/// account" with a reset link), and neither waits for that work (<see cref="PasswordMail"/>). It also proves the address, which GitHub sign-in relies on when it links a GitHub
 /// identity to the user with the same verified e-mail. Without SMTP the mail (with its link) goes to the server log.
 /// </para>
 /// </summary>
@@ -30,7 +30,8 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
     DateTime Now => clock.GetUtcNow().UtcDateTime;
 
     /// <summary>A sign-up link to a new address; an address that has an account gets a reset link instead.</summary>
-    public async Task RequestSignUpAsync(string address, string? next, CancellationToken ct)
+    /// <remarks>Called by <see cref="PasswordMail"/>, after the form has answered.</remarks>
+    public async Task SendSignUpLinkAsync(string address, string? next, CancellationToken ct)
     {
         if (!auth.Value.AllowSignup) return;
         if (await passwords.FindByEmailAsync(address, ct) is { } user)
@@ -45,7 +46,8 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
     }
 
     /// <summary>A reset link when the address has an account; nothing otherwise (the page answers the same either way).</summary>
-    public async Task RequestResetAsync(string address, string? next, CancellationToken ct)
+    /// <remarks>Called by <see cref="PasswordMail"/>, after the form has answered.</remarks>
+    public async Task SendResetLinkAsync(string address, string? next, CancellationToken ct)
     {
         if (await passwords.FindByEmailAsync(address, ct) is { } user)
             await SendResetAsync(user, next, "Someone (hopefully you) asked to reset the password of your Codebuff account.", ct);

@@ -76,6 +76,8 @@ public static class ServerApp
         services.AddSingleton<PasswordHasher<User>>();
         services.AddScoped<PasswordSignIn>();
         services.AddScoped<PasswordLinks>();
+        services.AddSingleton<PasswordMail>();
+        services.AddHostedService(sp => sp.GetRequiredService<PasswordMail>());
         SmtpOptions.AddEmail(services, config);
         CallerAuthentication.Register(services);
         services.AddSingleton<CallerCache>();

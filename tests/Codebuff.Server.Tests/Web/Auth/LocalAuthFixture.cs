@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Codebuff.Server.Auth;
 using Codebuff.Server.Hosting;
 using Codebuff.Server.Tests.Auth;
 using Codebuff.Server.Tests.Infrastructure;
@@ -18,11 +19,25 @@ public class LocalAuthFixture : AuthFixture
         return s;
     }
 
-    protected override void ConfigureServices(IServiceCollection services) =>
-        services.AddSingleton<IEmailSender>(new CapturingEmailSender(Emails));
+    public CapturingEmailSender Sender => _sender ??= new CapturingEmailSender(Emails);
+    CapturingEmailSender? _sender;
 
-    /// <summary>The one e-mail sent to <paramref name="to"/> (case-insensitively).</summary>
-    public EmailMessage SingleEmailTo(string to) => Assert.Single(Emails, m => string.Equals(m.To, to, StringComparison.OrdinalIgnoreCase));
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IEmailSender>(Sender);
+
+    /// <summary>Waits until the sign-up and reset requests made so far are carried out (PasswordMail works after the page answers).</summary>
+    public async Task PasswordMailDoneAsync()
+    {
+        var mail = Services.GetRequiredService<PasswordMail>();
+        for (var i = 0; i < 200 && mail.Pending > 0; i++) await Task.Delay(50);
+        Assert.Equal(0, mail.Pending);
+    }
+
+    /// <summary>The one e-mail sent to <paramref name="to"/> (case-insensitively), once the queued requests are done.</summary>
+    public async Task<EmailMessage> SingleEmailToAsync(string to)
+    {
+        await PasswordMailDoneAsync();
+        return Assert.Single(Emails, m => string.Equals(m.To, to, StringComparison.OrdinalIgnoreCase));
+    }
 
     /// <summary>The path and query of the link in an e-mail (links name the configured AppUrl; the test server has its own).</summary>
     public static string LinkPath(EmailMessage message) =>

@@ -68,6 +68,7 @@ public sealed class ClosedSignupTests(ClosedSignupFixture server) : IClassFixtur
         // form that does not exist: the framework refuses it before anything runs.
         var post = await FormPost.PostAsync(browser, "/forgot-password", "signup", new() { ["Form.Email"] = email }, postPath: "/signup");
         Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode);
+        await server.PasswordMailDoneAsync();
         Assert.DoesNotContain(server.Emails, m => m.To == email);
         await using var db = server.NewDbContext();
         Assert.False(await db.VerificationTokens.AnyAsync(t => t.Identifier == "signup:" + email));

@@ -67,7 +67,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await SubmitAsync(tab, "#signup");
         Assert.Contains("Check your e-mail", await tab.Page.InnerTextAsync("#check-email"));
 
-        var mail = server.SingleEmailTo(email);
+        var mail = await server.SingleEmailToAsync(email);
         Assert.Equal("Finish creating your Codebuff account", mail.Subject);
         await tab.GotoAsync(LocalAuthFixture.LinkPath(mail));
         Assert.Equal("Finish creating your account", await tab.HeadingAsync());
@@ -111,6 +111,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await other.Page.FillAsync("#email", email);
         await SubmitAsync(other, "#signup");
         Assert.Contains("Check your e-mail", await other.Page.InnerTextAsync("#check-email"));
+        await server.PasswordMailDoneAsync();
         var second = Assert.Single(server.Emails, m => m.To == email && m != mail);
         Assert.Equal("Reset your Codebuff password", second.Subject);
         Assert.Contains("already has one", second.Text);
@@ -173,8 +174,8 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
             await SubmitAsync(tab, "#send-reset");
             Assert.Contains($"If {address} can be used for this", await tab.Page.InnerTextAsync("#check-email"));
         }
+        var link = LocalAuthFixture.LinkPath(await server.SingleEmailToAsync(email));
         Assert.DoesNotContain(server.Emails, m => m.To == stranger);
-        var link = LocalAuthFixture.LinkPath(server.SingleEmailTo(email));
 
         await tab.GotoAsync(link);
         Assert.Equal("Choose a new password", await tab.HeadingAsync());
