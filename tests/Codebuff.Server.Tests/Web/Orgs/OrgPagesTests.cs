@@ -242,7 +242,10 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
     static async Task SubmitAsync(DashboardTab tab, string button)
     {
         var response = await tab.Page.RunAndWaitForResponseAsync(() => tab.Page.ClickAsync($"button:has-text('{button}')"), r => r.Request.Method == "POST");
-        await response.FinishedAsync();
+        // The whole answer, not just its headers. Bounded: once in a full run Playwright never reported the end of a
+        // form's answer (the page had moved on) and the suite hung here; the callers then wait for what they check.
+        try { await response.FinishedAsync().WaitAsync(TimeSpan.FromSeconds(15)); }
+        catch (TimeoutException) { }
     }
 
     [GeneratedRegex(@"https?://\S+/invites/[0-9a-f-]{36}")]
