@@ -40,7 +40,8 @@ static class ChargeSql
         {
             await using var batch = new NpgsqlBatch(conn);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-            foreach (var owner in groups.Select(g => g.Owner).Distinct().OrderBy(LockId)) batch.BatchCommands.Add(LockCommand(owner));
+            var owners = groups.Select(g => g.Owner).Distinct().OrderBy(LockId).ToList();
+            foreach (var owner in owners) batch.BatchCommands.Add(LockCommand(owner));
             var order = Enumerable.Range(0, groups.Count).OrderBy(i => groups[i].Owner.LockKey, StringComparer.Ordinal).ToList();
             foreach (var i in order)
             {
@@ -54,7 +55,7 @@ static class ChargeSql
             }
             batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            for (var l = groups.Select(g => g.Owner).Distinct().Count(); l > 0; l--) await reader.NextResultAsync(ct); // the locks' rows
+            foreach (var _ in owners) await reader.NextResultAsync(ct); // past the locks' rows
             var results = new IReadOnlyList<ChargeResult>?[groups.Count];
             foreach (var i in order)
             {

@@ -42,6 +42,14 @@ public sealed class CompletionAccumulator(ProxyCall call)
     public void AppendReasoning(string? s) => Append(Reasoning, s);
     public void AppendToolArgs(string? s) => Append(_toolArgs, s);
 
+    /// <summary>A streamed chunk's delta: its text, its reasoning, and each tool call's arguments (else its name).</summary>
+    public void AppendDelta(string? content, string? reasoning, IEnumerable<string?>? toolArgs)
+    {
+        AppendContent(content);
+        AppendReasoning(reasoning);
+        foreach (var args in toolArgs ?? []) AppendToolArgs(args);
+    }
+
     /// <summary>Local token counts priced from the table, for a provider that produced output but no usage report.</summary>
     public CallUsage EstimateUsage(JsonObject? requestBody, TokenCounter tokens)
     {

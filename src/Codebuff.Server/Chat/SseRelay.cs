@@ -135,12 +135,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         {
             state.ProviderId ??= plain.Id;
             if (plain.Model is { } plainModel) state.Model = plainModel;
-            if (plain.HasDelta)
-            {
-                state.AppendContent(plain.Content);
-                state.AppendReasoning(plain.Reasoning);
-                foreach (var args in plain.ToolArgs ?? []) state.AppendToolArgs(args);
-            }
+            if (plain.HasDelta) state.AppendDelta(plain.Content, plain.Reasoning, plain.ToolArgs);
             Pass(bytes, output);
             return;
         }
@@ -155,12 +150,8 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         if (Str(json["id"]) is null) { json["id"] = state.ClientId; rewrite = true; }
         if (Str(json["model"]) is { } model) state.Model = model;
         if (First(json["choices"])?["delta"] is JsonObject delta)
-        {
-            state.AppendContent(Str(delta["content"]));
-            state.AppendReasoning(Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]));
-            if (delta["tool_calls"] is JsonArray calls)
-                foreach (var call in calls) state.AppendToolArgs(Str(call?["function"]?["arguments"]) ?? Str(call?["function"]?["name"]));
-        }
+            state.AppendDelta(Str(delta["content"]), Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]),
+                (delta["tool_calls"] as JsonArray)?.Select(call => Str(call?["function"]?["arguments"]) ?? Str(call?["function"]?["name"])));
         if (json["usage"] is JsonObject usageNode)
         {
             if (!state.Billed) await proxy.BillAsync(state, CallUsage.FromJson(usageNode, state.Model));

@@ -23,10 +23,7 @@ public sealed class UserGrantIndexTests(OrgFixture server) : IClassFixture<OrgFi
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("SELECT operation_id FROM billing.user_grant WHERE user_id = $1", conn)
         { Parameters = { new() { Value = userId } } };
-        var ids = new List<string>();
-        await using var reader = await cmd.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) ids.Add(reader.GetString(0));
-        return ids;
+        return await ReadStringsAsync(cmd);
     }
 
     [Fact]
@@ -78,13 +75,14 @@ public sealed class UserGrantIndexTests(OrgFixture server) : IClassFixture<OrgFi
 
         foreach (var (name, cmd) in new[] { ("gate", gate), ("charge", charge) })
         {
-            var plan = string.Join("\n", await ReadPlanAsync(cmd));
+            var plan = string.Join("\n", await ReadStringsAsync(cmd));
             Assert.DoesNotContain("Seq Scan on credit_ledger", plan);
             Assert.True(plan.Contains("user_grant_pkey", StringComparison.Ordinal), $"the {name} does not look the user up in billing.user_grant:\n{plan}");
         }
     }
 
-    static async Task<List<string>> ReadPlanAsync(NpgsqlCommand cmd)
+    /// <summary>The first column of every row (an EXPLAIN's plan lines, a list of ids).</summary>
+    static async Task<List<string>> ReadStringsAsync(NpgsqlCommand cmd)
     {
         var lines = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync();
