@@ -2,6 +2,7 @@ using System.CommandLine;
 using Codebuff.Cli.Accounts;
 using Codebuff.Cli.Agents;
 using Codebuff.Cli.Runs;
+using Codebuff.Cli.Tools;
 using Codebuff.Cli.Ui;
 
 namespace Codebuff.Cli;
@@ -42,17 +43,19 @@ public static partial class CliApp
         var agent = new Option<string?>("--agent") { Description = "Run this agent (local .agents/ id, or publisher/id[@version])" };
         var cwd = new Option<string?>("--cwd") { Description = "Project directory (default: the current directory)" };
         var cont = new Option<string?>("--continue") { Description = "Continue the latest chat of this project, or the named one", Arity = ArgumentArity.ZeroOrOne };
-        var yes = new Option<bool>("--yes", "-y") { Description = "Run terminal commands without asking" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Run terminal commands without asking (--approve auto)" };
         var maxCredits = new Option<decimal?>("--max-credits") { Description = "Stop the run (sub-agents included) once it has used this many credits" };
         var free = new Option<bool>("--free") { Description = "Start in FREE mode" };
         var max = new Option<bool>("--max") { Description = "Start in MAX mode" };
         var plan = new Option<bool>("--plan") { Description = "Start in PLAN mode" };
         var modeName = new Option<string?>("--mode") { Description = "Start in this mode: default, free, max or plan" };
+        var commandSwitches = new CommandSwitches();
 
-        var rootCommand = new RootCommand("Codebuff: an AI coding assistant that works in your project from the terminal.")
+        var rootCommand = new RootCommand("Codebuff: an AI coding assistant that works in your project from the terminal.\n\n" + CommandApproval.Table)
         {
             prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan, modeName,
         };
+        foreach (var option in commandSwitches.All) rootCommand.Options.Add(option);
         rootCommand.SetAction(async (parse, ct) =>
         {
             var project = Path.GetFullPath(parse.GetValue(cwd) ?? host.CurrentDirectory, host.CurrentDirectory);
@@ -60,7 +63,9 @@ public static partial class CliApp
             var mode = parse.GetValue(modeName) is { } named
                 ? Mode.Find(named) ?? throw new CliException($"There is no mode \"{named}\"; the modes are default, free, max and plan.")
                 : parse.GetValue(free) ? Mode.Free : parse.GetValue(max) ? Mode.Max : parse.GetValue(plan) ? Mode.Plan : Mode.Default;
-            var options = new RunOptions(project, parse.GetValue(yes), parse.GetValue(maxCredits), mode.CostMode);
+            var commands = commandSwitches.Read(parse, parse.GetValue(yes), host, project);
+            if (commands.Notice is { } notice) host.Error.WriteLine(notice);
+            var options = new RunOptions(project, commands, parse.GetValue(maxCredits), mode.CostMode);
             var continueGiven = parse.GetResult(cont) is not null;
             var text = string.Join(' ', parse.GetValue(prompt) ?? []);
             // "--continue <text>": the value is a chat id only when it looks like one; otherwise it starts the prompt.

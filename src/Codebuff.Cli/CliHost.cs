@@ -9,6 +9,8 @@ namespace Codebuff.Cli;
 public sealed class CliHost
 {
     public required Func<string, string?> GetEnvironment { get; init; }
+    /// <summary>The whole environment, passed on to the commands the CLI runs (less what looks secret, see Tools/Sandbox).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = ProcessEnvironment();
     public required string Home { get; init; }
     public required string CurrentDirectory { get; init; }
     /// <summary>Rich output: banners, the live message tree, prompts.</summary>
@@ -28,12 +30,15 @@ public sealed class CliHost
     /// <summary>Ctrl+C while an interactive run is in progress stops only that run.</summary>
     public InterruptHub Interrupts { get; init; } = new();
 
+    public static Dictionary<string, string> ProcessEnvironment() =>
+        System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
+
     public string? Env(string name) => GetEnvironment(name) is { Length: > 0 } value ? value : null;
 
     public static CliHost FromProcess(CancellationToken cancellation, InterruptHub interrupts) => new()
     {
-        GetEnvironment = Environment.GetEnvironmentVariable,
-        Home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        GetEnvironment = System.Environment.GetEnvironmentVariable,
+        Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
         CurrentDirectory = Directory.GetCurrentDirectory(),
         Console = AnsiConsole.Console,
         Out = System.Console.Out,

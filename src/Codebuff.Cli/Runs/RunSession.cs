@@ -4,8 +4,8 @@ using Codebuff.Cli.Tools;
 
 namespace Codebuff.Cli.Runs;
 
-/// <summary>How a prompt runs: project root, approvals, the credit cap and the cost mode sent with each LLM call.</summary>
-public sealed record RunOptions(string ProjectRoot, bool AutoApprove, decimal? MaxCredits, string CostMode = "normal", int MaxAgentSteps = 100);
+/// <summary>How a prompt runs: project root, where and whether commands run, the credit cap and the cost mode sent with each LLM call.</summary>
+public sealed record RunOptions(string ProjectRoot, CommandApproval Commands, decimal? MaxCredits, string CostMode = "normal", int MaxAgentSteps = 100);
 
 /// <summary>
 /// Everything one prompt's agents share: the API, the project's files, the edit journal, the user prompter, the

@@ -90,25 +90,21 @@ public static class LocalTools
             if (full is null || !Directory.Exists(full)) return new JsonObject { ["command"] = command, ["errorMessage"] = refusal ?? $"No directory {dir} in the project." };
             cwd = full;
         }
-        if (!s.Options.AutoApprove && !await s.Prompter.ConfirmCommandAsync(command, s.Files.Relative(cwd) is "." ? "the project" : s.Files.Relative(cwd), ct))
-            return new JsonObject
-            {
-                ["command"] = command,
-                ["errorMessage"] = s.Prompter.Interactive ? "The user declined to run this command." : "Not run: terminal commands need approval; run codebuff with --yes to allow them.",
-            };
+        if (await s.Options.Commands.RefusalAsync(s.Prompter, command, s.Files.Relative(cwd) is "." ? "the project" : s.Files.Relative(cwd), ct) is { } notRun)
+            return new JsonObject { ["command"] = command, ["errorMessage"] = notRun };
 
         if ((string?)input["process_type"] == "BACKGROUND")
         {
-            using var background = ShellCommand.Start(command, cwd);
+            using var background = ShellCommand.Start(s.Options.Commands.Sandbox, command, cwd);
             return new JsonObject { ["command"] = command, ["message"] = $"Started in the background (pid {background.Id})." };
         }
 
         var seconds = (double?)input["timeout_seconds"] ?? 30;
-        var run = await ShellCommand.RunAsync(command, cwd, seconds > 0 ? TimeSpan.FromSeconds(seconds) : null, ct);
+        var run = await ShellCommand.RunAsync(s.Options.Commands.Sandbox, command, cwd, seconds > 0 ? TimeSpan.FromSeconds(seconds) : null, ct);
         if (run.TimedOut)
             return new JsonObject { ["command"] = command, ["stdout"] = Truncate(run.Stdout), ["errorMessage"] = $"Timed out after {seconds} seconds; the command was stopped." };
         var result = new JsonObject { ["command"] = command, ["stdout"] = Truncate(run.Stdout), ["exitCode"] = run.ExitCode };
-        if (run.Stderr is { Length: > 0 } err) result["stderr"] = Truncate(err);
+        if ((run with { Stderr = Truncate(run.Stderr) }).StderrWithHint is { Length: > 0 } err) result["stderr"] = err;
         return result;
     }
 

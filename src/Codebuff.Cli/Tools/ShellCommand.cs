@@ -1,31 +1,33 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Codebuff.Cli.Tools;
 
 /// <summary>
 /// A shell command run in the project, for the <c>run_terminal_command</c> tool and for the user's own <c>!cmd</c>:
-/// the user's $SHELL (else /bin/sh) with <c>-c</c>, stdin closed, output captured. A timeout or a cancellation kills
-/// the whole process tree.
+/// the user's $SHELL (else /bin/sh) with <c>-c</c>, in the run's <see cref="Sandbox"/>, stdin closed, output captured.
+/// A timeout or a cancellation kills the whole process tree.
 /// </summary>
 public static class ShellCommand
 {
-    public sealed record Result(string Stdout, string Stderr, int? ExitCode, bool TimedOut);
-
-    public static Process Start(string command, string cwd)
+    /// <summary><paramref name="Hint"/>: the sandbox's line when it is the likely cause of a failure (see <see cref="Sandbox.Hint"/>).</summary>
+    public sealed record Result(string Stdout, string Stderr, int? ExitCode, bool TimedOut, string? Hint = null)
     {
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : "/bin/sh", ["-c", command])
-        {
-            WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-        };
-        var process = Process.Start(psi)!;
+        /// <summary>stderr with the sandbox's hint as its last line, so the model and the user both read it.</summary>
+        public string StderrWithHint => Hint is null ? Stderr : Stderr.Length == 0 || Stderr.EndsWith('\n') ? Stderr + Hint : Stderr + "\n" + Hint;
+    }
+
+    public static Process Start(Sandbox sandbox, string command, string cwd)
+    {
+        var process = Spawner.Start(sandbox.StartInfo(command, cwd));
         process.StandardInput.Close();
         return process;
     }
 
     /// <summary>Runs to the end (or until <paramref name="timeout"/>); a cancelled <paramref name="ct"/> kills it and throws.</summary>
-    public static async Task<Result> RunAsync(string command, string cwd, TimeSpan? timeout, CancellationToken ct)
+    public static async Task<Result> RunAsync(Sandbox sandbox, string command, string cwd, TimeSpan? timeout, CancellationToken ct)
     {
-        using var process = Start(command, cwd);
+        using var process = Start(sandbox, command, cwd);
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -40,6 +42,30 @@ public static class ShellCommand
             ct.ThrowIfCancellationRequested();
             return new Result(await stdout, await stderr, null, TimedOut: true);
         }
-        return new Result(await stdout, await stderr, process.ExitCode, TimedOut: false);
+        var (output, errors) = (await stdout, await stderr);
+        return new Result(output, errors, process.ExitCode, TimedOut: false, sandbox.Hint(output + "\n" + errors, process.ExitCode));
+    }
+
+    /// <summary>
+    /// Starts every command from one thread that lives as long as the CLI: bubblewrap's --die-with-parent follows the
+    /// thread that started it (PR_SET_PDEATHSIG), and a pool thread retiring would kill a command still running.
+    /// </summary>
+    static class Spawner
+    {
+        static readonly BlockingCollection<(ProcessStartInfo Info, TaskCompletionSource<Process> Started)> Queue = new();
+
+        static Spawner() => new Thread(() =>
+        {
+            foreach (var (info, started) in Queue.GetConsumingEnumerable())
+                try { started.SetResult(Process.Start(info)!); }
+                catch (Exception e) { started.SetException(e); }
+        }) { IsBackground = true, Name = "command starter" }.Start();
+
+        public static Process Start(ProcessStartInfo info)
+        {
+            var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Queue.Add((info, started));
+            return started.Task.GetAwaiter().GetResult();
+        }
     }
 }

@@ -9,7 +9,7 @@ namespace Codebuff.Cli.Ui;
 /// <summary>
 /// Interactive mode (clients.md §2.5, §2.6): a prompt line with history, each run shown as a live message tree, and the
 /// slash commands that apply here: /help, /new, /usage, /init, /publish, /bash, /logout, /exit, /mode:…. A line starting
-/// with <c>!</c> runs a shell command in the project (asking first unless --yes); its output is shown and goes with the
+/// with <c>!</c> runs a shell command in the project (sandboxed and approved as the model's commands are); its output is shown and goes with the
 /// next prompt as context. A bare <c>!</c> enters bash mode until <c>exit</c> or another bare <c>!</c>.
 /// Esc or Ctrl+C stops a run or a command.
 /// </summary>
@@ -112,13 +112,12 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         }
     }
 
-    /// <summary>A !command: asked about unless --yes, run in the project (Esc or Ctrl+C stops it), its output shown and kept for the next prompt.</summary>
+    /// <summary>A !command: approved and sandboxed as the model's commands are, run in the project (Esc or Ctrl+C stops it), its output shown and kept for the next prompt.</summary>
     async Task RunShellAsync(string command, CancellationToken ct)
     {
-        if (!runner.Options.AutoApprove && !await runner.Prompter.ConfirmCommandAsync(command, "the project", ct))
+        if (await runner.Options.Commands.RefusalAsync(runner.Prompter, command, "the project", ct) is { } refusal)
         {
-            host.Console.MarkupLine(runner.Prompter.Interactive ? "[dim]Not run.[/]"
-                : "[yellow]Not run: commands need your approval; start codebuff with --yes to run them without asking.[/]");
+            host.Console.MarkupLine(runner.Prompter.Interactive ? "[dim]Not run.[/]" : $"[yellow]{Markup.Escape(refusal)}[/]");
             return;
         }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -127,7 +126,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         ShellCommand.Result result;
         try
         {
-            result = await ShellCommand.RunAsync(command, runner.Files.Root, null, stop.Token);
+            result = await ShellCommand.RunAsync(runner.Options.Commands.Sandbox, command, runner.Files.Root, null, stop.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -144,7 +143,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
             await stop.CancelAsync();
             await keys;
         }
-        var output = (result.Stdout + result.Stderr).TrimEnd('\n');
+        var output = (result.Stdout + result.StderrWithHint).TrimEnd('\n');
         host.Console.MarkupLineInterpolated($"[bold]$ {command}[/] [{(result.ExitCode == 0 ? "dim" : "yellow")}]· exit {result.ExitCode}[/]");
         host.Console.Write(new Panel(output.Length == 0 ? new Markup("[dim](no output)[/]") : new Text(output)).BorderColor(result.ExitCode == 0 ? Color.Grey : Color.Yellow));
         var kept = output.Length <= MaxContextChars ? output : output[..MaxContextChars] + $"\n[… {output.Length - MaxContextChars} more characters]";

@@ -16,7 +16,8 @@ public sealed class CodebuffCli : IDisposable
         if (apiKey is not null) Env["CODEBUFF_API_KEY"] = apiKey;
     }
 
-    public string Home { get; }
+    /// <summary>The CLI's home folder; a test may make it the project folder itself.</summary>
+    public string Home { get; set; }
     public string Project { get; }
     public Dictionary<string, string?> Env { get; } = new();
     public string CredentialsPath => Path.Combine(Home, ".config", "manicode", "credentials.json");
@@ -32,6 +33,8 @@ public sealed class CodebuffCli : IDisposable
         var host = new CliHost
         {
             GetEnvironment = name => Env.GetValueOrDefault(name),
+            // Commands see the test process's environment (PATH…) with this CLI's variables on top.
+            Environment = Env.Where(e => e.Value is not null).Aggregate(CliHost.ProcessEnvironment(), (all, e) => { all[e.Key] = e.Value!; return all; }),
             Home = Home,
             CurrentDirectory = Project,
             Console = console,

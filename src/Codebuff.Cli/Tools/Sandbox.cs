@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Codebuff.Cli.Tools;
+
+public enum SandboxMode { WorkspaceWrite, ReadOnly, Off }
+
+/// <summary>
+/// Where terminal commands run. On Linux with bubblewrap: the file system read-only except the project (in
+/// workspace-write) and a private /tmp; the project's .git/config, .git/hooks and .git/info read-only (so a command
+/// cannot make the user's next <c>git status</c> run something); credential files of the home folder hidden; no
+/// network unless allowed; no capabilities, even as root. In every mode the command's environment loses the variables
+/// whose names look secret, unless passed by name.
+/// </summary>
+public sealed class Sandbox
+{
+    /// <summary>Home-relative credential stores a command never sees (directories become empty, files empty).</summary>
+    static readonly string[] Hidden =
+    [
+        ".ssh", ".gnupg", ".aws", ".azure", ".docker", ".kube", ".password-store", ".config/gcloud", ".config/gh", ".config/hub",
+        ".config/manicode", ".config/manicode-dev", ".config/manicode-test", ".config/git/credentials", ".local/share/keyrings",
+        ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".pgpass", ".my.cnf", ".vault-token", ".cargo/credentials",
+        ".cargo/credentials.toml", ".gem/credentials", ".terraform.d/credentials.tfrc.json", ".nuget/NuGet/NuGet.Config",
+        ".bash_history", ".zsh_history", ".python_history", ".psql_history", ".node_repl_history",
+    ];
+
+    static readonly string[] SecretNameParts = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"];
+
+    /// <summary>The probe's verdict per bubblewrap path: null when it works, else why not.</summary>
+    static readonly ConcurrentDictionary<string, string?> Probed = new();
+
+    readonly string _root;
+    readonly string _home;
+    readonly IReadOnlyDictionary<string, string> _environment;
+    readonly IReadOnlySet<string> _passed;
+    readonly string? _bwrap;
+
+    public Sandbox(SandboxMode mode, bool network, IEnumerable<string> passedEnv, string projectRoot, string home,
+        IReadOnlyDictionary<string, string> environment, string? bwrapOverride)
+    {
+        Mode = mode;
+        Network = network;
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(projectRoot));
+        _home = home;
+        _environment = environment;
+        _passed = passedEnv.ToHashSet(StringComparer.Ordinal);
+        if (mode == SandboxMode.Off) return;
+        if (!OperatingSystem.IsLinux()) { Unavailable = "commands can only be sandboxed on Linux (with bubblewrap)"; return; }
+        _bwrap = bwrapOverride ?? FindOnPath("bwrap");
+        Unavailable = _bwrap is null || !File.Exists(_bwrap)
+            ? $"bubblewrap ({bwrapOverride ?? "bwrap"}) was not found; install it (Debian/Ubuntu: apt install bubblewrap)"
+            : Probed.GetOrAdd(_bwrap, Probe);
+    }
+
+    public SandboxMode Mode { get; }
+    public bool Network { get; }
+    /// <summary>Why commands cannot be sandboxed here (the mode asked for one); null when they can or none was asked for.</summary>
+    public string? Unavailable { get; }
+    public bool IsActive => Mode != SandboxMode.Off && Unavailable is null;
+    public string ModeName => Name(Mode);
+
+    public static string Name(SandboxMode mode) => mode switch
+    {
+        SandboxMode.WorkspaceWrite => "workspace-write",
+        SandboxMode.ReadOnly => "read-only",
+        _ => "off",
+    };
+
+    public static bool IsSecretName(string name) =>
+        SecretNameParts.Any(part => name.Contains(part, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>How to start <paramref name="command"/> in <paramref name="cwd"/>: the user's shell, inside bubblewrap when active.</summary>
+    public ProcessStartInfo StartInfo(string command, string cwd)
+    {
+        var shell = _environment.GetValueOrDefault("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : "/bin/sh";
+        var psi = IsActive ? new ProcessStartInfo(_bwrap!, [.. BwrapArguments(cwd), "--", shell, "-c", command]) : new ProcessStartInfo(shell, ["-c", command]);
+        psi.WorkingDirectory = cwd;
+        psi.RedirectStandardOutput = psi.RedirectStandardError = psi.RedirectStandardInput = true;
+        psi.Environment.Clear();
+        foreach (var (name, value) in _environment)
+            if (!IsSecretName(name) || _passed.Contains(name)) psi.Environment[name] = value;
+        psi.Environment["HOME"] = _home;
+        return psi;
+    }
+
+    List<string> BwrapArguments(string cwd)
+    {
+        // A new session (no typing into the user's terminal), every namespace, no capabilities; the sandbox ends with the CLI.
+        List<string> args = ["--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"];
+        if (Network) args.Add("--share-net");
+        args.AddRange(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+        if (Mode == SandboxMode.ReadOnly) args.AddRange(["--ro-bind", _root, _root]);
+        else
+        {
+            args.AddRange(["--bind", _root, _root]);
+            var git = Path.Combine(_root, ".git");
+            if (Directory.Exists(git))
+            {
+                // .git is its own mount so it cannot be renamed away (and a new one made) around the read-only parts.
+                args.AddRange(["--bind", git, git]);
+                foreach (var part in new[] { "config", "hooks", "info" })
+                    if (Path.Exists(Path.Combine(git, part))) args.AddRange(["--ro-bind", Path.Combine(git, part), Path.Combine(git, part)]);
+            }
+        }
+        // Last, so they also cover a project that is the home folder itself.
+        foreach (var relative in Hidden)
+        {
+            var path = Path.Combine(_home, relative);
+            if (Directory.Exists(path)) args.AddRange(["--tmpfs", path]);
+            else if (File.Exists(path)) args.AddRange(["--ro-bind", "/dev/null", path]);
+        }
+        args.AddRange(["--chdir", cwd]);
+        return args;
+    }
+
+    /// <summary>
+    /// One line for a failed command's result when the sandbox is the likely cause: the mode and the switch that allows
+    /// what was refused. Null otherwise.
+    /// </summary>
+    public string? Hint(string output, int? exitCode)
+    {
+        if (!IsActive || exitCode is 0 or null) return null;
+        if (!Network && NetworkErrors.Any(e => output.Contains(e, StringComparison.OrdinalIgnoreCase)))
+            return $"[sandbox {ModeName}] Commands have no network here; codebuff --network allows it.";
+        if (WriteErrors.Any(e => output.Contains(e, StringComparison.OrdinalIgnoreCase)))
+            return Mode == SandboxMode.ReadOnly
+                ? "[sandbox read-only] Commands cannot write files; codebuff --sandbox workspace-write lets them write in the project, --sandbox off lifts the sandbox."
+                : "[sandbox workspace-write] Commands write only in the project (not .git/config, .git/hooks, .git/info) and cannot read credential files; codebuff --sandbox off lifts the sandbox.";
+        return null;
+    }
+
+    static readonly string[] NetworkErrors =
+    [
+        "Could not resolve", "Temporary failure in name resolution", "Name or service not known", "Network is unreachable",
+        "Connection refused", "Failed to connect", "Couldn't connect", "getaddrinfo", "ENOTFOUND", "ECONNREFUSED", "EAI_AGAIN",
+    ];
+
+    static readonly string[] WriteErrors =
+    [
+        "Read-only file system", "Permission denied", "Operation not permitted", "Device or resource busy",
+        "could not write config", "could not lock config", "EROFS", "EACCES", "EPERM",
+    ];
+
+    static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+        .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+
+    /// <summary>bubblewrap can be installed and still refused (user namespaces turned off, AppArmor): try it once.</summary>
+    static string? Probe(string bwrap)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(bwrap, ["--unshare-all", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--", "/bin/true"])
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            })!;
+            var error = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromSeconds(10))) { p.Kill(); return "bubblewrap did not answer"; }
+            return p.ExitCode == 0 ? null : $"bubblewrap does not work here ({error.Result.Trim()})";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"bubblewrap could not be started ({e.Message})";
+        }
+    }
+}

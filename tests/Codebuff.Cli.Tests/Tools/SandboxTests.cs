@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Codebuff.Cli.Tests.Infrastructure;
+
+namespace Codebuff.Cli.Tests.Tools;
+
+/// <summary>
+/// Commands the model asks for (run_terminal_command through the fake LLM's scripted tool calls) run in the sandbox:
+/// nothing outside the project is written, read or contacted, the repository's configuration stays as it was, and a
+/// refusal names the switch that would allow it.
+/// </summary>
+public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
+{
+    [Fact]
+    public async Task A_command_writes_in_the_project_only_and_a_refused_write_names_the_switch_that_allows_it()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        // Outside /tmp, which commands get a private copy of.
+        var outside = Directory.CreateDirectory($"/var/tmp/cb-outside-{Guid.NewGuid():N}").FullName;
+        try
+        {
+            var write = $"touch made-inside.txt && echo pwned > {outside}/written.txt";
+            var (result, commands) = await RunCommandsAsync(cli, [], write);
+
+            Assert.True(result.ExitCode == 0, result.Error);
+            Assert.True(File.Exists(Path.Combine(cli.Project, "made-inside.txt")));
+            Assert.False(File.Exists(Path.Combine(outside, "written.txt")));
+            Assert.NotEqual(0, (int)commands[0]["exitCode"]!);
+            var stderr = (string)commands[0]["stderr"]!;
+            Assert.Contains("Read-only file system", stderr);
+            Assert.EndsWith("[sandbox workspace-write] Commands write only in the project (not .git/config, .git/hooks, .git/info) and cannot read credential files; codebuff --sandbox off lifts the sandbox.", stderr);
+
+            (result, commands) = await RunCommandsAsync(cli, ["--sandbox", "read-only"], "touch read-only.txt");
+            Assert.False(File.Exists(Path.Combine(cli.Project, "read-only.txt")));
+            Assert.Contains("[sandbox read-only] Commands cannot write files; codebuff --sandbox workspace-write lets them write in the project", (string)commands[0]["stderr"]!);
+
+            // The same command with the sandbox off does write there: what the sandbox stopped was real.
+            (result, commands) = await RunCommandsAsync(cli, ["--sandbox", "off", "--yes"], write);
+            Assert.Equal(0, (int)commands[0]["exitCode"]!);
+            Assert.Equal("pwned\n", File.ReadAllText(Path.Combine(outside, "written.txt")));
+            Assert.Null(commands[0]["stderr"]);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_loopback_server_outside_the_sandbox_is_reached_only_with_network()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var body = $"outside-server-{Guid.NewGuid():N}";
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var connections = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptTcpClientAsync();
+                Interlocked.Increment(ref connections);
+                var stream = client.GetStream();
+                await stream.ReadAtLeastAsync(new byte[4096], 1, throwOnEndOfStream: false);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+            }
+        });
+        var curl = $"curl -sS --noproxy '*' --max-time 5 http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/";
+
+        var (result, commands) = await RunCommandsAsync(cli, [], curl);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.NotEqual(0, (int)commands[0]["exitCode"]!);
+        Assert.DoesNotContain(body, (string)commands[0]["stdout"]!);
+        Assert.EndsWith("[sandbox workspace-write] Commands have no network here; codebuff --network allows it.", (string)commands[0]["stderr"]!);
+        Assert.Equal(0, Volatile.Read(ref connections));
+
+        (result, commands) = await RunCommandsAsync(cli, ["--network"], curl);
+        Assert.Equal(0, (int)commands[0]["exitCode"]!);
+        Assert.Equal(body, (string)commands[0]["stdout"]!);
+        Assert.Equal(1, Volatile.Read(ref connections));
+        listener.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(() => serving);
+    }
+
+    [Fact]
+    public async Task Git_commit_works_but_the_repository_config_hooks_and_info_cannot_be_changed()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        ProjectSetup.InitGit(cli.Project);
+        var git = Path.Combine(cli.Project, ".git");
+        var config = File.ReadAllText(Path.Combine(git, "config"));
+        var marker = Path.Combine(cli.Project, "fsmonitor-ran");
+
+        var (result, commands) = await RunCommandsAsync(cli, [],
+            $"git config core.fsmonitor 'touch {marker}'",
+            $"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/config",
+            "echo 'touch hook-ran' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit",
+            "echo '* filter=evil' > .git/info/attributes",
+            // Renaming .git away and making a new one would leave the read-only parts behind.
+            "mv .git .git-moved",
+            "echo a > a.txt && git add a.txt && git -c user.name=t -c user.email=t@example.com commit -qm sandboxed-commit && git log --oneline");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.All(commands[..5], c => Assert.NotEqual(0, (int)c["exitCode"]!));
+        Assert.Contains("codebuff --sandbox off lifts the sandbox", (string)commands[0]["stderr"]!);
+        Assert.Equal(config, File.ReadAllText(Path.Combine(git, "config")));
+        Assert.False(File.Exists(Path.Combine(git, "hooks", "pre-commit")));
+        Assert.False(File.Exists(Path.Combine(git, "info", "attributes")));
+        Assert.False(Directory.Exists(Path.Combine(cli.Project, ".git-moved")));
+        Assert.Equal(0, (int)commands[5]["exitCode"]!);
+        Assert.Contains("sandboxed-commit", (string)commands[5]["stdout"]!);
+
+        // The user's next git status, outside the sandbox, runs nothing the model wrote.
+        Assert.Contains("sandboxed-commit", Git(cli.Project, "log --oneline"));
+        Git(cli.Project, "status");
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Credential_files_of_the_home_folder_cannot_be_read_or_changed_even_when_it_is_the_project()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        cli.Home = cli.Project; // the strictest case: the home folder is the (writable) project
+        var nonce = Guid.NewGuid().ToString("N");
+        var secrets = new Dictionary<string, string>
+        {
+            [".git-credentials"] = $"https://me:gitpass-{nonce}@github.com\n",
+            [".ssh/id_ed25519"] = $"sshkey-{nonce}\n",
+            [".aws/credentials"] = $"[default]\naws_secret_access_key = aws-{nonce}\n",
+            [".config/gh/hosts.yml"] = $"github.com:\n  oauth_token: gh-{nonce}\n",
+            [".config/manicode/other.json"] = $"cli-{nonce}\n",
+        };
+        foreach (var (path, content) in secrets) cli.Write(path, content);
+
+        var (result, commands) = await RunCommandsAsync(cli, [],
+            "cat ~/.git-credentials ~/.ssh/id_ed25519 ~/.aws/credentials ~/.config/gh/hosts.yml ~/.config/manicode/other.json; ls -A ~/.ssh ~/.aws",
+            "echo https://attacker@example.com > ~/.git-credentials",
+            $"cat {cli.Project}/.git-credentials");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.All(commands, c => Assert.DoesNotContain(nonce, c.ToJsonString()));
+        Assert.DoesNotContain("id_ed25519", (string)commands[0]["stdout"]!);
+        Assert.NotEqual(0, (int)commands[1]["exitCode"]!);
+        foreach (var (path, content) in secrets) Assert.Equal(content, cli.File(path));
+        Assert.DoesNotContain(nonce, string.Join('\n', server.Llm.Requests().Select(r => r.ToJsonString())));
+    }
+
+    [Fact]
+    public async Task Secret_looking_variables_reach_a_command_only_when_passed_with_env()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var nonce = Guid.NewGuid().ToString("N")[..10];
+        cli.Env["MY_SERVICE_TOKEN"] = $"token-{nonce}";
+        cli.Env["DB_PASSWORD"] = $"password-{nonce}";
+        cli.Env["PLAIN_SETTING"] = $"plain-{nonce}";
+        const string echo = "echo \"token=($MY_SERVICE_TOKEN) password=($DB_PASSWORD) key=($CODEBUFF_API_KEY) plain=($PLAIN_SETTING)\"";
+
+        var (result, commands) = await RunCommandsAsync(cli, [], echo);
+        Assert.Equal($"token=() password=() key=() plain=(plain-{nonce})\n", (string)commands[0]["stdout"]!);
+
+        (result, commands) = await RunCommandsAsync(cli, ["--env", "MY_SERVICE_TOKEN", "--env", "DB_PASSWORD"], echo);
+        Assert.Equal($"token=(token-{nonce}) password=(password-{nonce}) key=() plain=(plain-{nonce})\n", (string)commands[0]["stdout"]!);
+
+        // Without a sandbox too: the environment is not the sandbox's to give away.
+        (result, commands) = await RunCommandsAsync(cli, ["--sandbox", "off", "--yes"], echo);
+        Assert.Equal($"token=() password=() key=() plain=(plain-{nonce})\n", (string)commands[0]["stdout"]!);
+    }
+
+    [Fact]
+    public async Task Commands_have_no_capabilities_so_even_root_cannot_remount_or_write_read_only_paths()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var nonce = Guid.NewGuid().ToString("N");
+        var (result, commands) = await RunCommandsAsync(cli, [],
+            "id -u && grep CapEff /proc/self/status",
+            "mount -o remount,rw / && touch /cb-remounted",
+            $"touch /etc/cb-{nonce}",
+            $"touch /usr/cb-{nonce}");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Matches(@"CapEff:\s+0000000000000000", (string)commands[0]["stdout"]!);
+        Assert.All(commands[1..], c => Assert.NotEqual(0, (int)c["exitCode"]!));
+        Assert.False(File.Exists("/cb-remounted"));
+        Assert.False(File.Exists($"/etc/cb-{nonce}"));
+        Assert.False(File.Exists($"/usr/cb-{nonce}"));
+        Assert.Contains("[sandbox workspace-write]", (string)commands[2]["stderr"]!);
+    }
+
+    [Fact]
+    public async Task Approval_modes_decide_whether_a_sandboxed_command_runs()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+
+        var (result, commands) = await RunCommandsAsync(cli, [], "touch by-default.txt");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal("", result.Error); // a sandbox is there: nothing to warn about
+        Assert.True(File.Exists(Path.Combine(cli.Project, "by-default.txt")));
+
+        (result, commands) = await RunCommandsAsync(cli, ["--approve", "ask"], "touch asked.txt");
+        Assert.False(File.Exists(Path.Combine(cli.Project, "asked.txt")));
+        Assert.Equal("Not run: commands need approval and nobody is at the keyboard; run codebuff with --yes (--approve auto) to run them without asking.",
+            (string)commands[0]["errorMessage"]!);
+
+        (result, commands) = await RunCommandsAsync(cli, ["--approve", "deny", "--yes"], "touch denied.txt");
+        Assert.False(File.Exists(Path.Combine(cli.Project, "denied.txt")));
+        Assert.Equal("Not run: commands are turned off (--approve deny).", (string)commands[0]["errorMessage"]!);
+    }
+
+    [Fact]
+    public async Task Without_a_sandbox_the_cli_says_so_once_and_asks_before_every_command()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        cli.Env["CODEBUFF_BWRAP"] = "/nonexistent/bwrap";
+
+        var (result, commands) = await RunCommandsAsync(cli, [], "touch first.txt", "touch second.txt");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal("Commands run without a sandbox: bubblewrap (/nonexistent/bwrap) was not found; install it (Debian/Ubuntu: apt install bubblewrap). Each one is asked about before it runs.\n",
+            result.Error);
+        Assert.All(commands, c => Assert.StartsWith("Not run: commands need approval", (string)c["errorMessage"]!));
+        Assert.False(File.Exists(Path.Combine(cli.Project, "first.txt")));
+        Assert.False(File.Exists(Path.Combine(cli.Project, "second.txt")));
+
+        (result, commands) = await RunCommandsAsync(cli, ["--approve", "auto"], "touch told.txt");
+        Assert.StartsWith("Commands run WITHOUT a sandbox: bubblewrap (/nonexistent/bwrap) was not found", result.Error);
+        Assert.True(File.Exists(Path.Combine(cli.Project, "told.txt")));
+    }
+
+    /// <summary>Runs <paramref name="commands"/> as the model's run_terminal_command calls, in order; their results as the model got them.</summary>
+    async Task<(CodebuffCli.Result Result, JsonObject[] Commands)> RunCommandsAsync(CodebuffCli cli, string[] flags, params string[] commands)
+    {
+        var nonce = Guid.NewGuid().ToString("N");
+        var calls = commands.Select(c => $"[[tool:run_terminal_command {new JsonObject { ["command"] = c }.ToJsonString()}]]");
+        var result = await cli.RunAsync(["-p", "--agent", "tester", .. flags, $"{nonce} {string.Join(' ', calls)} [[reply:Done.]]"]);
+        Assert.True(result.ExitCode == 0, result.Error);
+        return (result, ProjectSetup.ToolResults(server.Llm, nonce).Select(r => JsonNode.Parse(r)!.AsObject()).ToArray());
+    }
+
+    static string Git(string dir, string args)
+    {
+        using var p = Process.Start(new ProcessStartInfo("git", args) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output;
+    }
+}
