@@ -15,6 +15,7 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v curl >/dev/null || missing+=(curl)
 command -v tmux >/dev/null || missing+=(tmux) # the CLI's real-terminal tests (Codebuff.Cli.Tests Ui/TerminalTests)
+command -v bwrap >/dev/null || missing+=(bubblewrap) # the CLI's command sandbox (Codebuff.Cli.Tests Tools/SandboxTests)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \

@@ -20,7 +20,7 @@ public sealed class CommandSwitches
 
     readonly Option<string[]> _env = new("--env")
     {
-        Description = "Keep this secret-looking environment variable for commands (repeatable)", Arity = ArgumentArity.OneOrMore,
+        Description = "Keep this secret-looking environment variable for commands (repeatable)", Arity = ArgumentArity.OneOrMore, HelpName = "NAME",
     };
 
     public IEnumerable<Option> All => [_sandbox, _approve, _network, _env];

@@ -9,8 +9,8 @@ namespace Codebuff.Cli.Ui;
 /// <summary>
 /// Interactive mode (clients.md §2.5, §2.6): a prompt line with history, each run shown as a live message tree, and the
 /// slash commands that apply here: /help, /new, /usage, /init, /publish, /bash, /logout, /exit, /mode:…. A line starting
-/// with <c>!</c> runs a shell command in the project (sandboxed and approved as the model's commands are); its output is shown and goes with the
-/// next prompt as context. A bare <c>!</c> enters bash mode until <c>exit</c> or another bare <c>!</c>.
+/// with <c>!</c> runs a shell command in the project (sandboxed and approved as the model's commands are); its output is
+/// shown and goes with the next prompt as context. A bare <c>!</c> enters bash mode until <c>exit</c> or another bare <c>!</c>.
 /// Esc or Ctrl+C stops a run or a command.
 /// </summary>
 public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)

@@ -168,12 +168,16 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     {
         var (user, cli) = await server.NewProjectAsync();
         using var _ = cli;
-        var nonce = Guid.NewGuid().ToString("N");
-        var result = await cli.RunAsync(["-p", "--agent", "tester", $$"""{{nonce}} [[tool:run_terminal_command {"command":"touch ran.txt"}]]"""]);
+        // Asking is the default without a sandbox, and on request with one (Tools/SandboxTests covers the defaults).
+        foreach (var flags in new[] { ["--sandbox", "off"], new[] { "--approve", "ask" } })
+        {
+            var nonce = Guid.NewGuid().ToString("N");
+            var result = await cli.RunAsync(["-p", "--agent", "tester", .. flags, $$"""{{nonce}} [[tool:run_terminal_command {"command":"touch ran.txt"}]]"""]);
 
-        Assert.True(result.ExitCode == 0, result.Error);
-        Assert.False(File.Exists(Path.Combine(cli.Project, "ran.txt")));
-        Assert.Contains("run codebuff with --yes", ProjectSetup.ToolResults(server.Llm, nonce).Single());
+            Assert.True(result.ExitCode == 0, result.Error);
+            Assert.False(File.Exists(Path.Combine(cli.Project, "ran.txt")));
+            Assert.Contains("run codebuff with --yes", ProjectSetup.ToolResults(server.Llm, nonce).Single());
+        }
     }
 
     [Fact]

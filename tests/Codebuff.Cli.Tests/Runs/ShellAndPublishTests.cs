@@ -39,11 +39,34 @@ public sealed class ShellAndPublishTests(CliFixture server) : IClassFixture<CliF
         var (_, cli) = await server.NewProjectAsync(500);
         using var _ = cli;
         var console = new TestConsole().Width(200);
-        var result = await cli.RunAsync(["--agent", "tester"], string.Join('\n', "!touch should-not-exist.txt", "/exit", ""), console: console);
+        var result = await cli.RunAsync(["--agent", "tester", "--approve", "ask"], string.Join('\n', "!touch should-not-exist.txt", "/exit", ""), console: console);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("Not run: commands need your approval; start codebuff with --yes to run them without asking.", console.Output);
+        Assert.Contains("Not run: commands need approval and nobody is at the keyboard; run codebuff with --yes (--approve auto) to run them without asking.", console.Output);
         Assert.False(File.Exists(Path.Combine(cli.Project, "should-not-exist.txt")));
+    }
+
+    [Fact]
+    public async Task A_bang_command_runs_in_the_sandbox_like_the_models_commands()
+    {
+        var (_, cli) = await server.NewProjectAsync(500);
+        using var _ = cli;
+        var outside = Directory.CreateDirectory($"/var/tmp/cb-outside-{Guid.NewGuid():N}").FullName;
+        var console = new TestConsole().Width(300);
+        try
+        {
+            var result = await cli.RunAsync(["--agent", "tester"], string.Join('\n', $"!touch inside.txt && touch {outside}/bang.txt", "/exit", ""), console: console);
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.True(File.Exists(Path.Combine(cli.Project, "inside.txt")));
+            Assert.False(File.Exists(Path.Combine(outside, "bang.txt")));
+            Assert.Contains("Read-only file system", console.Output);
+            Assert.Contains("[sandbox workspace-write]", console.Output);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
     }
 
     [Fact]

@@ -110,7 +110,7 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
     {
         var (_, cli) = await server.NewProjectAsync(500);
         using var _ = cli;
-        using var term = Start(cli, "--agent", "tester");
+        using var term = Start(cli, "--agent", "tester", "--approve", "ask");
         await term.WaitForAsync("default>");
         term.Type("""[[tool:run_terminal_command {"command":"echo hi-there"}]] [[tool:ask_user {"questions":[{"question":"Pick one","options":[{"label":"Alpha"},{"label":"Beta"}]}]}]] [[reply:Done.]]""");
         term.Keys("Enter");
