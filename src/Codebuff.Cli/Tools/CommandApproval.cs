@@ -40,7 +40,7 @@ public sealed class CommandApproval(Sandbox sandbox, Approval? approve)
     {
         Approval.Auto => null,
         Approval.Deny => "Not run: commands are turned off (--approve deny).",
-        _ when await prompter.ConfirmCommandAsync(command, where, ct) => null,
+        _ when await prompter.ConfirmCommandAsync(command, where, ct, sandbox.IsActive) => null,
         _ => prompter.Interactive ? "The user declined to run this command."
             : "Not run: commands need approval and nobody is at the keyboard; run codebuff with --yes (--approve auto) to run them without asking.",
     };

@@ -31,11 +31,13 @@ public sealed class UserPrompter(IAnsiConsole console, bool interactive)
         lock (_keyboard) return !_asking && Console.KeyAvailable ? Console.ReadKey(intercept: true) : null;
     }
 
-    public async Task<bool> ConfirmCommandAsync(string command, string cwd, CancellationToken ct)
+    /// <summary>Asks before a command runs; one that would run outside a sandbox says so, and then defaults to no.</summary>
+    public async Task<bool> ConfirmCommandAsync(string command, string cwd, CancellationToken ct, bool sandboxed = true)
     {
         if (!interactive) return false;
         var ok = false;
-        await AskAsync(async () => ok = await console.ConfirmAsync($"Run [bold]{Markup.Escape(command)}[/] in {Markup.Escape(cwd)}?", true, ct), ct);
+        var question = $"Run [bold]{Markup.Escape(command)}[/] in {Markup.Escape(cwd)}{(sandboxed ? "" : ", [yellow]without a sandbox[/]")}?";
+        await AskAsync(async () => ok = await console.ConfirmAsync(question, sandboxed, ct), ct);
         return ok;
     }
 

@@ -53,4 +53,15 @@ public sealed class UserPrompterTests
         console.Input.PushTextWithEnter("y");
         Assert.True(await new UserPrompter(console, interactive: true).ConfirmCommandAsync("make test", "src", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_command_without_a_sandbox_says_so_and_runs_only_on_an_explicit_yes()
+    {
+        var console = new TestConsole().Interactive();
+        console.Input.PushKey(ConsoleKey.Enter);
+        Assert.False(await new UserPrompter(console, interactive: true).ConfirmCommandAsync("make deploy", "the project", CancellationToken.None, sandboxed: false));
+        Assert.Contains("Run make deploy in the project, without a sandbox? [y/n] (n):", console.Output);
+        console.Input.PushTextWithEnter("y");
+        Assert.True(await new UserPrompter(console, interactive: true).ConfirmCommandAsync("make deploy", "the project", CancellationToken.None, sandboxed: false));
+    }
 }
