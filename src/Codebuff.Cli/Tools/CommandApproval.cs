@@ -14,7 +14,8 @@ public sealed class CommandApproval(Sandbox sandbox, Approval? approve)
         Commands (run_terminal_command and !cmd):
           --sandbox workspace-write  default: writes only in the project and /tmp (private); .git/config, .git/hooks,
                                      .git/info read-only; ~/.ssh, ~/.aws, ~/.config/gh, ~/.git-credentials and other
-                                     credential files hidden; no network; no capabilities, even as root (Linux, bubblewrap)
+                                     credential files and the sockets of /run hidden; no network; no capabilities,
+                                     even as root (Linux, bubblewrap)
           --sandbox read-only        as workspace-write, but the project is read-only too
           --sandbox off              commands run with your full rights, files and network
           --network                  lets sandboxed commands use the network

@@ -8,8 +8,8 @@ public enum SandboxMode { WorkspaceWrite, ReadOnly, Off }
 /// <summary>
 /// Where terminal commands run. On Linux with bubblewrap: the file system read-only except the project (in
 /// workspace-write) and a private /tmp; the project's .git/config, .git/hooks and .git/info read-only (so a command
-/// cannot make the user's next <c>git status</c> run something); credential files of the home folder hidden; no
-/// network unless allowed; no capabilities, even as root. In every mode the command's environment loses the variables
+/// cannot make the user's next <c>git status</c> run something); credential files of the home folder and the sockets
+/// of /run hidden; no network unless allowed; no capabilities, even as root. In every mode the command's environment loses the variables
 /// whose names look secret, unless passed by name.
 /// </summary>
 public sealed class Sandbox
@@ -89,6 +89,12 @@ public sealed class Sandbox
         List<string> args = ["--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"];
         if (Network) args.Add("--share-net");
         args.AddRange(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+        // /run holds the sockets that reach past any namespace (D-Bus and systemd, Docker, SSH and GPG agents in
+        // /run/user, PostgreSQL): gone, but for the DNS configuration /etc/resolv.conf may point into it.
+        args.AddRange(["--tmpfs", "/run"]);
+        if (Path.Exists("/etc/resolv.conf") && new FileInfo("/etc/resolv.conf").ResolveLinkTarget(returnFinalTarget: true)?.FullName is { } resolv
+            && resolv.StartsWith("/run/", StringComparison.Ordinal))
+            args.AddRange(["--ro-bind", resolv, resolv]);
         if (Mode == SandboxMode.ReadOnly) args.AddRange(["--ro-bind", _root, _root]);
         else
         {

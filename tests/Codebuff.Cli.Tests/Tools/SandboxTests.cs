@@ -85,6 +85,48 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         await Assert.ThrowsAnyAsync<Exception>(() => serving);
     }
 
+    /// <summary>A local socket (D-Bus, Docker, an SSH agent) would reach past the network namespace: /run is not there, even with --network.</summary>
+    [Fact]
+    public async Task A_unix_socket_under_run_is_out_of_reach_even_with_network()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var project = cli;
+        var dir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } runtime && Directory.Exists(runtime) ? runtime : "/run";
+        var path = Path.Combine(dir, $"cb-sandbox-{Guid.NewGuid():N}.sock");
+        var body = $"socket-server-{Guid.NewGuid():N}";
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        var connections = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptAsync();
+                Interlocked.Increment(ref connections);
+                await client.ReceiveAsync(new byte[4096]);
+                await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+            }
+        });
+        try
+        {
+            var curl = $"curl -sS --max-time 5 --unix-socket {path} http://localhost/";
+            var (result, commands) = await RunCommandsAsync(cli, ["--network"], curl);
+            Assert.NotEqual(0, (int)commands[0]["exitCode"]!);
+            Assert.Equal(0, Volatile.Read(ref connections));
+
+            (result, commands) = await RunCommandsAsync(cli, ["--sandbox", "off", "--yes"], curl);
+            Assert.Equal(body, (string)commands[0]["stdout"]!);
+            Assert.Equal(1, Volatile.Read(ref connections));
+        }
+        finally
+        {
+            listener.Close();
+            File.Delete(path);
+        }
+        await Assert.ThrowsAnyAsync<Exception>(() => serving);
+    }
+
     [Fact]
     public async Task Git_commit_works_but_the_repository_config_hooks_and_info_cannot_be_changed()
     {
@@ -180,14 +222,14 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         var nonce = Guid.NewGuid().ToString("N");
         var (result, commands) = await RunCommandsAsync(cli, [],
             "id -u && grep CapEff /proc/self/status",
-            "mount -o remount,rw / && touch /cb-remounted",
+            $"mount -o remount,rw / && touch /cb-remounted-{nonce}",
             $"touch /etc/cb-{nonce}",
             $"touch /usr/cb-{nonce}");
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Matches(@"CapEff:\s+0000000000000000", (string)commands[0]["stdout"]!);
         Assert.All(commands[1..], c => Assert.NotEqual(0, (int)c["exitCode"]!));
-        Assert.False(File.Exists("/cb-remounted"));
+        Assert.False(File.Exists($"/cb-remounted-{nonce}"));
         Assert.False(File.Exists($"/etc/cb-{nonce}"));
         Assert.False(File.Exists($"/usr/cb-{nonce}"));
         Assert.Contains("[sandbox workspace-write]", (string)commands[2]["stderr"]!);
