@@ -81,6 +81,11 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.Equal(0, (int)commands[0]["exitCode"]!);
         Assert.Equal(body, (string)commands[0]["stdout"]!);
         Assert.Equal(1, Volatile.Read(ref connections));
+
+        cli.Env["CODEBUFF_NETWORK"] = "1"; // the setting, as --network
+        (result, commands) = await RunCommandsAsync(cli, [], curl);
+        Assert.Equal(body, (string)commands[0]["stdout"]!);
+        Assert.Equal(2, Volatile.Read(ref connections));
         listener.Stop();
         await Assert.ThrowsAnyAsync<Exception>(() => serving);
     }
