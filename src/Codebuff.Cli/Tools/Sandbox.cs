@@ -104,8 +104,12 @@ public sealed class Sandbox
             {
                 // .git is its own mount so it cannot be renamed away (and a new one made) around the read-only parts.
                 args.AddRange(["--bind", git, git]);
+                // A missing part would be the command's to create: an empty one is what git assumes anyway.
+                if (!File.Exists(Path.Combine(git, "config"))) File.WriteAllBytes(Path.Combine(git, "config"), []);
+                Directory.CreateDirectory(Path.Combine(git, "hooks"));
+                Directory.CreateDirectory(Path.Combine(git, "info"));
                 foreach (var part in new[] { "config", "hooks", "info" })
-                    if (Path.Exists(Path.Combine(git, part))) args.AddRange(["--ro-bind", Path.Combine(git, part), Path.Combine(git, part)]);
+                    args.AddRange(["--ro-bind", Path.Combine(git, part), Path.Combine(git, part)]);
             }
         }
         // Last, so they also cover a project that is the home folder itself.
@@ -156,7 +160,7 @@ public sealed class Sandbox
     {
         try
         {
-            using var p = Process.Start(new ProcessStartInfo(bwrap, ["--unshare-all", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--", "/bin/true"])
+            using var p = Process.Start(new ProcessStartInfo(bwrap, ["--unshare-all", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--", "/bin/sh", "-c", ":"])
             {
                 RedirectStandardOutput = true, RedirectStandardError = true,
             })!;

@@ -141,11 +141,12 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         var git = Path.Combine(cli.Project, ".git");
         var config = File.ReadAllText(Path.Combine(git, "config"));
         var marker = Path.Combine(cli.Project, "fsmonitor-ran");
+        Directory.Delete(Path.Combine(git, "hooks"), recursive: true); // a missing hooks folder is not the command's to make
 
         var (result, commands) = await RunCommandsAsync(cli, [],
             $"git config core.fsmonitor 'touch {marker}'",
             $"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/config",
-            "echo 'touch hook-ran' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit",
+            "mkdir -p .git/hooks && echo 'touch hook-ran' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit",
             "echo '* filter=evil' > .git/info/attributes",
             // Renaming .git away and making a new one would leave the read-only parts behind.
             "mv .git .git-moved",
