@@ -97,8 +97,9 @@ public static partial class CliApp
         saveAgent.SetAction((parse, ct) => PublishCommands.SaveAgentAsync(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(reference)!, ct));
 
         var runId = new Argument<string?>("run-id") { Description = "The run to undo (default: the latest run that changed files)", Arity = ArgumentArity.ZeroOrOne };
-        var undo = new Command("undo", "Restore the files a run changed, unless they were changed since") { runId, cwd };
-        undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId)));
+        var undoYes = new Option<bool>("--yes", "-y") { Description = "Restore without asking" };
+        var undo = new Command("undo", "List the files a run changed and restore them, unless they were changed since") { runId, cwd, undoYes };
+        undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId), parse.GetValue(undoYes)));
 
         foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
         return rootCommand;

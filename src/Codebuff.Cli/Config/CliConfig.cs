@@ -22,6 +22,15 @@ public sealed class CliConfig(CliHost host)
 
     public string RequireToken() => Token ?? throw CliException.NotLoggedIn();
 
+    /// <summary>The edit journals of one project, keyed by its full path (two projects with the same folder name must
+    /// never share them): <c>projects/&lt;basename(root)&gt;/edits/&lt;sha256(root)[..16]&gt;</c>.</summary>
+    public string EditsDir(string projectRoot)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(projectRoot));
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(root)))[..16];
+        return Path.Combine(ConfigDir, "projects", Path.GetFileName(root), "edits", key);
+    }
+
     /// <summary>Saved chats of one project: <c>projects/&lt;basename(root)&gt;/chats</c>.</summary>
     public string ChatsDir(string projectRoot) =>
         Path.Combine(ConfigDir, "projects", Path.GetFileName(Path.TrimEndingDirectorySeparator(projectRoot)), "chats");

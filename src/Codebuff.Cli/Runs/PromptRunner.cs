@@ -50,7 +50,6 @@ public sealed class PromptRunner : IDisposable
     public UserPrompter Prompter { get; }
     public string AgentId { get; set; }
     public RunOptions Options => _options;
-    public string EditsDir => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(_chatDir)!)!, "edits");
     public bool HasHistory => _history.Count > 0;
     /// <summary>Credits of every prompt run through this runner (the session total).</summary>
     public decimal SessionCredits { get; private set; }
@@ -82,7 +81,7 @@ public sealed class PromptRunner : IDisposable
     public async Task<RunCompleted> RunAsync(string prompt, Action<RunEvent> sink, CancellationToken ct)
     {
         var agent = await Agents.ResolveAsync(AgentId, ct);
-        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(EditsDir, Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"));
+        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(_config.EditsDir(Files.Root), Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"));
         RunCompleted done;
         try
         {
