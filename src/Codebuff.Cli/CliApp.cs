@@ -24,7 +24,7 @@ public static partial class CliApp
         }
         catch (CliException e)
         {
-            host.Error.WriteLine(e.Message);
+            host.Error.WriteLine(new Config.CliConfig(host).NameRejectedCredential(e).Message);
             return e.ExitCode;
         }
         catch (OperationCanceledException) when (host.Cancellation.IsCancellationRequested)
@@ -53,6 +53,8 @@ public static partial class CliApp
         {
             prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan, modeName,
         };
+        // No [directive] parsing: a prompt such as "[fix] the login page" is a prompt, never "Unrecognized command".
+        rootCommand.Directives.Clear();
         rootCommand.SetAction(async (parse, ct) =>
         {
             var project = Path.GetFullPath(parse.GetValue(cwd) ?? host.CurrentDirectory, host.CurrentDirectory);

@@ -62,9 +62,11 @@ public sealed class PromptRunner : IDisposable
         _options = _options with { CostMode = mode.CostMode };
     }
 
-    /// <summary>Adds the balance to an out-of-credits failure (402), so the sentence says where the user stands.</summary>
+    /// <summary>Adds the balance to an out-of-credits failure (402), so the sentence says where the user stands, and names the
+    /// credential of a rejected login (401).</summary>
     public async Task<CliException> ExplainAsync(CliException e)
     {
+        if (e.ExitCode == 3) return _config.NameRejectedCredential(e);
         if (e.ExitCode != 4) return e;
         try
         {
