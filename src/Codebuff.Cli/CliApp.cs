@@ -14,7 +14,10 @@ public static partial class CliApp
 
     public static async Task<int> RunAsync(string[] args, CliHost host)
     {
-        var root = Build(host);
+        // A subcommand is only ever the first word: "codebuff -p fix the undo command" is a prompt, and so is
+        // everything after "--". Help still lists the subcommands.
+        var options = args.TakeWhile(a => a != "--").ToArray();
+        var root = Build(host, withSubcommands: args.Length == 0 || Subcommands.Contains(args[0]) || options.Any(a => a is "-h" or "--help" or "-?"));
         try
         {
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration
@@ -34,7 +37,9 @@ public static partial class CliApp
         }
     }
 
-    static RootCommand Build(CliHost host)
+    static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo"];
+
+    static RootCommand Build(CliHost host, bool withSubcommands)
     {
         var prompt = new Argument<string[]>("prompt") { Description = "What to ask; starts an interactive session unless -p is given", Arity = ArgumentArity.ZeroOrMore };
         var print = new Option<bool>("--print", "-p") { Description = "Run the prompt, print the final answer and exit (for scripts)" };
@@ -103,7 +108,8 @@ public static partial class CliApp
         var undo = new Command("undo", "List the files a run changed and restore them, unless they were changed since") { runId, cwd, undoYes };
         undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId), parse.GetValue(undoYes)));
 
-        foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
+        if (withSubcommands)
+            foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
         return rootCommand;
 
         string ProjectOf(string? dir) => Path.GetFullPath(dir ?? host.CurrentDirectory, host.CurrentDirectory);

@@ -21,7 +21,8 @@ public static class CodeSearch
     public static async Task<JsonNode> RunAsync(ProjectFiles files, JsonObject input, string? ripgrep, CancellationToken ct)
     {
         var pattern = (string?)input["pattern"] ?? "";
-        var perFile = Math.Clamp((int?)(double?)input["maxResults"] ?? 15, 1, MaxLines);
+        // A number however the model wrote it (15, 15.0, "15").
+        var perFile = Math.Clamp(double.TryParse(input["maxResults"]?.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var max) ? (int)max : 15, 1, MaxLines);
         var dir = (string?)input["cwd"] is { Length: > 0 } c ? c : ".";
         var (root, refusal) = files.Check(dir);
         if (root is null) return new JsonObject { ["errorMessage"] = refusal };

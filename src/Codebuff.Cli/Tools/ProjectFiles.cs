@@ -50,9 +50,10 @@ public sealed partial class ProjectFiles
     /// (a written <c>.git/config</c> or hook runs commands at the user's next <c>git</c>).</summary>
     public (string? FullPath, string? Refusal) CheckWrite(string path)
     {
-        var (full, refusal) = Check(path);
-        if (full is null) return (full, refusal);
-        return IsVersionControl(Relative(full)) || IsVersionControl(Relative(RealPath(full)!)) ? (null, VersionControl) : (full, null);
+        var full = Path.GetFullPath(Path.Combine(Root, path));
+        if (IsInside(full) && RealPath(full) is { } real && (IsVersionControl(Relative(full)) || IsVersionControl(Relative(real))))
+            return (null, VersionControl);
+        return Check(path);
     }
 
     /// <summary>Where a path really leads, each link inside the project followed; null when that is outside the project.</summary>
