@@ -18,9 +18,12 @@ public static partial class CliApp
         // everything after "--". Help still lists the subcommands.
         var options = args.TakeWhile(a => a != "--").ToArray();
         var root = Build(host, withSubcommands: args.Length == 0 || Subcommands.Contains(args[0]) || options.Any(a => a is "-h" or "--help" or "-?"));
+        // Leading "[…]" words would be taken as System.CommandLine [directives] and dropped: guard them (the prompt
+        // argument takes the guard off again). "@file" words stay words too: there are no response files.
+        var guarded = args.Select((a, i) => args.Take(i + 1).All(w => w.StartsWith('[') && w.EndsWith(']')) ? DirectiveGuard + a : a).ToArray();
         try
         {
-            return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+            return await root.Parse(guarded, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync(new InvocationConfiguration
             {
                 Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
             }, host.Cancellation);
@@ -37,6 +40,7 @@ public static partial class CliApp
         }
     }
 
+    const char DirectiveGuard = '\u2060';
     static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo"];
 
     static RootCommand Build(CliHost host, bool withSubcommands)
@@ -58,8 +62,6 @@ public static partial class CliApp
         {
             prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan, modeName,
         };
-        // No [directive] parsing: a prompt such as "[fix] the login page" is a prompt, never "Unrecognized command".
-        rootCommand.Directives.Clear();
         rootCommand.SetAction(async (parse, ct) =>
         {
             var project = Path.GetFullPath(parse.GetValue(cwd) ?? host.CurrentDirectory, host.CurrentDirectory);
@@ -69,7 +71,7 @@ public static partial class CliApp
                 : parse.GetValue(free) ? Mode.Free : parse.GetValue(max) ? Mode.Max : parse.GetValue(plan) ? Mode.Plan : Mode.Default;
             var options = new RunOptions(project, parse.GetValue(yes), parse.GetValue(maxCredits), mode.CostMode);
             var continueGiven = parse.GetResult(cont) is not null;
-            var text = string.Join(' ', parse.GetValue(prompt) ?? []);
+            var text = string.Join(' ', (parse.GetValue(prompt) ?? []).Select(w => w.TrimStart(DirectiveGuard)));
             // "--continue <text>": the value is a chat id only when it looks like one; otherwise it starts the prompt.
             var chatId = parse.GetValue(cont);
             if (chatId is not null && !ChatId().IsMatch(chatId))

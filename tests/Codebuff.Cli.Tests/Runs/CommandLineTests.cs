@@ -14,12 +14,13 @@ public sealed class CommandLineTests(CliFixture server) : IClassFixture<CliFixtu
         string[][] prompts =
         [
             ["[[reply:Bracketed.]]", "-p", "--agent", "tester"],
+            ["@alice", "[[reply:Mention.]]", "-p", "--agent", "tester"],
             ["-p", "--agent", "tester", "fix", "the", "undo", "command", "[[reply:Words.]]"],
             ["-p", "--agent", "tester", "login", "page", "[[reply:Login page.]]"],
             ["-p", "--agent", "tester", "--", "--help", "usage", "[[reply:Dashes.]]"],
             ["--", "whoami", "[[reply:After the separator.]]", "-p", "--agent", "tester"],
         ];
-        foreach (var (args, answer) in prompts.Zip(["Bracketed.", "Words.", "Login page.", "Dashes.", null]))
+        foreach (var (args, answer) in prompts.Zip(["Bracketed.", "Mention.", "Words.", "Login page.", "Dashes.", null]))
         {
             var result = await cli.RunAsync(args);
             if (answer is null)

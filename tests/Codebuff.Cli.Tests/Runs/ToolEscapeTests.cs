@@ -48,7 +48,7 @@ public sealed class ToolEscapeTests(CliFixture server) : IClassFixture<CliFixtur
         for (var i = 0; i < attacks.Length; i++)
         {
             Assert.True(results[i]["stdout"] is null, $"flags \"{attacks[i]}\" were run: {results[i].ToJsonString()}");
-            Assert.Contains("code_search", (string?)results[i]["errorMessage"] ?? "");
+            Assert.NotNull((string?)results[i]["errorMessage"]);
         }
         Assert.Equal("src/App.cs:1:class App { } // mentions OUTSIDE_ here\nsrc/App.cs-2-class Other { }", (string?)results[^1]["stdout"]);
         Assert.DoesNotContain(secret, Sent());
