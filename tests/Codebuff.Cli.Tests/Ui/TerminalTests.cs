@@ -134,6 +134,24 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.Contains("$ echo from-$((40+2)) · exit 0", screen);
     }
 
+    /// <summary>In a terminal narrower than the login link, the link is one line the terminal wraps (copyable, clickable),
+    /// not lines broken by the CLI.</summary>
+    [TmuxFact]
+    public async Task The_login_link_is_printed_unbroken_on_its_own_line_in_a_narrow_terminal()
+    {
+        using var cli = new CodebuffCli(server.BaseAddress.ToString());
+        using var term = new Tmux(cli.Project, new Dictionary<string, string?>(cli.Env)
+        {
+            ["HOME"] = cli.Home, ["TERM"] = "xterm-256color", ["COLUMNS"] = null, ["SSH_CONNECTION"] = "10.0.0.1 50000 10.0.0.2 22",
+        }, [Binary, "login"], width: 50);
+        // capture-pane -J joins the lines the terminal wrapped, never the ones the program broke.
+        var screen = await term.WaitForAsync("Waiting for the browser");
+        var link = screen.Split('\n').Select(l => l.TrimEnd()).SingleOrDefault(l => l.Contains("auth_code="));
+        Assert.True(link is not null, screen);
+        Assert.Matches(@"^https?://\S+/login\?auth_code=codebuff-cli-[0-9a-z]{20}\.\d+\.[0-9a-f]{16,}$", link);
+        Assert.True(link.Length > 50);
+    }
+
     static int CountOf(string text, string part)
     {
         var count = 0;
