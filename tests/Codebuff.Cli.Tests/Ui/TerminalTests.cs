@@ -134,6 +134,34 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.Contains("$ echo from-$((40+2)) · exit 0", screen);
     }
 
+    /// <summary>At a terminal, undo lists what it will do and asks; "n" changes nothing, "y" restores.</summary>
+    [TmuxFact]
+    public async Task Undo_lists_the_files_and_asks_before_restoring()
+    {
+        var (_, cli) = await server.NewProjectAsync(500);
+        using var _ = cli;
+        cli.Write("keep.txt", "before\n");
+        Assert.Equal(0, (await cli.RunAsync(["-p", "--agent", "tester",
+            """[[tool:write_file {"path":"keep.txt","content":"after\n"}]] [[tool:write_file {"path":"made.txt","content":"new"}]]"""])).ExitCode);
+
+        using (var declined = Start(cli, "undo"))
+        {
+            var screen = await declined.WaitForAsync("Restore 2 files? [y/n] (n):");
+            Assert.Contains("  restore keep.txt", screen);
+            Assert.Contains("  delete made.txt", screen);
+            declined.Keys("n", "Enter");
+            await declined.WaitForAsync("Nothing was restored.");
+        }
+        Assert.Equal("after\n", cli.File("keep.txt"));
+
+        using var term = Start(cli, "undo");
+        await term.WaitForAsync("Restore 2 files? [y/n] (n):");
+        term.Keys("y", "Enter");
+        await term.WaitForAsync("Restored 2 files: keep.txt, made.txt");
+        Assert.Equal("before\n", cli.File("keep.txt"));
+        Assert.False(File.Exists(Path.Combine(cli.Project, "made.txt")));
+    }
+
     /// <summary>In a terminal narrower than the login link, the link is one line the terminal wraps (copyable, clickable),
     /// not lines broken by the CLI.</summary>
     [TmuxFact]
