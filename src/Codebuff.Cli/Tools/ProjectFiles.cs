@@ -87,7 +87,7 @@ public sealed partial class ProjectFiles
 
     /// <summary>Paths that may hold secrets (clients.md §2.7, widened): key files, credential stores of git, gh, npm,
     /// pip, docker, kubectl, cloud SDKs, <c>.env</c> files; examples and templates of them are fine.</summary>
-    public static bool IsSecret(string relative)
+    static bool IsSecret(string relative)
     {
         var lower = relative.Replace('\\', '/').ToLowerInvariant();
         var name = lower[(lower.LastIndexOf('/') + 1)..];
@@ -114,7 +114,7 @@ public sealed partial class ProjectFiles
     private static partial Regex SecretContent();
 
     /// <summary>Content that looks like a credential whatever the file is called: a private key, an AWS secret key.</summary>
-    public static bool HoldsSecret(string fullPath)
+    static bool HoldsSecret(string fullPath)
     {
         try
         {
