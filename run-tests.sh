@@ -16,6 +16,7 @@ command -v npm >/dev/null || missing+=(npm)
 command -v curl >/dev/null || missing+=(curl)
 command -v tmux >/dev/null || missing+=(tmux) # the CLI's real-terminal tests (Codebuff.Cli.Tests Ui/TerminalTests)
 command -v bwrap >/dev/null || missing+=(bubblewrap) # the CLI's command sandbox (Codebuff.Cli.Tests Tools/SandboxTests)
+command -v rg >/dev/null || missing+=(ripgrep) # code_search's first engine; the CLI tests also run once without it (below)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
@@ -36,6 +37,11 @@ mkdir -p "$results"
 dotnet test Codebuff.slnx --logger "trx" --results-directory "$results" --blame-hang-timeout 10m --blame-hang-dump-type none 2>&1 | tee "$results/dotnet-test.log" \
   | grep -E "^\s*(Failed|Passed|Skipped)!|error|\[FAIL\]" >&2
 test_rc=${PIPESTATUS[0]}
+# The CLI tests once more with code_search's in-process fallback forced, so both engines are tested (own TRX file, counted below).
+CODEBUFF_RIPGREP=off dotnet test tests/Codebuff.Cli.Tests --no-build --logger "trx;LogFileName=cli-without-ripgrep.trx" --results-directory "$results" \
+  --blame-hang-timeout 10m --blame-hang-dump-type none 2>&1 | tee "$results/dotnet-test-without-ripgrep.log" \
+  | grep -E "^\s*(Failed|Passed|Skipped)!|error|\[FAIL\]" >&2
+[ "${PIPESTATUS[0]}" -eq 0 ] || test_rc=1
 
 passed=0; failed=0
 for trx in "$results"/*.trx; do
@@ -44,7 +50,7 @@ for trx in "$results"/*.trx; do
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
-if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited $test_rc (see TestResults/dotnet-test.log)" >&2; fi
+if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited $test_rc (see TestResults/dotnet-test*.log)" >&2; fi
 
 # The SDK acceptance harness (shared/acceptance/sdk) against this server and the shared fake LLM provider.
 if [ -x acceptance/run-sdk-acceptance.sh ]; then

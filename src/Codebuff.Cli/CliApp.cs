@@ -15,17 +15,23 @@ public static partial class CliApp
 
     public static async Task<int> RunAsync(string[] args, CliHost host)
     {
-        var root = Build(host);
+        // A subcommand is only ever the first word: "codebuff -p fix the undo command" is a prompt, and so is
+        // everything after "--". Help still lists the subcommands.
+        var options = args.TakeWhile(a => a != "--").ToArray();
+        var root = Build(host, withSubcommands: args.Length == 0 || Subcommands.Contains(args[0]) || options.Any(a => a is "-h" or "--help" or "-?"));
+        // Leading "[…]" words would be taken as System.CommandLine [directives] and dropped: guard them (the prompt
+        // argument takes the guard off again). "@file" words stay words too: there are no response files.
+        var guarded = args.Select((a, i) => args.Take(i + 1).All(w => w.StartsWith('[') && w.EndsWith(']')) ? DirectiveGuard + a : a).ToArray();
         try
         {
-            return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+            return await root.Parse(guarded, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync(new InvocationConfiguration
             {
                 Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
             }, host.Cancellation);
         }
         catch (CliException e)
         {
-            host.Error.WriteLine(e.Message);
+            host.Error.WriteLine(new Config.CliConfig(host).NameRejectedCredential(e).Message);
             return e.ExitCode;
         }
         catch (OperationCanceledException) when (host.Cancellation.IsCancellationRequested)
@@ -35,7 +41,10 @@ public static partial class CliApp
         }
     }
 
-    static RootCommand Build(CliHost host)
+    const char DirectiveGuard = '\u2060';
+    static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo"];
+
+    static RootCommand Build(CliHost host, bool withSubcommands)
     {
         var prompt = new Argument<string[]>("prompt") { Description = "What to ask; starts an interactive session unless -p is given", Arity = ArgumentArity.ZeroOrMore };
         var print = new Option<bool>("--print", "-p") { Description = "Run the prompt, print the final answer and exit (for scripts)" };
@@ -67,7 +76,7 @@ public static partial class CliApp
             if (commands.Notice is { } notice) host.Error.WriteLine(notice);
             var options = new RunOptions(project, commands, parse.GetValue(maxCredits), mode.CostMode);
             var continueGiven = parse.GetResult(cont) is not null;
-            var text = string.Join(' ', parse.GetValue(prompt) ?? []);
+            var text = string.Join(' ', (parse.GetValue(prompt) ?? []).Select(w => w.TrimStart(DirectiveGuard)));
             // "--continue <text>": the value is a chat id only when it looks like one; otherwise it starts the prompt.
             var chatId = parse.GetValue(cont);
             if (chatId is not null && !ChatId().IsMatch(chatId))
@@ -102,10 +111,12 @@ public static partial class CliApp
         saveAgent.SetAction((parse, ct) => PublishCommands.SaveAgentAsync(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(reference)!, ct));
 
         var runId = new Argument<string?>("run-id") { Description = "The run to undo (default: the latest run that changed files)", Arity = ArgumentArity.ZeroOrOne };
-        var undo = new Command("undo", "Restore the files a run changed, unless they were changed since") { runId, cwd };
-        undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId)));
+        var undoYes = new Option<bool>("--yes", "-y") { Description = "Restore without asking" };
+        var undo = new Command("undo", "List the files a run changed and restore them, unless they were changed since") { runId, cwd, undoYes };
+        undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId), parse.GetValue(undoYes)));
 
-        foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
+        if (withSubcommands)
+            foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
         return rootCommand;
 
         string ProjectOf(string? dir) => Path.GetFullPath(dir ?? host.CurrentDirectory, host.CurrentDirectory);

@@ -35,12 +35,20 @@ public sealed class CliHost
 
     public string? Env(string name) => GetEnvironment(name) is { Length: > 0 } value ? value : null;
 
+    /// <summary>Output to a file or pipe is not wrapped at a made-up width (Spectre assumes 80 columns there).</summary>
+    static IAnsiConsole Unwrapped()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
+        console.Profile.Width = int.MaxValue / 4;
+        return console;
+    }
+
     public static CliHost FromProcess(CancellationToken cancellation, InterruptHub interrupts) => new()
     {
         GetEnvironment = System.Environment.GetEnvironmentVariable,
         Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
         CurrentDirectory = Directory.GetCurrentDirectory(),
-        Console = AnsiConsole.Console,
+        Console = System.Console.IsOutputRedirected ? Unwrapped() : AnsiConsole.Console,
         Out = System.Console.Out,
         Error = System.Console.Error,
         In = System.Console.In,

@@ -30,7 +30,8 @@ public static class AccountCommands
         using var api = new CodebuffApi(config.AppUrl, null);
         var code = await api.StartLoginAsync(NewFingerprint(), ct);
         host.Console.MarkupLine("Open this link in a browser to log in:");
-        host.Console.WriteLine(code.LoginUrl);
+        // Raw, past the console's wrapping: a link broken at the terminal width cannot be clicked or copied.
+        host.Console.Profile.Out.Writer.WriteLine(code.LoginUrl);
         host.Console.MarkupLine("[dim]Waiting for the browser (up to 5 minutes)…[/]");
         if (host.Interactive) host.OpenBrowser(code.LoginUrl);
 

@@ -20,6 +20,7 @@ public sealed class AgentRunner(RunSession session)
     // Calling only these does not force another step (the SDK's TOOLS_WHICH_WONT_FORCE_NEXT_STEP).
     static readonly HashSet<string> WontForceNextStep = ["think_deeply", "set_output", "set_messages", "add_message", "suggest_followups", "task_completed"];
     static readonly TimeSpan FinishTimeout = TimeSpan.FromSeconds(15);
+    static readonly JsonObject NotRun = new() { ["errorMessage"] = "Not run: the run reached its --max-credits limit." };
 
     sealed class State(AgentDefinition agent, string agentId, string? parentAgentId, IReadOnlyList<string> ancestors)
     {
@@ -121,6 +122,13 @@ public sealed class AgentRunner(RunSession session)
         {
             JsonNode? output;
             JsonObject? input = null;
+            // Once the run's credits reach --max-credits (this call's charge, or a sub-agent's), no further tool acts;
+            // each gets a result so the saved conversation stays one a provider accepts.
+            if (session.OverBudget)
+            {
+                me.History.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = call.Id, ["content"] = NotRun.ToJsonString() });
+                continue;
+            }
             try
             {
                 input = JsonNode.Parse(call.Arguments.Length == 0 ? "{}" : call.Arguments) as JsonObject ?? throw new JsonException("not an object");
@@ -137,6 +145,7 @@ public sealed class AgentRunner(RunSession session)
         }
 
         await RecordStepAsync(me, reply, startTime);
+        session.CheckBudget();
         var forcing = reply.ToolCalls.Any(c => !WontForceNextStep.Contains(c.Name) && c.Name is not ("end_turn" or "task_completed"));
         // A reply that is only a <think> block is not an answer: the model gets another step.
         var thinkOnly = !forcing && reply.Text.Trim().StartsWith("<think>", StringComparison.Ordinal) && reply.Text.Trim().EndsWith("</think>", StringComparison.Ordinal);
@@ -274,6 +283,7 @@ public sealed class AgentRunner(RunSession session)
         me.Direct += reply.Credits;
         me.Total += reply.Credits;
         session.AddCredits(reply.Credits);
+        if (session.OverBudget) return NotRun.DeepClone();
         var known = session.Files.EnumerateFiles().ToHashSet(StringComparer.Ordinal);
         var picked = reply.Text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.TrimStart('-', '*', ' ').Trim('`')).Where(known.Contains).Distinct().Take(12).ToArray();

@@ -50,7 +50,6 @@ public sealed class PromptRunner : IDisposable
     public UserPrompter Prompter { get; }
     public string AgentId { get; set; }
     public RunOptions Options => _options;
-    public string EditsDir => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(_chatDir)!)!, "edits");
     public bool HasHistory => _history.Count > 0;
     /// <summary>Credits of every prompt run through this runner (the session total).</summary>
     public decimal SessionCredits { get; private set; }
@@ -63,9 +62,11 @@ public sealed class PromptRunner : IDisposable
         _options = _options with { CostMode = mode.CostMode };
     }
 
-    /// <summary>Adds the balance to an out-of-credits failure (402), so the sentence says where the user stands.</summary>
+    /// <summary>Adds the balance to an out-of-credits failure (402), so the sentence says where the user stands, and names the
+    /// credential of a rejected login (401).</summary>
     public async Task<CliException> ExplainAsync(CliException e)
     {
+        if (e.ExitCode == 3) return _config.NameRejectedCredential(e);
         if (e.ExitCode != 4) return e;
         try
         {
@@ -82,7 +83,7 @@ public sealed class PromptRunner : IDisposable
     public async Task<RunCompleted> RunAsync(string prompt, Action<RunEvent> sink, CancellationToken ct)
     {
         var agent = await Agents.ResolveAsync(AgentId, ct);
-        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(EditsDir, Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"));
+        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(_config.EditsDir(Files.Root), Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"));
         RunCompleted done;
         try
         {

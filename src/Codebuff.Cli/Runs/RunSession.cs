@@ -39,8 +39,11 @@ public sealed class RunSession(CodebuffApi api, AgentResolver agents, RunOptions
         lock (_gate) _credits += credits;
     }
 
+    /// <summary>True once the run's credits reached <c>--max-credits</c>: nothing more is asked of the model or run.</summary>
+    public bool OverBudget => Options.MaxCredits is { } max && Credits >= max;
+
     public void CheckBudget()
     {
-        if (Options.MaxCredits is { } max && Credits >= max) throw new CreditLimitReachedException(max, Credits);
+        if (OverBudget) throw new CreditLimitReachedException(Options.MaxCredits!.Value, Credits);
     }
 }

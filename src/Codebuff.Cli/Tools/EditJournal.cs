@@ -5,8 +5,9 @@ namespace Codebuff.Cli.Tools;
 
 /// <summary>
 /// Every file a run writes, with its content before the run's first write and the hash after its last, kept in
-/// <c>&lt;config&gt;/projects/&lt;project&gt;/edits/&lt;run-id&gt;.json</c>. <c>codebuff undo</c> restores the before-state
-/// of a run, and refuses (changing nothing) when any of its files was changed since.
+/// <c>&lt;config&gt;/projects/&lt;name&gt;/edits/&lt;key of the project's full path&gt;/&lt;run-id&gt;.json</c>. <c>codebuff undo</c>
+/// restores the before-state of a run, and refuses (changing nothing) when the journal is another project's or any of
+/// its files was changed since.
 /// </summary>
 public sealed class EditJournal(string folder, string projectRoot)
 {
@@ -50,26 +51,44 @@ public sealed class EditJournal(string folder, string projectRoot)
 
     public static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    /// <summary>Restores the files of a run (the latest when <paramref name="runId"/> is null); returns what was restored.</summary>
-    public static IReadOnlyList<string> Undo(string folder, string? runId)
+    /// <summary>One file an undo would put back: deleted when the run created it, else restored to its before-state.</summary>
+    public sealed record Restore(string Path, string Relative, bool Delete, byte[]? Content);
+
+    /// <summary>What undoing a run (the latest when <paramref name="runId"/> is null) would do, checked: the journal must be
+    /// this project's (<paramref name="projectRoot"/>), every file inside it, none changed since the run wrote it.</summary>
+    public sealed record Plan(string RunId, string JournalPath, IReadOnlyList<Restore> Files)
     {
-        var path = runId is not null ? Path.Combine(folder, runId + ".json")
+        public void Apply()
+        {
+            foreach (var f in Files)
+            {
+                if (f.Delete) File.Delete(f.Path);
+                else File.WriteAllBytes(f.Path, f.Content!);
+            }
+            File.Move(JournalPath, System.IO.Path.ChangeExtension(JournalPath, ".undone"), overwrite: true);
+        }
+    }
+
+    public static Plan PlanUndo(string folder, string projectRoot, string? runId)
+    {
+        var path = runId is not null ? Path.Combine(folder, Path.GetFileName(runId) + ".json")
             : Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.json").OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault() : null;
         if (path is null || !File.Exists(path))
             throw new CliException(runId is null ? "There is no run with file changes to undo in this project." : $"No recorded file changes for run {runId} in this project.");
         var journal = JsonSerializer.Deserialize<JournalFile>(File.ReadAllText(path), JsonSerializerOptions.Web)!;
 
-        var changed = journal.Files.Where(f => CurrentHash(f.Path) != f.AfterHash).Select(f => Path.GetRelativePath(journal.ProjectRoot, f.Path)).ToArray();
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(projectRoot));
+        if (Path.TrimEndingDirectorySeparator(journal.ProjectRoot) != root)
+            throw new CliException($"Not undoing run {journal.RunId}: it changed files of {journal.ProjectRoot}, not of this project ({root}). Nothing was restored.");
+        var outside = journal.Files.Where(f => !Path.GetFullPath(f.Path).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Select(f => f.Path).ToArray();
+        if (outside.Length > 0)
+            throw new CliException($"Not undoing run {journal.RunId}: its journal names files outside this project ({string.Join(", ", outside)}). Nothing was restored.");
+
+        var changed = journal.Files.Where(f => CurrentHash(f.Path) != f.AfterHash).Select(f => Path.GetRelativePath(root, f.Path)).ToArray();
         if (changed.Length > 0)
             throw new CliException($"Not undoing run {journal.RunId}: {string.Join(", ", changed)} changed since the run wrote {(changed.Length == 1 ? "it" : "them")}. Nothing was restored.");
-
-        foreach (var f in journal.Files)
-        {
-            if (f.BeforeBase64 is null) File.Delete(f.Path);
-            else File.WriteAllBytes(f.Path, Convert.FromBase64String(f.BeforeBase64));
-        }
-        File.Move(path, Path.ChangeExtension(path, ".undone"), overwrite: true);
-        return journal.Files.Select(f => Path.GetRelativePath(journal.ProjectRoot, f.Path)).ToArray();
+        return new Plan(journal.RunId, path, journal.Files.Select(f => new Restore(f.Path, Path.GetRelativePath(root, f.Path), f.BeforeBase64 is null,
+            f.BeforeBase64 is null ? null : Convert.FromBase64String(f.BeforeBase64))).ToArray());
     }
 
     static string? CurrentHash(string path) => File.Exists(path) ? Hash(File.ReadAllBytes(path)) : null;

@@ -11,7 +11,6 @@ namespace Codebuff.Cli.Tools;
 public static class LocalTools
 {
     const int MaxOutputChars = 50_000;
-    const int MaxSearchLines = 250;
 
     public static JsonNode ReadFiles(RunSession s, JsonObject input)
     {
@@ -36,7 +35,7 @@ public static class LocalTools
     public static JsonNode WriteFile(RunSession s, JsonObject input)
     {
         var path = (string?)input["path"] ?? "";
-        var (full, refusal) = s.Files.Check(path);
+        var (full, refusal) = s.Files.CheckWrite(path);
         if (full is null) return Refused(path, refusal!);
         var before = File.Exists(full) ? File.ReadAllText(full) : "";
         var content = (string?)input["content"] ?? "";
@@ -47,7 +46,7 @@ public static class LocalTools
     public static JsonNode StrReplace(RunSession s, JsonObject input)
     {
         var path = (string?)input["path"] ?? "";
-        var (full, refusal) = s.Files.Check(path);
+        var (full, refusal) = s.Files.CheckWrite(path);
         if (full is null) return Refused(path, refusal!);
         if (!File.Exists(full)) return new JsonObject { ["file"] = path, ["errorMessage"] = "The file does not exist; create it with write_file." };
         var before = File.ReadAllText(full);
@@ -77,7 +76,12 @@ public static class LocalTools
     static JsonObject Refused(string path, string refusal) => new()
     {
         ["file"] = path,
-        ["errorMessage"] = refusal == ProjectFiles.Blocked ? $"{refusal} This file may hold secrets; it is not written." : $"{refusal} Only files inside the project can be written.",
+        ["errorMessage"] = refusal switch
+        {
+            ProjectFiles.Blocked => $"{refusal} This file may hold secrets; it is not written.",
+            ProjectFiles.VersionControl => $"{refusal} Files under .git/, .hg/ or .svn/ are never written by tools (git runs commands named there).",
+            _ => $"{refusal} Only files inside the project can be written.",
+        },
     };
 
     public static async Task<JsonNode> RunTerminalCommandAsync(RunSession s, JsonObject input, CancellationToken ct)
@@ -108,40 +112,8 @@ public static class LocalTools
         return result;
     }
 
-    public static async Task<JsonNode> CodeSearchAsync(RunSession s, JsonObject input, CancellationToken ct)
-    {
-        var pattern = (string?)input["pattern"] ?? "";
-        var perFile = Math.Clamp((int?)(double?)input["maxResults"] ?? 15, 1, MaxSearchLines);
-        var dir = (string?)input["cwd"] is { Length: > 0 } c ? c : ".";
-        var (root, refusal) = s.Files.Check(dir);
-        if (root is null) return new JsonObject { ["errorMessage"] = refusal };
-        var flags = ((string?)input["flags"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (flags.Any(f => f.StartsWith("--pre", StringComparison.Ordinal)))
-            return new JsonObject { ["errorMessage"] = "The --pre flags run programs and are not allowed." };
-
-        var lines = Ripgrep.Find() is { } rg
-            ? await Ripgrep.SearchAsync(rg, root, pattern, flags, perFile, ct)
-            : SearchInProcess(s, root, pattern, flags.Contains("-i"), perFile);
-        // Secrets never leave the machine, whatever the search tool would have shown.
-        var visible = lines.Where(l => !ProjectFiles.IsSecret(Path.GetFileName(l.Split(':', 2)[0]))).Take(MaxSearchLines).ToArray();
-        return new JsonObject { ["stdout"] = string.Join('\n', visible), ["matches"] = visible.Length };
-    }
-
-    /// <summary>The fallback when ripgrep is not installed: .NET regular expressions over the visible files.</summary>
-    static IEnumerable<string> SearchInProcess(RunSession s, string root, string pattern, bool ignoreCase, int perFile)
-    {
-        Regex regex;
-        try { regex = new Regex(pattern, ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None, TimeSpan.FromSeconds(1)); }
-        catch (ArgumentException e) { return [$"Invalid pattern: {e.Message}"]; }
-        var under = s.Files.Relative(root);
-        return s.Files.EnumerateFiles(under == "." ? null : under).SelectMany(file =>
-        {
-            var full = Path.Combine(s.Files.Root, file);
-            if (new FileInfo(full).Length > 1_000_000) return [];
-            return File.ReadLines(full).Select((line, i) => (line, i)).Where(x => regex.IsMatch(x.line)).Take(perFile)
-                .Select(x => $"{Path.GetRelativePath(root, full)}:{x.i + 1}:{x.line}");
-        });
-    }
+    public static Task<JsonNode> CodeSearchAsync(RunSession s, JsonObject input, CancellationToken ct) =>
+        CodeSearch.RunAsync(s.Files, input, Ripgrep.Find(), ct);
 
     public static JsonNode ListDirectory(RunSession s, JsonObject input)
     {

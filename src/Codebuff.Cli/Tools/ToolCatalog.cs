@@ -20,7 +20,7 @@ public static class ToolCatalog
       "run_terminal_command": { "description": "Run a shell command in the project and return its output. The user may be asked to approve it.",
         "parameters": { "type": "object", "properties": { "command": { "type": "string" }, "process_type": { "type": "string", "enum": ["SYNC", "BACKGROUND"] }, "cwd": { "type": "string", "description": "Project-relative directory" }, "timeout_seconds": { "type": "number", "description": "Default 30; -1 for no limit" } }, "required": ["command"] } },
       "code_search": { "description": "Search file contents with a regular expression (ripgrep syntax).",
-        "parameters": { "type": "object", "properties": { "pattern": { "type": "string" }, "flags": { "type": "string", "description": "Extra ripgrep flags, e.g. -i or -g *.cs" }, "cwd": { "type": "string" }, "maxResults": { "type": "number", "description": "Matches per file, default 15" } }, "required": ["pattern"] } },
+        "parameters": { "type": "object", "properties": { "pattern": { "type": "string" }, "flags": { "type": "string", "description": "Extra ripgrep flags, only these: -i -s -S -w -x -F -U, -g GLOB, --iglob GLOB, -t TYPE, -T TYPE, -A/-B/-C N, -m N (e.g. -i -g '*.cs'). No paths: use cwd." }, "cwd": { "type": "string" }, "maxResults": { "type": "number", "description": "Matches per file, default 15" } }, "required": ["pattern"] } },
       "list_directory": { "description": "List the files and folders of a project directory.",
         "parameters": { "type": "object", "properties": { "path": { "type": "string" } }, "required": ["path"] } },
       "glob": { "description": "Find project files matching a glob pattern such as src/**/*.cs.",

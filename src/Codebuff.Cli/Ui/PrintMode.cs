@@ -9,6 +9,9 @@ namespace Codebuff.Cli.Ui;
 /// </summary>
 public static class PrintMode
 {
+    // Plain UTF-8 for people and scripts reading the lines: quotes, <, > and non-ASCII text as themselves, not \u0022.
+    static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task<int> RunAsync(CliHost host, PromptRunner runner, string prompt, bool json, CancellationToken ct)
     {
         Action<RunEvent> sink = json ? e => WriteJson(host, e) : _ => { };
@@ -33,7 +36,7 @@ public static class PrintMode
 
     static void WriteLine<T>(CliHost host, T value)
     {
-        host.Out.WriteLine(JsonSerializer.Serialize(value, JsonSerializerOptions.Web));
+        host.Out.WriteLine(JsonSerializer.Serialize(value, Json));
         host.Out.Flush();
     }
 }

@@ -130,7 +130,7 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     }
 
     [Fact]
-    public async Task Max_credits_stops_the_run_once_its_credits_reach_the_limit()
+    public async Task Max_credits_stops_the_run_before_the_tool_calls_of_the_call_that_reached_it()
     {
         var (user, cli) = await server.NewProjectAsync();
         using var _ = cli;
@@ -138,8 +138,10 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
             """[[tool:write_file {"path":"1.txt","content":"1"}]] [[tool:write_file {"path":"2.txt","content":"2"}]] [[tool:write_file {"path":"3.txt","content":"3"}]]"""]);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("reaching the --max-credits limit of 3", result.Error);
-        Assert.True(File.Exists(Path.Combine(cli.Project, "2.txt")));
+        Assert.Equal("Stopped: the run used 4 credits, reaching the --max-credits limit of 3; no tool call was run after that.", result.Error.Trim());
+        Assert.True(File.Exists(Path.Combine(cli.Project, "1.txt")));
+        // The call that crossed the limit was paid for, but its tool call did not act.
+        Assert.False(File.Exists(Path.Combine(cli.Project, "2.txt")));
         Assert.False(File.Exists(Path.Combine(cli.Project, "3.txt")));
         await using var db = server.NewDbContext();
         var run = await db.AgentRuns.SingleAsync(r => r.UserId == user.Id);

@@ -134,6 +134,52 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.Contains("$ echo from-$((40+2)) · exit 0", screen);
     }
 
+    /// <summary>At a terminal, undo lists what it will do and asks; "n" changes nothing, "y" restores.</summary>
+    [TmuxFact]
+    public async Task Undo_lists_the_files_and_asks_before_restoring()
+    {
+        var (_, cli) = await server.NewProjectAsync(500);
+        using var _ = cli;
+        cli.Write("keep.txt", "before\n");
+        Assert.Equal(0, (await cli.RunAsync(["-p", "--agent", "tester",
+            """[[tool:write_file {"path":"keep.txt","content":"after\n"}]] [[tool:write_file {"path":"made.txt","content":"new"}]]"""])).ExitCode);
+
+        using (var declined = Start(cli, "undo"))
+        {
+            var screen = await declined.WaitForAsync("Restore 2 files? [y/n] (n):");
+            Assert.Contains("  restore keep.txt", screen);
+            Assert.Contains("  delete made.txt", screen);
+            declined.Keys("n", "Enter");
+            await declined.WaitForAsync("Nothing was restored.");
+        }
+        Assert.Equal("after\n", cli.File("keep.txt"));
+
+        using var term = Start(cli, "undo");
+        await term.WaitForAsync("Restore 2 files? [y/n] (n):");
+        term.Keys("y", "Enter");
+        await term.WaitForAsync("Restored 2 files: keep.txt, made.txt");
+        Assert.Equal("before\n", cli.File("keep.txt"));
+        Assert.False(File.Exists(Path.Combine(cli.Project, "made.txt")));
+    }
+
+    /// <summary>In a terminal narrower than the login link, the link is one line the terminal wraps (copyable, clickable),
+    /// not lines broken by the CLI.</summary>
+    [TmuxFact]
+    public async Task The_login_link_is_printed_unbroken_on_its_own_line_in_a_narrow_terminal()
+    {
+        using var cli = new CodebuffCli(server.BaseAddress.ToString());
+        using var term = new Tmux(cli.Project, new Dictionary<string, string?>(cli.Env)
+        {
+            ["HOME"] = cli.Home, ["TERM"] = "xterm-256color", ["COLUMNS"] = null, ["SSH_CONNECTION"] = "10.0.0.1 50000 10.0.0.2 22",
+        }, [Binary, "login"], width: 50);
+        // capture-pane -J joins the lines the terminal wrapped, never the ones the program broke.
+        var screen = await term.WaitForAsync("Waiting for the browser");
+        var link = screen.Split('\n').Select(l => l.TrimEnd()).SingleOrDefault(l => l.Contains("auth_code="));
+        Assert.True(link is not null, screen);
+        Assert.Matches(@"^https?://\S+/login\?auth_code=codebuff-cli-[0-9a-z]{20}\.\d+\.[0-9a-f]{16,}$", link);
+        Assert.True(link.Length > 50);
+    }
+
     static int CountOf(string text, string part)
     {
         var count = 0;
