@@ -116,6 +116,7 @@ public static class OrgEndpoints
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
+        if (!caller.IsOwner && OrgChanges.CardSettings.Any(body.ContainsKey)) return Errors.Error(403, OnlyOwnersChargeCards);
         var owner = LedgerOwner.Org(caller.OrgId);
         var c = new OrgChanges();
         var problem = c.Text(body, "name", false) ?? c.Text(body, "description", false)
@@ -124,7 +125,6 @@ public static class OrgEndpoints
             ?? c.Number(body, "autoTopupAmount", AutoTopUpLimits.MinimumAmount, nullable: false, max: limits.Value.MaxAmount(owner))
             ?? c.Number(body, "creditLimit", 0, nullable: true);
         if (problem is not null) return Errors.Error(400, problem);
-        if (c.ChangesCardSettings && !caller.IsOwner) return Errors.Error(403, OnlyOwnersChargeCards);
         if (!await c.ApplyAsync(caller, db, clock, ct)) return Errors.Error(404, "Organization not found");
         // Turning auto top-up on is the admin's answer to whatever switched it off.
         if (c.EnablesAutoTopup) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.Org(caller.OrgId), ct);
