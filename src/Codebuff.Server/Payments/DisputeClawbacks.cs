@@ -10,7 +10,7 @@ namespace Codebuff.Server.Payments;
 /// </summary>
 public static class DisputeClawbacks
 {
-    public const string Taken = "taken", Restored = "restored", Lost = "lost";
+    public const string Taken = "taken", Restored = "restored", Lost = "lost", Ended = "ended";
 
     sealed record Record(string OperationId, string Status, DateTime? ExpiresAt);
 
@@ -19,9 +19,19 @@ public static class DisputeClawbacks
     {
         var grant = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId).Select(g => new { g.UserId, g.OrgId }).FirstOrDefaultAsync(ct);
         if (grant is null) return null;
-        await using var tx = await ledger.BeginAsync([grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId)], ct);
+        var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+        await using var tx = await ledger.BeginAsync([owner], ct);
         if (await FindAsync(db, disputeId, ct) is not null) return "purchase already taken back";
-        if (await tx.TakeBackGrantAsync(operationId, $"dispute {disputeId}", ct) is not { } before) return "grant already ended; nothing taken back";
+        if (await tx.TakeBackGrantAsync(operationId, $"dispute {disputeId}", ct) is not { } before)
+        {
+            // Recorded all the same, so that its closing finds it and changes nothing.
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO payments.dispute_clawback (dispute_id, operation_id, owner, principal, unspent, status, created_at)
+                VALUES ({disputeId}, {operationId}, {owner.LockKey}, 0, 0, {Ended}, {now})
+                """, ct);
+            await tx.CommitAsync(ct);
+            return "grant already ended (refunded or expired); nothing taken back";
+        }
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO payments.dispute_clawback (dispute_id, operation_id, owner, principal, unspent, expires_at, status, created_at)
             VALUES ({disputeId}, {operationId}, {before.Owner.LockKey}, {before.Principal}, {Math.Max(before.Balance, 0)}, {before.ExpiresAt}, {Taken}, {now})

@@ -227,6 +227,26 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         Assert.Equal("lost", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
     }
 
+    /// <summary>A purchase refunded before its dispute has nothing left to take back: recorded, and its closing changes nothing.</summary>
+    [Fact]
+    public async Task A_dispute_of_a_refunded_purchase_takes_nothing_and_closes_quietly()
+    {
+        var user = await server.CreateUserAsync();
+        var owner = LedgerOwner.User(user.Id);
+        var before = await BalanceAsync(owner);
+        var sessionId = await server.CheckoutAsync(user, 700);
+        var completed = Stripe.CheckoutCompleted(sessionId);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+        var intentId = IntentOf(completed);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.ChargeRefunded(intentId))).StatusCode);
+        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeCreated(intentId, disputeId))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "won"))).StatusCode);
+        Assert.Equal(before.NetBalance, (await BalanceAsync(owner)).NetBalance);
+        await using var db = server.NewDbContext();
+        Assert.Equal("ended", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
+    }
+
     /// <summary>
     /// The grant fails while the webhook runs (credit_ledger refuses writes as a database going down does): the webhook
     /// still answers 200 because the grant is recorded in sync_failure, and the background retries write it once the
