@@ -170,29 +170,37 @@ public sealed class ChargeJournal : IDisposable
             try { orphans.Add((path, new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))); }
             catch (IOException) { } // locked: a live instance's journal
         }
-        var pending = new Dictionary<Guid, Charge>();
-        var done = new HashSet<Guid>();
-        foreach (var (_, stream) in orphans)
+        try
         {
-            using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
-            while (reader.ReadLine() is { } text)
+            var pending = new Dictionary<Guid, Charge>();
+            var done = new HashSet<Guid>();
+            foreach (var (_, stream) in orphans)
             {
-                Line? line;
-                try { line = JsonSerializer.Deserialize<Line>(text, Json); }
-                catch (JsonException) { continue; } // a line cut off by a crash: its charge was never released
-                if (line?.Charge is { } c) pending.TryAdd(c.CallId, c);
-                foreach (var id in line?.Done ?? []) done.Add(id);
+                using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
+                while (reader.ReadLine() is { } text)
+                {
+                    Line? line;
+                    try { line = JsonSerializer.Deserialize<Line>(text, Json); }
+                    catch (JsonException) { continue; } // a line cut off by a crash: its charge was never released
+                    if (line?.Charge is { } c) pending.TryAdd(c.CallId, c);
+                    foreach (var id in line?.Done ?? []) done.Add(id);
+                }
             }
+            var adopted = pending.Values.Where(c => !done.Contains(c.CallId)).ToList();
+            foreach (var c in adopted) Append(c);
+            Flush();
+            foreach (var (path, stream) in orphans)
+            {
+                stream.Dispose();
+                File.Delete(path);
+            }
+            return adopted;
         }
-        var adopted = pending.Values.Where(c => !done.Contains(c.CallId)).ToList();
-        foreach (var c in adopted) Append(c);
-        Flush();
-        foreach (var (path, stream) in orphans)
+        finally
         {
-            stream.Dispose();
-            File.Delete(path);
+            // Released on failure too (a full disk): another attempt must be able to lock them again.
+            foreach (var (_, stream) in orphans) stream.Dispose();
         }
-        return adopted;
     }
 
     void Rotate()
