@@ -27,6 +27,9 @@ public sealed class BillingOptions
 /// together take at most half the pool, leaving the rest to requests. A write that fails for a reason that can pass
 /// (database down, pool exhausted, lock timeout) is retried with backoff until it lands; a charge the database
 /// refuses outright (e.g. its user was deleted) is recorded in sync_failure (provider "billing") with its error.
+/// No error stops a writer: a journal that cannot write (a full disk) is reported and worked around — an answer whose
+/// charge is neither committed nor on disk waits for the commit — and anything unexpected is retried with backoff.
+/// What is failing right now is reported by /api/healthz (<see cref="Problems"/>).
 /// </summary>
 public sealed class ChargeQueue : BackgroundService
 {
@@ -46,7 +49,11 @@ public sealed class ChargeQueue : BackgroundService
     readonly ChargeCombiner _combiner;
     readonly Lock _gate = new();
     readonly Dictionary<LedgerOwner, OwnerQueue> _owners = [];
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, BillingProblem> _problems = new();
     int _pending;
+
+    /// <summary>A part of billing that is failing: "journal" or "database", since when, and the latest error.</summary>
+    public sealed record BillingProblem(string Source, string Error, DateTime Since);
 
     sealed class OwnerQueue
     {
@@ -55,7 +62,8 @@ public sealed class ChargeQueue : BackgroundService
         public bool OneAtATime { get; set; }
     }
 
-    sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done);
+    /// <summary>Done: committed (true) or stop waiting for it (false, a write failed); Written: committed, whenever that is.</summary>
+    sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done, TaskCompletionSource Written);
 
     public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log,
         AutoTopUp autoTopUp, TimeProvider clock)
@@ -74,23 +82,61 @@ public sealed class ChargeQueue : BackgroundService
     /// <summary>Charges answered but not yet written (shown by /api/healthz).</summary>
     public int Pending => Volatile.Read(ref _pending);
 
+    /// <summary>What is failing now (shown by /api/healthz); empty when billing is healthy.</summary>
+    public IReadOnlyList<BillingProblem> Problems => [.. _problems.Values.OrderBy(p => p.Source)];
+
     /// <summary>
     /// Journals the charge and queues it. Returns once it is in the database, or — if that takes longer than
-    /// CommitWaitSeconds or the write failed — once the journal is on disk; the charge then lands later.
+    /// CommitWaitSeconds or the write failed — once the journal is on disk; the charge then lands later. While the
+    /// journal cannot write, the answer waits for the commit instead (trying the journal again every second).
     /// </summary>
     /// <returns>true when the charge committed before returning.</returns>
     public async Task<bool> SubmitAsync(Charge charge)
     {
-        _journal.Append(charge);
-        var done = Enqueue(charge);
-        var committed = await done.WaitAsync(TimeSpan.FromSeconds(_options.CommitWaitSeconds)).ContinueWith(t => t.IsCompletedSuccessfully && t.Result);
-        if (!committed) _journal.Flush();
-        return committed;
+        var journaled = Journal(() => _journal.Append(charge));
+        var waiting = Enqueue(charge);
+        var committed = await waiting.Done.Task.WaitAsync(TimeSpan.FromSeconds(_options.CommitWaitSeconds)).ContinueWith(t => t.IsCompletedSuccessfully && t.Result);
+        if (committed) return true;
+        if (journaled && Journal(_journal.Flush)) return false;
+        while (true)
+        {
+            if (await waiting.Written.Task.WaitAsync(TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully)) return true;
+            if (Journal(() => { _journal.Append(charge); _journal.Flush(); })) return false;
+        }
     }
 
-    Task<bool> Enqueue(Charge charge)
+    /// <summary>Runs a journal operation; a failure is reported (health, log) and answered false, never thrown.</summary>
+    bool Journal(Action operation)
     {
-        var pending = new Waiting(charge, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            operation();
+            Resolved("journal");
+            return true;
+        }
+        catch (Exception e)
+        {
+            Report("journal", e);
+            return false;
+        }
+    }
+
+    void Report(string source, Exception e)
+    {
+        var now = DateTime.UtcNow;
+        var problem = _problems.AddOrUpdate(source, _ => new BillingProblem(source, e.Message, now), (_, old) => old with { Error = e.Message });
+        if (problem.Since == now) _log.LogError("billing {Source} failing: {Error}", source, e.Message);
+    }
+
+    void Resolved(string source)
+    {
+        if (_problems.TryRemove(source, out var problem)) _log.LogWarning("billing {Source} works again (failing since {Since:O})", source, problem.Since);
+    }
+
+    Waiting Enqueue(Charge charge)
+    {
+        var pending = new Waiting(charge, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously),
+            new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_gate)
         {
@@ -100,54 +146,81 @@ public sealed class ChargeQueue : BackgroundService
             _pending++;
         }
         if (start) _ = Task.Run(() => DrainAsync(charge.Owner));
-        return pending.Done.Task;
+        return pending;
     }
 
     /// <summary>Replays the charges of instances that died before writing them.</summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var adopted = _journal.AdoptOrphans();
-        if (adopted.Count > 0) _log.LogWarning("replaying {Count} charges journaled by an instance that stopped before writing them", adopted.Count);
-        foreach (var charge in adopted) _ = Enqueue(charge);
-        return Task.CompletedTask;
+        // Adopting reads and writes files: a failure (a full disk) is reported and tried again, not given up on.
+        for (var failures = 1; ; failures++)
+        {
+            IReadOnlyList<Charge> adopted = [];
+            if (Journal(() => adopted = _journal.AdoptOrphans()))
+            {
+                if (adopted.Count > 0) _log.LogWarning("replaying {Count} charges journaled by an instance that stopped before writing them", adopted.Count);
+                foreach (var charge in adopted) _ = Enqueue(charge);
+                return;
+            }
+            await Task.Delay(Backoff(failures), stoppingToken);
+        }
     }
 
+    /// <summary>The owner's one writer: runs until its queue is empty. Nothing it meets ends it early.</summary>
     async Task DrainAsync(LedgerOwner owner)
     {
-        while (true)
+        for (var failures = 1; ; )
         {
-            List<Waiting> batch;
-            OwnerQueue queue;
-            lock (_gate)
+            try
             {
-                queue = _owners[owner];
-                if (queue.Items.Count == 0)
-                {
-                    _owners.Remove(owner);
-                    return;
-                }
-                batch = queue.Items.Take(queue.OneAtATime ? 1 : _options.MaxBatch).ToList();
+                if (!await DrainOnceAsync(owner)) return;
+                failures = 1;
             }
-            var outcome = await WriteAsync(owner, batch);
-            lock (_gate)
+            catch (Exception e)
             {
-                if (outcome == Outcome.Written)
-                {
-                    queue.Items.RemoveRange(0, batch.Count);
-                    _pending -= batch.Count;
-                    queue.Failures = 0;
-                }
-                else if (outcome == Outcome.Retry) queue.Failures++;
-                // A batch refused outright is retried one charge at a time, so one bad charge cannot hold back the others.
-                queue.OneAtATime = outcome == Outcome.Split || (queue.OneAtATime && outcome == Outcome.Retry);
-            }
-            if (outcome == Outcome.Retry)
-            {
-                foreach (var p in batch) p.Done.TrySetResult(false);
-                _journal.Flush();
-                await Task.Delay(Backoff(queue.Failures));
+                _log.LogError(e, "billing writer of {Owner} failed; retrying", owner.LockKey);
+                Report("writer", e);
+                await Task.Delay(Backoff(failures++));
             }
         }
+    }
+
+    /// <summary>Writes one batch of the owner's queue; false once the queue is empty (and the owner unregistered).</summary>
+    async Task<bool> DrainOnceAsync(LedgerOwner owner)
+    {
+        List<Waiting> batch;
+        OwnerQueue queue;
+        lock (_gate)
+        {
+            queue = _owners[owner];
+            if (queue.Items.Count == 0)
+            {
+                _owners.Remove(owner);
+                return false;
+            }
+            batch = queue.Items.Take(queue.OneAtATime ? 1 : _options.MaxBatch).ToList();
+        }
+        var outcome = await WriteAsync(owner, batch);
+        lock (_gate)
+        {
+            if (outcome == Outcome.Written)
+            {
+                queue.Items.RemoveRange(0, batch.Count);
+                _pending -= batch.Count;
+                queue.Failures = 0;
+            }
+            else if (outcome == Outcome.Retry) queue.Failures++;
+            // A batch refused outright is retried one charge at a time, so one bad charge cannot hold back the others.
+            queue.OneAtATime = outcome == Outcome.Split || (queue.OneAtATime && outcome == Outcome.Retry);
+        }
+        if (outcome == Outcome.Retry)
+        {
+            foreach (var p in batch) p.Done.TrySetResult(false);
+            Journal(_journal.Flush);
+            await Task.Delay(Backoff(queue.Failures));
+        }
+        else Resolved("writer");
+        return true;
     }
 
     enum Outcome { Written, Retry, Split }
@@ -191,10 +264,17 @@ public sealed class ChargeQueue : BackgroundService
         {
             Retries.Add(1);
             _log.LogWarning("billing write for {Count} charges failed, will retry: {Error}", batch.Count, e.Message);
+            Report("database", e);
             return Outcome.Retry;
         }
-        _journal.MarkDone(charges.Select(c => c.CallId).ToList());
-        foreach (var p in batch) p.Done.TrySetResult(true);
+        Resolved("database");
+        // The charges are in the database whether or not the journal can say so (see ChargeJournal.MarkDone).
+        Journal(() => _journal.MarkDone(charges.Select(c => c.CallId).ToList()));
+        foreach (var p in batch)
+        {
+            p.Done.TrySetResult(true);
+            p.Written.TrySetResult();
+        }
         return Outcome.Written;
     }
 

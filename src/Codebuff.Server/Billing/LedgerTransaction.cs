@@ -124,6 +124,40 @@ public sealed class LedgerTransaction : IAsyncDisposable
         return true;
     }
 
+    /// <summary>What a taken-back grant was before: its balance and expiry, which a restore puts back.</summary>
+    public sealed record TakenBack(LedgerOwner Owner, int Principal, int Balance, DateTime? ExpiresAt);
+
+    /// <summary>
+    /// Takes a purchase back whole (a disputed payment): the grant's balance drops by its principal, so what was unspent
+    /// ends and what was spent becomes debt, and it stops expiring so the debt cannot lapse. Null when the grant is
+    /// unknown or already over (a refunded grant: the money went back already).
+    /// </summary>
+    public async Task<TakenBack?> TakeBackGrantAsync(string operationId, string reason, CancellationToken ct)
+    {
+        var grant = await _db.CreditLedger.FirstOrDefaultAsync(g => g.OperationId == operationId, ct);
+        if (grant is null) return null;
+        var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+        Require(owner);
+        if (grant.ExpiresAt <= Now) return null;
+        var before = new TakenBack(owner, grant.Principal, grant.Balance, grant.ExpiresAt);
+        grant.Balance -= grant.Principal;
+        grant.ExpiresAt = null;
+        grant.Description = $"{grant.Description} (Taken back: {reason})".TrimStart();
+        await _db.SaveChangesAsync(ct);
+        return before;
+    }
+
+    /// <summary>Undoes <see cref="TakeBackGrantAsync"/>: the principal comes back to the grant, with its old expiry.</summary>
+    public async Task RestoreGrantAsync(string operationId, DateTime? expiresAt, string reason, CancellationToken ct)
+    {
+        var grant = await _db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
+        Require(grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId));
+        grant.Balance += grant.Principal;
+        grant.ExpiresAt = expiresAt;
+        grant.Description = $"{grant.Description} (Restored: {reason})".TrimStart();
+        await _db.SaveChangesAsync(ct);
+    }
+
     /// <summary>Saves everything pending in the DbContext (the caller's rows too) and commits, releasing the locks.</summary>
     public async Task CommitAsync(CancellationToken ct)
     {

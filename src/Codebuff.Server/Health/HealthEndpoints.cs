@@ -10,18 +10,28 @@ public static class HealthEndpoints
             try
             {
                 var agents = await db.AgentConfigs.CountAsync(ct);
-                return Results.Json(new Healthy("ok", agents, charges.Pending, IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
+                return Results.Json(new Healthy("ok", agents, charges.Pending, Problems(charges), IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
                 http.Response.Headers.RetryAfter = DatabaseUnavailable.RetryAfterSeconds.ToString();
-                return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending), statusCode: 503);
+                return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending, Problems(charges)), statusCode: 503);
             }
         }).Answers<Healthy>().RefusesWith<Unhealthy>(503);
 
-    /// <summary>pending_charges: answered calls whose charge is not in the database yet (see Billing/ChargeQueue.cs).</summary>
+    static List<BillingError> Problems(ChargeQueue charges) =>
+        [.. charges.Problems.Select(p => new BillingError(p.Source, p.Error, IsoUtcDateTimeConverter.Format(p.Since)))];
+
+    /// <summary>
+    /// pending_charges: answered calls whose charge is not in the database yet; billing_errors: what of billing is
+    /// failing now — "journal" (the charge journal cannot write, e.g. a full disk), "database" (charges cannot be
+    /// written and are being retried) or "writer" — each with its latest error and since when (see Billing/ChargeQueue.cs).
+    /// </summary>
     public sealed record Healthy(string Status, [property: JsonPropertyName("cached_agents")] int CachedAgents,
-        [property: JsonPropertyName("pending_charges")] int PendingCharges, string Timestamp);
-    public sealed record Unhealthy(string Status, string Error, [property: JsonPropertyName("pending_charges")] int PendingCharges);
+        [property: JsonPropertyName("pending_charges")] int PendingCharges, [property: JsonPropertyName("billing_errors")] List<BillingError> BillingErrors,
+        string Timestamp);
+    public sealed record Unhealthy(string Status, string Error, [property: JsonPropertyName("pending_charges")] int PendingCharges,
+        [property: JsonPropertyName("billing_errors")] List<BillingError> BillingErrors);
+    public sealed record BillingError(string Source, string Error, string Since);
 }

@@ -22,7 +22,7 @@ sealed class ClusterLock : IDisposable
             try
             {
                 // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Unix; a holder makes the open fail with IOException.
-                return new ClusterLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                return new ClusterLock(PrivateFiles.Open(path, FileMode.OpenOrCreate));
             }
             catch (IOException) when (Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(2))
             {

@@ -18,6 +18,9 @@ public sealed class CodebuffOptions
     /// <summary>Largest request body accepted, in bytes; a larger one answers 413. Chat bodies carry whole conversations.</summary>
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Largest request body read from a caller without a credential header (see Hosting/RequestBodyGuard.cs).</summary>
+    public long MaxAnonymousBodyBytes { get; set; } = 64 * 1024;
+
     /// <summary>Site administrators' e-mail addresses (api.md §1.5): they may read and set organization features,
     /// search any run's trace and open the dashboard's admin pages.</summary>
     public List<string> Admins { get; set; } = [];

@@ -54,7 +54,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         rootDir = Path.GetFullPath(rootDir);
         var dataDir = Path.Combine(rootDir, "postgres");
         var passwordFile = Path.Combine(rootDir, "postgres.password");
-        Directory.CreateDirectory(rootDir);
+        PrivateFiles.CreateDataDirectory(rootDir, forPostgresUser: asPostgres);
 
         using var _ = await ClusterLock.AcquireAsync(rootDir, ct);
         if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
@@ -95,19 +95,18 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true); // a half-finished earlier initdb
         Directory.CreateDirectory(dataDir);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-        await File.WriteAllTextAsync(passwordFile, password, ct);
-        File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Delete(passwordFile);
+        PrivateFiles.WriteNew(passwordFile, password);
 
         // initdb reads the superuser password from a file it can open; hand it a private copy inside the data dir.
         var pwCopy = Path.Combine(Path.GetDirectoryName(dataDir)!, $".pw-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(pwCopy, password, ct);
+        PrivateFiles.WriteNew(pwCopy, password);
         try
         {
             if (asPostgres)
             {
                 await RunAsync("chown", ["postgres:postgres", dataDir, pwCopy], ct);
             }
-            File.SetUnixFileMode(pwCopy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             var (code, output) = await RunPgAsync(binDir, "initdb", asPostgres,
                 ["-D", dataDir, "-U", "postgres", "--auth=scram-sha-256", $"--pwfile={pwCopy}", "-E", "UTF8", "--locale=C", .. (durable ? Array.Empty<string>() : ["--no-sync"])], ct);
             if (code != 0) throw new StartupException($"initdb failed for {dataDir}: {LastLine(output)}");

@@ -7,6 +7,11 @@ namespace Codebuff.Server.Hosting;
 /// answers 413, and a JSON body holding a string PostgreSQL cannot store (U+0000, a lone surrogate) answers 400 —
 /// both with a JSON body, for every route, instead of failing somewhere inside the endpoint as a 500. The endpoint
 /// then reads the same bytes from memory.
+/// A request without a credential header (Authorization, x-codebuff-api-key, the session cookie, or a webhook's
+/// Stripe-Signature) may send only <see cref="CodebuffOptions.MaxAnonymousBodyBytes"/>: beyond that it is refused
+/// without reading (or draining) the rest, so nobody unauthenticated makes the server buffer megabytes. Smaller
+/// bodies still reach the endpoint, which keeps api.md's order (a bad body's 400 before the 401), and the routes that
+/// take a legacy body <c>authToken</c> keep the full limit, as their credential is inside the body.
 /// </summary>
 sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> options)
 {
@@ -18,14 +23,16 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
             await next(context);
             return;
         }
-        var max = options.Value.MaxRequestBodyBytes;
+        var anonymous = !HasCredentialHeader(request) && context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is null;
+        var max = anonymous ? Math.Min(options.Value.MaxAnonymousBodyBytes, options.Value.MaxRequestBodyBytes) : options.Value.MaxRequestBodyBytes;
         // Up to DrainLimit an oversized body is read and dropped before the 413: a client still sending its body when
-        // the server hangs up sees a broken pipe, not the answer. Beyond it Kestrel refuses to read on.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = Math.Max(max, DrainLimit);
+        // the server hangs up sees a broken pipe, not the answer. Beyond it Kestrel refuses to read on. A caller
+        // without credentials gets no such courtesy: nothing past its limit is read.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = anonymous ? max : Math.Max(max, DrainLimit);
         byte[]? body;
         try
         {
-            body = await ReadAsync(request.Body, request.ContentLength, max, context.RequestAborted);
+            body = await ReadAsync(request.Body, request.ContentLength, max, drain: !anonymous, context.RequestAborted);
         }
         catch (Exception e) when (e is EndOfStreamException or OperationCanceledException or BadHttpRequestException { StatusCode: not 413 })
         {
@@ -39,11 +46,13 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
         }
         if (body is null)
         {
-            await Errors.Coded(StatusCodes.Status413PayloadTooLarge, "payload_too_large",
-                $"The request body is larger than this server's limit of {max} bytes.").ExecuteAsync(context);
+            if (anonymous) context.Response.Headers.Connection = "close";
+            await Errors.Coded(StatusCodes.Status413PayloadTooLarge, "payload_too_large", anonymous
+                ? $"Without a credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most {max} bytes."
+                : $"The request body is larger than this server's limit of {max} bytes.").ExecuteAsync(context);
             return;
         }
-        if (!IsForm(request.ContentType) && RequestJson.FindUnstorableString(body) is { } problem)
+        if (!IsForm(request.ContentType) && RequestJson.FindUnusableValue(body) is { } problem)
         {
             await Errors.Coded(StatusCodes.Status400BadRequest, "invalid_request_body", problem).ExecuteAsync(context);
             return;
@@ -54,9 +63,17 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
 
     const long DrainLimit = 128L * 1024 * 1024;
 
-    /// <returns>The whole body, or null when it exceeds <paramref name="max"/> bytes (read to its end all the same).</returns>
-    static async Task<byte[]?> ReadAsync(Stream stream, long? length, long max, CancellationToken ct)
+    static bool HasCredentialHeader(HttpRequest request) =>
+        Credentials.HeaderToken(request) is not null || request.Headers.ContainsKey("Stripe-Signature")
+        || request.Cookies.ContainsKey(WebSession.Cookie) || request.Cookies.ContainsKey(WebSession.SecureCookie);
+
+    /// <returns>
+    /// The whole body, or null when it exceeds <paramref name="max"/> bytes (then read to its end all the same when
+    /// <paramref name="drain"/>, else left unread from the first byte past the limit).
+    /// </returns>
+    static async Task<byte[]?> ReadAsync(Stream stream, long? length, long max, bool drain, CancellationToken ct)
     {
+        if (length > max && !drain) return null;
         if (length <= max)
         {
             var exact = new byte[length.Value];
@@ -70,6 +87,7 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
         while ((read = await stream.ReadAsync(chunk, ct)) > 0)
         {
             if (buffer.Length + read > max) tooLarge = true;
+            if (tooLarge && !drain) break;
             if (!tooLarge) buffer.Write(chunk, 0, read);
         }
         return tooLarge ? null : buffer.ToArray();

@@ -36,11 +36,12 @@ public static class RequestJson
     }
 
     /// <summary>
-    /// Why PostgreSQL could not store a string of this JSON document, or null when every string (property names
-    /// included) is fine: text columns refuse U+0000, and a lone UTF-16 surrogate (or invalid UTF-8) is no text at
-    /// all. Null too for a document that is not JSON: judging that is the endpoint's business.
+    /// Why a value of this JSON document cannot be used, or null when every value is fine: a string (property names
+    /// included) PostgreSQL could not store — text columns refuse U+0000, and a lone UTF-16 surrogate (or invalid
+    /// UTF-8) is no text at all — or a number beyond what a double holds (1e400), which every reader of it would fail
+    /// on. Null too for a document that is not JSON: judging that is the endpoint's business.
     /// </summary>
-    public static string? FindUnstorableString(ReadOnlySpan<byte> json)
+    public static string? FindUnusableValue(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         var path = new JsonPathTracker();
@@ -49,6 +50,9 @@ public static class RequestJson
             while (reader.Read())
             {
                 path.Advance(ref reader);
+                // .NET reads 1e400 as Infinity, which no handler's range check expects.
+                if (reader.TokenType == JsonTokenType.Number && !(reader.TryGetDouble(out var number) && double.IsFinite(number)))
+                    return $"The number at {path.Format(false)} is out of range.";
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
                 var problem = Check(ref reader);
                 if (problem is null) continue;

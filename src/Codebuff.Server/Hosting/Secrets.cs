@@ -5,7 +5,7 @@ namespace Codebuff.Server.Hosting;
 static class Secrets
 {
     /// <summary>
-    /// The configured value, or one generated once and kept in DataDir (mode 0600) so that tokens and login
+    /// The configured value, or one generated once and kept in DataDir (mode 0600 from creation) so that tokens and login
     /// hashes stay valid across restarts of a server that was given no secret. Two processes sharing a DataDir and
     /// starting together agree on one value: the file appears atomically and the loser reads the winner's.
     /// </summary>
@@ -14,11 +14,11 @@ static class Secrets
         if (!string.IsNullOrWhiteSpace(configured)) return configured;
         var path = Path.Combine(Path.GetFullPath(dataDir), fileName);
         if (File.Exists(path)) return File.ReadAllText(path).Trim();
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        PrivateFiles.CreateDataDirectory(Path.GetDirectoryName(path)!);
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var temp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, secret);
-        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Delete(temp); // left by a process of the same id that died between writing and moving it
+        PrivateFiles.WriteNew(temp, secret);
         try
         {
             File.Move(temp, path, overwrite: false);

@@ -67,4 +67,8 @@ public static class OrgAccess
     public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>
         db.OrgMembers.Where(m => m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin)).Select(m => m.OrgId);
 
+    /// <summary>Ids of the orgs the user owns, for use inside a write's own WHERE clause.</summary>
+    public static IQueryable<string> OwnedBy(AppDbContext db, string userId) =>
+        db.OrgMembers.Where(m => m.UserId == userId && m.Role == OrgRole.Owner).Select(m => m.OrgId);
+
 }

@@ -9,6 +9,11 @@ sealed class OrgChanges
 
     public bool EnablesAutoTopup => _values.TryGetValue("autoTopupEnabled", out var v) && v is true;
 
+    /// <summary>The settings that decide when and how much the org's card is charged: only owners change them.</summary>
+    public static readonly string[] CardSettings = ["autoTopupEnabled", "autoTopupThreshold", "autoTopupAmount"];
+
+    public bool ChangesCardSettings => CardSettings.Any(_values.ContainsKey);
+
     public string? Text(JsonObject body, string key, bool required)
     {
         if (!body.TryGetPropertyValue(key, out var node)) return required ? $"{key} is required" : null;
@@ -31,19 +36,21 @@ sealed class OrgChanges
         return null;
     }
 
-    public string? Number(JsonObject body, string key, int min, bool nullable)
+    public string? Number(JsonObject body, string key, int min, bool nullable, int max = int.MaxValue)
     {
         if (!body.TryGetPropertyValue(key, out var node)) return null;
         if (node is null && nullable) { _values[key] = null; return null; }
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var n) && n >= min) { _values[key] = n; return null; }
-        return $"{key} must be a whole number of at least {min}{(nullable ? " or null" : "")}";
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var n) && n >= min && n <= max) { _values[key] = n; return null; }
+        var range = max == int.MaxValue ? $"of at least {min}" : $"from {min} to {max}";
+        return $"{key} must be a whole number {range}{(nullable ? " or null" : "")}";
     }
 
     public async Task<bool> ApplyAsync(OrgCaller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var v = _values;
-        var admin = AdministeredBy(db, caller.User.Id);
+        // Card settings re-check ownership in the same statement, so an owner demoted meanwhile cannot slip through.
+        var admin = ChangesCardSettings ? OwnedBy(db, caller.User.Id) : AdministeredBy(db, caller.User.Id);
         return await db.Orgs.Where(o => o.Id == caller.OrgId && admin.Contains(o.Id)).ExecuteUpdateAsync(s =>
         {
             s.SetProperty(o => o.UpdatedAt, now);

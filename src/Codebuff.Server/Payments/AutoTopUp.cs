@@ -14,10 +14,15 @@ namespace Codebuff.Server.Payments;
 /// The ledger lock is never held across the Stripe call: the balance is read, Stripe is called, then the grant takes
 /// the lock. A refused card (or no usable one) turns auto top-up off and records why (payments.auto_topup_block);
 /// a transient Stripe error just skips this evaluation. Errors are logged, never surfaced to the caller.
+/// Bounded (<see cref="AutoTopUpLimits"/>): amount and threshold are capped again here, and each charge is recorded
+/// (<see cref="AutoTopUpCharges"/>) before Stripe is asked, so an owner gets at most MaxChargesPerDay in any 24 hours.
 /// </summary>
-public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe, PaymentGrants grants, TimeProvider clock, ILogger<AutoTopUp> log)
+public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe, PaymentGrants grants, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
+    ILogger<AutoTopUp> log)
 {
-    public const int MinimumCredits = 500;
+    public const int MinimumCredits = AutoTopUpLimits.MinimumAmount;
+
+    AutoTopUpLimits Limits => limits.Value;
 
     readonly ConcurrentDictionary<LedgerOwner, SemaphoreSlim> _gates = new();
     // Owners with an evaluation queued but not started: further nudges meanwhile are covered by it.
@@ -87,6 +92,11 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         var grant = new PaidGrant(plan.OperationId, plan.PayerUserId, owner.OrgId, plan.Credits,
             owner.OrgId is null ? GrantType.Purchase : GrantType.Organization, description);
         var metadata = CreditPurchases.Metadata(grant, owner.OrgId is null ? "purchase" : "organization_purchase", type: "auto-topup");
+        if (!await AutoTopUpCharges.TryRecordAsync(db, owner, plan.OperationId, plan.Credits, Limits.MaxChargesPerDay, clock.GetUtcNow().UtcDateTime, ct))
+        {
+            log.LogWarning("auto top-up of {Owner} skipped: {Cap} automatic charges in the last 24 hours", owner.LockKey, Limits.MaxChargesPerDay);
+            return false;
+        }
         PaymentIntent intent;
         try
         {
@@ -94,14 +104,24 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         }
         catch (StripeException e) when (StripePayments.IsCardFailure(e))
         {
-            await DisableAsync(db, owner, $"Your card was declined: {e.StripeError?.Message ?? e.Message}", ct);
+            var reason = $"Your card was declined: {e.StripeError?.Message ?? e.Message}";
+            await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Declined, reason, ct);
+            await DisableAsync(db, owner, reason, ct);
             return false;
+        }
+        catch (StripeException e)
+        {
+            await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Failed, e.StripeError?.Message ?? e.Message, CancellationToken.None);
+            throw;
         }
         if (intent.Status != "succeeded")
         {
-            await DisableAsync(db, owner, $"The auto top-up payment did not complete (status {intent.Status})", ct);
+            var reason = $"The auto top-up payment did not complete (status {intent.Status})";
+            await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Failed, reason, ct);
+            await DisableAsync(db, owner, reason, ct);
             return false;
         }
+        await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Succeeded, null, ct);
         log.LogInformation("auto top-up {OperationId}: charged {Credits} credits", plan.OperationId, plan.Credits);
         await grants.GrantAsync(grant, ct);
         return true;
@@ -117,9 +137,13 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             await DisableAsync(db, LedgerOwner.User(userId), "No Stripe customer: buy credits once to save a card", ct);
             return null;
         }
-        var balance = await ledger.GetBalanceAsync(LedgerOwner.User(userId), ct);
+        var owner = LedgerOwner.User(userId);
+        threshold = Math.Min(threshold, Limits.MaxThreshold(owner));
+        var balance = await ledger.GetBalanceAsync(owner, ct);
         if (balance.TotalRemaining >= threshold && balance.TotalDebt <= 0) return null;
-        var credits = balance.TotalDebt > 0 ? Math.Max(amount, balance.TotalDebt) : amount;
+        // [our choice] a debt larger than the top-up amount is paid off only up to the largest amount: upstream
+        // charges the whole debt, however large, to the card.
+        var credits = Math.Min(balance.TotalDebt > 0 ? Math.Max(amount, balance.TotalDebt) : amount, Limits.MaxAmount(owner));
         if (credits < MinimumCredits) return null;
         return new Plan(user.StripeCustomerId, credits, $"auto-topup-{userId}-{CreditPurchases.Minute(clock)}", userId);
     }
@@ -129,9 +153,10 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         var org = await db.Orgs.AsNoTracking().Where(o => o.Id == orgId)
             .Select(o => new { o.AutoTopupEnabled, o.AutoTopupThreshold, o.AutoTopupAmount, o.StripeCustomerId, o.OwnerId }).FirstOrDefaultAsync(ct);
         if (org is not { AutoTopupEnabled: true, StripeCustomerId: { } customer }) return null;
-        var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
-        if (balance.NetBalance > org.AutoTopupThreshold || org.AutoTopupAmount < MinimumCredits) return null;
-        return new Plan(customer, org.AutoTopupAmount, $"org-auto-topup-{orgId}-{CreditPurchases.Minute(clock)}", org.OwnerId);
+        var owner = LedgerOwner.Org(orgId);
+        var balance = await ledger.GetBalanceAsync(owner, ct);
+        if (balance.NetBalance > Math.Min(org.AutoTopupThreshold, Limits.MaxThreshold(owner)) || org.AutoTopupAmount < MinimumCredits) return null;
+        return new Plan(customer, Math.Min(org.AutoTopupAmount, Limits.MaxAmount(owner)), $"org-auto-topup-{orgId}-{CreditPurchases.Minute(clock)}", org.OwnerId);
     }
 
     /// <summary>Turns auto top-up off for the owner and records why, in one transaction.</summary>
@@ -159,17 +184,18 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         db.Database.ExecuteSqlAsync($"DELETE FROM payments.auto_topup_block WHERE owner = {owner.LockKey}", ct);
 
     /// <summary>
-    /// A user's auto top-up settings (POST /api/user/auto-topup and the profile's form): enabling needs both values and
-    /// an amount of <see cref="AutoTopUpEndpoints.MinimumAmount"/> to <see cref="AutoTopUpEndpoints.MaximumAmount"/>
-    /// credits. Null when saved, otherwise why not.
+    /// A user's auto top-up settings (POST /api/user/auto-topup and the profile's form): enabling needs both values,
+    /// an amount of <see cref="AutoTopUpLimits.MinimumAmount"/> to UserMaxAmount credits and [our choice] a threshold of
+    /// 0 to UserMaxThreshold (upstream leaves it unbounded). Null when saved, otherwise why not.
     /// </summary>
-    public static async Task<Refusal?> SaveSettingsAsync(AppDbContext db, string userId, bool enabled, int? threshold, int? amount, CancellationToken ct)
+    public static async Task<Refusal?> SaveSettingsAsync(AppDbContext db, AutoTopUpLimits limits, string userId, bool enabled, int? threshold, int? amount,
+        CancellationToken ct)
     {
         if (enabled)
         {
             if (threshold is null || amount is null) return new(400, "Threshold and amount are required when enabling auto top-up");
-            if (amount is < AutoTopUpEndpoints.MinimumAmount or > AutoTopUpEndpoints.MaximumAmount)
-                return new(400, $"Top-up amount must be between {AutoTopUpEndpoints.MinimumAmount} and {AutoTopUpEndpoints.MaximumAmount} credits");
+            var owner = LedgerOwner.User(userId);
+            if ((limits.AmountProblem(owner, amount.Value) ?? limits.ThresholdProblem(owner, threshold.Value)) is { } problem) return new(400, problem);
         }
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, enabled)

@@ -5,8 +5,6 @@ namespace Codebuff.Server.Payments;
 /// <summary>GET/POST /api/user/auto-topup (api.md §5.3, §7.8).</summary>
 public static class AutoTopUpEndpoints
 {
-    public const int MinimumAmount = 500, MaximumAmount = 10000;
-
     public static void MapAutoTopUp(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/user/auto-topup").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
@@ -25,7 +23,7 @@ public static class AutoTopUpEndpoints
         });
     }
 
-    static async Task<IResult> Set(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<IResult> Set(HttpRequest request, Caller caller, AppDbContext db, IOptions<AutoTopUpLimits> limits, CancellationToken ct)
     {
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJson();
@@ -41,7 +39,7 @@ public static class AutoTopUpEndpoints
             amount = NullableInt(o, "amount", issues);
         }
         if (issues.Count > 0) return PaymentEndpoints.Invalid("Invalid request data", [.. issues]);
-        if (await AutoTopUp.SaveSettingsAsync(db, caller.Required.Id, enabled == true, threshold, amount, ct) is { } refused) return refused.ToResult();
+        if (await AutoTopUp.SaveSettingsAsync(db, limits.Value, caller.Required.Id, enabled == true, threshold, amount, ct) is { } refused) return refused.ToResult();
         return Results.Json(new { auto_topup_enabled = enabled == true, auto_topup_threshold = threshold, auto_topup_amount = amount });
     }
 
@@ -53,8 +51,9 @@ public static class AutoTopUpEndpoints
         if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
             var d = v.GetValue<double>();
-            if (d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
-            issues.Add(PaymentEndpoints.Issue([name], "invalid_type", "Expected integer, received float"));
+            if (d != Math.Floor(d)) issues.Add(PaymentEndpoints.Issue([name], "invalid_type", "Expected integer, received float"));
+            else if (d is < int.MinValue or > int.MaxValue) issues.Add(PaymentEndpoints.Issue([name], d > 0 ? "too_big" : "too_small", "Number is out of range"));
+            else return (int)d;
             return null;
         }
         issues.Add(PaymentEndpoints.Issue([name], "invalid_type", $"Expected number, received {JsonKind.Of(node)}"));

@@ -5,6 +5,7 @@ public static class PaymentsSetup
     public static IServiceCollection AddPayments(this IServiceCollection services, IConfiguration config)
     {
         services.Configure<StripeOptions>(config.GetSection("Codebuff:Stripe"));
+        services.Configure<AutoTopUpLimits>(config.GetSection("Codebuff:AutoTopUp"));
         services.AddSingleton<StripePayments>();
         services.AddSingleton<StripeCustomers>();
         services.AddSingleton<PaymentGrants>();

@@ -27,6 +27,7 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
             => SubscriptionChangedAsync(s, ct),
         Charge c when e.Type == EventTypes.ChargeRefunded => RefundedAsync(c, ct),
         Dispute d when e.Type == EventTypes.ChargeDisputeCreated => DisputeCreatedAsync(d, ct),
+        Dispute d when e.Type == EventTypes.ChargeDisputeClosed => DisputeClosedAsync(d, ct),
         Invoice i when e.Type == EventTypes.InvoicePaymentFailed => InvoicePaymentFailedAsync(i, ct),
         _ => Task.FromResult(new WebhookOutcome("ignored")),
     };
@@ -116,23 +117,54 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
         return new WebhookOutcome(revoked ? "grant revoked" : "grant already ended");
     }
 
+    /// <summary>
+    /// Counts the dispute (the fifth of a customer within 14 days bans, api.md §5.6) and takes the disputed purchase
+    /// back (<see cref="DisputeClawbacks"/>); auto top-up of its owner is switched off, so the card in dispute is not
+    /// charged again to pay the debt.
+    /// </summary>
     async Task<WebhookOutcome> DisputeCreatedAsync(Dispute dispute, CancellationToken ct)
     {
-        string? customerId = null;
-        if (dispute.PaymentIntentId is { } intentId) customerId = (await stripe.GetPaymentIntentAsync(intentId, ct)).CustomerId;
-        if (customerId is null) return new WebhookOutcome("dispute without customer");
+        PaymentIntent? intent = null;
+        if (dispute.PaymentIntentId is { } intentId) intent = await stripe.GetPaymentIntentAsync(intentId, ct);
+        if (intent?.CustomerId is not { } customerId) return new WebhookOutcome("dispute without customer");
         var now = clock.GetUtcNow().UtcDateTime;
         await db.Database.ExecuteSqlAsync($"INSERT INTO payments.dispute (id, customer_id, created_at) VALUES ({dispute.Id}, {customerId}, {now}) ON CONFLICT (id) DO NOTHING", ct);
         var since = now - DisputeWindow;
         var count = await db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM payments.dispute WHERE customer_id = {customerId} AND created_at >= {since}").FirstAsync(ct);
-        if (count < DisputesToBan)
+        log.LogWarning("dispute {Dispute} on customer {Customer} ({Count} in 14 days)", dispute.Id, customerId, count);
+        var notes = new List<string> { $"{count} disputes in 14 days" };
+        if (count >= DisputesToBan)
         {
-            log.LogWarning("dispute {Dispute} on customer {Customer} ({Count} in 14 days)", dispute.Id, customerId, count);
-            return new WebhookOutcome($"{count} disputes in 14 days");
+            var banned = await db.Users.Where(u => u.StripeCustomerId == customerId && !u.Banned).ExecuteUpdateAsync(s => s.SetProperty(u => u.Banned, true), ct);
+            if (banned > 0)
+            {
+                log.LogWarning("customer {Customer} banned after {Count} disputes in 14 days", customerId, count);
+                notes.Add("user banned");
+            }
         }
-        var banned = await db.Users.Where(u => u.StripeCustomerId == customerId && !u.Banned).ExecuteUpdateAsync(s => s.SetProperty(u => u.Banned, true), ct);
-        if (banned > 0) log.LogWarning("customer {Customer} banned after {Count} disputes in 14 days", customerId, count);
-        return new WebhookOutcome(banned > 0 ? "user banned" : $"{count} disputes in 14 days");
+        if (intent.Metadata?.TryGetValue("operationId", out var operationId) == true)
+        {
+            var taken = await DisputeClawbacks.TakeBackAsync(db, ledger, dispute.Id, operationId, now, ct);
+            // The purchase's grant has not landed yet (events out of order): let Stripe deliver the dispute again later.
+            if (taken is null) return new WebhookOutcome(Warning: $"grant {operationId} not written yet", Retry: true);
+            notes.Add(taken);
+            var grant = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId).Select(g => new { g.UserId, g.OrgId }).FirstAsync(ct);
+            var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+            await autoTopUp.DisableAsync(db, owner, $"A payment was disputed ({dispute.Id})", ct);
+        }
+        return new WebhookOutcome(string.Join("; ", notes));
+    }
+
+    /// <summary>A closed dispute: won gives the purchase back, lost keeps it taken (both recorded).</summary>
+    async Task<WebhookOutcome> DisputeClosedAsync(Dispute dispute, CancellationToken ct)
+    {
+        if (dispute.Status is not ("won" or "lost")) return new WebhookOutcome($"dispute closed as {dispute.Status}");
+        var closed = await DisputeClawbacks.CloseAsync(db, ledger, dispute.Id, dispute.Status == "won", clock.GetUtcNow().UtcDateTime, ct);
+        if (closed is not null) return new WebhookOutcome(closed);
+        // Nothing was taken back: a charge that bought no credits, or the created event has not been handled yet.
+        if (dispute.PaymentIntentId is { } intentId && (await stripe.GetPaymentIntentAsync(intentId, ct)).Metadata?.ContainsKey("operationId") == true)
+            return new WebhookOutcome(Warning: $"dispute {dispute.Id} closed before its opening was handled", Retry: true);
+        return new WebhookOutcome("not a credit purchase");
     }
 
     async Task<WebhookOutcome> InvoicePaymentFailedAsync(Invoice invoice, CancellationToken ct)

@@ -211,6 +211,55 @@ public sealed class BillingFaultTests(FaultCluster cluster) : IClassFixture<Faul
         await AssertLedgerMatchesMessagesAsync(user.Id, served + 1);
     }
 
+    /// <summary>
+    /// The journal cannot write (every write and fsync fails, as on a full disk) while calls flow: they are answered and
+    /// billed. Then the database goes down as well: answers can be released neither on the commit nor on the journal,
+    /// so they wait; when the database is back they are answered and billed. Then the journal works again. Every
+    /// answered call is billed exactly once, and /api/healthz named the failing journal meanwhile. Before, the failing
+    /// journal write threw out of the charge path: answered calls went unbilled and the owner's writer died.
+    /// </summary>
+    [Fact]
+    public async Task Calls_answered_while_the_journal_cannot_write_are_each_billed_once()
+    {
+        await using var app = await ServerFixture.StartServerAsync(cluster.InstanceConnectionString(), cluster.Settings(TempDir()));
+        var (user, runId) = await UserWithRunAsync(app, 1_000_000);
+        using var client = Client(Address(app), user);
+        var journal = app.Services.GetRequiredService<ChargeJournal>();
+        var full = 1;
+        journal.Fault = (_, _) => Volatile.Read(ref full) == 1 ? new IOException("No space left on device") : null;
+        try
+        {
+            var flowing = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+            {
+                var response = await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId, stream: i % 2 == 0));
+                return (response.StatusCode, Text: await response.Content.ReadAsStringAsync());
+            }));
+            Assert.All(flowing, x => Assert.True(x.StatusCode == HttpStatusCode.OK && x.Text.Contains("\"cost\""), $"{(int)x.StatusCode}: {x.Text}"));
+
+            var calls = await HeldCallsAsync(client, runId, 20);
+            await cluster.StopDatabaseAsync();
+            cluster.Upstream.Hold.SetResult();
+            await Task.Delay(4000);
+            Assert.All(calls, c => Assert.False(c.IsCompleted, "an answer whose charge is neither committed nor journaled is held"));
+            await cluster.StartDatabaseAsync();
+            var answers = await Task.WhenAll(calls);
+            Assert.All(answers, x => Assert.True(x.StatusCode == HttpStatusCode.OK && x.Text.Contains("\"cost\""), $"{(int)x.StatusCode}: {x.Text}"));
+            var during = (await new HttpClient { BaseAddress = Address(app) }.GetFromJsonAsync<JsonObject>("/api/healthz"))!;
+            Assert.Contains(during["billing_errors"]!.AsArray(), e => (string?)e!["source"] == "journal" && (string?)e["error"] == "No space left on device");
+        }
+        finally
+        {
+            Volatile.Write(ref full, 0);
+        }
+        var again = await client.PostChatAsync(ChatFixture.ChatBody("test/model", runId));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        await again.Content.ReadAsStringAsync();
+        await WaitUntilAsync(() => Task.FromResult(app.Services.GetRequiredService<ChargeQueue>().Pending == 0), 30);
+        await AssertLedgerMatchesMessagesAsync(user.Id, 61);
+        var healthy = (await new HttpClient { BaseAddress = Address(app) }.GetFromJsonAsync<JsonObject>("/api/healthz"))!;
+        Assert.Empty(healthy["billing_errors"]!.AsArray());
+    }
+
     [Fact]
     public async Task Charges_pending_when_the_server_is_killed_are_billed_by_the_next_start()
     {

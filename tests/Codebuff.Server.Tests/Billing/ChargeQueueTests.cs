@@ -124,4 +124,47 @@ public sealed class ChargeQueueTests(ServerFixture server) : IClassFixture<Serve
         Assert.True(await check.Users.Where(u => u.Id == overdue.Id).Select(u => u.NextQuotaReset).SingleAsync() > DateTime.UtcNow);
         Assert.Equal("billing", (await check.SyncFailures.SingleAsync(f => f.Id == ghost.CallId.ToString())).Provider);
     }
+
+    /// <summary>
+    /// The journal cannot write (every write and fsync fails, as on a full disk) while 60 charges of one owner flow,
+    /// then it can again and 20 more flow: every submitted charge is answered and billed exactly once, /api/healthz
+    /// names the failing journal meanwhile and nothing once it works. Before, the failed journal write threw out of
+    /// SubmitAsync (the answered call was never queued), and a failed "done" write killed the owner's writer for good.
+    /// </summary>
+    [Fact]
+    public async Task Charges_flowing_while_the_journal_cannot_write_are_all_billed_once_and_healthz_reports_it()
+    {
+        var user = await server.CreateUserAsync(credits: 10_000);
+        var queue = server.Services.GetRequiredService<ChargeQueue>();
+        var journal = server.Services.GetRequiredService<ChargeJournal>();
+        var full = 1;
+        journal.Fault = (_, _) => Volatile.Read(ref full) == 1 ? new IOException("No space left on device") : null;
+        var charges = new List<Charge>();
+        try
+        {
+            var during = Enumerable.Range(0, 60).Select(i => NewCharge(user.Id, 5)).ToList();
+            charges.AddRange(during);
+            await Task.WhenAll(during.Take(30).Select(c => Task.Run(() => queue.SubmitAsync(c))));
+            var health = (await server.Client.GetFromJsonAsync<JsonObject>("/api/healthz"))!;
+            var error = Assert.Single(health["billing_errors"]!.AsArray())!;
+            Assert.Equal(("journal", "No space left on device"), ((string?)error["source"], (string?)error["error"]));
+            await Task.WhenAll(during.Skip(30).Select(c => Task.Run(() => queue.SubmitAsync(c)))); // the same owner's writer still runs
+        }
+        finally
+        {
+            Volatile.Write(ref full, 0);
+        }
+        var after = Enumerable.Range(0, 20).Select(i => NewCharge(user.Id, 5)).ToList();
+        charges.AddRange(after);
+        await Task.WhenAll(after.Select(c => Task.Run(() => queue.SubmitAsync(c))));
+        journal.Fault = null;
+        for (var i = 0; i < 100 && queue.Pending > 0; i++) await Task.Delay(100);
+        Assert.Equal(0, queue.Pending);
+
+        await using var db = server.NewDbContext();
+        Assert.Equal(80, await db.Messages.CountAsync(m => m.UserId == user.Id));
+        Assert.Equal(10_000 - 80 * 5, await db.CreditLedger.Where(g => g.UserId == user.Id).SumAsync(g => g.Balance));
+        var healthy = (await server.Client.GetFromJsonAsync<JsonObject>("/api/healthz"))!;
+        Assert.Equal(("ok", 0), ((string?)healthy["status"], healthy["billing_errors"]!.AsArray().Count));
+    }
 }

@@ -46,9 +46,87 @@ public sealed class RequestBodyTests(ServerFixture server) : IClassFixture<Serve
     [Fact]
     public async Task A_large_body_under_the_limit_reaches_the_endpoint()
     {
-        var response = await server.Client.PostAsync("/api/v1/chat/completions", new StringContent(ChatBody(DefaultLimit - 1024), Encoding.UTF8, "application/json"));
-        // No credential: the chat route's own first answer (api.md §2.5.3), so the whole body was read and handed on.
-        Assert.Equal((HttpStatusCode.Unauthorized, """{"message":"Unauthorized"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions") { Content = new StringContent(ChatBody(DefaultLimit - 1024), Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", "cb-pat-not-a-real-key");
+        var response = await server.Client.SendAsync(request);
+        // A credential header (one that names nobody): the chat route's own answer (api.md §2.5.3), so the whole body was read and handed on.
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"message":"Invalid Codebuff API key"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+    }
+
+    /// <summary>
+    /// Without a credential header a body may be 64 KiB: a request declaring 10 MB (or sending chunks past 64 KiB) is
+    /// answered 413 at once, without the server waiting for — or reading — the rest. Before, the server read (and
+    /// buffered) the whole body before anything looked at who sent it: here it would wait for bytes never sent.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_a_credential_a_body_over_64_kib_is_refused_before_the_rest_is_read(bool chunked)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST /api/v1/chat/completions HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\n"
+                   + (chunked ? "Transfer-Encoding: chunked\r\n\r\n" : $"Content-Length: {DefaultLimit - 1}\r\n\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        if (chunked)
+        {
+            var part = new string('x', 100 * 1024);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"{part.Length:x}\r\n{part}\r\n")); // and never the final chunk
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var answer = await ReadResponseAsync(stream, timeout.Token);
+        Assert.StartsWith("HTTP/1.1 413", answer.Head);
+        Assert.Contains("Connection: close", answer.Head, StringComparison.OrdinalIgnoreCase);
+        var body = JsonNode.Parse(answer.Body)!;
+        Assert.Equal("payload_too_large", (string?)body["error"]);
+        Assert.Equal("Without a credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most 65536 bytes.",
+            (string?)body["message"]);
+    }
+
+    /// <summary>Small bodies without a credential still reach the endpoint (a bad body's 400 before the 401), and a
+    /// route that takes a legacy body authToken still takes a body larger than 64 KiB.</summary>
+    [Fact]
+    public async Task Without_a_credential_small_bodies_and_body_auth_tokens_still_work()
+    {
+        var bad = await server.Client.PostAsync("/api/v1/chat/completions", new StringContent("{" + new string(' ', 60 * 1024), Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, """{"message":"Invalid JSON in request body"}"""), (bad.StatusCode, await bad.Content.ReadAsStringAsync()));
+        var small = await server.Client.PostAsync("/api/v1/chat/completions", new StringContent(ChatBody(60 * 1024), Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"message":"Unauthorized"}"""), (small.StatusCode, await small.Content.ReadAsStringAsync()));
+
+        var user = await server.CreateUserAsync(credits: 100);
+        var body = new JsonObject { ["fingerprintId"] = "fp-body-token", ["padding"] = new string('p', 100 * 1024), ["authToken"] = user.ApiKey };
+        var usage = await server.Client.PostAsync("/api/v1/usage", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, usage.StatusCode);
+        Assert.Equal(100, (int)(await usage.Content.ReadFromJsonAsync<JsonObject>())!["remainingBalance"]!);
+    }
+
+    /// <summary>A number no double holds answers 400 naming where it is, on every route (it used to be a 500 wherever a handler read it).</summary>
+    [Theory]
+    [InlineData("/api/v1/usage", """{"fingerprintId":"x","orgId":1e400}""", "The number at $.orgId is out of range.")]
+    [InlineData("/api/auth/cli/code", """{"fingerprintId":"fp","a":[1,-1e999]}""", "The number at $.a[1] is out of range.")]
+    public async Task Numbers_out_of_range_answer_400_naming_where_they_are(string path, string json, string message)
+    {
+        var response = await server.Client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_body", message);
+    }
+
+    /// <summary>The answer of a connection the server closes after it (Connection: close): its head, and its JSON body.</summary>
+    static async Task<(string Head, string Body)> ReadResponseAsync(Stream stream, CancellationToken ct)
+    {
+        using var all = new MemoryStream();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, ct)) > 0) all.Write(buffer, 0, read);
+        }
+        catch (IOException) { } // reset after the answer: the rest of our body was never read
+        var text = Encoding.UTF8.GetString(all.ToArray());
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(end > 0, $"no answer: {text}");
+        var rest = text[(end + 4)..];
+        return (text[..end], rest[rest.IndexOf('{')..(rest.LastIndexOf('}') + 1)]);
     }
 
     [Theory]

@@ -108,7 +108,7 @@ public sealed class OrgTests(OrgFixture server) : IClassFixture<OrgFixture>
         var org = await server.CreateOrgAsync(owner);
         var client = server.ClientFor(owner);
         var bad = await client.PatchAsJsonAsync($"/api/orgs/{org.Id}/settings", new { creditLimit = 10, autoTopupAmount = 100 });
-        Assert.Equal((HttpStatusCode.BadRequest, E("autoTopupAmount must be a whole number of at least 500")), (bad.StatusCode, await bad.Content.ReadAsStringAsync()));
+        Assert.Equal((HttpStatusCode.BadRequest, E("autoTopupAmount must be a whole number from 500 to 100000")), (bad.StatusCode, await bad.Content.ReadAsStringAsync()));
         var notJson = await client.PatchAsync($"/api/orgs/{org.Id}/settings", new StringContent("{", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal((HttpStatusCode.BadRequest, E("Invalid JSON in request body")), (notJson.StatusCode, await notJson.Content.ReadAsStringAsync()));
 

@@ -138,4 +138,64 @@ public sealed class AutoTopUpTests(PaymentFixture server) : IClassFixture<Paymen
         var stored = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
         Assert.Equal((false, (int?)null, (int?)null), (stored.AutoTopupEnabled, stored.AutoTopupThreshold, stored.AutoTopupAmount));
     }
+
+    /// <summary>
+    /// The threshold is bounded too (upstream leaves it open, so a threshold of 2e9 charges the card on every read):
+    /// above UserMaxThreshold (10000) and for 1e400 the answer is 400 and nothing is stored.
+    /// </summary>
+    [Fact]
+    public async Task A_user_threshold_above_the_bound_is_refused()
+    {
+        var user = await server.CreateUserAsync();
+        using var client = server.ClientFor(user);
+        var r = await client.PostAsJsonAsync("/api/user/auto-topup", new { enabled = true, threshold = 2_000_000_000, amount = 1000 });
+        Assert.Equal((HttpStatusCode.BadRequest, "Top-up threshold must be between 0 and 10000 credits"),
+            (r.StatusCode, (string?)(await r.Content.ReadFromJsonAsync<JsonObject>())!["error"]));
+        await using var db = server.NewDbContext();
+        var stored = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
+        Assert.Equal((false, (int?)null), (stored.AutoTopupEnabled, stored.AutoTopupThreshold));
+    }
+
+    /// <summary>
+    /// The daily cap: with five automatic charges recorded in the last 24 hours (by any instance: the record is the
+    /// shared table) a user below the threshold is not charged; once the oldest is more than a day old, the next read
+    /// charges. Every automatic charge is listed on the credits page.
+    /// </summary>
+    [Fact]
+    public async Task At_most_the_configured_number_of_automatic_charges_per_day_and_each_is_listed()
+    {
+        var (user, customerId) = await UserWithAutoTopUpAsync();
+        var owner = $"user:{user.Id}";
+        await using var db = server.NewDbContext();
+        for (var i = 0; i < 5; i++)
+        {
+            var at = DateTime.UtcNow.AddHours(-1 - i);
+            await db.Database.ExecuteSqlAsync($"INSERT INTO payments.auto_topup_charge (operation_id, owner, credits, status, created_at) VALUES ({$"earlier-{user.Id}-{i}"}, {owner}, 1000, 'succeeded', {at})");
+        }
+        await SpendAsync(user.Id, 200); // 400 < 500
+        using var client = server.ClientFor(user);
+        var usage = (await client.GetFromJsonAsync<JsonObject>("/api/user/usage"))!;
+        Assert.False((bool)usage["autoTopupTriggered"]!);
+        Assert.Equal(0, Stripe.SucceededCharges(customerId));
+
+        await db.Database.ExecuteSqlAsync($"UPDATE payments.auto_topup_charge SET created_at = now() - interval '25 hours' WHERE operation_id = {$"earlier-{user.Id}-4"}");
+        usage = (await client.GetFromJsonAsync<JsonObject>("/api/user/usage"))!;
+        Assert.True((bool)usage["autoTopupTriggered"]!);
+        Assert.Equal(1, Stripe.SucceededCharges(customerId));
+        var recorded = await db.Database.SqlQuery<string>($"SELECT operation_id || ' ' || credits || ' ' || status AS \"Value\" FROM payments.auto_topup_charge WHERE owner = {owner} AND operation_id LIKE 'auto-topup-%'").SingleAsync();
+        Assert.Matches($"^auto-topup-{user.Id}-\\S+ 1000 succeeded$", recorded);
+
+        var page = await (await server.CookieClientAsync(user)).GetStringAsync("/profile?tab=usage");
+        var table = page[page.IndexOf("id=\"auto-charges\"", StringComparison.Ordinal)..];
+        Assert.Equal(6, System.Text.RegularExpressions.Regex.Matches(table[..table.IndexOf("</table>", StringComparison.Ordinal)], "<tr data-operation=").Count);
+        Assert.Contains($"data-operation=\"{recorded.Split(' ')[0]}\" data-status=\"succeeded\"", table);
+    }
+
+    async Task SpendAsync(string userId, int credits)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeAsync(LedgerOwner.User(userId),
+            new Message { Id = $"gen-{Guid.NewGuid():N}", UserId = userId, Model = "m", Response = "\"\"", Credits = credits, OutputTokens = 1, FinishedAt = DateTime.UtcNow },
+            deduct: true);
+    }
 }

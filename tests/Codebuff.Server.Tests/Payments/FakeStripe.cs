@@ -19,7 +19,7 @@ namespace Codebuff.Server.Tests.Payments;
 /// Covered: customers (create, get, update), payment methods (list by customer), payment intents (create confirmed
 /// off-session, get), checkout sessions (create), refunds (create). Test controls: <see cref="AddCard"/> (optionally a
 /// card that declines), <see cref="FailCustomerCreation"/>; and webhook helpers that build Stripe events
-/// (<see cref="CheckoutCompleted"/>, <see cref="ChargeRefunded"/>, <see cref="DisputeCreated"/>, <see cref="Event"/>)
+/// (<see cref="CheckoutCompleted"/>, <see cref="ChargeRefunded"/>, <see cref="DisputeCreated"/>, <see cref="DisputeClosed"/>, <see cref="Event"/>)
 /// and sign them with the real scheme (<see cref="Sign"/>: <c>t=…,v1=HMAC-SHA256(secret, "t.body")</c>).
 /// Reusable by any test (web, CLI) that needs payments: start it, pass its Url and <see cref="WebhookSecret"/>.
 /// </summary>
@@ -135,14 +135,21 @@ public sealed class FakeStripe : IAsyncDisposable
         return Event("charge.refunded", (JsonObject)charge.DeepClone());
     }
 
-    public string DisputeCreated(string paymentIntentId)
+    public string DisputeCreated(string paymentIntentId, string? disputeId = null) =>
+        Event("charge.dispute.created", DisputeObject(paymentIntentId, disputeId ?? NewId("dp"), "needs_response"));
+
+    /// <summary>charge.dispute.closed for a dispute opened by <see cref="DisputeCreated"/>: status "won" or "lost".</summary>
+    public string DisputeClosed(string paymentIntentId, string disputeId, string status) =>
+        Event("charge.dispute.closed", DisputeObject(paymentIntentId, disputeId, status));
+
+    JsonObject DisputeObject(string paymentIntentId, string disputeId, string status)
     {
         var charge = ChargeOf(paymentIntentId);
-        return Event("charge.dispute.created", new JsonObject
+        return new JsonObject
         {
-            ["id"] = NewId("dp"), ["object"] = "dispute", ["amount"] = (long)charge["amount"]!, ["currency"] = "usd", ["charge"] = (string)charge["id"]!,
-            ["payment_intent"] = paymentIntentId, ["reason"] = "fraudulent", ["status"] = "needs_response", ["created"] = Now,
-        });
+            ["id"] = disputeId, ["object"] = "dispute", ["amount"] = (long)charge["amount"]!, ["currency"] = "usd", ["charge"] = (string)charge["id"]!,
+            ["payment_intent"] = paymentIntentId, ["reason"] = "fraudulent", ["status"] = status, ["created"] = Now,
+        };
     }
 
     /// <summary>The Stripe-Signature header for a body, as Stripe computes it; a different secret makes a bad one.</summary>

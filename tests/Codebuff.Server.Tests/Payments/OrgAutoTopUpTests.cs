@@ -135,9 +135,12 @@ public sealed class OrgAutoTopUpTests(PaymentFixture server) : IClassFixture<Pay
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             return (string)(await r.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
         }
-        Assert.Equal("autoTopupAmount must be a whole number of at least 500", await Refusal(new { autoTopupEnabled = false, autoTopupAmount = 499 }));
-        Assert.Equal("autoTopupThreshold must be a whole number of at least 0", await Refusal(new { autoTopupThreshold = -1 }));
-        Assert.Equal("autoTopupThreshold must be a whole number of at least 0", await Refusal(new { autoTopupThreshold = 10.5 }));
+        Assert.Equal("autoTopupAmount must be a whole number from 500 to 100000", await Refusal(new { autoTopupEnabled = false, autoTopupAmount = 499 }));
+        Assert.Equal("autoTopupThreshold must be a whole number from 0 to 100000", await Refusal(new { autoTopupThreshold = -1 }));
+        Assert.Equal("autoTopupThreshold must be a whole number from 0 to 100000", await Refusal(new { autoTopupThreshold = 10.5 }));
+        // The bounds (Codebuff:AutoTopUp:OrgMaxThreshold, OrgMaxAmount): a threshold of 2e9 would charge on every read.
+        Assert.Equal("autoTopupThreshold must be a whole number from 0 to 100000", await Refusal(new { autoTopupThreshold = 2_000_000_000 }));
+        Assert.Equal("autoTopupAmount must be a whole number from 500 to 100000", await Refusal(new { autoTopupAmount = 100_001 }));
         Assert.Equal("autoTopupEnabled must be true or false", await Refusal(new { autoTopupEnabled = "yes", autoTopupAmount = 2000 }));
 
         var settings = (await client.GetFromJsonAsync<JsonObject>($"/api/orgs/{org.OrgId}/settings"))!;
@@ -235,5 +238,69 @@ public sealed class OrgAutoTopUpTests(PaymentFixture server) : IClassFixture<Pay
         Assert.Equal(card.Id, (string?)Stripe.Customers[customerId]["invoice_settings"]!["default_payment_method"]);
         var stored = await db.Orgs.AsNoTracking().SingleAsync(o => o.Id == orgId);
         Assert.Equal(((string?)session["subscription"], true, 500, 2000), (stored.StripeSubscriptionId, stored.AutoTopupEnabled, stored.AutoTopupThreshold, stored.AutoTopupAmount));
+    }
+
+    /// <summary>
+    /// The settings that charge the org's card are the owner's: an admin sending any auto top-up key is refused 403
+    /// and nothing changes, while the admin's other settings still save; the owner may change them.
+    /// </summary>
+    [Fact]
+    public async Task Only_the_owner_changes_the_settings_that_charge_the_card()
+    {
+        var org = await OrgWithAutoTopUpAsync();
+        var admin = await server.CreateUserAsync();
+        await using (var db = server.NewDbContext())
+        {
+            db.OrgMembers.Add(new OrgMember { OrgId = org.OrgId, UserId = admin.Id, Role = OrgRole.Admin });
+            await db.SaveChangesAsync();
+        }
+        using var adminClient = server.ClientFor(admin);
+        foreach (var body in new object[] { new { autoTopupThreshold = 90_000, autoTopupAmount = 100_000 }, new { autoTopupEnabled = false }, new { weeklyReports = false, autoTopupAmount = 600 } })
+        {
+            var refused = await adminClient.PatchAsJsonAsync($"/api/orgs/{org.OrgId}/settings", body);
+            Assert.Equal((HttpStatusCode.Forbidden, "Only organization owners can change auto top-up settings"),
+                (refused.StatusCode, (string?)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]));
+        }
+        var other = await adminClient.PatchAsJsonAsync($"/api/orgs/{org.OrgId}/settings", new { weeklyReports = false, creditLimit = 7000 });
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        await using (var db = server.NewDbContext())
+        {
+            var stored = await db.Orgs.AsNoTracking().SingleAsync(o => o.Id == org.OrgId);
+            Assert.Equal((true, 500, 1000, false, (int?)7000), (stored.AutoTopupEnabled, stored.AutoTopupThreshold, stored.AutoTopupAmount, stored.WeeklyReports, stored.CreditLimit));
+        }
+
+        using var ownerClient = server.ClientFor(org.Owner);
+        Assert.Equal(HttpStatusCode.OK, (await ownerClient.PatchAsJsonAsync($"/api/orgs/{org.OrgId}/settings", new { autoTopupThreshold = 800, autoTopupAmount = 3000 })).StatusCode);
+        await using (var db = server.NewDbContext())
+        {
+            var stored = await db.Orgs.AsNoTracking().SingleAsync(o => o.Id == org.OrgId);
+            Assert.Equal((800, 3000), (stored.AutoTopupThreshold, stored.AutoTopupAmount));
+        }
+    }
+
+    /// <summary>An org's automatic charges are capped per day like a user's, and listed on the org's usage page.</summary>
+    [Fact]
+    public async Task Org_automatic_charges_are_capped_per_day_and_listed_on_the_usage_page()
+    {
+        var org = await OrgWithAutoTopUpAsync();
+        var owner = $"org:{org.OrgId}";
+        await using var db = server.NewDbContext();
+        for (var i = 0; i < 5; i++)
+            await db.Database.ExecuteSqlAsync($"INSERT INTO payments.auto_topup_charge (operation_id, owner, credits, status, created_at) VALUES ({$"earlier-{org.OrgId}-{i}"}, {owner}, 1000, 'succeeded', {DateTime.UtcNow.AddHours(-2)})");
+        await SpendAsync(LedgerOwner.Org(org.OrgId), org.Owner.Id, 200); // 400 ≤ 500
+        using var client = server.ClientFor(org.Owner);
+        Assert.Equal(400, (int)(await client.GetFromJsonAsync<JsonObject>($"/api/orgs/{org.OrgId}/usage"))!["currentBalance"]!);
+        Assert.Equal(0, Stripe.SucceededCharges(org.CustomerId));
+
+        await db.Database.ExecuteSqlAsync($"DELETE FROM payments.auto_topup_charge WHERE operation_id = {$"earlier-{org.OrgId}-0"}");
+        Assert.Equal(1400, (int)(await client.GetFromJsonAsync<JsonObject>($"/api/orgs/{org.OrgId}/usage"))!["currentBalance"]!);
+        Assert.Equal(1, Stripe.SucceededCharges(org.CustomerId));
+
+        var slug = await db.Orgs.Where(o => o.Id == org.OrgId).Select(o => o.Slug).SingleAsync();
+        var page = await (await server.CookieClientAsync(org.Owner)).GetStringAsync($"/orgs/{slug}/usage");
+        var table = page[page.IndexOf("id=\"auto-charges\"", StringComparison.Ordinal)..];
+        table = table[..table.IndexOf("</table>", StringComparison.Ordinal)];
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(table, "<tr data-operation=").Count);
+        Assert.Matches($"data-operation=\"org-auto-topup-{org.OrgId}-[^\"]+\" data-status=\"succeeded\"", table);
     }
 }

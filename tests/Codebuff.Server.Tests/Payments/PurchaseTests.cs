@@ -140,6 +140,38 @@ public sealed class PurchaseTests(PaymentFixture server) : IClassFixture<Payment
         Assert.Equal((5000, GrantType.Organization, owner.Id), (grant.Balance, grant.Type, grant.UserId));
         Assert.StartsWith($"org-{orgId}-", grant.OperationId);
     }
+
+    /// <summary>
+    /// {"credits":1e400} and its kin answered 500 (the handlers read the number as a double, which fails); now 400 with
+    /// a JSON body saying which number, and nothing is charged or stored.
+    /// </summary>
+    [Theory]
+    [InlineData("/api/stripe/buy-credits", """{"credits":1e400}""", "$.credits")]
+    [InlineData("/api/user/auto-topup", """{"enabled":true,"threshold":1e400,"amount":1000}""", "$.threshold")]
+    [InlineData("/api/user/auto-topup", """{"enabled":true,"threshold":500,"amount":-1e400}""", "$.amount")]
+    [InlineData("/api/orgs/{org}/credits", """{"amount":1e400}""", "$.amount")]
+    [InlineData("/api/orgs/{org}/settings", """{"autoTopupAmount":1e400}""", "$.autoTopupAmount")]
+    public async Task Numbers_out_of_range_answer_400_not_500(string path, string json, string where)
+    {
+        var user = await server.CreateUserAsync();
+        await using var db = server.NewDbContext();
+        var orgId = Guid.NewGuid().ToString();
+        db.Orgs.Add(new Org { Id = orgId, Name = "Range Org", Slug = "range-" + orgId[..8], OwnerId = user.Id, AutoTopupAmount = 2000, AutoTopupThreshold = 500 });
+        db.OrgMembers.Add(new OrgMember { OrgId = orgId, UserId = user.Id, Role = OrgRole.Owner });
+        await db.SaveChangesAsync();
+        using var client = server.ClientFor(user);
+        using var request = new HttpRequestMessage(path.EndsWith("/settings") ? HttpMethod.Patch : HttpMethod.Post, path.Replace("{org}", orgId))
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await BodyOf(response);
+        Assert.Equal(("invalid_request_body", $"The number at {where} is out of range."), ((string?)body["error"], (string?)body["message"]));
+        Assert.DoesNotContain(Stripe.PaymentIntents.Values, p => (string?)p["metadata"]!["userId"] == user.Id);
+        var stored = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
+        Assert.False(stored.AutoTopupEnabled);
+    }
 }
 
 /// <summary>The server without a Stripe key: payment routes say so, everything else works.</summary>

@@ -125,9 +125,11 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         for (var i = 0; i < 5; i++)
         {
             var sessionId = await server.CheckoutAsync(user, 500);
-            intents.Add(IntentOf(Stripe.CheckoutCompleted(sessionId)));
+            var completed = Stripe.CheckoutCompleted(sessionId);
+            Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+            intents.Add(IntentOf(completed));
         }
-        var disputes = intents.Select(Stripe.DisputeCreated).ToList();
+        var disputes = intents.Select(i => Stripe.DisputeCreated(i)).ToList();
         for (var i = 0; i < 4; i++)
         {
             // Each of the first four delivered twice: a replay is the same dispute, not another one.
@@ -144,6 +146,105 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         var refused = await client.PostAsJsonAsync("/api/stripe/buy-credits", new { credits = 500 });
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Equal("Your account has been suspended. Please contact support.", (string)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]!);
+    }
+
+    /// <summary>
+    /// Buy 1000, spend 300, dispute: the purchase is taken back whole — its 700 unspent credits end and the 300 spent
+    /// become debt (the balance drops by 1000), auto top-up is switched off, and a replay takes nothing more. The
+    /// dispute closed as won restores the purchase (balance back where it was); a replay of that restores nothing more.
+    /// Both steps are recorded in payments.dispute_clawback.
+    /// </summary>
+    [Fact]
+    public async Task A_dispute_takes_the_purchase_back_whole_and_a_won_dispute_restores_it()
+    {
+        var user = await server.CreateUserAsync();
+        var owner = LedgerOwner.User(user.Id);
+        var sessionId = await server.CheckoutAsync(user, 1000);
+        var completed = Stripe.CheckoutCompleted(sessionId);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+        var intentId = IntentOf(completed);
+        var operationId = (string)Stripe.CheckoutSessions[sessionId]["metadata"]!["operationId"]!;
+        await ChargeAsync(user.Id, 300);
+        var before = await BalanceAsync(owner);
+        Assert.Equal(700, before.Breakdown["purchase"]);
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, true)
+                .SetProperty(u => u.AutoTopupThreshold, 500).SetProperty(u => u.AutoTopupAmount, 1000));
+
+        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        var created = Stripe.DisputeCreated(intentId, disputeId);
+        var answer = await server.DeliverAsync(created);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(created)).StatusCode); // a replay takes nothing more
+
+        var taken = await BalanceAsync(owner);
+        Assert.Equal(before.NetBalance - 1000, taken.NetBalance);
+        Assert.Equal(0, taken.Breakdown["purchase"]);
+        await using (var db = server.NewDbContext())
+        {
+            var grant = await db.CreditLedger.AsNoTracking().SingleAsync(g => g.OperationId == operationId);
+            Assert.Equal((1000, -300), (grant.Principal, grant.Balance)); // the 300 spent is now owed
+            Assert.Null(grant.ExpiresAt);
+            Assert.Contains($"Taken back: dispute {disputeId}", grant.Description);
+            var user1 = await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id);
+            Assert.False(user1.AutoTopupEnabled); // the card in dispute is not charged to pay the debt
+            var record = await db.Database.SqlQuery<string>($"SELECT operation_id || ' ' || principal || ' ' || unspent || ' ' || status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync();
+            Assert.Equal($"{operationId} 1000 700 taken", record);
+        }
+
+        var won = Stripe.DisputeClosed(intentId, disputeId, "won");
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(won)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(won)).StatusCode); // restored once
+        var restored = await BalanceAsync(owner);
+        Assert.Equal(before.NetBalance, restored.NetBalance);
+        Assert.Equal(700, restored.Breakdown["purchase"]);
+        await using (var db = server.NewDbContext())
+        {
+            var grant = await db.CreditLedger.AsNoTracking().SingleAsync(g => g.OperationId == operationId);
+            Assert.Equal((1000, 700), (grant.Principal, grant.Balance));
+            var status = await db.Database.SqlQuery<string>($"SELECT status || ' ' || (closed_at IS NOT NULL) AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync();
+            Assert.Equal("restored true", status);
+        }
+    }
+
+    /// <summary>A dispute of a purchase that is lost keeps the credits taken back; closing it again changes nothing.</summary>
+    [Fact]
+    public async Task A_lost_dispute_keeps_the_purchase_taken_back()
+    {
+        var user = await server.CreateUserAsync();
+        var owner = LedgerOwner.User(user.Id);
+        var before = await BalanceAsync(owner);
+        var sessionId = await server.CheckoutAsync(user, 600);
+        var completed = Stripe.CheckoutCompleted(sessionId);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+        var intentId = IntentOf(completed);
+        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeCreated(intentId, disputeId))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "lost"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "won"))).StatusCode); // already closed
+        Assert.Equal(before.NetBalance, (await BalanceAsync(owner)).NetBalance);
+        await using var db = server.NewDbContext();
+        Assert.Equal("lost", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
+    }
+
+    /// <summary>A purchase refunded before its dispute has nothing left to take back: recorded, and its closing changes nothing.</summary>
+    [Fact]
+    public async Task A_dispute_of_a_refunded_purchase_takes_nothing_and_closes_quietly()
+    {
+        var user = await server.CreateUserAsync();
+        var owner = LedgerOwner.User(user.Id);
+        var before = await BalanceAsync(owner);
+        var sessionId = await server.CheckoutAsync(user, 700);
+        var completed = Stripe.CheckoutCompleted(sessionId);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+        var intentId = IntentOf(completed);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.ChargeRefunded(intentId))).StatusCode);
+        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeCreated(intentId, disputeId))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "won"))).StatusCode);
+        Assert.Equal(before.NetBalance, (await BalanceAsync(owner)).NetBalance);
+        await using var db = server.NewDbContext();
+        Assert.Equal("ended", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
     }
 
     /// <summary>
@@ -190,6 +291,12 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         await PaymentFixture.EventuallyAsync(async () => await db.CreditLedger.AnyAsync(g => g.OperationId == operationId), "the deferred grant");
         await PaymentFixture.EventuallyAsync(async () => !await db.SyncFailures.AnyAsync(f => f.Id == operationId), "the sync_failure row to clear");
         Assert.Equal(800, await db.CreditLedger.Where(g => g.OperationId == operationId).Select(g => g.Balance).SingleAsync());
+    }
+
+    async Task<CreditBalance> BalanceAsync(LedgerOwner owner)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<CreditLedger>().GetBalanceAsync(owner);
     }
 
     static string IntentOf(string checkoutCompleted) => (string)JsonNode.Parse(checkoutCompleted)!["data"]!["object"]!["payment_intent"]!;
