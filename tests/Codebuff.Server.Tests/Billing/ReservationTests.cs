@@ -115,7 +115,7 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         var calls = Enumerable.Range(0, 40).Select(i => clients[i % 2].PostChatAsync(Body(model, runId), HttpCompletionOption.ResponseHeadersRead)).ToList();
         int AtProvider() => server.Upstream.Requests.Count(r => (string?)r.Body["model"] == model);
         await WaitUntilAsync(() => AtProvider() + calls.Count(c => c.IsCompleted) == 40, "every call reached the provider or was refused");
-        Assert.Equal(DefaultHold * AtProvider(), await HeldAsync("user:" + user.Id));
+        var (atProvider, heldInFlight) = (AtProvider(), await HeldAsync("user:" + user.Id));
         server.Upstream.Hold.SetResult();
 
         var answers = await Task.WhenAll(calls);
@@ -127,11 +127,11 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
             Assert.Equal(HttpStatusCode.PaymentRequired, answer.StatusCode);
             Assert.Matches("""^\{"message":"(Credits are held by calls in progress: \d+ of the \d+ remaining are reserved for unfinished calls. Try again when they finish.|Out of credits\. .*)"\}$""", text);
         }
-        // 20 → 13 → 6 available: three calls hold 7 each; the rest are refused until they finish.
-        Assert.Equal(3, served);
         Assert.Equal(served, (await server.WaitForMessagesAsync(user.Id, served)).Count);
         var balance = await server.BalanceAsync(user.Id);
         Assert.True(balance >= -20, $"balance {balance} after {served} calls");
+        // 20 → 13 → 6 available: three calls hold 7 each; the rest are refused until they finish.
+        Assert.Equal((3, 3, DefaultHold * 3L), (served, atProvider, heldInFlight));
         Assert.Equal(20 - 10 * served, balance);
         await AssertHeldAsync("user:" + user.Id, 0);
     }
