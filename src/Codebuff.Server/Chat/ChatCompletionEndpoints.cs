@@ -90,8 +90,9 @@ public static class ChatCompletionEndpoints
         // The authentication handler found the user (in its cache, or in one query); one more reads the run and the
         // payer's credits, takes a rate-limit token and the call's hold.
         var bucket = r.Limiter.BucketOf(user.Id);
+        // Not cancelled with the request: a gate stopped after its COMMIT would leave a hold nobody releases.
         var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, payer, callId, hold,
-            TimeSpan.FromSeconds(r.Upstream.Value.TimeoutSeconds) + Reservations.Slack, startedAt, bucket, ct);
+            TimeSpan.FromSeconds(r.Upstream.Value.TimeoutSeconds) + Reservations.Slack, startedAt, bucket, CancellationToken.None);
         if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
         if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
         // Nothing below may return without releasing the hold, unless the call was charged (its charge releases it).

@@ -95,8 +95,9 @@ public static class SearchEndpoints
             payer = await r.OrgBilling.PayerAsync(user.Id, repoUrl, ct);
             var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
             var limitReached = payer is not null && await r.OrgBilling.LimitReachedAsync(payer.OrgId, ct, cost);
+            // Not cancelled with the request: a take stopped after its COMMIT would leave a hold nobody releases.
             var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, Timeout + Reservations.Slack,
-                r.Clock.GetUtcNow().UtcDateTime, ct);
+                r.Clock.GetUtcNow().UtcDateTime, CancellationToken.None);
             if (!credits.Taken || limitReached)
             {
                 var message = credits.TotalRemaining < Math.Max(1, cost) ? (payer is null ? "Insufficient credits" : OrgBilling.InsufficientCredits)
