@@ -241,4 +241,44 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         (await call).EnsureSuccessStatusCode();
         await AssertHeldAsync(owner, 0);
     }
+
+    async Task HoldForAsync(Guid callId, string owner, int credits)
+    {
+        await using var conn = new NpgsqlConnection(server.ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("INSERT INTO billing.reservation (call_id, owner, credits, expires_at) VALUES (@c, @o, @n, now() + interval '1 hour')", conn);
+        cmd.Parameters.AddWithValue("c", callId);
+        cmd.Parameters.AddWithValue("o", owner);
+        cmd.Parameters.AddWithValue("n", credits);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task A_charge_replayed_from_a_dead_instances_journal_or_applied_before_releases_its_hold()
+    {
+        var user = await server.CreateUserAsync(credits: 100);
+        var owner = "user:" + user.Id;
+
+        // Killed after answering, before its charge committed: the journal holds the charge, the table its hold.
+        var lost = ChargeQueueTests.NewCharge(user.Id, 10);
+        await HoldForAsync(lost.CallId, owner, 7);
+        var dataDir = Path.Combine(Path.GetTempPath(), "codebuff-replay-" + Guid.NewGuid().ToString("N")[..12]);
+        using (var dead = new Codebuff.Server.Billing.ChargeJournal(dataDir)) dead.Append(lost);
+        await using (var next = await ServerFixture.StartServerAsync(server.ConnectionString, new()
+        {
+            ["Codebuff:AuthSecret"] = "test-auth-secret", ["Codebuff:DataDir"] = dataDir, ["Logging:LogLevel:Default"] = "Warning",
+        }))
+        {
+            for (var i = 0; i < 300 && (await server.MessagesAsync(user.Id)).Count == 0; i++) await Task.Delay(100);
+            await AssertHeldAsync(owner, 0);
+        }
+        Directory.Delete(dataDir, recursive: true);
+        Assert.Equal(90, await server.BalanceAsync(user.Id));
+
+        // The same charge again (a replay of a call applied before): not billed twice, and a hold of that call still ends.
+        await HoldForAsync(lost.CallId, owner, 7);
+        Assert.True(await server.Services.GetRequiredService<Codebuff.Server.Billing.ChargeQueue>().SubmitAsync(lost));
+        await AssertHeldAsync(owner, 0);
+        Assert.Equal((90, 1), (await server.BalanceAsync(user.Id), (await server.MessagesAsync(user.Id)).Count));
+    }
 }
