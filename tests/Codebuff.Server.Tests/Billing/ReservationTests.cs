@@ -281,4 +281,15 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         await AssertHeldAsync(owner, 0);
         Assert.Equal((90, 1), (await server.BalanceAsync(user.Id), (await server.MessagesAsync(user.Id)).Count));
     }
+
+    [Fact]
+    public async Task The_sweep_forgets_expired_holds_only()
+    {
+        var owner = "user:sweep-" + Guid.NewGuid().ToString("N");
+        await HoldAsync(owner, 5, "-1 second");
+        await HoldAsync(owner, 3, "1 hour");
+        await using (var db = server.NewDbContext()) await Codebuff.Server.Billing.Reservations.SweepAsync(db, CancellationToken.None);
+        Assert.Equal(3, await HeldAsync(owner));
+        Assert.Equal(3, await HeldAsync(owner, "AND expires_at > now()"));
+    }
 }
