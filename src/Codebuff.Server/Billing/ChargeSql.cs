@@ -10,7 +10,8 @@ namespace Codebuff.Server.Billing;
 /// The billing transaction, hand-written because it is the hot path (bench/Codebuff.Bench.Ledger measured EF at
 /// 1.6–2× the cost): one owner's charges, however many, in ONE round trip — BEGIN; the owner's advisory lock; the
 /// quota-reset check; one statement that skips calls applied before, names the message rows, consumes the grants in
-/// order (api.md §7.6) and inserts the message and billing.message_call rows; COMMIT. Under READ COMMITTED each
+/// order (api.md §7.6), inserts the message and billing.message_call rows and releases the calls' holds
+/// (billing.reservation); COMMIT. Under READ COMMITTED each
 /// statement takes its snapshot when it starts, so the big statement, sent after the lock statement, sees every
 /// earlier holder's writes. Several personal owners' charges can share that transaction (ChargeCombiner).
 /// </summary>
@@ -143,6 +144,11 @@ static class ChargeSql
                      response, input_tokens, cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms,
                      deduct, repo_url, ord)
             WHERE NOT EXISTS (SELECT 1 FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain)
+        ),
+        released AS (
+            -- The credits the calls held while in flight (Billing/Reservations.cs) end with their charge, applied now
+            -- or before (a replay).
+            DELETE FROM billing.reservation WHERE call_id IN (SELECT call_id FROM input)
         ),
         fresh AS (
             SELECT i.*, row_number() OVER (PARTITION BY i.provider_id ORDER BY i.ord) AS nth

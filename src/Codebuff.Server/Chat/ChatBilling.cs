@@ -3,9 +3,12 @@ using Codebuff.Server.Orgs;
 
 namespace Codebuff.Server.Chat;
 
-/// <summary>Everything known about one finished LLM call that the message row records (api.md §2.5.7).</summary>
+/// <summary>
+/// Everything known about one finished LLM call that the message row records (api.md §2.5.7). <see cref="Model"/> is
+/// the model that answered as the provider reported it (else the one asked for), and what the call is priced by.
+/// </summary>
 public sealed record BillableCall(
-    Guid CallId, string ProviderId, string UserId, string RunId, string AgentId, string? ClientId, string Model,
+    Guid CallId, string ProviderId, string UserId, string RunId, string AgentId, string? ClientId, string RequestedModel, string Model,
     string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt, OrgBilling.Payer? Org = null);
 
 /// <summary>
@@ -20,7 +23,7 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
     /// <returns>The credits deducted (0 for BYOK and free calls), which is what the client is told.</returns>
     public async Task<int> BillAsync(BillableCall call)
     {
-        var credits = CreditPricing.ApplyFreeRules(CreditPricing.Credits(call.Usage.CostUsd), call.AgentId, call.FreeMode);
+        var credits = CreditPricing.ApplyFreeRules(CreditPricing.Credits(call.Usage.CostUsd), call.AgentId, call.FreeMode, call.RequestedModel, call.Model);
         var now = clock.GetUtcNow().UtcDateTime;
         var reasoning = Charge.Clean(Cap(call.Reasoning))!;
         await queue.SubmitAsync(new Charge(

@@ -16,7 +16,7 @@ public static class ChatCompletionEndpoints
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
         HttpContext Context, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChatRateLimiter Limiter, ChatProxy Proxy,
-        SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
+        SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<UpstreamOptions> Upstream, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
         CancellationToken Cancellation);
 
     static async Task<IResult> Handle([AsParameters] ChatRequest r)
@@ -59,52 +59,8 @@ public static class ChatCompletionEndpoints
         var metadata = body["codebuff_metadata"] as JsonObject;
         if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
             return Message(400, "No runId found in request body");
-        // The authentication handler found the user (in its cache, or in one query); one more reads the run and the balance and takes a
-        // rate-limit token.
-        var bucket = r.Limiter.BucketOf(user.Id);
-        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, startedAt, bucket, ct);
-        if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
-        if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
-
-        var model = body["model"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
-        var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
-        // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
-        if (freeMode && !CreditPricing.IsFreeModeAllowed(gate.RunAgentId, model ?? ""))
-            return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
-
-        // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
-        if (!gate.TokenTaken)
-        {
-            var seconds = (int)Math.Ceiling(bucket.RetryAfter.TotalSeconds);
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Results.Json(new
-            {
-                error = "rate_limit_exceeded",
-                message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
-            }, statusCode: 429);
-        }
-
-        // The credit gate reads the balance and holds no lock: the charge happens after the provider has answered,
-        // serialised per owner by the ledger, so concurrent calls may take the balance below zero (debt), never double-bill.
-        // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;
-        // an org that cannot pay refuses it rather than falling back to the member's own credits.
-        var org = await r.OrgBilling.PayerAsync(user.Id, metadata["repo_url"] is JsonValue ru && ru.TryGetValue<string>(out var repoUrl) ? repoUrl : null, ct);
-        if (org is not null && !freeMode && await r.OrgBilling.RefusalAsync(org.OrgId, 0, ct) is { } refusal) return Message(402, refusal);
-        if (!freeMode && org is null)
-        {
-            var remaining = gate.TotalRemaining;
-            var reset = user.NextQuotaReset;
-            if (reset is null || reset <= startedAt)
-            {
-                // The period is over: the lazy monthly reset runs first, so the new period's free credits count here.
-                var usage = await r.Ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
-                (remaining, reset) = (usage.Balance.TotalRemaining, usage.NextQuotaReset);
-            }
-            if (remaining <= 0)
-                return Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}.");
-        }
-
-        if (model is null) return Message(400, "model is required");
+        // The model and fan-out are checked before the gate, which needs them to size the call's hold.
+        if (body["model"] is not JsonValue m || !m.TryGetValue<string>(out var model)) return Message(400, "model is required");
         var n = 1;
         if (metadata["n"] is { } nNode)
         {
@@ -113,15 +69,104 @@ public static class ChatCompletionEndpoints
                 return Message(400, $"codebuff_metadata.n must be an integer from 1 to {MaxFanOut}");
             n = (int)nd;
         }
+        var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
+        var byokKey = request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null;
+        var options = r.ChatOptions.Value;
 
-        var call = new ProxyCall(
+        // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;
+        // an org that cannot pay refuses it rather than falling back to the member's own credits.
+        var org = await r.OrgBilling.PayerAsync(user.Id, metadata["repo_url"] is JsonValue ru && ru.TryGetValue<string>(out var repoUrl) ? repoUrl : null, ct);
+        var payer = org is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(org.OrgId);
+        var limitReached = org is not null && !freeMode && await r.OrgBilling.LimitReachedAsync(org.OrgId, ct);
+        var reset = user.NextQuotaReset;
+        if (!freeMode && org is null && (reset is null || reset <= startedAt))
+            // The period is over: the lazy monthly reset runs first, so the gate counts the new period's free credits.
+            reset = (await r.Ledger.GetUsageAsync(payer, ct)).NextQuotaReset;
+
+        // A free call costs nothing and a BYOK call deducts nothing: neither holds credits. [our choice] free mode is
+        // claimed here and checked against the run's agent after the gate; a claim refused there took no hold.
+        var hold = freeMode || byokKey is not null || limitReached ? 0 : Hold(body, model, n, request.ContentLength, options);
+        var callId = Guid.NewGuid();
+        // The authentication handler found the user (in its cache, or in one query); one more reads the run and the
+        // payer's credits, takes a rate-limit token and the call's hold.
+        var bucket = r.Limiter.BucketOf(user.Id);
+        // Not cancelled with the request: a gate stopped after its COMMIT would leave a hold nobody releases.
+        var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, payer, callId, hold,
+            TimeSpan.FromSeconds(r.Upstream.Value.TimeoutSeconds) + Reservations.Slack, startedAt, bucket, CancellationToken.None);
+        if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
+        if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
+        // Nothing below may return without releasing the hold, unless the call was charged (its charge releases it).
+        var call = new ProxyCall(callId,
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
-            ByokKey: request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null,
-            FreeMode: freeMode, StartedAt: startedAt, N: n, Org: org);
+            ByokKey: byokKey, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1);
+        try
+        {
+            return await AdmittedAsync(r, body, call, gate, reset, limitReached);
+        }
+        finally
+        {
+            if (gate.Credits.Taken && !call.Charged) await Reservations.ReleaseAsync(r.Db, callId, r.Log);
+        }
+    }
+
+    /// <summary>The checks after the gate (free mode, rate limit, credits), then the provider.</summary>
+    static async Task<IResult> AdmittedAsync(ChatRequest r, JsonObject body, ProxyCall call, ChatGate gate, DateTime? reset, bool limitReached)
+    {
+        var context = r.Context;
+        // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
+        if (call.FreeMode && !FreeMode.IsAllowed(call.AgentId, call.Model))
+            return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
+
+        // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
+        if (!gate.TokenTaken)
+        {
+            var seconds = (int)Math.Ceiling(r.Limiter.BucketOf(call.UserId).RetryAfter.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return Results.Json(new
+            {
+                error = "rate_limit_exceeded",
+                message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
+            }, statusCode: 429);
+        }
+
+        // The gate admits while the payer's balance less the credits held by its calls in flight is positive, and took
+        // this call's hold in the same transaction; the charge, once the provider has answered, releases it. Calls in
+        // flight can still end below zero by what they cost beyond their holds, never by an unbounded number of calls.
+        var credits = gate.Credits;
+        if (!call.FreeMode && call.Org is not null)
+        {
+            if (credits.TotalRemaining <= 0) return Message(402, OrgBilling.InsufficientCredits);
+            if (limitReached) return Message(402, OrgBilling.LimitReached);
+            if (credits.Available <= 0) return Message(402, credits.HeldMessage(org: true));
+        }
+        if (!call.FreeMode && call.Org is null)
+        {
+            if (credits.TotalRemaining <= 0)
+                return Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}.");
+            if (credits.Available <= 0) return Message(402, credits.HeldMessage(org: false));
+        }
+
+        // [our choice] free mode serves only the allowed model: the body's routing is replaced by ours and its size capped.
+        if (call.FreeMode) FreeMode.Pin(body, r.ChatOptions.Value);
         return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
             ? await r.Relay.StreamAsync(context, body, call)
             : await r.Proxy.CompleteAsync(body, call);
+    }
+
+    /// <summary>
+    /// The credits a call holds while in flight: its input (estimated from the body's size) and min(max_tokens,
+    /// ReservedOutputTokens) output tokens at the model's price, for each answer asked for (codebuff_metadata.n × the
+    /// body's n).
+    /// </summary>
+    static int Hold(JsonObject body, string model, int fanOut, long? contentLength, ChatOptions options)
+    {
+        static long? Positive(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) && d >= 1 ? (long)Math.Min(d, int.MaxValue) : null;
+        var maxTokens = Positive(body["max_tokens"]) ?? Positive(body["max_completion_tokens"]) ?? options.ReservedOutputTokens;
+        var choices = Math.Min(Positive(body["n"]) ?? 1, 128);
+        var bytes = contentLength ?? System.Text.Encoding.UTF8.GetByteCount(body.ToJsonString());
+        return (int)Math.Min(int.MaxValue, (long)fanOut * CreditPricing.ReservedCredits(model, CreditPricing.EstimateInputTokens(bytes),
+            Math.Min(maxTokens, options.ReservedOutputTokens) * choices));
     }
 
     const int MaxFanOut = 10;

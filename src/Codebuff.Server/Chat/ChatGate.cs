@@ -1,49 +1,47 @@
+using Codebuff.Server.Billing;
 using NpgsqlTypes;
 
 namespace Codebuff.Server.Chat;
 
 /// <summary>
-/// What the gates of api.md §2.5.3 need beyond the caller, in ONE round trip: the run (agent, status), the user's
-/// credit balance, and a token from the user's shared rate-limit bucket — taken only when the run is running, so a
-/// call refused by the run checks costs no token. The user's grants are found through billing.user_grant (migration
-/// UserGrantIndex), not by scanning the ledger. Hand-written because it runs on every proxied call, where each round
-/// trip is most of the proxy's overhead (bench/README.md).
+/// What the gates of api.md §2.5.3 need beyond the caller, in ONE round trip: the run (agent, status), a token from
+/// the user's shared rate-limit bucket — taken only when the run is running, so a call refused by the run checks
+/// costs no token — and the paying owner's credits less those held by its calls in flight, taking this call's hold
+/// when the token was taken and the credits are there (<see cref="Reservations"/>). A user's grants are found through
+/// billing.user_grant (migration UserGrantIndex), not by scanning the ledger. Hand-written because it runs on every
+/// proxied call, where each round trip is most of the proxy's overhead (bench/README.md).
 /// </summary>
-public sealed record ChatGate(string? RunAgentId, AgentRunStatus? RunStatus, int Positive, int Debt, bool TokenTaken)
+public sealed record ChatGate(string? RunAgentId, AgentRunStatus? RunStatus, bool TokenTaken, Holding Credits)
 {
-    /// <summary>Remaining credits as the balance reports them: debt is settled against positive grants first.</summary>
-    public int TotalRemaining => Positive - Math.Min(Positive, Debt);
-
-    internal static readonly string Sql = $"""
+    static string Build(LedgerOwner owner) => $"""
         WITH run AS (SELECT agent_id, status FROM agent_run WHERE id = @run AND user_id = @user),
-        token AS ({SharedRateLimits.TakeTokenSql("SELECT @bucket_key, now(), @bucket_capacity - 1 FROM run WHERE status = 'running'")})
-        SELECT r.agent_id, r.status::text, coalesce(b.positive, 0)::int, coalesce(b.debt, 0)::int, EXISTS (SELECT 1 FROM token)
-        FROM (SELECT sum(g.balance) FILTER (WHERE g.balance > 0) AS positive, sum(-g.balance) FILTER (WHERE g.balance < 0) AS debt
-              FROM credit_ledger g
-              WHERE g.operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = @user)
-                AND g.user_id = @user AND g.org_id IS NULL AND (g.expires_at IS NULL OR g.expires_at > @now)) b
-        LEFT JOIN run r ON true
+        token AS ({SharedRateLimits.TakeTokenSql("SELECT @bucket_key, now(), @bucket_capacity - 1 FROM run WHERE status = 'running'")}),
+        {Reservations.Ctes(owner, "EXISTS (SELECT 1 FROM token)")}
+        SELECT r.agent_id, r.status::text, EXISTS (SELECT 1 FROM token), {Reservations.Columns}
+        FROM balance b CROSS JOIN held h LEFT JOIN run r ON true
         """;
 
-    public static async Task<ChatGate> ReadAsync(AppDbContext db, string userId, string runId, DateTime now, TokenBucket bucket, CancellationToken ct)
+    static readonly string PersonalSql = Build(LedgerOwner.User("")), OrgSql = Build(LedgerOwner.Org(""));
+
+    internal static string Sql(LedgerOwner payer) => payer.OrgId is null ? PersonalSql : OrgSql;
+
+    internal static void AddParameters(NpgsqlParameterCollection ps, string userId, string runId, LedgerOwner payer, Guid callId, int hold, TimeSpan holdFor,
+        DateTime now, TokenBucket bucket)
     {
-        var conn = (NpgsqlConnection)db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            await using var cmd = new NpgsqlCommand(Sql, conn);
-            cmd.Parameters.Add(new NpgsqlParameter<string>("user", NpgsqlDbType.Text) { TypedValue = userId });
-            cmd.Parameters.Add(new NpgsqlParameter<string>("run", NpgsqlDbType.Text) { TypedValue = runId });
-            cmd.Parameters.Add(new NpgsqlParameter<DateTime>("now", NpgsqlDbType.TimestampTz) { TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Utc) });
-            bucket.AddParameters(cmd.Parameters);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            await r.ReadAsync(ct);
-            return new ChatGate(r.IsDBNull(0) ? null : r.GetString(0),
-                r.IsDBNull(1) ? null : Enum.Parse<AgentRunStatus>(r.GetString(1), ignoreCase: true), r.GetInt32(2), r.GetInt32(3), r.GetBoolean(4));
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        ps.Add(new NpgsqlParameter<string>("user", NpgsqlDbType.Text) { TypedValue = userId });
+        ps.Add(new NpgsqlParameter<string>("run", NpgsqlDbType.Text) { TypedValue = runId });
+        bucket.AddParameters(ps);
+        // A hold is taken while at least 1 credit is available: the gate admits while balance − holds is positive.
+        Reservations.AddParameters(ps, payer, callId, hold, required: 1, holdFor, now);
+    }
+
+    /// <param name="hold">The credits this call holds while in flight if admitted; 0 takes no hold (free and BYOK calls).</param>
+    public static Task<ChatGate> ReadAsync(AppDbContext db, string userId, string runId, LedgerOwner payer, Guid callId, int hold, TimeSpan holdFor,
+        DateTime now, TokenBucket bucket, CancellationToken ct)
+    {
+        var statement = new NpgsqlBatchCommand(Sql(payer));
+        AddParameters(statement.Parameters, userId, runId, payer, callId, hold, holdFor, now, bucket);
+        return Reservations.RunAsync(db, payer, hold > 0, statement, r => new ChatGate(r.IsDBNull(0) ? null : r.GetString(0),
+            r.IsDBNull(1) ? null : Enum.Parse<AgentRunStatus>(r.GetString(1), ignoreCase: true), r.GetBoolean(2), Reservations.Read(r, 3)), ct);
     }
 }

@@ -39,6 +39,18 @@ public sealed class ChatOptions
     /// <summary>Per-user burst: how many calls may start at once before the per-minute rate applies.</summary>
     public int RateLimitBurst { get; set; } = 120;
 
+    /// <summary>
+    /// Most output tokens a call's reservation counts (it counts min(max_tokens, this)): the credits held while a call is
+    /// in flight (README "Credits held by calls in progress").
+    /// </summary>
+    public int ReservedOutputTokens { get; set; } = 4000;
+
+    /// <summary>Free mode: the most max_tokens (and max_completion_tokens) forwarded; the SDK asks for 32,000.</summary>
+    public int FreeModeMaxTokens { get; set; } = 32000;
+
+    /// <summary>Free mode: the most answers one call may ask for (the body's n and codebuff_metadata.n).</summary>
+    public int FreeModeMaxN { get; set; } = 1;
+
     /// <summary>Named in the suspended-account message.</summary>
     public string SupportEmail { get; set; } = "support@codebuff.com";
 }

@@ -13,7 +13,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
 {
     public async Task<IResult> CompleteAsync(JsonObject body, ProxyCall call)
     {
-        if (call.N > 1) return await FanOutAsync(body, call);
+        if (call.FanOut) return await FanOutAsync(body, call);
         var (json, error) = await provider.ReadCompletionAsync(body, call);
         if (json is null) return error!;
 
@@ -45,8 +45,9 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.AppendContent(contents);
         var usages = answers.Select(a =>
         {
-            if (a["usage"] is JsonObject u) return CallUsage.FromJson(u, state.Model);
-            var single = new CompletionAccumulator(call);
+            // Each answer is priced by the model that gave it.
+            if (a["usage"] is JsonObject u) return CallUsage.FromJson(u, Str(a["model"]) ?? state.Model);
+            var single = new CompletionAccumulator(call) { Model = Str(a["model"]) ?? state.Model };
             single.AppendContent(Str(First(a["choices"])?["message"]?["content"]));
             return EstimateUsage(body, single);
         }).ToList();
@@ -80,7 +81,8 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.Billed = true;
         var call = state.Call;
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
-            call.ClientId, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
+            call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
+        call.Charged = true;
         return state.BilledCredits;
     }
 

@@ -13,7 +13,7 @@ public static class ChatServices
         // Streams have no overall deadline (api.md §2.5.4); ProviderClient and SseRelay apply the header and idle timeouts themselves.
         services.AddHttpClient(ProviderClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = int.MaxValue });
-        services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(25));
+        services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = SearchEndpoints.Timeout);
         services.AddSingleton<ChatRateLimiter>();
         services.AddSingleton<ChatBilling>();
         services.AddSingleton<ProviderClient>();

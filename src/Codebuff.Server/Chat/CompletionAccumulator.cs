@@ -4,11 +4,19 @@ using Codebuff.Server.Tools;
 
 namespace Codebuff.Server.Chat;
 
-/// <summary>Who is calling and how the call is billed; fixed before the provider is contacted.</summary>
-public sealed record ProxyCall(string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode, DateTime StartedAt, int N = 1,
-    OrgBilling.Payer? Org = null)
+/// <summary>
+/// Who is calling and how the call is billed; fixed before the provider is contacted. <see cref="CallId"/> is ours,
+/// unique per call: the idempotency key of its charge and the key of the credits it holds while in flight.
+/// <see cref="N"/> is how many answers are asked for (codebuff_metadata.n); <see cref="FanOut"/> whether the client
+/// asked for several, which fixes the answer's shape even when free mode lowered N.
+/// </summary>
+public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode,
+    DateTime StartedAt, int N = 1, OrgBilling.Payer? Org = null, bool FanOut = false)
 {
     public bool Byok => ByokKey is not null;
+
+    /// <summary>Set once the call's charge has been handed to the queue: its transaction releases the call's hold.</summary>
+    public bool Charged { get; set; }
 }
 
 /// <summary>
@@ -19,8 +27,8 @@ public sealed class CompletionAccumulator(ProxyCall call)
 {
     public ProxyCall Call { get; } = call;
 
-    /// <summary>Ours, unique per call: the idempotency key of its charge, and the source of any id we must invent.</summary>
-    public Guid CallId { get; } = Guid.NewGuid();
+    /// <summary>The call's id (<see cref="ProxyCall.CallId"/>), also the source of any id we must invent.</summary>
+    public Guid CallId => Call.CallId;
 
     /// <summary>The provider's id for the answer; null until seen, empty when the provider sent none.</summary>
     public string? ProviderId { get; set; }

@@ -11,21 +11,7 @@ public static class CreditPricing
     /// <summary>The cost reported back to the client so that the SDK's own formula reproduces the billed credits.</summary>
     public static double ReportedCost(int billedCredits) => billedCredits / (double)(100m * (1 + ProfitMargin));
 
-    // Free mode (api.md §7.2, Feb 2026 allow-list): cost_mode "free" is honoured only for these agent/model pairs.
-    static readonly Dictionary<string, string> FreeModeModels = new()
-    {
-        ["base2-free"] = "minimax/minimax-m2.5",
-        ["file-picker"] = "google/gemini-2.5-flash-lite",
-        ["file-picker-max"] = "x-ai/grok-4.1-fast",
-        ["file-lister"] = "x-ai/grok-4.1-fast",
-        ["researcher-web"] = "x-ai/grok-4.1-fast",
-        ["researcher-docs"] = "x-ai/grok-4.1-fast",
-        ["commander-lite"] = "x-ai/grok-4.1-fast",
-        ["editor-lite"] = "minimax/minimax-m2.5",
-        ["code-reviewer-lite"] = "minimax/minimax-m2.5",
-    };
-
-    // Small helper agents whose cheap calls (under 5 credits) are free.
+    // Small helper agents whose cheap calls (under 5 credits) are free — with their own free-mode model only.
     static readonly HashSet<string> FreeAgents = ["file-picker", "file-picker-max", "file-lister", "researcher-web", "researcher-docs"];
 
     /// <summary>"publisher/agent@version" → (publisher, agent); a bare id has no publisher.</summary>
@@ -37,25 +23,24 @@ public static class CreditPricing
         return slash >= 0 ? (withoutVersion[..slash], withoutVersion[(slash + 1)..]) : (null, withoutVersion);
     }
 
-    static bool IsCodebuffAgent(string agentId, out string agent)
+    /// <summary>
+    /// Credits after the free-mode and free-agent rules. A free call costs nothing (its routing was pinned to the
+    /// allowed model, <see cref="FreeMode.Pin"/>). A small agent's cheap call is free only when it asked for the agent's
+    /// own free-mode model and that model answered: a provider's dated slug of it ("…-20250917") counts as that model,
+    /// a fallback to another model (OpenRouter's <c>models</c>) does not.
+    /// </summary>
+    public static int ApplyFreeRules(int credits, string agentId, bool freeMode, string requestedModel, string answeredModel)
     {
-        var (publisher, name) = ParseAgentId(agentId);
-        agent = name;
-        return publisher is null || publisher == Agents.AgentPublishing.DefaultPublisher;
+        if (freeMode) return 0;
+        var (_, agent) = ParseAgentId(agentId);
+        return credits < 5 && FreeAgents.Contains(agent) && FreeMode.AllowedModel(agentId) is { } allowed
+               && requestedModel == allowed && answeredModel.StartsWith(allowed, StringComparison.OrdinalIgnoreCase)
+            ? 0 : credits;
     }
 
-    public static bool IsFreeModeAllowed(string agentId, string model) =>
-        IsCodebuffAgent(agentId, out var agent) && FreeModeModels.TryGetValue(agent, out var allowed) && allowed == model;
-
-    /// <summary>Credits after the free-mode and free-agent rules.</summary>
-    public static int ApplyFreeRules(int credits, string agentId, bool freeMode) =>
-        freeMode ? 0
-        : IsCodebuffAgent(agentId, out var agent) && FreeAgents.Contains(agent) && credits < 5 ? 0
-        : credits;
-
     // [our choice] USD per million tokens (input, cached input, output) for providers that report usage without cost.
-    // OpenRouter reports cost itself; this table only matters for plain OpenAI-compatible providers and for our
-    // estimate when a stream breaks off before its usage report. Unknown models use Default.
+    // OpenRouter reports cost itself; this table matters for plain OpenAI-compatible providers, for our estimate when a
+    // stream breaks off before its usage report, and for the credits a call holds while in flight. Unknown models use Default.
     static readonly Dictionary<string, (decimal Input, decimal CachedInput, decimal Output)> Prices = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai/gpt-4o-mini"] = (0.15m, 0.075m, 0.60m),
@@ -80,11 +65,31 @@ public static class CreditPricing
 
     public static readonly (decimal Input, decimal CachedInput, decimal Output) Default = (3m, 0.3m, 15m);
 
+    static (decimal Input, decimal CachedInput, decimal Output) Price(string model) => Prices.TryGetValue(model, out var known) ? known : Default;
+
     public static decimal PriceTokens(string model, int inputTokens, int cachedInputTokens, int outputTokens)
     {
-        var p = Prices.TryGetValue(model, out var known) ? known : Default;
+        var p = Price(model);
         var uncached = Math.Max(0, inputTokens - cachedInputTokens);
         return (uncached * p.Input + cachedInputTokens * p.CachedInput + outputTokens * p.Output) / 1_000_000m;
+    }
+
+    /// <summary>
+    /// [our choice] A request's input tokens as the reservation counts them: its body's UTF-8 bytes / 4 (o200k averages
+    /// about 4 bytes per token on English and code). Counting them with the tokenizer would cost milliseconds per call.
+    /// </summary>
+    public static long EstimateInputTokens(long bodyBytes) => bodyBytes / 4;
+
+    /// <summary>
+    /// The credits a call holds while in flight (README "Credits held by calls in progress"): its input tokens at the
+    /// model's input price plus its output tokens at the output price (the table's price; <see cref="Default"/> for an
+    /// unknown model), with the margin, rounded up.
+    /// </summary>
+    public static int ReservedCredits(string model, long inputTokens, long outputTokens)
+    {
+        var p = Price(model);
+        var usd = (inputTokens * p.Input + outputTokens * p.Output) / 1_000_000m;
+        return (int)Math.Min(int.MaxValue, Math.Ceiling(usd * 100m * (1 + ProfitMargin)));
     }
 }
 

@@ -2,7 +2,7 @@ namespace Codebuff.Server.Hosting;
 
 /// <summary>
 /// Once a minute, on every instance (the deletes are idempotent, so several sweepers do no harm): CLI login tokens
-/// whose window has passed and rate-limit rows nobody has touched lately. A database that does not answer is skipped
+/// whose window has passed, expired credit holds and rate-limit rows nobody has touched lately. A database that does not answer is skipped
 /// until the next round.
 /// </summary>
 public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault vault, SharedRateLimits limits, TimeProvider clock,
@@ -28,7 +28,9 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                await vault.SweepAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), clock.GetUtcNow(), stoppingToken);
+                var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+                await vault.SweepAsync(db, clock.GetUtcNow(), stoppingToken);
+                await Billing.Reservations.SweepAsync(db, stoppingToken);
                 await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)

@@ -9,7 +9,7 @@ namespace Codebuff.Server.Orgs;
 /// otherwise the caller pays personally. An org that cannot pay refuses the call — it never falls back to the
 /// member's own credits.
 /// </summary>
-public sealed class OrgBilling(AppDbContext db, CreditLedger ledger, TimeProvider clock)
+public sealed class OrgBilling(AppDbContext db, TimeProvider clock)
 {
     public const string InsufficientCredits = "Insufficient organization credits";
     public const string LimitReached = "Organization monthly credit limit reached";
@@ -34,17 +34,15 @@ public sealed class OrgBilling(AppDbContext db, CreditLedger ledger, TimeProvide
     }
 
     /// <summary>
-    /// Why the org cannot take a call costing <paramref name="required"/> credits (0 when unknown until the provider
-    /// answers), or null when it can: no credits left, or the monthly credit_limit reached. Like the personal gate,
-    /// this reads without a lock; the charge after the call is serialised by the ledger and may end in debt.
+    /// Whether the org's monthly credit_limit leaves no room for another call: its spend this cycle (from the rollups,
+    /// <see cref="UsageThisCycleAsync"/>) plus <paramref name="required"/> credits (at least 1) would pass the limit.
+    /// The org's balance, less the credits its calls in flight hold, is checked by the gate that takes a call's hold
+    /// (Billing/Reservations.cs). [our choice] the limit counts billed calls only, not holds.
     /// </summary>
-    public async Task<string?> RefusalAsync(string orgId, int required, CancellationToken ct)
+    public async Task<bool> LimitReachedAsync(string orgId, CancellationToken ct, int required = 0)
     {
-        var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
-        if (balance.TotalRemaining <= 0 || balance.TotalRemaining < required) return InsufficientCredits;
         var org = await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == orgId, ct);
-        if (org.CreditLimit is { } limit && await UsageThisCycleAsync(org, ct) + Math.Max(required, 1) > limit) return LimitReached;
-        return null;
+        return org.CreditLimit is { } limit && await UsageThisCycleAsync(org, ct) + Math.Max(required, 1) > limit;
     }
 
     /// <summary>
@@ -65,5 +63,13 @@ public sealed class OrgBilling(AppDbContext db, CreditLedger ledger, TimeProvide
         return db.Messages.Where(m => m.OrgId == org.Id && !m.Byok && m.FinishedAt >= start && m.FinishedAt < end);
     }
 
-    public Task<int> UsageThisCycleAsync(Org org, CancellationToken ct) => CycleMessages(org).SumAsync(m => m.Credits, ct);
+    /// <summary>
+    /// Credits billed to the org this cycle, from rollup.org_user_day plus the partial days' messages
+    /// (<see cref="OrgUsageQueries"/>): no scan of the cycle's messages, however many calls the org makes.
+    /// </summary>
+    public async Task<int> UsageThisCycleAsync(Org org, CancellationToken ct)
+    {
+        var (start, end) = Cycle(org);
+        return (int)Math.Min(int.MaxValue, await OrgUsageQueries.TotalSpendAsync(db, org.Id, start, end, ct));
+    }
 }

@@ -26,8 +26,9 @@ public static class OrgUsageQueries
         public string? Name { get; init; }
     }
 
-    internal const string SpendSql = """
-        WITH bounds AS (
+    /// <summary>The CTE <c>spend</c>: (user_id, credits) rows that sum to each member's spend in [@start, @end).</summary>
+    const string SpendCtes = """
+        bounds AS (
             SELECT @start AS s, @end AS e,
                    CASE WHEN @start = date_trunc('day', @start) THEN @start ELSE date_trunc('day', @start) + interval '1 day' END AS s1,
                    date_trunc('day', @end) AS e1
@@ -41,13 +42,26 @@ public static class OrgUsageQueries
             UNION ALL
             SELECT m.user_id, m.credits FROM message m, bounds b
             WHERE m.org_id = @org AND NOT m.byok AND m.user_id IS NOT NULL AND b.s1 < b.e1 AND m.finished_at >= b.e1 AND m.finished_at < b.e
-        ), per_user AS (
+        )
+        """;
+
+    internal const string SpendSql = $"""
+        WITH {SpendCtes}, per_user AS (
             SELECT user_id, sum(credits)::bigint AS credits FROM spend GROUP BY user_id
         )
         SELECT p.user_id AS "UserId", p.credits AS "Credits", u.name AS "Name", u.email AS "Email"
         FROM per_user p LEFT JOIN "user" u ON u.id = p.user_id
         ORDER BY p.credits DESC, p.user_id
         """;
+
+    internal const string TotalSpendSql = $"""
+        WITH {SpendCtes}
+        SELECT coalesce(sum(credits), 0)::bigint AS "Value" FROM spend
+        """;
+
+    /// <summary>The org's spend in [start, end): what its credit_limit is checked against.</summary>
+    public static Task<long> TotalSpendAsync(AppDbContext db, string orgId, DateTime start, DateTime end, CancellationToken ct) =>
+        db.Database.SqlQueryRaw<long>(TotalSpendSql, SpendParameters(orgId, start, end)).SingleAsync(ct);
 
     /// <summary>Every member's spend in [start, end), largest first (ties by user id).</summary>
     public static Task<List<MemberSpend>> SpendByMemberAsync(AppDbContext db, string orgId, DateTime start, DateTime end, CancellationToken ct) =>

@@ -25,6 +25,9 @@ public sealed class SearchOptions
 public static class SearchEndpoints
 {
     public const string HttpClientName = "search-provider";
+
+    /// <summary>How long a search provider may take; a search's hold outlives it by <see cref="Reservations.Slack"/>.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(25);
     public const int WebStandardCredits = 1, WebDeepCredits = 5, DocsCredits = 1;
 
     public static void Map(IEndpointRouteBuilder app)
@@ -83,19 +86,26 @@ public static class SearchEndpoints
         var caller = Caller.Of(r.Request.HttpContext);
         if (caller.User is not { } user) return caller.Unauthorized();
         // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
+        // The search holds its price while in flight (Billing/Reservations.cs), so concurrent searches cannot spend
+        // credits the owner does not have; the charge releases the hold, and so does a search that ends uncharged.
         OrgBilling.Payer? payer;
-        CreditBalance balance;
+        var callId = Guid.NewGuid();
         try
         {
             payer = await r.OrgBilling.PayerAsync(user.Id, repoUrl, ct);
             var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
-            balance = await r.Ledger.GetBalanceAsync(owner, ct);
-            if (payer is not null && await r.OrgBilling.RefusalAsync(payer.OrgId, cost, ct) is { } refusal)
-                return Results.Json(new { message = refusal, totalRemaining = balance.TotalRemaining, required = cost }, statusCode: 402);
-            if (payer is null && (balance.TotalRemaining <= 0 || balance.TotalRemaining < cost))
+            var limitReached = payer is not null && await r.OrgBilling.LimitReachedAsync(payer.OrgId, ct, cost);
+            // Not cancelled with the request: a take stopped after its COMMIT would leave a hold nobody releases.
+            var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, Timeout + Reservations.Slack,
+                r.Clock.GetUtcNow().UtcDateTime, CancellationToken.None);
+            if (!credits.Taken || limitReached)
             {
+                var message = credits.TotalRemaining < Math.Max(1, cost) ? (payer is null ? "Insufficient credits" : OrgBilling.InsufficientCredits)
+                    : limitReached ? OrgBilling.LimitReached
+                    : credits.HeldMessage(org: payer is not null);
+                if (payer is not null) return Results.Json(new { message, totalRemaining = credits.TotalRemaining, required = cost }, statusCode: 402);
                 var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
-                return Results.Json(new { message = "Insufficient credits", totalRemaining = balance.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+                return Results.Json(new { message, totalRemaining = credits.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
             }
         }
         catch (Exception e) when (DatabaseUnavailable.Is(e))
@@ -103,34 +113,44 @@ public static class SearchEndpoints
             DatabaseUnavailable.ForgetConnections(db.Database.GetDbConnection(), e);
             return DatabaseUnavailable.Result(r.Request.HttpContext.Response);
         }
-        if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
 
-        string? result;
+        var charged = false;
         try
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
-            if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
-            using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
-            response.EnsureSuccessStatusCode();
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
-            result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
-        {
-            log.LogWarning("{Operation} provider failed: {Error}", operation, e.Message);
-            return Results.Json(new { error = failure }, statusCode: 500);
-        }
-        if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
+            if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
+            string? result;
+            try
+            {
+                using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
+                if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
+                using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
+                response.EnsureSuccessStatusCode();
+                var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
+                result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
+            {
+                log.LogWarning("{Operation} provider failed: {Error}", operation, e.Message);
+                return Results.Json(new { error = failure }, statusCode: 500);
+            }
+            if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
 
-        // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
-        // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
-        var now = r.Clock.GetUtcNow().UtcDateTime;
-        await r.Charges.SubmitAsync(new Charge(Guid.NewGuid(), user.Id, OrgId: payer?.OrgId, ProviderId: "", FinishedAt: now, ClientId: null,
-            ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
-            Response: JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
-            ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
-            LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
-        return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
+            // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
+            // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
+            // It carries the hold's call id, so its transaction releases the hold.
+            var now = r.Clock.GetUtcNow().UtcDateTime;
+            await r.Charges.SubmitAsync(new Charge(callId, user.Id, OrgId: payer?.OrgId, ProviderId: "", FinishedAt: now, ClientId: null,
+                ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
+                Response: JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
+                ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
+                LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
+            charged = true;
+            return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
+        }
+        finally
+        {
+            if (!charged) await Reservations.ReleaseAsync(db, callId, log);
+        }
     }
 
     static string? RepoUrl(JsonObject body, BodyErrors errors)

@@ -64,12 +64,9 @@ public sealed class UserGrantIndexTests(OrgFixture server) : IClassFixture<OrgFi
             await seed.ExecuteNonQueryAsync();
 
         var now = DateTime.UtcNow;
-        await using var gate = new NpgsqlCommand("EXPLAIN " + ChatGate.Sql, conn);
-        gate.Parameters.Add(new NpgsqlParameter("user", user.Id));
-        gate.Parameters.Add(new NpgsqlParameter("run", "no-such-run"));
-        gate.Parameters.Add(new NpgsqlParameter<DateTime>("now", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = now });
-        new TokenBucket("chat:" + user.Id, 10, 1).AddParameters(gate.Parameters);
         var owner = LedgerOwner.User(user.Id);
+        await using var gate = new NpgsqlCommand("EXPLAIN " + ChatGate.Sql(owner), conn);
+        ChatGate.AddParameters(gate.Parameters, user.Id, "no-such-run", owner, Guid.NewGuid(), 7, TimeSpan.FromMinutes(1), now, new TokenBucket("chat:" + user.Id, 10, 1));
         await using var charge = new NpgsqlCommand("EXPLAIN " + ChargeSql.Sql(owner), conn);
         ChargeSql.AddChargeParameters(charge.Parameters, owner, [ChargeQueueTests.NewCharge(user.Id, 3)], now);
 

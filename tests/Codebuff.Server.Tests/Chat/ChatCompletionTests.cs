@@ -285,8 +285,9 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
     {
         var (user, client, runId) = await SetUpAsync(credits: 100);
         var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => client.PostChatAsync(ChatFixture.ChatBody("test/pricey", runId))));
-        // No lock is held over the provider call: calls that pass the gate before the first bill lands all run and
-        // take the balance into debt; later ones get 402. Either way each answered call is billed exactly once.
+        // Each call holds 7 credits while in flight (the default price of its 4,000 held output tokens), so all 12 may
+        // pass the gate on 100 credits; billed 53 each, they take the balance into debt and later ones get 402. Either
+        // way each answered call is billed exactly once.
         Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.PaymentRequired }));
         var served = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
         Assert.True(served >= 2, $"only {served} calls were served");

@@ -13,7 +13,9 @@ namespace Codebuff.Server.Tests.Chat;
 /// error body, "cut" drops the connection in the middle of its third chunk, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
 /// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "late" waits 2 s before its response headers, "splitcost" reports
-/// cost $0.40 plus upstream_inference_cost $0.10, "held" answers only once the test completes <see cref="Hold"/>. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53).
+/// cost $0.40 plus upstream_inference_cost $0.10, "held" answers only once the test completes <see cref="Hold"/>. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53)
+/// or "tencredits" ($0.0948 → 10). The answer reports the model as "&lt;model&gt;-reported", or — when the body has
+/// OpenRouter's fallback list <c>models</c> — as its last entry, as if the ones before had failed.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -50,7 +52,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             return;
         }
         var id = model.Contains("fixedid") ? "gen-fixed-" + model.Split("fixedid")[^1] : model.Contains("noid") ? null : $"gen-{Guid.NewGuid():N}";
-        var cost = model.Contains("pricey") ? 0.5 : 0.0123;
+        var cost = model.Contains("pricey") ? 0.5 : model.Contains("tencredits") ? 0.0948 : 0.0123;
+        var reported = body["models"] is JsonArray { Count: > 0 } fallbacks ? (string?)fallbacks[^1] ?? model : model + "-reported";
         var usage = new JsonObject
         {
             ["prompt_tokens"] = 1000, ["completion_tokens"] = 200, ["total_tokens"] = 1200,
@@ -64,7 +67,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             var completion = new JsonObject
             {
-                ["object"] = "chat.completion", ["model"] = model + "-reported",
+                ["object"] = "chat.completion", ["model"] = reported,
                 ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "Hello there", ["reasoning"] = "thinking" }, ["finish_reason"] = "stop" }),
             };
             if (id is not null) completion["id"] = id;
@@ -79,7 +82,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         async Task Send(string text) { await response.WriteAsync(text); await response.Body.FlushAsync(); }
         JsonObject Chunk(JsonArray choices)
         {
-            var chunk = new JsonObject { ["object"] = "chat.completion.chunk", ["created"] = 1730000000, ["model"] = model + "-reported", ["choices"] = choices };
+            var chunk = new JsonObject { ["object"] = "chat.completion.chunk", ["created"] = 1730000000, ["model"] = reported, ["choices"] = choices };
             if (id is not null) chunk["id"] = id;
             return chunk;
         }

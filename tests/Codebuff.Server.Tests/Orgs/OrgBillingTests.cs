@@ -179,4 +179,91 @@ public sealed class OrgBillingTests(OrgFixture server) : IClassFixture<OrgFixtur
         var personal = (await (await server.ClientFor(outsider).PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "cli-usage", orgId = org.Id })).Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(1000, (int)personal["remainingBalance"]!);
     }
+
+    async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(server.ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, conn);
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task The_credit_limit_is_checked_against_the_rollups()
+    {
+        var dev = await server.CreateUserAsync(credits: 1000);
+        var org = await server.CreateOrgAsync(await server.CreateUserAsync(), (dev, OrgRole.Member));
+        await server.AddRepoAsync(org, dev, "https://github.com/rolled/app");
+        await server.GrantOrgCreditsAsync(org, dev, 5000);
+        await using (var db = server.NewDbContext())
+            await db.Orgs.Where(o => o.Id == org.Id).ExecuteUpdateAsync(s => s.SetProperty(o => o.CreditLimit, 100));
+        // Today's spend as the charge statement keeps it in rollup.org_user_day, with no message rows to scan.
+        await ExecuteAsync("INSERT INTO rollup.org_user_day (org_id, day, user_id, calls, credits) VALUES (@o, @d, @u, 1, 100)",
+            ("o", org.Id), ("d", DateOnly.FromDateTime(server.Clock.GetUtcNow().UtcDateTime)), ("u", dev.Id));
+        Assert.Equal((HttpStatusCode.PaymentRequired, """{"message":"Organization monthly credit limit reached"}"""), await ChatAsync(dev, "https://github.com/rolled/app"));
+        Assert.Empty(await server.MessagesAsync(dev.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_calls_billed_to_an_org_hold_its_credits()
+    {
+        var dev = await server.CreateUserAsync(credits: 1000);
+        var org = await server.CreateOrgAsync(await server.CreateUserAsync(), (dev, OrgRole.Member));
+        await server.AddRepoAsync(org, dev, "https://github.com/held/app");
+        await server.GrantOrgCreditsAsync(org, dev, 20);
+        using var client = server.ClientFor(dev);
+        var runId = await server.StartRunAsync(client);
+        // Default price, max_tokens 4000: each call holds 7 credits and is billed 10; the provider answers once all have passed the gate.
+        var model = $"test/held-tencredits-{Guid.NewGuid():N}";
+        server.Upstream.Hold = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = Enumerable.Range(0, 10).Select(_ =>
+        {
+            var body = Chat(runId, "https://github.com/held/app", model);
+            body["max_tokens"] = 4000;
+            return client.PostChatAsync(body, HttpCompletionOption.ResponseHeadersRead);
+        }).ToList();
+        for (var i = 0; i < 300 && server.Upstream.Requests.Count(r => (string?)r.Body["model"] == model) + calls.Count(c => c.IsCompleted) < 10; i++) await Task.Delay(100);
+        server.Upstream.Hold.SetResult();
+        var answers = await Task.WhenAll(calls);
+        Assert.Equal(3, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
+        foreach (var refused in answers.Where(a => a.StatusCode != HttpStatusCode.OK))
+            Assert.Matches("""^\{"message":"Organization credits are held by calls in progress: \d+ of the \d+ remaining are reserved for unfinished calls. Try again when they finish."\}$""",
+                await refused.Content.ReadAsStringAsync());
+        foreach (var answer in answers) await answer.Content.ReadAsStringAsync();
+        Assert.Equal(3, (await server.WaitForMessagesAsync(dev.Id, 3)).Count);
+        Assert.Equal((20 - 30, 1000), (await server.OrgBalanceAsync(org), await server.PersonalBalanceAsync(dev)));
+    }
+
+    [Fact]
+    public async Task A_search_holds_its_price_and_is_refused_while_the_credits_are_held()
+    {
+        var dev = await server.CreateUserAsync(credits: 5);
+        var org = await server.CreateOrgAsync(await server.CreateUserAsync(), (dev, OrgRole.Member));
+        await server.AddRepoAsync(org, dev, "https://github.com/hold/search");
+        await server.GrantOrgCreditsAsync(org, dev, 5);
+        using var client = server.ClientFor(dev);
+        const string Hold = "INSERT INTO billing.reservation (call_id, owner, credits, expires_at) VALUES (gen_random_uuid(), @o, 3, now() + interval '1 hour')";
+        await ExecuteAsync(Hold, ("o", "user:" + dev.Id));
+        await ExecuteAsync(Hold, ("o", "org:" + org.Id));
+
+        // A deep search costs 5: 5 remain, 3 of them held.
+        var personal = await client.PostAsJsonAsync("/api/v1/web-search", new { query = "x", depth = "deep" });
+        Assert.Equal(HttpStatusCode.PaymentRequired, personal.StatusCode);
+        var body = (await personal.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(("Credits are held by calls in progress: 3 of the 5 remaining are reserved for unfinished calls. Try again when they finish.", 5, 5),
+            ((string)body["message"]!, (int)body["totalRemaining"]!, (int)body["required"]!));
+        var orgSearch = await client.PostAsJsonAsync("/api/v1/web-search", new { query = "x", depth = "deep", repoUrl = "https://github.com/hold/search" });
+        Assert.Equal((HttpStatusCode.PaymentRequired, """{"message":"Organization credits are held by calls in progress: 3 of the 5 remaining are reserved for unfinished calls. Try again when they finish.","totalRemaining":5,"required":5}"""),
+            (orgSearch.StatusCode, await orgSearch.Content.ReadAsStringAsync()));
+
+        // A standard search (1 credit) fits beside the holds, and its charge ends its own hold.
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/web-search", new { query = "x" })).StatusCode);
+        Assert.Equal(4, await server.PersonalBalanceAsync(dev));
+        await using var conn = new Npgsql.NpgsqlConnection(server.ConnectionString);
+        await conn.OpenAsync();
+        await using var held = new Npgsql.NpgsqlCommand("SELECT sum(credits) FROM billing.reservation WHERE owner = @o", conn);
+        held.Parameters.AddWithValue("o", "user:" + dev.Id);
+        Assert.Equal(3L, Convert.ToInt64(await held.ExecuteScalarAsync()));
+    }
 }
