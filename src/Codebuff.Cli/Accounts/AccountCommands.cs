@@ -31,6 +31,8 @@ public static class AccountCommands
         var code = await api.StartLoginAsync(NewFingerprint(), ct);
         host.Console.MarkupLine("Open this link in a browser to log in:");
         host.Console.WriteLine(code.LoginUrl);
+        // The page shows the same code and links only when the user confirms it matches this one.
+        host.Console.MarkupLineInterpolated($"Code: [bold]{CliLoginCheck.Of(code.FingerprintHash)}[/] (connect only if the page shows this code)");
         host.Console.MarkupLine("[dim]Waiting for the browser (up to 5 minutes)…[/]");
         if (host.Interactive) host.OpenBrowser(code.LoginUrl);
 

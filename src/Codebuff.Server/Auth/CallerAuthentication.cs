@@ -40,7 +40,8 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
         string? presented = null;
         if (Options.AcceptsCookie && WebSession.GetToken(Request) is { } cookie)
         {
-            if (await FindAsync(cookie) is { } user) return new Caller(user, CredentialSource.Cookie, cookie, hasher.Hash(cookie), answers);
+            // A banned user has no web session (Suspension): the cookie counts as none, even before the ban deleted it.
+            if (await FindAsync(cookie) is { Banned: false } user) return new Caller(user, CredentialSource.Cookie, cookie, hasher.Hash(cookie), answers);
             presented = cookie;
         }
         var (token, source) = Credentials.HeaderToken(Request) is { } header ? (header, CredentialSource.Header)

@@ -130,7 +130,7 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
             log.LogWarning("dispute {Dispute} on customer {Customer} ({Count} in 14 days)", dispute.Id, customerId, count);
             return new WebhookOutcome($"{count} disputes in 14 days");
         }
-        var banned = await db.Users.Where(u => u.StripeCustomerId == customerId && !u.Banned).ExecuteUpdateAsync(s => s.SetProperty(u => u.Banned, true), ct);
+        var banned = await Suspension.SetAsync(db, db.Users.Where(u => u.StripeCustomerId == customerId), banned: true, ct);
         if (banned > 0) log.LogWarning("customer {Customer} banned after {Count} disputes in 14 days", customerId, count);
         return new WebhookOutcome(banned > 0 ? "user banned" : $"{count} disputes in 14 days");
     }
