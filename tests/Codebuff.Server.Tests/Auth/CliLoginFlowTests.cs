@@ -183,9 +183,10 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             var opened = await browser.GetAsync(path);
             Assert.True(opened.StatusCode == HttpStatusCode.BadRequest, $"{forged}: {(int)opened.StatusCode}");
             Assert.Contains("Invalid auth code", await opened.Content.ReadAsStringAsync());
+            // Its page offers no confirmation, so a post of one (with a valid token) is refused too.
             var posted = await Web.PageForms.PostAsync(browser, path, CliLoginBrowser.ConnectForm, new Dictionary<string, string>(), token);
             Assert.Equal(HttpStatusCode.BadRequest, posted.Status);
-            Assert.Contains("Invalid auth code", posted.Body);
+            Assert.DoesNotContain("logged in", posted.Body);
         }
         var shifted = await server.Client.GetAsync($"/api/auth/cli/status?fingerprintId=atk1&fingerprintHash={hash}&expiresAt=9{expiresAt}");
         Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Authentication failed"}"""), (shifted.StatusCode, await shifted.Content.ReadAsStringAsync()));

@@ -79,7 +79,7 @@ public sealed class MembershipTests(OrgFixture server) : IClassFixture<OrgFixtur
         }
         Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await server.ClientFor(member).SendAsync(HttpMethod.Delete, $"/api/orgs/{org.Id}/members/{member.Id}"));
         await using (var db = server.NewDbContext())
-            Assert.False(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id));
+            Assert.False(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id && i.Email == member.Email));
         Assert.DoesNotContain(await server.MembersAsync(org), m => m.UserId == member.Id);
     }
 }

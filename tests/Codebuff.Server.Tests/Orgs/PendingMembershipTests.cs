@@ -26,8 +26,9 @@ public sealed class PendingMembershipTests(OrgFixture server) : IClassFixture<Or
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    static Task<(HttpStatusCode Status, string Body)> AnswerAsync(HttpClient dashboard, TestOrg org, string answer) =>
-        PageForms.PostAsync(dashboard, "/orgs", "membership-request", new Dictionary<string, string> { ["orgId"] = org.Id, ["answer"] = answer });
+    /// <param name="token">An antiforgery token of the user's (any page's), for a post when /orgs shows no request to answer.</param>
+    static Task<(HttpStatusCode Status, string Body)> AnswerAsync(HttpClient dashboard, TestOrg org, string answer, string? token = null) =>
+        PageForms.PostAsync(dashboard, "/orgs", "membership-request", new Dictionary<string, string> { ["orgId"] = org.Id, ["answer"] = answer }, token);
 
     [Fact]
     public async Task A_directly_added_user_is_neither_billed_nor_refused_until_they_accept_on_the_dashboard()
@@ -66,7 +67,10 @@ public sealed class PendingMembershipTests(OrgFixture server) : IClassFixture<Or
         Assert.Contains(await server.MembersAsync(org), m => m.UserId == victim.Id && m.Role == OrgRole.Member);
         Assert.Empty(await server.PendingAsync(org));
         Assert.Equal((HttpStatusCode.PaymentRequired, """{"message":"Insufficient organization credits"}"""), await ChatAsync(victim, repo));
-        Assert.Equal(HttpStatusCode.NotFound, (await AnswerAsync(dashboard, org, "accept")).Status); // answered already
+        var token = await PageForms.TokenAsync(dashboard, "/profile?tab=api-keys");
+        // Answered already: the page offers no such form any more, so the post is refused and changes nothing.
+        Assert.Equal(HttpStatusCode.BadRequest, (await AnswerAsync(dashboard, org, "accept", token)).Status);
+        Assert.Single(await server.MembersAsync(org), m => m.UserId == victim.Id);
     }
 
     [Fact]
@@ -99,7 +103,7 @@ public sealed class PendingMembershipTests(OrgFixture server) : IClassFixture<Or
         // A request for someone else cannot be answered by another user.
         Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), await asOwner.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = existing.Email, role = "member" }));
         using var other = PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(await server.CreateUserAsync()));
-        Assert.Equal(HttpStatusCode.NotFound, (await AnswerAsync(other, org, "accept")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await AnswerAsync(other, org, "accept", await PageForms.TokenAsync(other, "/profile?tab=api-keys"))).Status);
         Assert.Equal([(existing.Id, "member")], await server.PendingAsync(org));
     }
 }

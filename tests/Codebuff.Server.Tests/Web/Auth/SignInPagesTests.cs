@@ -258,6 +258,10 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await using var tab = await DashboardTab.OpenAsync(server);
         await SignInAsync(tab, email, Password, loginPath);
         Assert.Equal("/onboard", new Uri(tab.Page.Url).AbsolutePath);
+        // Signing in only leads to the confirmation; the user compares the code with the terminal's and connects.
+        Assert.Equal("Connect the Codebuff CLI?", await tab.HeadingAsync());
+        Assert.Equal(Codebuff.Contracts.CliLoginCheck.Of((string)code["fingerprintHash"]!), (await tab.Page.InnerTextAsync("#check-code")).Trim());
+        await SubmitAsync(tab, "#connect");
         Assert.Equal("You're logged in!", await tab.HeadingAsync());
 
         var status = await server.Client.GetAsync($"/api/auth/cli/status?fingerprintId={fingerprint}&fingerprintHash={code["fingerprintHash"]}&expiresAt={code["expiresAt"]}");
