@@ -48,7 +48,9 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
             : Context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is not null && await BodyTokenAsync() is { } body
                 ? (body, CredentialSource.Body) : (null, CredentialSource.None);
         if (token is null) return new Caller(null, CredentialSource.None, presented, null, answers);
-        return new Caller(await FindAsync(token), source, token, hasher.Hash(token), answers);
+        var found = await FindAsync(token);
+        if (found is { Banned: true } && Context.GetEndpoint()?.Metadata.GetMetadata<Suspension.SignedOutWhenBanned>() is not null) found = null;
+        return new Caller(found, source, token, hasher.Hash(token), answers);
     }
 
     async Task<string?> BodyTokenAsync() =>

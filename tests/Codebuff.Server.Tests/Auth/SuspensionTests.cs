@@ -93,5 +93,11 @@ public sealed class SuspensionTests(PaymentFixture server) : IClassFixture<Payme
             Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Unauthorized"}"""), (profile.StatusCode, await profile.Content.ReadAsStringAsync()));
         }
         Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(user).GetAsync("/api/v1/me")).StatusCode);
+
+        // The dashboard's pages (whose forms redeem referral codes and buy credits) take API keys too: not a banned user's.
+        using var script = Web.PageForms.Client(server.BaseAddress, bearer: user.ApiKey);
+        var page = await script.GetAsync("/profile?tab=referrals");
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/login", new Uri(server.BaseAddress, page.Headers.Location!).AbsolutePath);
     }
 }
