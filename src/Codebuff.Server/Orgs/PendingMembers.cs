@@ -46,7 +46,9 @@ public sealed class PendingMembers(AppDbContext db, Invitations invitations, IEm
             SELECT p.org_id AS "OrgId", o.name AS "Name", o.slug AS "Slug", p.role::text AS "Role",
                    coalesce(a.name, a.email) AS "AddedBy", p.added_at AS "AddedAt"
             FROM service.org_member_pending p JOIN org o ON o.id = p.org_id LEFT JOIN "user" a ON a.id = p.added_by
-            WHERE p.user_id = {userId} ORDER BY p.added_at, p.org_id
+            WHERE p.user_id = {userId}
+              AND NOT EXISTS (SELECT 1 FROM org_member m WHERE m.org_id = p.org_id AND m.user_id = p.user_id) -- joined by invitation meanwhile
+            ORDER BY p.added_at, p.org_id
             """).ToListAsync(ct);
         return rows.Select(r => new Pending(r.OrgId, r.Name, r.Slug, Enum.Parse<OrgRole>(r.Role, ignoreCase: true), r.AddedBy, r.AddedAt)).ToList();
     }
