@@ -53,6 +53,16 @@ public sealed class PendingMembers(AppDbContext db, Invitations invitations, IEm
         return rows.Select(r => new Pending(r.OrgId, r.Name, r.Slug, Enum.Parse<OrgRole>(r.Role, ignoreCase: true), r.AddedBy, r.AddedAt)).ToList();
     }
 
+    public sealed record Asked(string Email, string Role, DateTime AddedAt);
+
+    /// <summary>Who was added to the org and has not answered yet (the team page shows admins).</summary>
+    public Task<List<Asked>> ForOrgAsync(string orgId, CancellationToken ct) =>
+        db.Database.SqlQuery<Asked>($"""
+            SELECT u.email AS "Email", p.role::text AS "Role", p.added_at AS "AddedAt"
+            FROM service.org_member_pending p JOIN "user" u ON u.id = p.user_id
+            WHERE p.org_id = {orgId} ORDER BY p.added_at, u.email
+            """).ToListAsync(ct);
+
     /// <summary>Joins the org with the role offered; the org's slug, or null when nothing was pending.</summary>
     public async Task<string?> AcceptAsync(string userId, string orgId, CancellationToken ct)
     {

@@ -53,6 +53,9 @@ public sealed class PendingMembershipTests(OrgFixture server) : IClassFixture<Or
             Assert.Equal(HttpStatusCode.OK, search.StatusCode);
             Assert.Equal((HttpStatusCode.NotFound, E("Organization not found")), await asVictim.SendAsync(HttpMethod.Get, $"/api/orgs/{org.Id}"));
         }
+        // The org's admins see who has not answered yet.
+        using (var team = PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(attacker)))
+            Assert.Contains($"<td>{victim.Email}</td><td>member</td>", await team.GetStringAsync($"/orgs/{org.Slug}/team"));
         var mail = Assert.Single(server.Emails, m => m.To == victim.Email);
         Assert.Contains("Nothing changes until you accept", mail.Text);
 
