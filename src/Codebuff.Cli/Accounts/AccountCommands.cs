@@ -32,6 +32,8 @@ public static class AccountCommands
         host.Console.MarkupLine("Open this link in a browser to log in:");
         // Raw, past the console's wrapping: a link broken at the terminal width cannot be clicked or copied.
         host.Console.Profile.Out.Writer.WriteLine(code.LoginUrl);
+        // The page shows the same code and links only when the user confirms it matches this one.
+        host.Console.MarkupLineInterpolated($"Code: [bold]{CliLoginCheck.Of(code.FingerprintHash)}[/] (connect only if the page shows this code)");
         host.Console.MarkupLine("[dim]Waiting for the browser (up to 5 minutes)…[/]");
         if (host.Interactive) host.OpenBrowser(code.LoginUrl);
 

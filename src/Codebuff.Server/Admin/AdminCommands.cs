@@ -62,6 +62,9 @@ public static class AdminCommands
             return 0;
         });
 
+        var ban = BanCommand("ban", "Suspend a user: their web sessions end, and CLI sessions and tokens may no longer spend, publish or grant", true, openScope, output);
+        var unban = BanCommand("unban", "Lift a user's suspension", false, openScope, output);
+
         var all = new Option<bool>("--all") { Description = "also list rows still being retried (default: only those left for an operator)" };
         var syncFailures = new Command("sync-failures", "List payment sync failures (sync_failure) as JSON lines") { all };
         syncFailures.SetAction(async (parse, ct) =>
@@ -74,7 +77,7 @@ public static class AdminCommands
 
         return new RootCommand("Codebuff administration")
         {
-            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions, syncFailures },
+            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions, ban, unban, syncFailures },
         };
     }
 
@@ -121,6 +124,29 @@ public static class AdminCommands
         var revoked = await db.Sessions.Where(s => s.UserId == user.Id).ExecuteDeleteAsync(ct);
         await tx.CommitAsync(ct);
         return new RevokedSessions(user.Id, email, revoked);
+    }
+
+    static Command BanCommand(string name, string description, bool banned, Func<CancellationToken, Task<AsyncServiceScope>> openScope, TextWriter output)
+    {
+        var email = new Option<string>("--email") { Description = "the user's e-mail address", Required = true };
+        var command = new Command(name, description) { email };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var scope = await openScope(ct);
+            var result = await SetBannedAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), parse.GetValue(email)!, banned, ct);
+            await output.WriteLineAsync(JsonSerializer.Serialize(result, JsonOptions));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Bans or unbans (<see cref="Suspension"/>); changed is false when the user already was so.</summary>
+    static async Task<BanResult> SetBannedAsync(AppDbContext db, string email, bool banned, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, ct)
+                   ?? throw new AdminException($"no user with e-mail {email}");
+        var changed = await Suspension.SetAsync(db, db.Users.Where(u => u.Id == user.Id), banned, ct);
+        return new BanResult(user.Id, email, banned, changed > 0);
     }
 
     /// <summary>Rows at the retry limit (or all): what failed, how often, the last error; oldest first.</summary>
@@ -171,6 +197,8 @@ public static class AdminCommands
 public sealed record ListedUser(string UserId, string Email, string? Name, string? Handle, DateTime CreatedAt, bool Banned);
 
 public sealed record RevokedSessions(string UserId, string Email, int Revoked);
+
+public sealed record BanResult(string UserId, string Email, bool Banned, bool Changed);
 
 /// <summary>Bad input to an admin command: printed as one line, exit code 2.</summary>
 public sealed class AdminException(string message) : Exception(message);

@@ -18,7 +18,7 @@ public static class AgentRunEndpoints
     /// </summary>
     public static void MapAgentRuns(this IEndpointRouteBuilder app)
     {
-        var runs = app.MapGroup("/api/v1/agent-runs").RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1);
+        var runs = app.MapGroup("/api/v1/agent-runs").RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1).RefuseSuspended();
         runs.MapPost("", PostRun).Takes<RunRequest>().Answers<RunAnswer>().RefusesWith<ErrorDetailsBody>(400).Refuses(409, 500);
         runs.MapPost("/{runId}/steps", PostStep).Takes<StepRequest>().Answers<StepAdded>().RefusesWith<ErrorDetailsBody>(400).Refuses(403, 404, 409, 500);
     }

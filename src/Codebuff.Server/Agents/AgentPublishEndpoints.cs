@@ -7,7 +7,7 @@ public static class AgentPublishEndpoints
     {
         app.MapPost("/api/agents/validate", Validate).Takes<ValidateRequest>().Answers<Validated>().Refuses(400, 500);
         // Publishing validates the agents before it looks at the caller (upstream's order).
-        app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken()
+        app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken().RefuseSuspended()
             .Takes<PublishRequest>().Answers<Published>(201).RefusesWith<PublishRefused>(400).RefusesWith<ErrorDetailsBody>(403, 409).Refuses(500);
     }
 

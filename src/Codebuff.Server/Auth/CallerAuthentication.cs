@@ -40,14 +40,17 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
         string? presented = null;
         if (Options.AcceptsCookie && WebSession.GetToken(Request) is { } cookie)
         {
-            if (await FindAsync(cookie) is { } user) return new Caller(user, CredentialSource.Cookie, cookie, hasher.Hash(cookie), answers);
+            // A banned user has no web session (Suspension): the cookie counts as none, even before the ban deleted it.
+            if (await FindAsync(cookie) is { Banned: false } user) return new Caller(user, CredentialSource.Cookie, cookie, hasher.Hash(cookie), answers);
             presented = cookie;
         }
         var (token, source) = Credentials.HeaderToken(Request) is { } header ? (header, CredentialSource.Header)
             : Context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is not null && await BodyTokenAsync() is { } body
                 ? (body, CredentialSource.Body) : (null, CredentialSource.None);
         if (token is null) return new Caller(null, CredentialSource.None, presented, null, answers);
-        return new Caller(await FindAsync(token), source, token, hasher.Hash(token), answers);
+        var found = await FindAsync(token);
+        if (found is { Banned: true } && Context.GetEndpoint()?.Metadata.GetMetadata<Suspension.SignedOutWhenBanned>() is not null) found = null;
+        return new Caller(found, source, token, hasher.Hash(token), answers);
     }
 
     async Task<string?> BodyTokenAsync() =>

@@ -1,15 +1,10 @@
-using System.Text.RegularExpressions;
 using Codebuff.Contracts;
 
 namespace Codebuff.Server.Auth;
 
 /// <summary>The CLI's side of fingerprint login (api.md §4.1, §4.3, §4.4); the browser side is Web/OnboardPages.</summary>
-public static partial class CliAuthEndpoints
+public static class CliAuthEndpoints
 {
-    // The auth code is "<fingerprintId>.<expiresAt>.<hash>", so a fingerprint may not contain dots. [our choice]
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
-    private static partial Regex FingerprintPattern();
-
     public static void MapCliAuth(this IEndpointRouteBuilder app)
     {
         var cli = app.MapGroup("/api/auth/cli");
@@ -26,7 +21,7 @@ public static partial class CliAuthEndpoints
     static async Task<IResult> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
-            || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null || !FingerprintPattern().IsMatch(fingerprintId)
+            || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null || !CliLogin.FingerprintPattern().IsMatch(fingerprintId)
             || !TryString(body, "referralCode", out var referralCode))
             return Errors.Error(400, "Invalid request body");
 

@@ -29,7 +29,7 @@ public static class GitHubSignIn
             return Page.Message("Sign-in is not configured", "This server has no GitHub OAuth app (Codebuff:GitHub:ClientId and ClientSecret).", "error", 503);
         var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // Double-submit state against CSRF; the return path rides along and is checked to stay on this site.
-        http.Response.Cookies.Append(StateCookie, $"{state}|{SafeReturnPath(callbackUrl)}",
+        http.Response.Cookies.Append(StateCookie, $"{state}|{ReturnPaths.Safe(callbackUrl)}",
             new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/api/auth", Secure = http.Request.IsHttps, MaxAge = TimeSpan.FromMinutes(10) });
         var redirect = CallbackUrl(http);
         return Results.Redirect($"{o.BaseUrl.TrimEnd('/')}/login/oauth/authorize?client_id={Uri.EscapeDataString(o.ClientId)}" +
@@ -77,14 +77,14 @@ public static class GitHubSignIn
             return Page.Message("Account suspended", PasswordSignIn.SuspendedMessage, "error", 403);
         WebSession.Start(http, db, hasher, userId, now);
         await db.SaveChangesAsync(ct);
-        return Results.Redirect(returnPath);
+        return Results.Redirect(ReturnPaths.Safe(returnPath));
     }
 
     /// <summary>Back to the site root, or to <paramref name="callbackUrl"/> on this site ("Use another account" returns to /login).</summary>
     static async Task<IResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, string? callbackUrl, CancellationToken ct)
     {
         await WebSession.EndAsync(http, db, hasher, ct);
-        return Results.Redirect(SafeReturnPath(callbackUrl));
+        return Results.Redirect(ReturnPaths.Safe(callbackUrl));
     }
 
     sealed record SignedIn(string UserId);
@@ -170,8 +170,4 @@ public static class GitHubSignIn
         RandomNumberGenerator.Fill(bytes[4..]);
         return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
-
-    /// <summary>Only a path on this site may be the return address (no open redirects).</summary>
-    public static string SafeReturnPath(string? url) =>
-        url is { Length: > 0 } && url.StartsWith('/') && !url.StartsWith("//") && !url.StartsWith("/\\") ? url : "/";
 }

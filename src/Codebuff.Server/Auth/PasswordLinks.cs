@@ -21,6 +21,8 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
     const string SignUpPrefix = "signup:";
     const string ResetPrefix = "reset:";
+    /// <summary>Where a user revokes all their API keys at once.</summary>
+    public const string ApiKeysPath = "/profile?tab=api-keys";
 
     public enum Kind { SignUp, Reset }
 
@@ -57,7 +59,8 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
     {
         var link = await IssueAsync(ResetPrefix + user.Id, next, ct);
         await SendAsync(user.Email, "Reset your Codebuff password",
-            $"{why}\n\nOpen this link within an hour to choose a new password (it signs you out of the dashboard everywhere else):\n\n{link}\n\n" +
+            $"{why}\n\nOpen this link within an hour to choose a new password (it signs you out of the dashboard everywhere else, and out of every CLI):\n\n{link}\n\n" +
+            $"API keys keep working after a reset. If someone else may have had your password, revoke them all at {options.Value.AppUrl.TrimEnd('/')}{ApiKeysPath}\n\n" +
             "If you did not ask for this, ignore this e-mail: your password stays as it is.", ct);
     }
 
@@ -66,7 +69,7 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         db.VerificationTokens.Add(new VerificationToken { Identifier = identifier, Token = tokens.Hash(token), Expires = Now + Lifetime });
         await db.SaveChangesAsync(ct);
-        var back = GitHubSignIn.SafeReturnPath(next) is var path and not "/" ? "&next=" + Uri.EscapeDataString(path) : "";
+        var back = ReturnPaths.Safe(next) is var path and not "/" ? "&next=" + Uri.EscapeDataString(path) : "";
         return $"{options.Value.AppUrl.TrimEnd('/')}/reset-password?token={token}{back}";
     }
 
@@ -100,7 +103,8 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
 
     /// <summary>
     /// Uses the link once to set the password: a sign-up creates the user (as every sign-up does, <see cref="NewUsers"/>);
-    /// a reset replaces the password and ends the user's web sessions. The user, or null when the link is not usable
+    /// a reset replaces the password and ends the user's web and CLI sessions (API keys stay; the page and the e-mail
+    /// point to <see cref="ApiKeysPath"/>, where they are revoked all at once). The user, or null when the link is not usable
     /// (unknown, expired, used, or sign-up since closed or the address taken meanwhile).
     /// </summary>
     public async Task<User?> SetPasswordAsync(string? token, string password, CancellationToken ct)
@@ -116,7 +120,7 @@ public sealed class PasswordLinks(AppDbContext db, TokenHasher tokens, PasswordS
             var user = await db.Users.FirstOrDefaultAsync(u => u.Id == link.Subject, ct);
             if (user is null) return null;
             user.Password = passwords.Hash(user, password);
-            await db.Sessions.Where(s => s.UserId == user.Id && s.Type == SessionType.Web).ExecuteDeleteAsync(ct);
+            await UserSessions.EndSignInsAsync(db, user.Id, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
             return user;

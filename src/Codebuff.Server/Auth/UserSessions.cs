@@ -61,6 +61,22 @@ public static class UserSessions
         return (sessions, tokens);
     }
 
+    /// <summary>
+    /// Ends every web and CLI session of the user and unclaims the CLI's fingerprints (a password reset: whoever knew
+    /// the old password may have logged in anywhere). Personal access tokens stay: they are deliberate credentials,
+    /// revoked on their own (<see cref="RevokeAllTokensAsync"/>). Run it inside the caller's transaction.
+    /// </summary>
+    public static async Task<int> EndSignInsAsync(AppDbContext db, string userId, CancellationToken ct)
+    {
+        var fingerprints = db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Cli && s.FingerprintId != null).Select(s => s.FingerprintId);
+        await db.Fingerprints.Where(f => fingerprints.Contains(f.Id)).ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
+        return await db.Sessions.Where(s => s.UserId == userId && (s.Type == SessionType.Web || s.Type == SessionType.Cli)).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>Revokes every personal access token of the user at once; how many there were.</summary>
+    public static Task<int> RevokeAllTokensAsync(AppDbContext db, string userId, CancellationToken ct) =>
+        db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Pat).ExecuteDeleteAsync(ct);
+
     /// <summary>Signs the user out of every browser but the one asking (<paramref name="currentSessionId"/>, its stored hash).</summary>
     public static Task<int> LogOutOtherWebSessionsAsync(AppDbContext db, string userId, string? currentSessionId, CancellationToken ct) =>
         db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Web && s.SessionToken != currentSessionId).ExecuteDeleteAsync(ct);

@@ -10,7 +10,7 @@ public static class ReferralEndpoints
         var referrals = app.MapGroup("/api/referrals");
         // Redeeming checks the body before the token (upstream's order); a code's page also serves visitors.
         var identified = referrals.MapGroup("").IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
-        identified.MapPost("", Redeem).AcceptBodyAuthToken().Takes<RedeemRequest>().Answers<Redeemed>().Refuses(400, 404, 409);
+        identified.MapPost("", Redeem).AcceptBodyAuthToken().RefuseSuspended().Takes<RedeemRequest>().Answers<Redeemed>().Refuses(400, 404, 409);
         identified.MapGet("/{code}", Describe).Answers<CodeInfo>().Refuses(400);
         referrals.MapGet("", List).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).Answers<ReferralList>();
     }

@@ -9,7 +9,7 @@ public static class ChatCompletionEndpoints
 {
     public static void MapChatCompletions(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
-            .CacheCaller()
+            .CacheCaller().RefuseSuspended()
             .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
             .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
 
@@ -49,12 +49,6 @@ public static class ChatCompletionEndpoints
 
         var caller = Caller.Of(context);
         if (caller.User is not { } user) return caller.Unauthorized();
-        if (user.Banned)
-            return Results.Json(new
-            {
-                error = "account_suspended",
-                message = $"Your account has been suspended due to billing issues. Please contact {r.ChatOptions.Value.SupportEmail} to resolve this.",
-            }, statusCode: 403);
 
         var metadata = body["codebuff_metadata"] as JsonObject;
         if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))

@@ -35,8 +35,11 @@ public static class InvitationEndpoints
         return await invitations.CreateAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
     }
 
-    /// <summary>Adds existing users directly, reporting who was skipped and why; the whole list is checked before anything is added.</summary>
-    static async Task<IResult> Bulk(OrgCaller caller, HttpRequest request, AppDbContext db, Memberships members, CancellationToken ct)
+    /// <summary>
+    /// Asks each address to join as the single add does (<see cref="PendingMembers"/>); skipped lists only addresses
+    /// that already are members. The whole list is checked before anything is asked.
+    /// </summary>
+    static async Task<IResult> Bulk(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -44,13 +47,15 @@ public static class InvitationEndpoints
         var invitees = list.Select(n => n is JsonObject o ? ReadInvitee(o) : (null, OrgRole.Member, "Each invitation must be an object with email and role")).ToList();
         if (invitees.FirstOrDefault(i => i.Problem is not null) is { Problem: { } problem }) return Errors.Error(400, problem);
 
+        if (invitees.Any(i => i.Role == OrgRole.Owner) && !caller.IsOwner) return Errors.Error(403, "Only owners can modify owner roles");
+
         var added = 0;
         var skipped = new JsonArray();
         foreach (var (email, role, _) in invitees)
         {
-            var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).FirstOrDefaultAsync(ct);
-            if (userId is null) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "User not found" });
-            else if (!await members.TryAddAsync(caller.OrgId, userId, role, ct)) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "Already a member" });
+            var (outcome, refusal) = await pending.AddAsync(caller, email!, role, ct);
+            if (refusal is not null) return refusal.ToResult();
+            if (outcome == PendingMembers.Added.AlreadyMember) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "Already a member" });
             else added++;
         }
         return Results.Json(new JsonObject { ["success"] = true, ["added"] = added, ["skipped"] = skipped }, statusCode: 201);

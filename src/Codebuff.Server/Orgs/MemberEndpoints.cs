@@ -2,7 +2,7 @@ using static Codebuff.Server.Orgs.OrgWire;
 
 namespace Codebuff.Server.Orgs;
 
-/// <summary>/api/orgs/{orgId}/members: list (members), add an existing user (admins), change a role (admins), remove or leave.</summary>
+/// <summary>/api/orgs/{orgId}/members: list (members), ask someone to join (admins), change a role (admins), remove or leave.</summary>
 public static class MemberEndpoints
 {
     public static void Map(RouteGroupBuilder org)
@@ -22,14 +22,17 @@ public static class MemberEndpoints
         });
     }
 
-    static async Task<IResult> Add(OrgCaller caller, HttpRequest request, Memberships members, CancellationToken ct)
+    /// <summary>[our choice] 201 {"success":true} for every address, with or without an account (see <see cref="PendingMembers"/>).</summary>
+    static async Task<IResult> Add(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var email = OrgRequests.Str(body, "email")?.Trim();
         if (!OrgRequests.IsEmail(email)) return Errors.Error(400, "A valid email is required");
         if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Errors.Error(400, "Role must be one of owner, admin, member");
-        return await members.AddAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
+        var (added, refusal) = await pending.AddAsync(caller, email!, role, ct);
+        if (refusal is not null) return refusal.ToResult();
+        return added == PendingMembers.Added.AlreadyMember ? Errors.Error(409, "User is already a member") : Results.Json(new { success = true }, statusCode: 201);
     }
 
     static async Task<IResult> ChangeRole(string userId, OrgCaller caller, HttpRequest request, Memberships members, CancellationToken ct)

@@ -10,16 +10,10 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
 {
     public const string LastOwner = "An organization must keep at least one owner: make another member an owner first";
 
-    public async Task<Refusal?> AddAsync(OrgCaller caller, string email, OrgRole role, CancellationToken ct)
-    {
-        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
-        if (role == OrgRole.Owner && !caller.IsOwner) return new(403, "Only owners can modify owner roles");
-        var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).FirstOrDefaultAsync(ct);
-        if (userId is null) return new(404, "User not found");
-        return await TryAddAsync(caller.OrgId, userId, role, ct) ? null : new(409, "User is already a member");
-    }
-
-    /// <summary>Inserts a membership; false when the user already is a member (the primary key decides, race-free).</summary>
+    /// <summary>
+    /// Inserts a membership; false when the user already is a member (the primary key decides, race-free). Only for a
+    /// user who chose to join (an accepted invitation or membership request, <see cref="PendingMembers"/>), or an org's creator.
+    /// </summary>
     public async Task<bool> TryAddAsync(string orgId, string userId, OrgRole role, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;

@@ -6,6 +6,7 @@ public static class OrgsSetup
     {
         services.AddScoped<Memberships>();
         services.AddScoped<Invitations>();
+        services.AddScoped<PendingMembers>();
         services.AddScoped<OrgBilling>();
     }
 }

@@ -14,12 +14,12 @@ public static class PaymentEndpoints
     {
         var stripe = app.MapGroup("/api/stripe").AddEndpointFilter(RequireStripe);
         stripe.MapPost("/buy-credits", BuyCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.BuyCreditsAnswer>()
-            .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 500, 503).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+            .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 500, 503).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RefuseSuspended();
         stripe.MapPost("/webhook", Webhook).Takes<PaymentWire.StripeEvent>().Answers<PaymentWire.WebhookAnswer>()
             .RefusesWith<PaymentWire.WebhookErrorBody>(400, 500).Refuses(503);
         app.MapPost("/api/orgs/{orgId}/credits", BuyOrgCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.OrgCreditsAnswer>()
             .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 404, 500, 503).AddEndpointFilter(RequireStripe)
-            .RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
+            .RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RefuseSuspended();
     }
 
     static async ValueTask<object?> RequireStripe(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
@@ -51,7 +51,6 @@ public static class PaymentEndpoints
         }).FirstOrDefaultAsync(ct);
         if (org?.Role is null) return Errors.Error(404, "Organization not found");
         if (org.Role != OrgRole.Owner) return Errors.Error(403, "Only organization owners can purchase credits");
-        if (user.Banned) return Errors.Error(403, "Your account has been suspended. Please contact support.");
 
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJson();

@@ -135,7 +135,7 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
         var notes = new List<string> { $"{count} disputes in 14 days" };
         if (count >= DisputesToBan)
         {
-            var banned = await db.Users.Where(u => u.StripeCustomerId == customerId && !u.Banned).ExecuteUpdateAsync(s => s.SetProperty(u => u.Banned, true), ct);
+            var banned = await Suspension.SetAsync(db, db.Users.Where(u => u.StripeCustomerId == customerId), banned: true, ct);
             if (banned > 0)
             {
                 log.LogWarning("customer {Customer} banned after {Count} disputes in 14 days", customerId, count);

@@ -33,7 +33,7 @@ public static class SearchEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         // The body is checked before the token (upstream's order), so the handler answers the 401 itself.
-        var search = app.MapGroup("/api/v1").IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools);
+        var search = app.MapGroup("/api/v1").IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools).RefuseSuspended();
         search.MapPost("/web-search", WebSearch).Takes<SearchWire.WebRequest>().Answers<SearchWire.WebResult>()
             .RefusesWith<ErrorDetailsBody>(400).RefusesWith<SearchWire.InsufficientCredits>(402).Refuses(500).RefusesWith<CodedErrorBody>(503);
         search.MapPost("/docs-search", DocsSearch).Takes<SearchWire.DocsRequest>().Answers<SearchWire.DocsResult>()

@@ -17,6 +17,7 @@ public static class Dashboard
         app.MapStaticAssets(Path.Combine(AppContext.BaseDirectory, $"{typeof(App).Assembly.GetName().Name}.staticwebassets.endpoints.json"));
         app.MapRazorComponents<App>()
             .IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn)
+            .SignOutBanned()
             .ExcludeFromDescription();
     }
 

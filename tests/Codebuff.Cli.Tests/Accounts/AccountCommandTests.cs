@@ -9,8 +9,11 @@ namespace Codebuff.Cli.Tests.Accounts;
 /// <summary>login / whoami / usage / logout against the real server; the browser leg is done over HTTP with a signed-in web session.</summary>
 public sealed class AccountCommandTests(CliFixture server) : IClassFixture<CliFixture>
 {
-    /// <summary>What the browser does after GitHub sign-in: opens the login link with the web session's cookie.</summary>
-    async Task SignInInBrowserAsync(string loginUrl, string userId)
+    /// <summary>
+    /// What the browser does after GitHub sign-in: opens the login link with the web session's cookie, sees the code the
+    /// CLI printed (<paramref name="printedCode"/>) and confirms it.
+    /// </summary>
+    async Task SignInInBrowserAsync(string loginUrl, string userId, string printedCode)
     {
         var token = Guid.NewGuid().ToString("N");
         await using (var db = server.NewDbContext())
@@ -18,10 +21,10 @@ public sealed class AccountCommandTests(CliFixture server) : IClassFixture<CliFi
             db.Sessions.Add(new Session { SessionToken = server.Services.GetRequiredService<TokenHasher>().Hash(token), UserId = userId, Type = SessionType.Web, Expires = DateTime.UtcNow.AddDays(1) });
             await db.SaveChangesAsync();
         }
-        var onboard = new HttpRequestMessage(HttpMethod.Get, "/onboard" + new Uri(loginUrl).Query);
-        onboard.Headers.Add("Cookie", $"next-auth.session-token={token}");
-        var page = await (await server.Client.SendAsync(onboard)).Content.ReadAsStringAsync();
-        Assert.Contains("logged in", page);
+        using var browser = Server.Tests.Web.PageForms.Client(server.BaseAddress, webSession: token);
+        Assert.Contains($">{printedCode}</code>", await browser.GetStringAsync(Server.Tests.Auth.CliLoginBrowser.OnboardPath(loginUrl)));
+        var (status, page) = await Server.Tests.Auth.CliLoginBrowser.ConfirmAsync(browser, loginUrl);
+        Assert.True(status == HttpStatusCode.OK && page.Contains("logged in"), page);
     }
 
     [Fact]
@@ -43,7 +46,13 @@ public sealed class AccountCommandTests(CliFixture server) : IClassFixture<CliFi
             url = console.Output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("/login?auth_code=codebuff-cli-"));
         }
         Assert.NotNull(url);
-        await SignInInBrowserAsync(url, user.Id);
+        // Next to the link the CLI prints the short code the page shows before linking.
+        var hash = new Uri(url).Query.Split('.')[^1];
+        var printed = Codebuff.Contracts.CliLoginCheck.Of(hash);
+        Assert.Matches("^[A-Z0-9]{4}-[A-Z0-9]{4}$", printed);
+        for (var i = 0; i < 100 && !console.Output.Contains("Code: "); i++) await Task.Delay(50);
+        Assert.Contains($"Code: {printed}", console.Output);
+        await SignInInBrowserAsync(url, user.Id, printed);
         var result = await login;
 
         Assert.Equal(0, result.ExitCode);

@@ -31,6 +31,36 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task Ban_and_unban_print_one_json_line_end_web_sessions_and_refuse_spending_in_between()
+    {
+        var user = await server.CreateUserAsync(credits: 100);
+        var web = await server.WebSessionTokenAsync(user);
+        var ban = await ServerProcess.RunAsync(["admin", "ban", "--email", user.Email], Env);
+        Assert.True(ban.ExitCode == 0, ban.Stderr);
+        Assert.Equal($$"""{"userId":"{{user.Id}}","email":"{{user.Email}}","banned":true,"changed":true}""", Assert.Single(ban.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+
+        await using (var db = server.NewDbContext())
+        {
+            Assert.True((await db.Users.SingleAsync(u => u.Id == user.Id)).Banned);
+            Assert.False(await db.Sessions.AnyAsync(s => s.UserId == user.Id && s.Type == SessionType.Web));
+        }
+        using var client = server.ClientFor(user);
+        var refused = await client.PostAsJsonAsync("/api/v1/agent-runs", new { action = "START", agentId = "x" });
+        Assert.Equal((HttpStatusCode.Forbidden, "account_suspended"), (refused.StatusCode, (string?)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]));
+
+        var unban = await ServerProcess.RunAsync(["admin", "unban", "--email", user.Email], Env);
+        Assert.True(unban.ExitCode == 0, unban.Stderr);
+        Assert.Equal($$"""{"userId":"{{user.Id}}","email":"{{user.Email}}","banned":false,"changed":true}""", unban.Stdout.Trim());
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/agent-runs", new { action = "START", agentId = "x" })).StatusCode);
+        var again = await ServerProcess.RunAsync(["admin", "unban", "--email", user.Email], Env);
+        Assert.Equal((0, $$"""{"userId":"{{user.Id}}","email":"{{user.Email}}","banned":false,"changed":false}"""), (again.ExitCode, again.Stdout.Trim()));
+        // The web session a ban ended stays ended.
+        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
+        browser.DefaultRequestHeaders.Add("Cookie", $"{Codebuff.Server.Auth.WebSession.Cookie}={web}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/user/profile")).StatusCode);
+    }
+
+    [Fact]
     public async Task Create_user_without_credits_adds_no_grant()
     {
         var run = await ServerProcess.RunAsync(["admin", "create-user", "--email", $"n{Guid.NewGuid():N}@example.com"], Env);
@@ -69,6 +99,9 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
     [InlineData(new[] { "admin", "grant", "--email", "a@b.c", "--credits", "5", "--type", "gift" }, "gift")]
     [InlineData(new[] { "admin", "revoke-sessions", "--email", "nobody@example.com" }, "no user with e-mail nobody@example.com")]
     [InlineData(new[] { "admin", "revoke-sessions" }, "--email")]
+    [InlineData(new[] { "admin", "ban" }, "--email")]
+    [InlineData(new[] { "admin", "ban", "--email", "nobody@example.com" }, "no user with e-mail nobody@example.com")]
+    [InlineData(new[] { "admin", "unban", "--email", "nobody@example.com" }, "no user with e-mail nobody@example.com")]
     [InlineData(new[] { "admin", "frobnicate" }, "usage:")]
     [InlineData(new[] { "admin" }, "usage:")]
     [InlineData(new[] { "serve-please" }, "usage:")]

@@ -105,7 +105,7 @@ public sealed class ApiKeyTests(AuthFixture server) : IClassFixture<AuthFixture>
         await browser.GetAsync("/api/auth/signin/github");
         var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..8];
         var code = (await (await server.Client.PostAsJsonAsync("/api/auth/cli/code", new { fingerprintId = fingerprint })).Content.ReadFromJsonAsync<JsonObject>())!;
-        await browser.GetAsync(new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
+        await CliLoginBrowser.ConfirmAsync(browser, (string)code["loginUrl"]!);
         var status = await server.Client.GetFromJsonAsync<JsonObject>(
             $"/api/auth/cli/status?fingerprintId={fingerprint}&fingerprintHash={code["fingerprintHash"]}&expiresAt={code["expiresAt"]}");
         var cliToken = (string)status!["user"]!["authToken"]!;

@@ -1,3 +1,4 @@
+using Codebuff.Contracts;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -52,8 +53,13 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             var onboard = "/onboard" + new Uri(OnTestServer(code)).Query;
             var main = await page.InnerTextAsync("main");
             Assert.True(landed.Status == 200 && new Uri(landed.Url).PathAndQuery == onboard, $"landed on {landed.Status} {landed.Url}: {main}");
-            Assert.Equal("You're logged in!", (await page.InnerTextAsync("h1")).Trim());
-            Assert.Contains($"The Codebuff CLI is now connected to {email}", main);
+            // Signing in leads to the confirmation, which shows the code the CLI printed; nothing is linked yet.
+            Assert.Equal("Connect the Codebuff CLI?", (await page.InnerTextAsync("h1")).Trim());
+            Assert.Equal(CliLoginCheck.Of((string)code["fingerprintHash"]!), (await page.InnerTextAsync("#check-code")).Trim());
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(code)).StatusCode);
+            await page.ClickAsync("#connect");
+            await page.WaitForFunctionAsync("() => document.querySelector('h1')?.textContent.trim() === \"You're logged in!\"", null, new() { Timeout = 30_000 });
+            Assert.Contains($"The Codebuff CLI is now connected to {email}", await page.InnerTextAsync("main"));
 
             // Opening the same link again (signed in now: "Continue as") changes nothing.
             await page.GotoAsync(OnTestServer(code));
@@ -100,6 +106,98 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             Assert.Null((await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
     }
 
+    /// <summary>
+    /// The attack: anyone asks for a login code and gets a signed-in user's browser to open its link — a redirect from
+    /// another site, a page that navigates there, or the link itself (the Lax cookie rides on all of these top-level
+    /// GETs). Nothing may link; the page shows the code the attacker's terminal printed, and only the user's
+    /// confirmation on that page links (here the user confirms, to show that it does).
+    /// </summary>
+    [Fact]
+    public async Task A_login_link_opened_by_a_signed_in_browser_links_nothing_until_the_user_confirms()
+    {
+        var victim = await server.CreateUserAsync();
+        var fingerprint = "attacker-" + Guid.NewGuid().ToString("N")[..10];
+        var code = await StartLoginAsync(fingerprint);
+        var onboard = new Uri(server.BaseAddress, CliLoginBrowser.OnboardPath((string)code["loginUrl"]!)).ToString();
+
+        await using var context = await Browser.NewContextAsync();
+        await context.AddCookiesAsync([new Microsoft.Playwright.Cookie
+        {
+            Name = Codebuff.Server.Auth.WebSession.Cookie, Value = await server.WebSessionTokenAsync(victim),
+            Url = server.BaseAddress.GetLeftPart(UriPartial.Authority), HttpOnly = true, SameSite = SameSiteAttribute.Lax,
+        }]);
+        await context.RouteAsync("http://attacker.example/**", route => route.Request.Url.EndsWith("/redirect")
+            ? route.FulfillAsync(new() { Status = 302, Headers = new Dictionary<string, string> { ["Location"] = onboard } })
+            : route.FulfillAsync(new() { Status = 200, ContentType = "text/html", Body = $"<script>location.href = {JsonSerializer.Serialize(onboard)};</script>" }));
+        var page = await context.NewPageAsync();
+
+        async Task AssertAskedOnlyAsync(string how)
+        {
+            await page.WaitForURLAsync(onboard, new() { WaitUntil = WaitUntilState.Commit });
+            // Enhanced navigation ("Continue as") swaps the page in place: wait for the one heading to be the new page's.
+            await page.WaitForFunctionAsync(
+                "() => { const h = document.querySelectorAll('h1'); return h.length === 1 && h[0].textContent.trim() === 'Connect the Codebuff CLI?'; }",
+                null, new() { Timeout = 30_000 });
+            Assert.Equal(CliLoginCheck.Of((string)code["fingerprintHash"]!), (await page.InnerTextAsync("#check-code")).Trim());
+            Assert.Contains("ago", await page.InnerTextAsync("#requested-at"));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(code)).StatusCode);
+            await using var db = server.NewDbContext();
+            Assert.False(await db.Sessions.AnyAsync(s => s.FingerprintId == fingerprint), how);
+            Assert.False(await db.Fingerprints.AnyAsync(f => f.Id == fingerprint), how);
+        }
+
+        await page.GotoAsync("http://attacker.example/redirect");
+        await AssertAskedOnlyAsync("an HTTP redirect from another site");
+        await page.GotoAsync("http://attacker.example/script");
+        await AssertAskedOnlyAsync("a script on another site");
+        await page.GotoAsync(onboard);
+        await AssertAskedOnlyAsync("the link itself");
+        await page.GotoAsync(OnTestServer(code));
+        await page.ClickAsync("#continue");
+        await AssertAskedOnlyAsync("the login link's Continue as");
+
+        await page.ClickAsync("#connect");
+        await page.WaitForFunctionAsync("() => document.querySelector('h1')?.textContent.trim() === \"You're logged in!\"", null, new() { Timeout = 30_000 });
+        var linked = await PollAsync(code);
+        Assert.Equal(HttpStatusCode.OK, linked.StatusCode);
+        Assert.Equal(victim.Email, (string?)(await linked.Content.ReadFromJsonAsync<JsonObject>())!["user"]!["email"]);
+    }
+
+    /// <summary>
+    /// Upstream hashed secret ‖ fingerprintId ‖ expiresAt run together, so the signature of ("atk19", E) also signed
+    /// ("atk1", "9" + E): a login that never expires. Each field is now length-prefixed; any altered field is refused.
+    /// </summary>
+    [Fact]
+    public async Task A_code_altered_in_any_field_is_refused()
+    {
+        var signed = await StartLoginAsync("atk19");
+        var (expiresAt, hash) = (signed["expiresAt"]!.ToJsonString(), (string)signed["fingerprintHash"]!);
+        using var browser = Web.PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(await server.CreateUserAsync()));
+        var genuine = $"/onboard?auth_code=atk19.{expiresAt}.{hash}";
+        var token = await Web.PageForms.TokenAsync(browser, genuine);
+        var flipped = (hash[0] == 'a' ? "b" : "a") + hash[1..];
+        foreach (var forged in new[] { $"atk1.9{expiresAt}.{hash}", $"atk19{expiresAt[0]}.{expiresAt[1..]}.{hash}", $"atk18.{expiresAt}.{hash}",
+                     $"atk19.{long.Parse(expiresAt) + 1}.{hash}", $"atk19.{expiresAt}.{flipped}", $"atk19.{expiresAt}.{hash.ToUpperInvariant()}", $"atk19.+{expiresAt}.{hash}" })
+        {
+            var path = "/onboard?auth_code=" + Uri.EscapeDataString(forged);
+            var opened = await browser.GetAsync(path);
+            Assert.True(opened.StatusCode == HttpStatusCode.BadRequest, $"{forged}: {(int)opened.StatusCode}");
+            Assert.Contains("Invalid auth code", await opened.Content.ReadAsStringAsync());
+            // Its page offers no confirmation, so a post of one (with a valid token) is refused too.
+            var posted = await Web.PageForms.PostAsync(browser, path, CliLoginBrowser.ConnectForm, new Dictionary<string, string>(), token);
+            Assert.Equal(HttpStatusCode.BadRequest, posted.Status);
+            Assert.DoesNotContain("logged in", posted.Body);
+        }
+        var shifted = await server.Client.GetAsync($"/api/auth/cli/status?fingerprintId=atk1&fingerprintHash={hash}&expiresAt=9{expiresAt}");
+        Assert.Equal((HttpStatusCode.Unauthorized, """{"error":"Authentication failed"}"""), (shifted.StatusCode, await shifted.Content.ReadAsStringAsync()));
+        await using (var db = server.NewDbContext())
+            Assert.False(await db.Fingerprints.AnyAsync(f => f.Id.StartsWith("atk1")));
+
+        // The genuine code still links.
+        Assert.Equal(HttpStatusCode.OK, (await Web.PageForms.PostAsync(browser, genuine, CliLoginBrowser.ConnectForm, new Dictionary<string, string>(), token)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PollAsync(signed)).StatusCode);
+    }
+
     [Fact]
     public async Task Forged_expired_and_incomplete_polls_are_refused()
     {
@@ -133,16 +231,16 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         using (var a = server.Browserish(out _))
         {
             await a.GetAsync("/api/auth/signin/github");
-            Assert.Contains("You&#39;re logged in!", await a.GetStringAsync(new Uri((string)first["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard")));
+            Assert.Contains("You&#39;re logged in!", (await CliLoginBrowser.ConfirmAsync(a, (string)first["loginUrl"]!)).Body);
         }
 
         var second = await StartLoginAsync(fingerprint);
         server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "second", null, $"second{Guid.NewGuid():N}@example.com");
         using var b = server.Browserish(out _);
         await b.GetAsync("/api/auth/signin/github");
-        var refused = await b.GetAsync(new Uri((string)second["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
-        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
-        Assert.Contains("already logged in as someone else", await refused.Content.ReadAsStringAsync());
+        var refused = await CliLoginBrowser.ConfirmAsync(b, (string)second["loginUrl"]!);
+        Assert.Equal(HttpStatusCode.Conflict, refused.Status);
+        Assert.Contains("already logged in as someone else", refused.Body);
         Assert.Equal(HttpStatusCode.Unauthorized, (await PollAsync(second)).StatusCode);
         await using var db = server.NewDbContext();
         Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli));
@@ -179,10 +277,9 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         var fingerprint = "codebuff-cli-" + Guid.NewGuid().ToString("N")[..10];
         server.GitHub.NextUser = new FakeGitHub.GitHubIdentity(Random.Shared.NextInt64(1, long.MaxValue / 2), "again", null, $"again{Guid.NewGuid():N}@example.com");
         var code = await StartLoginAsync(fingerprint);
-        var onboard = new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard");
         using var browser = server.Browserish(out _);
         await browser.GetAsync("/api/auth/signin/github");
-        Assert.Contains("You&#39;re logged in!", await browser.GetStringAsync(onboard));
+        Assert.Contains("You&#39;re logged in!", (await CliLoginBrowser.ConfirmAsync(browser, (string)code["loginUrl"]!)).Body);
         var first = (await (await PollAsync(code)).Content.ReadFromJsonAsync<JsonObject>())!["user"]!;
         var firstToken = (string)first["authToken"]!;
         Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", firstToken);
@@ -191,7 +288,7 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
             new { userId = (string)first["id"]!, fingerprintId = fingerprint, fingerprintHash = (string)code["fingerprintHash"]! });
 
         // The same link, still inside its window: a new session with a new token; the old one does not come back.
-        Assert.Contains("You&#39;re logged in!", await browser.GetStringAsync(onboard));
+        Assert.Contains("You&#39;re logged in!", (await CliLoginBrowser.ConfirmAsync(browser, (string)code["loginUrl"]!)).Body);
         var second = (await (await PollAsync(code)).Content.ReadFromJsonAsync<JsonObject>())!["user"]!;
         Assert.NotEqual(firstToken, (string)second["authToken"]!);
         Assert.Equal(HttpStatusCode.Unauthorized, (await asFirst.GetAsync("/api/v1/me")).StatusCode);
@@ -208,7 +305,7 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         var code = await StartLoginAsync(fingerprint);
         using var browser = server.Browserish(out _);
         await browser.GetAsync("/api/auth/signin/github");
-        await browser.GetAsync(new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
+        await CliLoginBrowser.ConfirmAsync(browser, (string)code["loginUrl"]!);
 
         // The poll collects the token once; what stays in the database (the session's hash, the sealed copy until
         // then) is not the token and does not work as one.
@@ -241,9 +338,9 @@ public sealed class CliLoginFlowTests(AuthFixture server) : IClassFixture<AuthFi
         for (var round = 0; round < 5; round++)
         {
             var fingerprint = "codebuff-cli-race" + Guid.NewGuid().ToString("N")[..8];
-            var onboard = new Uri((string)(await StartLoginAsync(fingerprint))["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard");
-            var answers = await Task.WhenAll(a.GetAsync(onboard), b.GetAsync(onboard));
-            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(r => r.StatusCode).Order());
+            var loginUrl = (string)(await StartLoginAsync(fingerprint))["loginUrl"]!;
+            var answers = await Task.WhenAll(CliLoginBrowser.ConfirmAsync(a, loginUrl), CliLoginBrowser.ConfirmAsync(b, loginUrl));
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(r => r.Status).Order());
             await using var db = server.NewDbContext();
             Assert.Equal(1, await db.Sessions.CountAsync(s => s.FingerprintId == fingerprint && s.Type == SessionType.Cli));
         }

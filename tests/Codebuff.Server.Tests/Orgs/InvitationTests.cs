@@ -110,7 +110,7 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
     }
 
     [Fact]
-    public async Task Bad_invitations_are_400_revoke_removes_and_bulk_adds_existing_users()
+    public async Task Bad_invitations_are_400_revoke_removes_and_bulk_asks_every_address()
     {
         var owner = await server.CreateUserAsync();
         var existing = await server.CreateUserAsync();
@@ -128,8 +128,12 @@ public sealed class InvitationTests(OrgFixture server) : IClassFixture<OrgFixtur
         {
             invitations = new[] { new { email = existing.Email, role = "admin" }, new { email = "ghost@example.com", role = "member" }, new { email = owner.Email, role = "member" } },
         });
-        Assert.Equal((HttpStatusCode.Created, $$$"""{"success":true,"added":1,"skipped":[{"email":"ghost@example.com","reason":"User not found"},{"email":"{{{owner.Email}}}","reason":"Already a member"}]}"""), bulk);
-        Assert.Contains(await server.MembersAsync(org), m => m.UserId == existing.Id && m.Role == OrgRole.Admin);
+        // [our choice] skipped names only members: an address without an account is invited, an existing user is pending.
+        Assert.Equal((HttpStatusCode.Created, $$$"""{"success":true,"added":2,"skipped":[{"email":"{{{owner.Email}}}","reason":"Already a member"}]}"""), bulk);
+        Assert.DoesNotContain(await server.MembersAsync(org), m => m.UserId == existing.Id);
+        Assert.Equal([(existing.Id, "admin")], await server.PendingAsync(org));
+        await using var db = server.NewDbContext();
+        Assert.True(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id && i.Email == "ghost@example.com" && i.AcceptedAt == null));
     }
 
     [Fact]

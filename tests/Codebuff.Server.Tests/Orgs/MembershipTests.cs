@@ -58,10 +58,16 @@ public sealed class MembershipTests(OrgFixture server) : IClassFixture<OrgFixtur
         var org = await server.CreateOrgAsync(owner, (admin, OrgRole.Admin), (member, OrgRole.Member));
         var asAdmin = server.ClientFor(admin);
 
-        Assert.Equal((HttpStatusCode.NotFound, E("User not found")), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = "ghost@example.com", role = "member" }));
+        // [our choice] Every address gets the same answer: an address without an account is invited by e-mail.
+        Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = "ghost@example.com", role = "member" }));
+        await using (var db = server.NewDbContext())
+            Assert.True(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id && i.Email == "ghost@example.com" && i.AcceptedAt == null));
         Assert.Equal((HttpStatusCode.Conflict, E("User is already a member")), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = member.Email, role = "member" }));
         Assert.Equal((HttpStatusCode.Forbidden, E("Only owners can modify owner roles")), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = newcomer.Email, role = "owner" }));
         Assert.Equal((HttpStatusCode.BadRequest, E("Role must be one of owner, admin, member")), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = newcomer.Email, role = "boss" }));
+        // An existing user added directly is pending, not a member, until they accept.
+        Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), await asAdmin.SendAsync(HttpMethod.Post, $"/api/orgs/{org.Id}/members", new { email = newcomer.Email, role = "member" }));
+        Assert.Equal([(newcomer.Id, "member")], await server.PendingAsync(org));
         Assert.Equal((HttpStatusCode.NotFound, E("Member not found")), await asAdmin.SendAsync(HttpMethod.Patch, $"/api/orgs/{org.Id}/members/{newcomer.Id}", new { role = "admin" }));
         Assert.Equal((HttpStatusCode.Forbidden, E("Insufficient permissions")), await server.ClientFor(member).SendAsync(HttpMethod.Delete, $"/api/orgs/{org.Id}/members/{admin.Id}"));
 
@@ -73,7 +79,7 @@ public sealed class MembershipTests(OrgFixture server) : IClassFixture<OrgFixtur
         }
         Assert.Equal((HttpStatusCode.OK, """{"success":true}"""), await server.ClientFor(member).SendAsync(HttpMethod.Delete, $"/api/orgs/{org.Id}/members/{member.Id}"));
         await using (var db = server.NewDbContext())
-            Assert.False(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id));
+            Assert.False(await db.OrgInvites.AnyAsync(i => i.OrgId == org.Id && i.Email == member.Email));
         Assert.DoesNotContain(await server.MembersAsync(org), m => m.UserId == member.Id);
     }
 }

@@ -129,6 +129,14 @@ public class OrgFixture : ChatFixture
         finally { _siteAdminGate.Release(); }
     }
 
+    /// <summary>Users added directly who have not accepted yet (service.org_member_pending): user id and role offered.</summary>
+    public async Task<List<(string UserId, string Role)>> PendingAsync(TestOrg org)
+    {
+        await using var db = NewDbContext();
+        var rows = await db.Database.SqlQuery<string>($"SELECT user_id || ':' || role::text AS \"Value\" FROM service.org_member_pending WHERE org_id = {org.Id} ORDER BY user_id").ToListAsync();
+        return rows.Select(r => r.Split(':') is [var user, var role] ? (user, role) : throw new InvalidOperationException(r)).ToList();
+    }
+
     public async Task<List<OrgMember>> MembersAsync(TestOrg org)
     {
         await using var db = NewDbContext();

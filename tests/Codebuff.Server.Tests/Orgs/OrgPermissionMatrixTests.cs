@@ -84,7 +84,8 @@ public sealed class OrgPermissionMatrixTests(OrgFixture server) : IClassFixture<
         new("add member", HttpMethod.Post, w => $"/api/orgs/{w.Org.Id}/members", w => new { email = w.Fresh.Email, role = "member" }, Access.Admin, async (w, me, r, json) =>
         {
             Assert.Equal((HttpStatusCode.Created, """{"success":true}"""), (r.StatusCode, json.ToJsonString()));
-            Assert.Contains(await w.Server.MembersAsync(w.Org), m => m.UserId == w.Fresh.Id && m.Role == OrgRole.Member);
+            Assert.DoesNotContain(await w.Server.MembersAsync(w.Org), m => m.UserId == w.Fresh.Id);
+            Assert.Contains((w.Fresh.Id, "member"), await w.Server.PendingAsync(w.Org));
         }),
         new("change role", HttpMethod.Patch, w => $"/api/orgs/{w.Org.Id}/members/{w.Target.Id}", _ => new { role = "admin" }, Access.Admin, async (w, me, r, json) =>
         {
@@ -111,7 +112,7 @@ public sealed class OrgPermissionMatrixTests(OrgFixture server) : IClassFixture<
         new("bulk invite", HttpMethod.Post, w => $"/api/orgs/{w.Org.Id}/invitations/bulk", w => new { invitations = new[] { new { email = w.Fresh.Email, role = "member" } } }, Access.Admin, async (w, me, r, json) =>
         {
             Assert.Equal((HttpStatusCode.Created, """{"success":true,"added":1,"skipped":[]}"""), (r.StatusCode, json.ToJsonString()));
-            Assert.Contains(await w.Server.MembersAsync(w.Org), m => m.UserId == w.Fresh.Id);
+            Assert.Contains((w.Fresh.Id, "member"), await w.Server.PendingAsync(w.Org));
         }),
         new("revoke invitation", HttpMethod.Delete, w => $"/api/orgs/{w.Org.Id}/invitations/{Uri.EscapeDataString(w.Outsider.Email)}", _ => null, Access.Admin, async (w, me, r, json) =>
         {

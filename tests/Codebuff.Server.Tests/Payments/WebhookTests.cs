@@ -145,7 +145,7 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         using var client = server.ClientFor(user);
         var refused = await client.PostAsJsonAsync("/api/stripe/buy-credits", new { credits = 500 });
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
-        Assert.Equal("Your account has been suspended. Please contact support.", (string)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]!);
+        Assert.Equal("account_suspended", (string)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]!);
     }
 
     /// <summary>

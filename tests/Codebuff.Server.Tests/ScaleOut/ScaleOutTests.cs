@@ -28,8 +28,7 @@ public sealed class ScaleOutTests(ScaleOutFixture server) : IClassFixture<ScaleO
 
         // The browser signs in (start, GitHub, callback: three instances) and opens the login link on yet another.
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/auth/signin/github")).StatusCode);
-        var onboard = await browser.GetAsync(new Uri((string)code["loginUrl"]!).PathAndQuery.Replace("/login", "/onboard"));
-        Assert.Contains("You&#39;re logged in!", await onboard.Content.ReadAsStringAsync());
+        Assert.Contains("You&#39;re logged in!", (await CliLoginBrowser.ConfirmAsync(browser, (string)code["loginUrl"]!)).Body);
 
         var done = await cli.GetAsync(poll);
         Assert.Equal(HttpStatusCode.OK, done.StatusCode);

@@ -196,6 +196,24 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
         Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(user).GetAsync("/api/v1/me")).StatusCode);
     }
 
+    /// <summary>One step revokes every API key (what the password reset page and e-mail point to); other users' keys stay.</summary>
+    [Fact]
+    public async Task Revoke_all_api_keys_revokes_every_key_of_the_user_at_once()
+    {
+        var user = await server.CreateUserAsync();
+        var other = await server.CreateUserAsync();
+        using var client = PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(user));
+        await PageForms.PostAsync(client, "/profile?tab=api-keys", "create-key", new Dictionary<string, string> { ["Create.Days"] = "30" });
+        var (status, page) = await PageForms.PostAsync(client, "/profile?tab=api-keys", "revoke-all-keys", new Dictionary<string, string>());
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("2 API keys revoked.", page);
+        Assert.Contains("You have no API keys.", page);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(user).GetAsync("/api/v1/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(other).GetAsync("/api/v1/me")).StatusCode);
+        await using var db = server.NewDbContext();
+        Assert.False(await db.Sessions.AnyAsync(s => s.UserId == user.Id && s.Type == SessionType.Pat));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("366")]

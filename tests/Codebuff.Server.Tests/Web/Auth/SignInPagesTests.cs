@@ -163,6 +163,16 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         var email = NewEmail();
         var userId = await CreateUserWithPasswordAsync(email, Password);
         var otherSession = await server.WebSessionTokenAsync(new TestUser(userId, email, ""));
+        // Whoever had the old password may also have logged a CLI in; an API key is a deliberate credential and stays.
+        var (cliToken, apiKey, fingerprint) = (Guid.NewGuid().ToString(), TokenHasher.NewPersonalAccessToken(), "fp-reset-" + Guid.NewGuid().ToString("N")[..8]);
+        await using (var db = server.NewDbContext())
+        {
+            var hasher = server.Services.GetRequiredService<TokenHasher>();
+            db.Fingerprints.Add(new Fingerprint { Id = fingerprint, SigHash = new string('c', 64) });
+            db.Sessions.Add(new Session { SessionToken = hasher.Hash(cliToken), UserId = userId, Type = SessionType.Cli, Expires = CliLogin.CliSessionExpiry, FingerprintId = fingerprint });
+            db.Sessions.Add(new Session { SessionToken = hasher.Hash(apiKey), UserId = userId, Type = SessionType.Pat, Expires = DateTime.UtcNow.AddDays(30) });
+            await db.SaveChangesAsync();
+        }
         await using var tab = await DashboardTab.OpenAsync(server);
 
         // An unknown address gets the same answer and no mail.
@@ -174,11 +184,14 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
             await SubmitAsync(tab, "#send-reset");
             Assert.Contains($"If {address} can be used for this", await tab.Page.InnerTextAsync("#check-email"));
         }
-        var link = LocalAuthFixture.LinkPath(await server.SingleEmailToAsync(email));
+        var mail = await server.SingleEmailToAsync(email);
+        var link = LocalAuthFixture.LinkPath(mail);
         Assert.DoesNotContain(server.Emails, m => m.To == stranger);
+        Assert.Contains("revoke them all at http://localhost:5000/profile?tab=api-keys", mail.Text);
 
         await tab.GotoAsync(link);
         Assert.Equal("Choose a new password", await tab.HeadingAsync());
+        Assert.Equal("/profile?tab=api-keys", await tab.Page.GetAttributeAsync("#api-keys-hint a", "href"));
         await tab.Page.FillAsync("#password", "a new password");
         await tab.Page.FillAsync("#confirm", "another password");
         await SubmitAsync(tab, "#set-password");
@@ -194,9 +207,14 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
             old.DefaultRequestHeaders.Add("Cookie", $"{WebSession.Cookie}={otherSession}");
             Assert.Equal(HttpStatusCode.Unauthorized, (await old.GetAsync("/api/user/profile")).StatusCode);
         }
+        // So is the CLI's (its fingerprint unclaimed); the API key still works.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(new TestUser(userId, email, cliToken)).GetAsync("/api/v1/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(new TestUser(userId, email, apiKey)).GetAsync("/api/v1/me")).StatusCode);
         await using (var db = server.NewDbContext())
         {
             Assert.Equal(1, await db.Sessions.CountAsync(s => s.UserId == userId && s.Type == SessionType.Web));
+            Assert.False(await db.Sessions.AnyAsync(s => s.UserId == userId && s.Type == SessionType.Cli));
+            Assert.Null((await db.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
             Assert.False(await db.VerificationTokens.AnyAsync(t => t.Identifier == "reset:" + userId));
         }
 
@@ -240,6 +258,10 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await using var tab = await DashboardTab.OpenAsync(server);
         await SignInAsync(tab, email, Password, loginPath);
         Assert.Equal("/onboard", new Uri(tab.Page.Url).AbsolutePath);
+        // Signing in only leads to the confirmation; the user compares the code with the terminal's and connects.
+        Assert.Equal("Connect the Codebuff CLI?", await tab.HeadingAsync());
+        Assert.Equal(Codebuff.Contracts.CliLoginCheck.Of((string)code["fingerprintHash"]!), (await tab.Page.InnerTextAsync("#check-code")).Trim());
+        await SubmitAsync(tab, "#connect");
         Assert.Equal("You're logged in!", await tab.HeadingAsync());
 
         var status = await server.Client.GetAsync($"/api/auth/cli/status?fingerprintId={fingerprint}&fingerprintHash={code["fingerprintHash"]}&expiresAt={code["expiresAt"]}");
