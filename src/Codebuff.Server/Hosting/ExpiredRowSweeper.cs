@@ -2,11 +2,11 @@ namespace Codebuff.Server.Hosting;
 
 /// <summary>
 /// Once a minute, on every instance (the deletes are idempotent, so several sweepers do no harm): CLI login tokens
-/// whose window has passed and rate-limit rows nobody has touched lately. A database that does not answer is skipped
+/// whose window has passed, rate-limit rows nobody has touched lately, and trace steps past their retention. A database that does not answer is skipped
 /// until the next round.
 /// </summary>
 public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault vault, SharedRateLimits limits, TimeProvider clock,
-    ILogger<ExpiredRowSweeper> log) : BackgroundService
+    IOptions<AgentRuns.TraceOptions> traces, ILogger<ExpiredRowSweeper> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,6 +30,7 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
                 await using var scope = scopes.CreateAsyncScope();
                 await vault.SweepAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), clock.GetUtcNow(), stoppingToken);
                 await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
+                await AgentRuns.TraceStep.SweepAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), clock.GetUtcNow(), traces.Value, stoppingToken);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {

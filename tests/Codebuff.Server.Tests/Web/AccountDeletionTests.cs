@@ -25,6 +25,7 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
         Assert.Equal(HttpStatusCode.OK, (await api.PostChatAsync(ChatFixture.ChatBody("test/model", runId, stream: false))).StatusCode);
         var message = Assert.Single(await server.WaitForMessagesAsync(user.Id, 1));
         Assert.NotEqual("\"\"", message.Response);
+        Assert.Equal(1, await TraceStepsAsync(user.Id, wantAtLeast: 1));
         var elsewhere = await server.WebSessionTokenAsync(user); // signed in in another browser too
         var coOwned = await server.CreateOrgAsync(other, (user, OrgRole.Owner));
         var mine = await server.CreateOrgAsync(user, (other, OrgRole.Owner)); // co-owned: the other owner takes it over
@@ -73,6 +74,19 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
         Assert.Equal("\"\"", kept.Response);
         Assert.Null(kept.ReasoningText);
         Assert.True(await after.AgentRuns.AnyAsync(r => r.Id == runId));
+        Assert.Equal(0, await TraceStepsAsync(user.Id, wantAtLeast: 0));
+    }
+
+    /// <summary>The user's stored trace steps, once at least <paramref name="wantAtLeast"/> are there (they are written after the call).</summary>
+    async Task<int> TraceStepsAsync(string userId, int wantAtLeast)
+    {
+        for (var i = 0; ; i++)
+        {
+            await using var db = server.NewDbContext();
+            var n = await db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM service.trace_step WHERE user_id = {userId}").SingleAsync();
+            if (n >= wantAtLeast || i == 100) return n;
+            await Task.Delay(100);
+        }
     }
 
     [Fact]
