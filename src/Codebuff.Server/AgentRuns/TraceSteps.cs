@@ -150,9 +150,13 @@ public sealed class TraceRecorder(IServiceScopeFactory scopes, IOptions<TraceOpt
         var messages = JsonSerializer.Serialize(s.Messages, JsonOptions);
         var toolCalls = JsonSerializer.Serialize(s.ToolCalls, JsonOptions);
         var at = new DateTimeOffset(s.CreatedAt, TimeSpan.Zero);
+        // Only for a user who has not deleted the account: the key-share lock waits for a deletion in progress (which
+        // holds the row FOR UPDATE and erases trace rows) and then sees its tombstone, so no content outlives it.
+        var tombstone = AccountDeletion.TombstoneEmail(s.UserId);
         return db.Database.ExecuteSqlAsync($"""
             INSERT INTO service.trace_step (call_id, message_id, user_id, run_id, created_at, prompt, project, system_prompt, messages, tool_calls, truncated)
-            VALUES ({s.CallId}, {s.MessageId}, {s.UserId}, {s.RunId}, {at}, {s.Prompt}, {s.Project}, {s.SystemPrompt}, {messages}::jsonb, {toolCalls}::jsonb, {s.Truncated})
+            SELECT {s.CallId}, {s.MessageId}, u.id, {s.RunId}, {at}, {s.Prompt}, {s.Project}, {s.SystemPrompt}, {messages}::jsonb, {toolCalls}::jsonb, {s.Truncated}
+            FROM "user" u WHERE u.id = {s.UserId} AND u.email <> {tombstone} FOR KEY SHARE
             ON CONFLICT (call_id) DO NOTHING
             """, ct);
     }
