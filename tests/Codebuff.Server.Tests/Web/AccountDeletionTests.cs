@@ -101,6 +101,22 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
     }
 
     [Fact]
+    public async Task A_deletion_posted_without_the_pages_antiforgery_token_is_refused()
+    {
+        // What a cross-site form would send with the victim's cookie: the right fields, no token from the page.
+        var user = await server.CreateUserAsync();
+        using var client = PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(user));
+        var response = await client.PostAsync("/profile?tab=account", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "delete-account", ["Delete.Confirm"] = user.Email,
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await using var db = server.NewDbContext();
+        Assert.Equal(user.Email, (await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id)).Email);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(user).GetAsync("/api/v1/me?fields=id")).StatusCode);
+    }
+
+    [Fact]
     public async Task Deleting_is_refused_with_what_to_do_first_while_the_user_is_an_orgs_only_owner_or_owns_a_publisher()
     {
         var user = await server.CreateUserAsync();
