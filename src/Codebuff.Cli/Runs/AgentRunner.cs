@@ -161,7 +161,12 @@ public sealed class AgentRunner(RunSession session)
             ["stream"] = true,
             ["max_tokens"] = 32000,
             ["provider"] = me.Agent.ProviderOptions?.DeepClone() ?? new JsonObject { ["allow_fallbacks"] = true },
-            ["codebuff_metadata"] = new JsonObject { ["run_id"] = me.RunId, ["client_id"] = session.ClientId, ["cost_mode"] = session.Options.CostMode },
+            ["codebuff_metadata"] = new JsonObject
+            {
+                ["run_id"] = me.RunId, ["client_id"] = session.ClientId, ["cost_mode"] = session.Options.CostMode,
+                // Names the run's project on the dashboard's /runs (the folder's name, not its path).
+                ["project_name"] = Path.GetFileName(Path.TrimEndingDirectorySeparator(session.Options.ProjectRoot)),
+            },
         };
         if (tools.Count > 0) body["tools"] = tools.DeepClone();
         if (me.Agent.ReasoningOptions is { } reasoning) body["reasoning"] = reasoning.DeepClone();

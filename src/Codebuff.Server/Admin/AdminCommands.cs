@@ -64,6 +64,19 @@ public static class AdminCommands
 
         var ban = BanCommand("ban", "Suspend a user: their web sessions end, and CLI sessions and tokens may no longer spend, publish or grant", true, openScope, output);
         var unban = BanCommand("unban", "Lift a user's suspension", false, openScope, output);
+        var deleteEmail = new Option<string>("--email") { Description = "the user's e-mail address", Required = true };
+        var deleteUser = new Command("delete-user", "Delete a user's account: sign out everywhere, erase personal data, keep billing facts (README: Deleting an account)") { deleteEmail };
+        deleteUser.SetAction(async (parse, ct) =>
+        {
+            await using var scope = await openScope(ct);
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            var address = parse.GetValue(deleteEmail)!;
+            var userId = await db.Users.Where(u => u.Email == address).Select(u => u.Id).FirstOrDefaultAsync(ct)
+                         ?? throw new AdminException($"no user with e-mail {address}");
+            if (await AccountDeletion.DeleteAsync(db, userId, ct) is { } refused) throw new AdminException(refused.Message);
+            await output.WriteLineAsync(JsonSerializer.Serialize(new DeletedUser(userId, address, AccountDeletion.TombstoneEmail(userId)), JsonOptions));
+            return 0;
+        });
 
         var all = new Option<bool>("--all") { Description = "also list rows still being retried (default: only those left for an operator)" };
         var syncFailures = new Command("sync-failures", "List payment sync failures (sync_failure) as JSON lines") { all };
@@ -77,7 +90,7 @@ public static class AdminCommands
 
         return new RootCommand("Codebuff administration")
         {
-            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions, ban, unban, syncFailures },
+            new Command("admin", "Operator commands") { createUser, grant, listUsers, revokeSessions, ban, unban, deleteUser, syncFailures },
         };
     }
 
@@ -199,6 +212,7 @@ public sealed record ListedUser(string UserId, string Email, string? Name, strin
 public sealed record RevokedSessions(string UserId, string Email, int Revoked);
 
 public sealed record BanResult(string UserId, string Email, bool Banned, bool Changed);
+public sealed record DeletedUser(string UserId, string Email, string TombstoneEmail);
 
 /// <summary>Bad input to an admin command: printed as one line, exit code 2.</summary>
 public sealed class AdminException(string message) : Exception(message);

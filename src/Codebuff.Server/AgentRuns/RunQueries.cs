@@ -22,6 +22,10 @@ public static class RunQueries
         [JsonPropertyName("completed_at")] public DateTime? CompletedAt { get; init; }
         [JsonPropertyName("duration_ms")] public int? DurationMs { get; init; }
         [JsonPropertyName("error_message")] public string? ErrorMessage { get; init; }
+        /// <summary>The last user message of the run's first traced call, while its trace is kept.</summary>
+        public string? Prompt { get; init; }
+        /// <summary>The repo_url, else the CLI's project folder name, the run's first traced call was sent with.</summary>
+        public string? Project { get; init; }
     }
 
     public sealed class StepRow
@@ -57,28 +61,56 @@ public static class RunQueries
         [JsonPropertyName("reasoning_text")] public string? ReasoningText { get; init; }
     }
 
+    /// <summary>A step's stored trace content (service.trace_step), by the message id its step names.</summary>
+    public sealed class StepContentRow
+    {
+        [JsonPropertyName("message_id")] public required string MessageId { get; init; }
+        [JsonPropertyName("system_prompt")] public string? SystemPrompt { get; init; }
+        /// <summary>JSON text: the messages new in the call's request, [{role, content, tool_call_id}].</summary>
+        public required string Messages { get; init; }
+        /// <summary>JSON text: the answer's tool calls, [{id, name, arguments}].</summary>
+        [JsonPropertyName("tool_calls")] public required string ToolCalls { get; init; }
+        public bool Truncated { get; init; }
+    }
+
     public sealed record Page(IReadOnlyList<RunRow> Runs, [property: JsonPropertyName("next_cursor")] string? NextCursor);
     public sealed record Trace([property: JsonPropertyName("root_run_id")] string RootRunId,
-        [property: JsonPropertyName("user_id")] string UserId, IReadOnlyList<RunRow> Runs, IReadOnlyList<StepRow> Steps, IReadOnlyList<MessageRow> Messages);
+        [property: JsonPropertyName("user_id")] string UserId, IReadOnlyList<RunRow> Runs, IReadOnlyList<StepRow> Steps, IReadOnlyList<MessageRow> Messages,
+        [property: JsonPropertyName("step_contents")] IReadOnlyList<StepContentRow> StepContents);
 
+    /// <summary>/runs filters: an agent id, a status (agent_run_status), a day (UTC); null matches all.</summary>
+    public sealed record RunFilter(string? AgentId = null, AgentRunStatus? Status = null, DateOnly? Day = null);
+
+    // The run's prompt and project come from its first traced call (trace_step_run_id).
     const string Columns = """
-        id AS "Id", agent_id AS "AgentId", parent_run_id AS "ParentRunId", root_run_id AS "RootRunId", depth AS "Depth",
-        status::text AS "Status", total_steps AS "TotalSteps", total_credits AS "TotalCredits", created_at AS "CreatedAt",
-        completed_at AS "CompletedAt", duration_ms AS "DurationMs", error_message AS "ErrorMessage"
+        r.id AS "Id", r.agent_id AS "AgentId", r.parent_run_id AS "ParentRunId", r.root_run_id AS "RootRunId", r.depth AS "Depth",
+        r.status::text AS "Status", r.total_steps AS "TotalSteps", r.total_credits AS "TotalCredits", r.created_at AS "CreatedAt",
+        r.completed_at AS "CompletedAt", r.duration_ms AS "DurationMs", r.error_message AS "ErrorMessage", t.prompt AS "Prompt", t.project AS "Project"
+        """;
+
+    const string FirstTrace = """
+        LEFT JOIN LATERAL (SELECT prompt, project FROM service.trace_step s WHERE s.run_id = r.id AND s.user_id = r.user_id
+                           ORDER BY s.created_at LIMIT 1) t ON true
         """;
 
     /// <summary>One page of the user's runs older than the cursor ("ticks:id" of the last run of the previous page).</summary>
-    public static async Task<Page> UserRunsAsync(AppDbContext db, string userId, string? cursor, int limit, CancellationToken ct)
+    public static async Task<Page> UserRunsAsync(AppDbContext db, string userId, string? cursor, int limit, CancellationToken ct, RunFilter? filter = null)
     {
         var (at, id) = ParseCursor(cursor);
+        var from = filter?.Day is { } day ? new DateTime(day, TimeOnly.MinValue, DateTimeKind.Utc) : (DateTime?)null;
         var rows = await db.Database.SqlQueryRaw<RunRow>($"""
-            SELECT {Columns} FROM agent_run
-            WHERE user_id = @u AND (@at::timestamptz IS NULL OR (created_at, id) < (@at, @id))
-            ORDER BY created_at DESC, id DESC LIMIT @n
+            SELECT {Columns} FROM agent_run r {FirstTrace}
+            WHERE r.user_id = @u AND (@at::timestamptz IS NULL OR (r.created_at, r.id) < (@at, @id))
+              AND (@agent::text IS NULL OR r.agent_id = @agent) AND (@status::text IS NULL OR r.status::text = @status)
+              AND (@from::timestamptz IS NULL OR (r.created_at >= @from AND r.created_at < @from + interval '1 day'))
+            ORDER BY r.created_at DESC, r.id DESC LIMIT @n
             """,
             new NpgsqlParameter("u", userId),
             new NpgsqlParameter("at", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)at ?? DBNull.Value },
             new NpgsqlParameter("id", NpgsqlTypes.NpgsqlDbType.Text) { Value = id ?? "" },
+            new NpgsqlParameter("agent", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)filter?.AgentId ?? DBNull.Value },
+            new NpgsqlParameter("status", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)filter?.Status?.ToString().ToLowerInvariant() ?? DBNull.Value },
+            new NpgsqlParameter("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)from ?? DBNull.Value },
             new NpgsqlParameter("n", limit + 1)).ToListAsync(ct);
         var more = rows.Count > limit;
         if (more) rows.RemoveAt(limit);
@@ -105,7 +137,7 @@ public static class RunQueries
             .Select(r => new { r.RootRunId, r.UserId }).FirstOrDefaultAsync(ct);
         if (run is not { RootRunId: { } root, UserId: { } owner }) return null;
         var runs = await db.Database.SqlQueryRaw<RunRow>($"""
-            SELECT {Columns} FROM agent_run WHERE root_run_id = @root AND user_id = @u ORDER BY depth, created_at, id
+            SELECT {Columns} FROM agent_run r {FirstTrace} WHERE r.root_run_id = @root AND r.user_id = @u ORDER BY r.depth, r.created_at, r.id
             """, new NpgsqlParameter("root", root), new NpgsqlParameter("u", owner)).ToListAsync(ct);
         var ids = runs.Select(r => r.Id).ToArray();
         var steps = await db.Database.SqlQueryRaw<StepRow>("""
@@ -122,6 +154,11 @@ public static class RunQueries
                    request::text AS "Request", response::text AS "Response", reasoning_text AS "ReasoningText"
             FROM message WHERE id = ANY(@ids) AND user_id = @u ORDER BY finished_at, id
             """, new NpgsqlParameter("ids", messageIds), new NpgsqlParameter("u", owner)).ToListAsync(ct);
-        return new Trace(root, owner, runs, steps, messages);
+        var contents = messageIds.Length == 0 ? [] : await db.Database.SqlQueryRaw<StepContentRow>("""
+            SELECT DISTINCT ON (message_id) message_id AS "MessageId", system_prompt AS "SystemPrompt", messages::text AS "Messages",
+                   tool_calls::text AS "ToolCalls", truncated AS "Truncated"
+            FROM service.trace_step WHERE message_id = ANY(@ids) AND user_id = @u ORDER BY message_id, created_at
+            """, new NpgsqlParameter("ids", messageIds), new NpgsqlParameter("u", owner)).ToListAsync(ct);
+        return new Trace(root, owner, runs, steps, messages, contents);
     }
 }

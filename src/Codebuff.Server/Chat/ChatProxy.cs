@@ -1,4 +1,5 @@
 using System.Text;
+using Codebuff.Server.AgentRuns;
 using Codebuff.Server.Orgs;
 using Codebuff.Server.Tools;
 using static Codebuff.Server.Chat.ProviderJson;
@@ -9,7 +10,7 @@ namespace Codebuff.Server.Chat;
 /// Non-streaming completions (one call, or n in parallel answered as one) and the billing step every answer goes
 /// through; streams are relayed by <see cref="SseRelay"/>.
 /// </summary>
-public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, TokenCounter tokens)
+public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, TokenCounter tokens, TraceRecorder traces)
 {
     public async Task<IResult> CompleteAsync(JsonObject body, ProxyCall call)
     {
@@ -17,11 +18,11 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         var (json, error) = await provider.ReadCompletionAsync(body, call);
         if (json is null) return error!;
 
-        var state = StateFor(json, call);
+        var state = StateFor(json, call, body);
         var message = First(json["choices"])?["message"];
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
-        if (message?["tool_calls"] is JsonArray calls) state.AppendToolArgs(calls.ToJsonString());
+        foreach (var part in ToolCalls(message?["tool_calls"]) ?? []) state.AppendToolCall(part);
 
         var usage = json["usage"] is JsonObject u ? CallUsage.FromJson(u, state.Model) : EstimateUsage(body, state);
         var billed = await BillAsync(state, usage);
@@ -40,7 +41,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         if (answers.Count == 0) return results[0].Error!;
 
         var first = answers[0];
-        var state = StateFor(first, call);
+        var state = StateFor(first, call, body);
         var contents = JsonSerializer.Serialize(answers.Select(a => Str(First(a["choices"])?["message"]?["content"]) ?? ""));
         state.AppendContent(contents);
         var usages = answers.Select(a =>
@@ -67,9 +68,9 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
     }
 
     /// <summary>The accumulator for a JSON answer, whose id is made the one the client sees (ours when it has none).</summary>
-    static CompletionAccumulator StateFor(JsonObject json, ProxyCall call)
+    static CompletionAccumulator StateFor(JsonObject json, ProxyCall call, JsonObject body)
     {
-        var state = new CompletionAccumulator(call) { ProviderId = Str(json["id"]) ?? "" };
+        var state = new CompletionAccumulator(call) { ProviderId = Str(json["id"]) ?? "", Request = body };
         json["id"] = state.ClientId;
         if (Str(json["model"]) is { } model) state.Model = model;
         return state;
@@ -83,6 +84,8 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
             call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
         call.Charged = true;
+        // After the charge and apart from it: the trace's content (what was sent, the tool calls).
+        traces.Record(state);
         return state.BilledCredits;
     }
 

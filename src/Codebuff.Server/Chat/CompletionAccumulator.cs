@@ -19,6 +19,9 @@ public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string 
     public bool Charged { get; set; }
 }
 
+/// <summary>One tool call's part of an answer (a streamed delta names its index; the id and name come once).</summary>
+public sealed record ToolCallDelta(int Index, string? Id, string? Name, string? Arguments);
+
 /// <summary>
 /// What has been seen of one provider answer so far — its id, model, generated text, reasoning and tool-call
 /// arguments (each capped) — and the local usage estimate for an answer that never reported usage.
@@ -36,10 +39,14 @@ public sealed class CompletionAccumulator(ProxyCall call)
     /// <summary>The id the client sees: the provider's, or ours when it sent none.</summary>
     public string ClientId => string.IsNullOrEmpty(ProviderId) ? $"gen-{CallId:N}" : ProviderId;
 
+    /// <summary>The client's request body, for the trace (AgentRuns/TraceSteps.cs).</summary>
+    public JsonObject? Request { get; init; }
+
     public string Model { get; set; } = call.Model;
     public StringBuilder Content { get; } = new();
     public StringBuilder Reasoning { get; } = new();
     readonly StringBuilder _toolArgs = new();
+    readonly SortedDictionary<int, (string? Id, string? Name, StringBuilder Arguments)> _toolCalls = [];
     public bool SawDone { get; set; }
     public bool SawError { get; set; }
     public bool Billed { get; set; }
@@ -48,14 +55,33 @@ public sealed class CompletionAccumulator(ProxyCall call)
 
     public void AppendContent(string? s) => Append(Content, s);
     public void AppendReasoning(string? s) => Append(Reasoning, s);
-    public void AppendToolArgs(string? s) => Append(_toolArgs, s);
 
-    /// <summary>A streamed chunk's delta: its text, its reasoning, and each tool call's arguments (else its name).</summary>
-    public void AppendDelta(string? content, string? reasoning, IEnumerable<string?>? toolArgs)
+    /// <summary>The answer's tool calls so far, in index order: id, function name and arguments (capped as the text is).</summary>
+    public IEnumerable<(string? Id, string? Name, string Arguments)> ToolCalls =>
+        _toolCalls.Values.Select(c => (c.Id, c.Name, c.Arguments.ToString()));
+
+    /// <summary>A tool call's part: its arguments (else its name) count as output; id, name and arguments are kept for the trace.</summary>
+    public void AppendToolCall(ToolCallDelta delta)
+    {
+        Append(_toolArgs, delta.Arguments ?? delta.Name);
+        if (!_toolCalls.TryGetValue(delta.Index, out var known))
+        {
+            if (_toolCalls.Count >= MaxToolCalls) return;
+            known = (null, null, new StringBuilder());
+        }
+        Append(known.Arguments, delta.Arguments);
+        _toolCalls[delta.Index] = (known.Id ?? delta.Id, known.Name ?? delta.Name, known.Arguments);
+    }
+
+    /// <summary>A bound on the tool calls kept for one answer's trace.</summary>
+    const int MaxToolCalls = 256;
+
+    /// <summary>A streamed chunk's delta: its text, its reasoning, and its tool calls' parts.</summary>
+    public void AppendDelta(string? content, string? reasoning, IEnumerable<ToolCallDelta>? toolCalls)
     {
         AppendContent(content);
         AppendReasoning(reasoning);
-        foreach (var args in toolArgs ?? []) AppendToolArgs(args);
+        foreach (var delta in toolCalls ?? []) AppendToolCall(delta);
     }
 
     /// <summary>Local token counts priced from the table, for a provider that produced output but no usage report.</summary>
@@ -87,4 +113,10 @@ static class ProviderJson
 
     public static JsonNode? First(JsonNode? node) => node is JsonArray { Count: > 0 } array ? array[0] : null;
     public static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>A tool_calls array (a message's, or a streamed delta's) as parts; a call without an index is numbered by position.</summary>
+    public static IEnumerable<ToolCallDelta>? ToolCalls(JsonNode? toolCalls) =>
+        (toolCalls as JsonArray)?.Select((c, i) => new ToolCallDelta(
+            c?["index"] is JsonValue v && v.TryGetValue<int>(out var index) ? index : i,
+            Str(c?["id"]), Str(c?["function"]?["name"]), Str(c?["function"]?["arguments"])));
 }

@@ -6,7 +6,7 @@ namespace Codebuff.Server.Chat;
 /// each into a JsonNode was most of the relay's CPU per call (bench/README.md, proxy section). A chunk that may need
 /// rewriting (usage report, error, missing id) or is anything unusual reads as null, and the relay parses it fully.
 /// </summary>
-sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Content, string? Reasoning, List<string?>? ToolArgs)
+sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Content, string? Reasoning, List<ToolCallDelta>? ToolCalls)
 {
     public static ContentChunk? Read(ReadOnlySpan<byte> payload)
     {
@@ -15,7 +15,7 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
             var r = new Utf8JsonReader(payload);
             if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return null;
             string? id = null, model = null, content = null, reasoning = null, reasoningContent = null;
-            List<string?>? tools = null;
+            List<ToolCallDelta>? tools = null;
             var hasDelta = false;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
@@ -64,18 +64,26 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
         }
     }
 
-    /// <summary>Each tool call's function arguments, else its function name (null for a call that has neither).</summary>
-    static List<string?>? ReadToolArgs(ref Utf8JsonReader r)
+    /// <summary>Each tool call's index (else its position), id, function name and function arguments.</summary>
+    static List<ToolCallDelta>? ReadToolArgs(ref Utf8JsonReader r)
     {
         r.Read();
         if (r.TokenType != JsonTokenType.StartArray) { r.Skip(); return null; }
-        var args = new List<string?>();
+        var args = new List<ToolCallDelta>();
         while (r.Read() && r.TokenType != JsonTokenType.EndArray)
         {
-            string? arguments = null, name = null;
+            string? arguments = null, name = null, id = null;
+            var index = args.Count;
             if (r.TokenType == JsonTokenType.StartObject)
                 while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
                 {
+                    if (r.ValueTextEquals("index"u8))
+                    {
+                        r.Read();
+                        if (r.TokenType == JsonTokenType.Number && r.TryGetInt32(out var i)) index = i; else r.Skip();
+                        continue;
+                    }
+                    if (r.ValueTextEquals("id"u8)) { id = ReadString(ref r); continue; }
                     if (!r.ValueTextEquals("function"u8)) { r.Read(); r.Skip(); continue; }
                     r.Read();
                     if (r.TokenType != JsonTokenType.StartObject) { r.Skip(); continue; }
@@ -87,7 +95,7 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
                     }
                 }
             else r.Skip();
-            args.Add(arguments ?? name);
+            args.Add(new ToolCallDelta(index, id, name, arguments));
         }
         return args;
     }

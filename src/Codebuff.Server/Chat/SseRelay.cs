@@ -32,7 +32,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         var client = new ClientWriter(context, call, log);
         await client.WriteAsync($": connected {Now()}\n");
 
-        var state = new CompletionAccumulator(call);
+        var state = new CompletionAccumulator(call) { Request = body };
         var idleSeconds = provider.Upstream.IdleTimeoutSeconds;
         var idle = TimeSpan.FromSeconds(idleSeconds);
         var heartbeat = TimeSpan.FromSeconds(chatOptions.Value.HeartbeatSeconds);
@@ -135,7 +135,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         {
             state.ProviderId ??= plain.Id;
             if (plain.Model is { } plainModel) state.Model = plainModel;
-            if (plain.HasDelta) state.AppendDelta(plain.Content, plain.Reasoning, plain.ToolArgs);
+            if (plain.HasDelta) state.AppendDelta(plain.Content, plain.Reasoning, plain.ToolCalls);
             Pass(bytes, output);
             return;
         }
@@ -151,7 +151,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         if (Str(json["model"]) is { } model) state.Model = model;
         if (First(json["choices"])?["delta"] is JsonObject delta)
             state.AppendDelta(Str(delta["content"]), Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]),
-                (delta["tool_calls"] as JsonArray)?.Select(call => Str(call?["function"]?["arguments"]) ?? Str(call?["function"]?["name"])));
+                ProviderJson.ToolCalls(delta["tool_calls"]));
         if (json["usage"] is JsonObject usageNode)
         {
             if (!state.Billed) await proxy.BillAsync(state, CallUsage.FromJson(usageNode, state.Model));

@@ -2,11 +2,11 @@ namespace Codebuff.Server.Hosting;
 
 /// <summary>
 /// Once a minute, on every instance (the deletes are idempotent, so several sweepers do no harm): CLI login tokens
-/// whose window has passed, expired credit holds and rate-limit rows nobody has touched lately. A database that does not answer is skipped
+/// whose window has passed, expired credit holds, rate-limit rows nobody has touched lately, and trace steps past their retention. A database that does not answer is skipped
 /// until the next round.
 /// </summary>
 public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault vault, SharedRateLimits limits, TimeProvider clock,
-    ILogger<ExpiredRowSweeper> log) : BackgroundService
+    IOptions<AgentRuns.TraceOptions> traces, ILogger<ExpiredRowSweeper> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,6 +32,7 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
                 await vault.SweepAsync(db, clock.GetUtcNow(), stoppingToken);
                 await Billing.Reservations.SweepAsync(db, stoppingToken);
                 await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
+                await AgentRuns.TraceStep.SweepAsync(db, clock.GetUtcNow(), traces.Value, stoppingToken);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {

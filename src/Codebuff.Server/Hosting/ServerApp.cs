@@ -90,6 +90,9 @@ public static class ServerApp
         services.AddSingleton(_ => new ChargeJournal(options.DataDir));
         services.AddSingleton<ChargeQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
+        services.Configure<TraceOptions>(config.GetSection("Codebuff:Traces"));
+        services.AddSingleton<TraceRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<TraceRecorder>());
         services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);

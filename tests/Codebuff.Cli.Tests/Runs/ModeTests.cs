@@ -37,6 +37,7 @@ public sealed class ModeTests(CliFixture server) : IClassFixture<CliFixture>
         await using var db = server.NewDbContext();
         var run = await db.AgentRuns.AsNoTracking().SingleAsync(r => r.UserId == user.Id);
         Assert.StartsWith($"codebuff/{agentId}@", run.AgentId); // resolved from the server's seeded agents
+        Assert.Equal(Path.GetFileName(cli.Project), await ProjectOfAsync(run.Id)); // codebuff_metadata.project_name, for /runs
         var expected = Mode.Find(mode)!;
         Assert.Equal(agentId, expected.AgentId);
         if (expected.CostMode == "free") // base2-free on its allow-listed model costs nothing in FREE mode (api.md §7.2)
@@ -51,5 +52,17 @@ public sealed class ModeTests(CliFixture server) : IClassFixture<CliFixture>
         var result = await cli.RunAsync(["-p", "--mode", "turbo", "hi"]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Equal("There is no mode \"turbo\"; the modes are default, free, max and plan.", result.Error.Trim());
+    }
+
+    /// <summary>The project the run's trace names (written just after the call, so waited for).</summary>
+    async Task<string?> ProjectOfAsync(string runId)
+    {
+        for (var i = 0; ; i++)
+        {
+            await using var db = server.NewDbContext();
+            var project = await db.Database.SqlQuery<string?>($"SELECT project AS \"Value\" FROM service.trace_step WHERE run_id = {runId} ORDER BY created_at LIMIT 1").ToListAsync();
+            if (project.Count > 0 || i == 100) return project.FirstOrDefault();
+            await Task.Delay(100);
+        }
     }
 }

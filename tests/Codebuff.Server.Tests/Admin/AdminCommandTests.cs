@@ -188,4 +188,27 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
         Assert.False(await after.Sessions.AnyAsync(s => s.UserId == user.Id));
         Assert.Null((await after.Fingerprints.SingleAsync(f => f.Id == fingerprint)).SigHash);
     }
+
+    [Fact]
+    public async Task Delete_user_leaves_a_tombstone_whose_key_is_refused_and_refuses_a_publisher_owner()
+    {
+        var user = await server.CreateUserAsync(credits: 100);
+        var run = await ServerProcess.RunAsync(["admin", "delete-user", "--email", user.Email], Env);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal($$"""{"userId":"{{user.Id}}","email":"{{user.Email}}","tombstoneEmail":"deleted-{{user.Id}}@deleted.invalid"}""", run.Stdout.Trim());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor(user).GetAsync("/api/v1/me?fields=id")).StatusCode);
+        await using (var db = server.NewDbContext())
+        {
+            Assert.Equal($"deleted-{user.Id}@deleted.invalid", (await db.Users.AsNoTracking().SingleAsync(u => u.Id == user.Id)).Email);
+            Assert.Equal(100, await db.CreditLedger.Where(g => g.UserId == user.Id).SumAsync(g => g.Principal));
+        }
+
+        var owner = await server.CreateUserAsync();
+        var publisher = $"p{Guid.NewGuid():N}"[..12];
+        Assert.Equal(HttpStatusCode.Created, (await server.ClientFor(owner).PostAsJsonAsync("/api/publishers", new { id = publisher, name = "Operator test" })).StatusCode);
+        var refused = await ServerProcess.RunAsync(["admin", "delete-user", "--email", owner.Email], Env);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"You own the publisher '{publisher}'", refused.Stderr);
+        Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(owner).GetAsync("/api/v1/me?fields=id")).StatusCode);
+    }
 }

@@ -17,7 +17,7 @@ public sealed class ContentChunkTests
         Assert.True(chunk.HasDelta);
         Assert.Equal("Hi \"there\"\n", chunk.Content);
         Assert.Equal("hmm", chunk.Reasoning);
-        Assert.Equal(["{\"a\":1}", "g", null, null], chunk.ToolArgs!);
+        Assert.Equal([new ToolCallDelta(0, null, "f", "{\"a\":1}"), new ToolCallDelta(1, null, "g", null), new ToolCallDelta(2, "x", null, null), new ToolCallDelta(3, null, null, null)], chunk.ToolCalls!);
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     public string BaseUrl { get; private set; } = "";
     public ConcurrentQueue<(string? Authorization, JsonObject Body)> Requests { get; } = new();
 
+    /// <summary>The arguments of the one tool call a "toolcall" model answers with.</summary>
+    public const string ToolArguments = """{"paths":["src/a.txt"]}""";
+
     /// <summary>What "held" models wait for before answering: lets a test decide exactly when answers arrive.</summary>
     public TaskCompletionSource Hold { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -70,6 +73,15 @@ public sealed class FakeUpstream : IAsyncDisposable
                 ["object"] = "chat.completion", ["model"] = reported,
                 ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "Hello there", ["reasoning"] = "thinking" }, ["finish_reason"] = "stop" }),
             };
+            if (model.Contains("toolcall"))
+            {
+                var message = completion["choices"]![0]!["message"]!.AsObject();
+                message["content"] = null;
+                message["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "read_files", ["arguments"] = ToolArguments },
+                });
+            }
             if (id is not null) completion["id"] = id;
             if (!model.Contains("nousage")) completion["usage"] = usage;
             await response.WriteAsJsonAsync(completion);
@@ -92,7 +104,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         await Send(": OPENROUTER PROCESSING\n\n");
         await Send($"data: {Chunk(Delta(new JsonObject { ["role"] = "assistant", ["reasoning"] = "Let me think. " })).ToJsonString()}\n\n");
         if (model.Contains("stall")) { await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { }); return; }
-        string[] words = ["Hello ", "from ", "the ", "fake ", "provider."];
+        if (model.Contains("toolcall"))
+        {
+            // One tool call, its arguments split over chunks as providers stream them (the id and name come first, once).
+            await Send($"data: {Chunk(Delta(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "read_files", ["arguments"] = "" } }) })).ToJsonString()}\n\n");
+            foreach (var part in new[] { ToolArguments[..10], ToolArguments[10..] })
+                await Send($"data: {Chunk(Delta(new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = part } }) })).ToJsonString()}\n\n");
+        }
+        string[] words = model.Contains("toolcall") ? [] : ["Hello ", "from ", "the ", "fake ", "provider."];
         for (var i = 0; i < words.Length; i++)
         {
             if (model.Contains("cut") && i == 2)

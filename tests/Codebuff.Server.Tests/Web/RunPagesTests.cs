@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Codebuff.Server.Tests.Chat;
 using Codebuff.Server.Tests.Infrastructure;
 using Codebuff.Server.Tests.Orgs;
@@ -78,10 +79,8 @@ public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
             await message.Locator(".output-tokens").InnerTextAsync(), await message.Locator(".credits").InnerTextAsync()));
         Assert.Matches(@"^\d+(\.\d)? m?s$", await message.Locator(".latency").InnerTextAsync());
         Assert.Equal(child, await rootNode.Locator("> .steps .step a[href^='#run-']").InnerTextAsync());
-        Assert.False(await message.Locator(".response pre").IsVisibleAsync());
-        await message.Locator(".response summary").ClickAsync();
         Assert.Equal("Hello from the fake provider.", await message.Locator(".response pre").InnerTextAsync());
-        Assert.Equal("(not recorded)", await message.Locator(".request pre").TextContentAsync()); // the call's request is not stored (ChatBilling)
+        Assert.Equal("hi", await message.Locator(".sent-message[data-role=user] pre").InnerTextAsync()); // what was sent (service.trace_step)
         Assert.Equal(1, await childNode.Locator($"[data-message='{childMessage}']").CountAsync());
         await tab.ScreenshotAsync();
 
@@ -159,5 +158,120 @@ public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
 
         await tab.GotoAsync("/admin/traces?search=nothing-like-this");
         Assert.Contains("No LLM calls match", await tab.Page.InnerTextAsync("#no-hits"));
+    }
+
+    /// <summary>A call with a system prompt and the conversation so far, naming its project as our CLI does.</summary>
+    static JsonObject ConversationBody(string model, string runId, params JsonObject[] messages)
+    {
+        var body = ChatFixture.ChatBody(model, runId);
+        body["messages"] = new JsonArray([new JsonObject { ["role"] = "system", ["content"] = "You are Buffy, a coding agent. " + new string('x', 500) }, .. messages]);
+        body["codebuff_metadata"]!["project_name"] = "my-project";
+        return body;
+    }
+
+    static async Task<string> ReportStepAsync(HttpClient client, string runId, int number, HttpResponseMessage chat)
+    {
+        var messageId = (string)ChatTestHelpers.DataChunks(await chat.Content.ReadAsStringAsync())[0]["id"]!;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/agent-runs/{runId}/steps", Text(new JsonObject
+        {
+            ["stepNumber"] = number, ["credits"] = 1, ["messageId"] = messageId, ["status"] = "completed", ["startTime"] = DateTime.UtcNow.AddSeconds(-1).ToString("O"),
+        }))).StatusCode);
+        return messageId;
+    }
+
+    static async Task WaitForTraceStepsAsync(ServerFixture server, string runId, int count)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            await using var db = server.NewDbContext();
+            if (await db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM service.trace_step WHERE run_id = {runId}").SingleAsync() >= count) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"run {runId} has fewer than {count} trace steps");
+    }
+
+    [Fact]
+    public async Task A_step_shows_what_was_sent_the_answers_tool_call_with_its_arguments_and_the_tool_result_and_the_run_its_prompt_and_project()
+    {
+        var user = await server.CreateUserAsync(credits: 1000);
+        var client = server.ClientFor(user);
+        var runId = await server.StartRunAsync(client, "base");
+        var prompt = new JsonObject { ["role"] = "user", ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = "Fix the bug in src/a.txt" }) };
+        var first = await ReportStepAsync(client, runId, 1, await client.PostChatAsync(ConversationBody("test/toolcall", runId, prompt)));
+        var answer = new JsonObject
+        {
+            ["role"] = "assistant", ["content"] = null,
+            ["tool_calls"] = new JsonArray(new JsonObject { ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = "read_files", ["arguments"] = FakeUpstream.ToolArguments } }),
+        };
+        var result = new JsonObject { ["role"] = "tool", ["tool_call_id"] = "call_1", ["content"] = "src/a.txt: let x = 1 +" };
+        var second = await ReportStepAsync(client, runId, 2, await client.PostChatAsync(ConversationBody("test/model", runId, prompt.DeepClone().AsObject(), answer, result)));
+        await WaitForTraceStepsAsync(server, runId, 2);
+        await server.WaitForMessagesAsync(user.Id, 2);
+
+        await using var tab = await DashboardTab.OpenAsync(server, user);
+        await tab.GotoAsync("/runs");
+        var row = tab.Page.Locator($"tr[data-run='{runId}']");
+        Assert.Equal(("Fix the bug in src/a.txt", "base", "my-project", "running"), (await row.Locator(".prompt").InnerTextAsync(), await row.Locator(".agent").InnerTextAsync(),
+            await row.Locator(".project").InnerTextAsync(), (await row.Locator(".status").InnerTextAsync()).Trim()));
+
+        await tab.GotoAsync($"/runs/{runId}");
+        Assert.Equal("Fix the bug in src/a.txt", await tab.Page.InnerTextAsync($"#run-{runId} .run-prompt q"));
+        Assert.Equal("my-project", await tab.Page.InnerTextAsync($"#run-{runId} .run-project code"));
+        var one = tab.Page.Locator($"[data-message='{first}']");
+        // The system prompt is collapsed; the new user message is shown in full; the answer is the tool call and its arguments.
+        Assert.False(await one.Locator(".system-prompt pre").IsVisibleAsync());
+        Assert.StartsWith("System prompt (531 characters)", await one.Locator(".system-prompt summary").InnerTextAsync());
+        Assert.Equal(["user"], await one.Locator(".sent-message").EvaluateAllAsync<string[]>("m => m.map(x => x.dataset.role)"));
+        Assert.Equal("Fix the bug in src/a.txt", await one.Locator(".sent-message pre").InnerTextAsync());
+        Assert.Equal("read_files", await one.Locator(".tool-call .tool-name").InnerTextAsync());
+        Assert.Equal(JsonNode.Parse(FakeUpstream.ToolArguments)!.ToJsonString(), JsonNode.Parse(await one.Locator(".tool-call .tool-args").InnerTextAsync())!.ToJsonString());
+        Assert.Equal(("1,000 (100 cached)", "200"), (await one.Locator(".input-tokens").InnerTextAsync(), await one.Locator(".output-tokens").InnerTextAsync()));
+        Assert.NotEqual("0", await one.Locator(".credits").InnerTextAsync());
+        await one.Locator(".system-prompt summary").ClickAsync();
+        Assert.StartsWith("You are Buffy, a coding agent.", await one.Locator(".system-prompt pre").InnerTextAsync());
+        // The next step was sent only the tool's result as new; its answer is text.
+        var two = tab.Page.Locator($"[data-message='{second}']");
+        Assert.Equal(["tool"], await two.Locator(".sent-message").EvaluateAllAsync<string[]>("m => m.map(x => x.dataset.role)"));
+        Assert.Equal("src/a.txt: let x = 1 +", await two.Locator(".sent-message pre").InnerTextAsync());
+        Assert.Equal("Tool result (call_1)", await two.Locator(".sent-message p").InnerTextAsync());
+        Assert.Equal("Hello from the fake provider.", await two.Locator(".response pre").InnerTextAsync());
+        Assert.Equal(0, await two.Locator(".tool-call").CountAsync());
+        await tab.ScreenshotAsync();
+    }
+
+    [Fact]
+    public async Task Runs_list_filters_by_agent_status_and_day()
+    {
+        var user = await server.CreateUserAsync(credits: 1000);
+        var client = server.ClientFor(user);
+        var finished = await server.StartRunAsync(client, "base");
+        await FinishAsync(client, finished, 0);
+        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        var running = await server.StartRunAsync(client, "file-picker");
+        DateTime started;
+        await using (var db = server.NewDbContext())
+            started = await db.AgentRuns.Where(r => r.Id == running).Select(r => r.CreatedAt).SingleAsync();
+        using var browser = PageForms.Client(server.BaseAddress, webSession: await server.WebSessionTokenAsync(user));
+        async Task<string[]> Runs(string query)
+        {
+            var page = await browser.GetStringAsync("/runs" + query);
+            return System.Text.RegularExpressions.Regex.Matches(page, "<tr data-run=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
+        }
+        var day = started.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var dayBefore = started.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Equal([running, finished], await Runs(""));
+        Assert.Equal([running], await Runs("?agent=file-picker"));
+        Assert.Equal([finished], await Runs("?status=completed"));
+        Assert.Equal([running], await Runs("?status=running&agent=file-picker"));
+        Assert.Empty(await Runs("?status=failed"));
+        Assert.Equal([running, finished], await Runs($"?date={day}"));
+        Assert.Empty(await Runs($"?date={dayBefore}"));
+        Assert.Contains("No runs match these filters.", await browser.GetStringAsync($"/runs?date={dayBefore}"));
+
+        var bad = await browser.GetAsync("/runs?status=exploded");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("There is no run status 'exploded'.", WebUtility.HtmlDecode(await bad.Content.ReadAsStringAsync()));
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync("/runs?date=yesterday")).StatusCode);
     }
 }

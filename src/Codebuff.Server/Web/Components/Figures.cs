@@ -14,6 +14,13 @@ public static class Figures
     /// <summary>Spend in dollars as the store reports it (100 credits = $1).</summary>
     public static string Dollars(decimal dollars) => "$" + dollars.ToString("#,0.00##", Invariant);
 
+    /// <summary>At most <paramref name="max"/> characters of one line of text, cut with an ellipsis.</summary>
+    public static string Shorten(string text, int max)
+    {
+        var line = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return line.Length <= max ? line : line[..max] + "…";
+    }
+
     public static string When(DateTime? utc) => utc is { } t ? t.ToString("yyyy-MM-dd HH:mm 'UTC'", Invariant) : "—";
 
     public static string Duration(int? ms) => ms switch
