@@ -45,6 +45,7 @@ public static class AccountDeletion
             WHERE owner_id = {userId}
             """, ct);
         await db.OrgMembers.Where(m => m.UserId == userId).ExecuteDeleteAsync(ct);
+        await db.Database.ExecuteSqlAsync($"DELETE FROM service.org_member_pending WHERE user_id = {userId}", ct);
         await db.OrgInvites.Where(i => i.Email == email && i.AcceptedAt == null).ExecuteDeleteAsync(ct);
 
         var fingerprints = db.Sessions.Where(s => s.UserId == userId && s.FingerprintId != null).Select(s => s.FingerprintId);

@@ -45,6 +45,7 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
             await tab.Page.FillAsync("#delete-confirm", user.Email);
             await tab.Page.ClickAsync("#delete-account-form button[type=submit]");
             await tab.Page.WaitForURLAsync("**/login?deleted=1");
+            Assert.Contains("Your account has been deleted", await tab.Page.InnerTextAsync("#deleted"));
         }
 
         // The key no longer works, on a route that reads the database and on the chat route that caches callers.
