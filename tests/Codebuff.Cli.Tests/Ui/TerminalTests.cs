@@ -89,7 +89,9 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
         term.Type($$"""[[tool:run_terminal_command {"command":"sleep {{seconds}}"}]] [[reply:Slept.]]""");
         term.Keys("Enter");
         await term.WaitForAsync($"… run_terminal_command sleep {seconds}");
-        Assert.True(SleepRunning(seconds));
+        // The tool line is drawn as the command starts; inside the sandbox the process appears once bwrap has set it up.
+        for (var i = 0; i < 100 && !SleepRunning(seconds); i++) await Task.Delay(100);
+        Assert.True(SleepRunning(seconds), "the command is running");
         var pressed = DateTime.UtcNow;
         term.Keys("Escape");
         var screen = await term.WaitAsync(s => s.Contains("Cancelled by the user.") && LastLine(s) == "default>", "the run to stop", seconds: 15);
@@ -98,7 +100,8 @@ public sealed class TerminalTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.Contains("Tester (tester) cancelled", screen);
         Assert.Contains($"✗ run_terminal_command sleep {seconds} (stopped)", screen);
         Assert.DoesNotContain("└── Slept.", screen);
-        Assert.False(SleepRunning(seconds));
+        for (var i = 0; i < 30 && SleepRunning(seconds); i++) await Task.Delay(100);
+        Assert.False(SleepRunning(seconds), "the stopped command was killed");
         await using var db = server.NewDbContext();
         var run = await db.AgentRuns.AsNoTracking().SingleAsync(r => r.UserId == user.Id);
         Assert.Equal("cancelled", run.Status.ToString().ToLowerInvariant());

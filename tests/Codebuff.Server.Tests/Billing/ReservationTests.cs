@@ -225,6 +225,9 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         var runId = await server.StartRunAsync(client);
         var owner = "user:" + user.Id;
         server.Upstream.Hold = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Opus's name holds nothing by itself in the fake: without this the call could be charged (and its hold
+        // released) before the hold is read.
+        server.Upstream.HoldAll = true;
 
         // The SDK's max_tokens 32,000 holds 4,000 output tokens; Opus ($15 / $75): a ~100 KB body ≈ 25,000 input tokens
         // = $0.375, 4,000 output = $0.30 → round-up(0.675 × 105.5) = 72 credits.
@@ -236,8 +239,8 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         Assert.InRange(expected, 70, 74);
         var call = client.PostChatAsync(body);
         await WaitUntilAsync(() => server.Upstream.Requests.Any(r => (string?)r.Body["model"] == model), "the call reached the provider");
-        Assert.Equal(expected, await HeldAsync(owner));
-        server.Upstream.Hold.SetResult();
+        try { Assert.Equal(expected, await HeldAsync(owner)); }
+        finally { server.Upstream.HoldAll = false; server.Upstream.Hold.SetResult(); }
         (await call).EnsureSuccessStatusCode();
         await AssertHeldAsync(owner, 0);
     }

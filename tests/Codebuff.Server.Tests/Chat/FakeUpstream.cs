@@ -29,6 +29,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>What "held" models wait for before answering: lets a test decide exactly when answers arrive.</summary>
     public TaskCompletionSource Hold { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Every model waits for <see cref="Hold"/>, for tests that need a priced model held in flight.</summary>
+    public bool HoldAll { get; set; }
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -47,7 +50,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var model = (string?)body["model"] ?? "";
         var response = context.Response;
         if (model.Contains("late")) await Task.Delay(2000, context.RequestAborted).ContinueWith(_ => { });
-        if (model.Contains("held")) await Hold.Task;
+        if (model.Contains("held") || HoldAll) await Hold.Task;
         if (model.Contains("error"))
         {
             response.StatusCode = 500;
