@@ -101,6 +101,37 @@ public sealed class DashboardTab : IAsyncDisposable
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name), FullPage = true });
     }
 
+    /// <summary>
+    /// What does not fit the viewport's width: the page scrolling sideways, or an element reaching past either edge
+    /// (except inside a box that scrolls or clips sideways on purpose, such as a wide table's wrapper).
+    /// </summary>
+    public async Task<string[]> OverflowAsync() => await Page.EvaluateAsync<string[]>("""
+        () => {
+            const width = document.documentElement.clientWidth;
+            const found = [];
+            if (document.documentElement.scrollWidth > width)
+                found.push(`the page scrolls sideways (${document.documentElement.scrollWidth}px wide in ${width}px)`);
+            const contained = el => {
+                for (let p = el.parentElement; p && p !== document.body; p = p.parentElement)
+                    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) return true;
+                return false;
+            };
+            const reported = [];
+            for (const el of document.body.querySelectorAll('*')) {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+                if (r.right <= width + 1 && r.left >= -1) continue;
+                // Wholly left of the page is the skip link's way of hiding until focused; it widens nothing.
+                if (r.right <= 0) continue;
+                if (contained(el) || reported.some(p => p.contains(el))) continue;
+                reported.push(el);
+                const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+                found.push(`${name} spans ${Math.round(r.left)}..${Math.round(r.right)}px: "${(el.innerText || '').slice(0, 40)}"`);
+            }
+            return found.slice(0, 12);
+        }
+        """);
+
     /// <summary>Waits for the bodies of the assets seen so far to be judged.</summary>
     public async Task AssetsCheckedAsync()
     {
