@@ -10,7 +10,7 @@ public static class Entry
         usage:
           Codebuff.Server [--urls http://host:port]        run the server (embedded PostgreSQL unless ConnectionStrings__Default is set)
           Codebuff.Server migrate                          apply database migrations and exit
-          Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C]
+          Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C] [--password P]
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
           Codebuff.Server admin list-users
           Codebuff.Server admin revoke-sessions --email E
