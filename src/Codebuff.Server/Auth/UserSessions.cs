@@ -14,6 +14,13 @@ public static class UserSessions
     public sealed record SessionInfo(string Id, DateTime Expires, string? FingerprintId, SessionType Type, DateTime? FingerprintCreatedAt)
     {
         public string Label => "••••" + Id[^4..];
+
+        /// <summary>
+        /// When the session began. The seed's session row has no creation time: a web session always lives exactly
+        /// WebSession.Lifetime (never extended), so it began that long before it expires; a CLI session began with its
+        /// login, which made its (fresh, per-login) fingerprint.
+        /// </summary>
+        public DateTime? FirstSeen => Type == SessionType.Web ? Expires - WebSession.Lifetime : FingerprintCreatedAt;
     }
 
     public static async Task<List<TokenInfo>> ListTokensAsync(AppDbContext db, string userId, DateTime now, CancellationToken ct)

@@ -240,6 +240,9 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
         Assert.Contains("Current", await current.InnerTextAsync());
         Assert.Equal(0, await current.Locator("button").CountAsync());
         Assert.Equal(2, await tab.Page.Locator("#web-sessions button").CountAsync());
+        // A web session was first seen when it started (its fixed lifetime before it expires): today, for all three.
+        var today = DateTime.UtcNow.ToString("MMM d, yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal([today, today, today], await tab.Page.Locator("#web-sessions tbody td:nth-child(3)").AllInnerTextsAsync());
         var cliRow = await tab.Page.InnerTextAsync("#cli-sessions tbody tr");
         Assert.Contains("Never expires", cliRow);
         Assert.Contains("Jan 2, 2026", cliRow);
