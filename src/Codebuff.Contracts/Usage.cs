@@ -11,7 +11,9 @@ public sealed record UsageResponse(
     int RemainingBalance,
     IReadOnlyDictionary<string, int> BalanceBreakdown,
     [property: JsonPropertyName("next_quota_reset")] DateTime? NextQuotaReset,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? AutoTopupEnabled)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? AutoTopupEnabled,
+    // [our choice] not upstream's: whether this server sells credits (payments configured); absent (upstream) means it does.
+    [property: JsonPropertyName("can_buy_credits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? CanBuyCredits = null)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "usage-response";

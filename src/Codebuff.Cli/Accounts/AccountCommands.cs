@@ -117,7 +117,9 @@ public static class AccountCommands
             grid.AddRow(new Markup("Next reset"), new Markup(Markup.Escape(reset.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'"))));
         if (sessionCredits is { } session)
             grid.AddRow(new Markup("Session usage"), new Markup($"{session:0.##} credits"));
-        grid.AddRow(new Markup("Buy credits"), new Markup(Markup.Escape($"{appUrl}/usage")));
+        // A server without payments says so; one that does not say (upstream) sells credits.
+        if (usage.CanBuyCredits is not false)
+            grid.AddRow(new Markup("Buy credits"), new Markup(Markup.Escape($"{appUrl}/usage")));
         return new Panel(grid).Header("Usage").RoundedBorder();
     }
 

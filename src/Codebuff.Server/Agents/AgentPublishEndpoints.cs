@@ -47,7 +47,7 @@ public static class AgentPublishEndpoints
         ? a.OfType<JsonValue>().Where(v => v.GetValueKind() == JsonValueKind.String).Select(v => v.GetValue<string>()).ToArray()
         : [];
 
-    static async Task<IResult> Publish(HttpRequest http, Caller caller, AppDbContext db, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
+    static async Task<IResult> Publish(HttpRequest http, Caller caller, AppDbContext db, TimeProvider clock, IOptions<CodebuffOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
         var log = logs.CreateLogger(typeof(AgentPublishEndpoints));
         try
@@ -95,7 +95,9 @@ public static class AgentPublishEndpoints
             // 7. Permission to publish there.
             if (!await PublisherAccess.CanPublishAsync(db, publisherId, user.Id, ct))
                 return Errors.Details(403, "Publisher not found or not accessible",
-                    $"Publisher '{publisherId}' not found or you don't have permission to publish to it");
+                    // [our choice] upstream's sentence, then where to make one: the CLI prints details as they come.
+                    $"Publisher '{publisherId}' not found or you don't have permission to publish to it. "
+                    + $"Create a publisher at {options.Value.AppUrl.TrimEnd('/')}/publishers/new (or ask its owner to add you to its organization).");
 
             // 8–10.
             var (plan, failure) = await AgentPublishing.PlanVersionsAsync(db, publisherId, templates, ct);

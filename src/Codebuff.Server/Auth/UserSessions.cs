@@ -6,7 +6,7 @@ namespace Codebuff.Server.Auth;
 /// </summary>
 public static class UserSessions
 {
-    public sealed record TokenInfo(string Id, DateTime Expires)
+    public sealed record TokenInfo(string Id, DateTime Expires, string? Name = null)
     {
         public string Masked => $"cb-pat-…{Id[^8..]}";
     }
@@ -14,18 +14,41 @@ public static class UserSessions
     public sealed record SessionInfo(string Id, DateTime Expires, string? FingerprintId, SessionType Type, DateTime? FingerprintCreatedAt)
     {
         public string Label => "••••" + Id[^4..];
+
+        /// <summary>
+        /// When the session began. The seed's session row has no creation time: a web session always lives exactly
+        /// WebSession.Lifetime (never extended), so it began that long before it expires; a CLI session began with its
+        /// login, which made its (fresh, per-login) fingerprint.
+        /// </summary>
+        public DateTime? FirstSeen => Type == SessionType.Web ? Expires - WebSession.Lifetime : FingerprintCreatedAt;
     }
 
-    public static Task<List<TokenInfo>> ListTokensAsync(AppDbContext db, string userId, DateTime now, CancellationToken ct) =>
-        db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Pat && s.Expires > now)
-            .OrderBy(s => s.Expires).Select(s => new TokenInfo(s.SessionToken, s.Expires)).ToListAsync(ct);
+    public static async Task<List<TokenInfo>> ListTokensAsync(AppDbContext db, string userId, DateTime now, CancellationToken ct)
+    {
+        var tokens = await db.Sessions.Where(s => s.UserId == userId && s.Type == SessionType.Pat && s.Expires > now)
+            .OrderBy(s => s.Expires).Select(s => new TokenInfo(s.SessionToken, s.Expires, null)).ToListAsync(ct);
+        if (tokens.Count == 0) return tokens;
+        var ids = tokens.Select(t => t.Id).ToArray();
+        var names = await db.Database.SqlQuery<KeyName>($"SELECT session_token AS \"Id\", name AS \"Name\" FROM service.api_key_name WHERE session_token = ANY({ids})")
+            .ToDictionaryAsync(n => n.Id, n => n.Name, ct);
+        return [.. tokens.Select(t => t with { Name = names.GetValueOrDefault(t.Id) })];
+    }
 
-    public static async Task<(string Token, DateTime Expires)> CreateTokenAsync(AppDbContext db, TokenHasher hasher, string userId, int days, DateTime now, CancellationToken ct)
+    sealed record KeyName(string Id, string Name);
+
+    /// <summary>A new personal access token; its optional name (trimmed, at most 100 characters) is kept beside it.</summary>
+    public static async Task<(string Token, DateTime Expires)> CreateTokenAsync(AppDbContext db, TokenHasher hasher, string userId, int days, DateTime now,
+        CancellationToken ct, string? name = null)
     {
         var token = TokenHasher.NewPersonalAccessToken();
         var expires = now.AddDays(days);
-        db.Sessions.Add(new Session { SessionToken = hasher.Hash(token), UserId = userId, Type = SessionType.Pat, Expires = expires });
+        var hash = hasher.Hash(token);
+        name = string.IsNullOrWhiteSpace(name) ? null : name.Trim()[..Math.Min(name.Trim().Length, 100)];
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        db.Sessions.Add(new Session { SessionToken = hash, UserId = userId, Type = SessionType.Pat, Expires = expires });
         await db.SaveChangesAsync(ct);
+        if (name is not null) await db.Database.ExecuteSqlAsync($"INSERT INTO service.api_key_name (session_token, name) VALUES ({hash}, {name})", ct);
+        await tx.CommitAsync(ct);
         return (token, expires);
     }
 

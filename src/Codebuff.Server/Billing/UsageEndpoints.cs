@@ -69,7 +69,8 @@ public static class UsageEndpoints
         var usage = await ledger.GetUsageAsync(LedgerOwner.User(user.Id), ct);
         // Read again: the evaluation may just have switched auto top-up off (a declined card).
         var enabled = await db.Users.Where(u => u.Id == user.Id).Select(u => u.AutoTopupEnabled).FirstAsync(ct);
-        return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, enabled));
+        var canBuy = request.HttpContext.RequestServices.GetRequiredService<StripePayments>().Configured;
+        return Results.Json(new UsageResponse(usage.UsageThisCycle, usage.Balance.TotalRemaining, usage.Balance.Breakdown, usage.NextQuotaReset, enabled, canBuy));
     }
 
     static async Task<IResult> GetUserUsage(Caller caller, CreditLedger ledger, AutoTopUp autoTopUp, CancellationToken ct)

@@ -10,7 +10,7 @@ public static class Entry
         usage:
           Codebuff.Server [--urls http://host:port]        run the server (embedded PostgreSQL unless ConnectionStrings__Default is set)
           Codebuff.Server migrate                          apply database migrations and exit
-          Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C]
+          Codebuff.Server admin create-user --email E [--name N] [--handle H] [--credits C] [--password P]
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
           Codebuff.Server admin list-users
           Codebuff.Server admin revoke-sessions --email E
@@ -125,7 +125,9 @@ public static class Entry
         // Instances starting together take turns: the first migrates, the others find the schema current.
         await StartupLock.RunAsync(db, async () =>
         {
-            await db.Database.MigrateAsync(ct);
+            // Asked first: Migrate itself also compares the model with the last snapshot (building the design-time
+            // model), which was most of an admin command's time when the schema was already current.
+            if ((await db.Database.GetPendingMigrationsAsync(ct)).Any()) await db.Database.MigrateAsync(ct);
             await scope.ServiceProvider.GetRequiredService<SecretFingerprints>().VerifyAsync(db, ct);
         }, ct);
         // A first migration creates the native enums after Npgsql cached this database's types; reload them.

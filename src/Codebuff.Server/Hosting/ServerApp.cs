@@ -97,7 +97,7 @@ public static class ServerApp
         services.AddAgents(config);
         services.AddPayments(config);
         services.AddOrgs();
-        services.AddDashboard();
+        builder.AddDashboard();
     }
 
     /// <summary>The context behind [FromKeyedServices(AppDbContext.ReadOnly)]: the replica if configured, else the primary one.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 using Codebuff.Server.Web.Components;
 
 namespace Codebuff.Server.Web;
@@ -9,12 +10,28 @@ namespace Codebuff.Server.Web;
 /// </summary>
 public static class Dashboard
 {
-    public static void AddDashboard(this IServiceCollection services) => services.AddRazorComponents();
+    static string AssemblyName => typeof(App).Assembly.GetName().Name!;
+
+    public static void AddDashboard(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents();
+        // A build's output folder has no wwwroot: its assets stay in the project (and obj/ for the compressed ones),
+        // listed by the runtime manifest beside the binary. ASP.NET Core reads that manifest only in Development, so
+        // `dotnet run` (Production, no launch profile) and the built dll served every asset as 200 with an empty body
+        // (MapStaticAssets maps the endpoints manifest's routes, then finds no file). A published folder has wwwroot
+        // and no runtime manifest, so this leaves it alone.
+        var runtimeManifest = Path.Combine(AppContext.BaseDirectory, $"{AssemblyName}.staticwebassets.runtime.json");
+        if (File.Exists(runtimeManifest))
+        {
+            builder.Configuration[WebHostDefaults.StaticWebAssetsKey] = runtimeManifest;
+            StaticWebAssetsLoader.UseStaticWebAssets(builder.Environment, builder.Configuration);
+        }
+    }
 
     public static void MapDashboard(this WebApplication app)
     {
         // Named explicitly: a host started by the tests has another application name, and would look for its own manifest.
-        app.MapStaticAssets(Path.Combine(AppContext.BaseDirectory, $"{typeof(App).Assembly.GetName().Name}.staticwebassets.endpoints.json"));
+        app.MapStaticAssets(Path.Combine(AppContext.BaseDirectory, $"{AssemblyName}.staticwebassets.endpoints.json"));
         app.MapRazorComponents<App>()
             .IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.SignIn)
             .SignOutBanned()

@@ -1,3 +1,4 @@
+using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -112,6 +113,23 @@ public sealed class AdminCommandTests(ServerFixture server) : IClassFixture<Serv
         Assert.Contains(expected, run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr); // no stack trace
         Assert.Equal("", run.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task The_usage_text_names_every_admin_command_and_each_of_its_options()
+    {
+        var run = await ServerProcess.RunAsync(["admin"], Env);
+        var lines = run.Stderr.Split('\n');
+        var admin = AdminCommands.Build(_ => throw new InvalidOperationException(), TextWriter.Null).Subcommands.Single(c => c.Name == "admin");
+        foreach (var command in admin.Subcommands)
+        {
+            // A command may have a usage line per form (grant --email / grant --org); together they list its options.
+            var usage = string.Join(" ", lines.Where(l => l.Contains($" admin {command.Name}", StringComparison.Ordinal)));
+            Assert.False(usage.Length == 0, $"no usage line for admin {command.Name}");
+            foreach (var option in command.Options.Where(o => !o.Hidden && o.Name is not ("--help" or "-h" or "-?")))
+                Assert.True(usage.Contains(option.Name + " ", StringComparison.Ordinal) || usage.Contains(option.Name + "]", StringComparison.Ordinal),
+                    $"admin {command.Name}: {option.Name} is missing from the usage text");
+        }
     }
 
     [Fact]

@@ -83,7 +83,7 @@ public sealed class PublishTests(ServerFixture server) : IClassFixture<ServerFix
         else
         {
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-            AssertJson($$"""{"error":"Publisher not found or not accessible","details":"Publisher '{{pub}}' not found or you don't have permission to publish to it"}""", (await BodyAsync(response)));
+            AssertJson($$"""{"error":"Publisher not found or not accessible","details":"Publisher '{{pub}}' not found or you don't have permission to publish to it. Create a publisher at http://localhost:5000/publishers/new (or ask its owner to add you to its organization)."}""", (await BodyAsync(response)));
             Assert.Empty(await VersionsAsync(server, pub, "guarded"));
         }
     }

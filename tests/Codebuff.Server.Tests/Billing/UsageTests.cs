@@ -20,7 +20,9 @@ public sealed class UsageTests(ServerFixture server) : IClassFixture<ServerFixtu
         var response = await server.ClientFor(user).PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "cli-usage" });
         var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(["type", "usage", "remainingBalance", "balanceBreakdown", "next_quota_reset", "autoTopupEnabled"], body.Select(p => p.Key));
+        Assert.Equal(["type", "usage", "remainingBalance", "balanceBreakdown", "next_quota_reset", "autoTopupEnabled", "can_buy_credits"], body.Select(p => p.Key));
+        // This server has no Stripe key: it says it sells no credits (the CLI then offers none).
+        Assert.False(body["can_buy_credits"]!.GetValue<bool>());
         Assert.Equal("usage-response", (string?)body["type"]);
         Assert.Equal(120, (int)body["usage"]!);
         Assert.Equal(180, (int)body["remainingBalance"]!);

@@ -11,10 +11,10 @@ public static class Browser
     static readonly SemaphoreSlim Gate = new(1, 1);
     static IBrowser? _browser;
 
-    public static async Task<IBrowserContext> NewContextAsync()
+    public static async Task<IBrowserContext> NewContextAsync(int width = 1200)
     {
         var browser = await LaunchAsync();
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 900 } });
         // Generous: CI runs these next to four parallel test classes and PostgreSQL on two cores.
         context.SetDefaultTimeout(90_000);
         return context;

@@ -55,8 +55,6 @@ public class ServerFixture : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration["ConnectionStrings:Default"] = connectionString;
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        // The dashboard's stylesheet and Blazor's script, from the build output (as `dotnet run` serves them).
-        builder.WebHost.UseStaticWebAssets();
         var app = ServerApp.Build(builder, overrides);
         await app.StartAsync();
         return app;

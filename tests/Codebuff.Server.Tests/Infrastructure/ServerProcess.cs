@@ -38,15 +38,18 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string?> env)
+    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string?> env) =>
+        Start([Path.Combine(AppContext.BaseDirectory, "Codebuff.Server.dll"), .. args], AppContext.BaseDirectory, env);
+
+    /// <summary>Runs `dotnet` with <paramref name="dotnetArgs"/> (e.g. another build's dll, or `run --project …`).</summary>
+    public static ServerProcess Start(IEnumerable<string> dotnetArgs, string workingDirectory, IDictionary<string, string?> env)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Codebuff.Server.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in dotnetArgs) psi.ArgumentList.Add(a);
         // Nothing from the developer's environment may point the child at another database.
         psi.Environment.Remove("ConnectionStrings__Default");
         psi.Environment["Codebuff__AuthSecret"] = "test-auth-secret";

@@ -15,6 +15,14 @@ public sealed class PurchaseTests(PaymentFixture server) : IClassFixture<Payment
     static async Task<JsonObject> BodyOf(HttpResponseMessage r) => (await r.Content.ReadFromJsonAsync<JsonObject>())!;
 
     [Fact]
+    public async Task Usage_tells_the_cli_that_credits_can_be_bought()
+    {
+        var user = await server.CreateUserAsync();
+        var body = await (await server.ClientFor(user).PostAsJsonAsync("/api/v1/usage", new { fingerprintId = "x" })).Content.ReadFromJsonAsync<JsonObject>();
+        Assert.True(body!["can_buy_credits"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task Buy_credits_refuses_bad_input_with_zod_issues()
     {
         var user = await server.CreateUserAsync();

@@ -14,13 +14,16 @@ public sealed class DashboardTab : IAsyncDisposable
     readonly IBrowserContext _context;
     readonly Uri _base;
     readonly string _test;
+    readonly int _width;
     readonly List<string> _problems = [];
     readonly HashSet<string> _refusedPages = [];
     readonly List<(string Location, string Problem)> _resourceErrors = [];
+    readonly List<Task> _bodyChecks = [];
     int _shots;
 
-    DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test)
+    DashboardTab(IBrowserContext context, IPage page, Uri baseAddress, string test, int width)
     {
+        _width = width;
         _context = context;
         Page = page;
         _base = baseAddress;
@@ -45,21 +48,42 @@ public sealed class DashboardTab : IAsyncDisposable
             // Pages may answer 4xx on purpose (a refused admin page); their assets never should.
             if (response.Status >= 400 && response.Request.ResourceType is not "document") _problems.Add($"{response.Status} for {response.Url}");
             else if (response.Status >= 400) _refusedPages.Add(response.Url);
+            else if (response.Status == 200 && response.Request.ResourceType is "stylesheet" or "script" or "image" or "font")
+                _bodyChecks.Add(CheckBodyAsync(response));
         };
     }
 
     public IPage Page { get; }
 
-    /// <summary>A new browser context (its own cookies), signed in as <paramref name="user"/> when given.</summary>
-    public static async Task<DashboardTab> OpenAsync(ServerFixture server, TestUser? user = null, [CallerMemberName] string test = "")
+    /// <summary>Every asset URL that answered 200 (with a body) so far.</summary>
+    public List<string> Assets { get; } = [];
+
+    // An asset the server maps but cannot find answers 200 with an empty body (as the build output did in Production).
+    async Task CheckBodyAsync(IResponse response)
     {
-        var context = await Browser.NewContextAsync();
-        if (user is not null)
+        try
+        {
+            var body = await response.BodyAsync();
+            if (body.Length == 0) lock (_problems) _problems.Add($"empty body for {response.Url}");
+            else lock (Assets) Assets.Add(response.Url);
+        }
+        catch (PlaywrightException) { } // the page navigated on before its body was read
+    }
+
+    /// <summary>A new browser context (its own cookies), signed in as <paramref name="user"/> when given.</summary>
+    public static async Task<DashboardTab> OpenAsync(ServerFixture server, TestUser? user = null, int width = 1200, [CallerMemberName] string test = "") =>
+        await OpenAsync(server.BaseAddress, user is null ? null : await server.WebSessionTokenAsync(user), width, test);
+
+    /// <summary>A tab on any server (e.g. a child process), with a web session's raw token as its cookie when given.</summary>
+    public static async Task<DashboardTab> OpenAsync(Uri baseAddress, string? sessionToken, int width = 1200, [CallerMemberName] string test = "")
+    {
+        var context = await Browser.NewContextAsync(width);
+        if (sessionToken is not null)
             await context.AddCookiesAsync([new Microsoft.Playwright.Cookie
             {
-                Name = WebSession.Cookie, Value = await server.WebSessionTokenAsync(user), Url = server.BaseAddress.GetLeftPart(UriPartial.Authority),
+                Name = WebSession.Cookie, Value = sessionToken, Url = baseAddress.GetLeftPart(UriPartial.Authority),
             }]);
-        return new DashboardTab(context, await context.NewPageAsync(), server.BaseAddress, test);
+        return new DashboardTab(context, await context.NewPageAsync(), baseAddress, test, width);
     }
 
     /// <summary>Opens a dashboard path, waits for it to settle and saves its screenshot.</summary>
@@ -73,8 +97,47 @@ public sealed class DashboardTab : IAsyncDisposable
     /// <summary>Saves the current page (after a click or a form post) as the next screenshot of this test.</summary>
     public async Task ScreenshotAsync()
     {
-        var name = $"{_test}-{++_shots:00}-{Slug(new Uri(Page.Url).AbsolutePath)}.png";
+        var name = $"{_test}-{_width}px-{++_shots:00}-{Slug(new Uri(Page.Url).AbsolutePath)}.png";
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name), FullPage = true });
+    }
+
+    /// <summary>
+    /// What does not fit the viewport's width: the page scrolling sideways, or an element reaching past either edge
+    /// (except inside a box that scrolls or clips sideways on purpose, such as a wide table's wrapper).
+    /// </summary>
+    public async Task<string[]> OverflowAsync() => await Page.EvaluateAsync<string[]>("""
+        () => {
+            const width = document.documentElement.clientWidth;
+            const found = [];
+            if (document.documentElement.scrollWidth > width)
+                found.push(`the page scrolls sideways (${document.documentElement.scrollWidth}px wide in ${width}px)`);
+            const contained = el => {
+                for (let p = el.parentElement; p && p !== document.body; p = p.parentElement)
+                    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) return true;
+                return false;
+            };
+            const reported = [];
+            for (const el of document.body.querySelectorAll('*')) {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+                if (r.right <= width + 1 && r.left >= -1) continue;
+                // Wholly left of the page is the skip link's way of hiding until focused; it widens nothing.
+                if (r.right <= 0) continue;
+                if (contained(el) || reported.some(p => p.contains(el))) continue;
+                reported.push(el);
+                const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+                found.push(`${name} spans ${Math.round(r.left)}..${Math.round(r.right)}px: "${(el.innerText || '').slice(0, 40)}"`);
+            }
+            return found.slice(0, 12);
+        }
+        """);
+
+    /// <summary>Waits for the bodies of the assets seen so far to be judged.</summary>
+    public async Task AssetsCheckedAsync()
+    {
+        Task[] pending;
+        lock (Assets) pending = [.. _bodyChecks];
+        await Task.WhenAll(pending);
     }
 
     /// <summary>The page's one h1, which every dashboard page has.</summary>
@@ -86,6 +149,7 @@ public sealed class DashboardTab : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await AssetsCheckedAsync();
         await _context.CloseAsync();
         // Chromium logs the status of a page that answers 4xx on purpose (404, 403, 410); only other resources count.
         _problems.AddRange(_resourceErrors.Where(e => !_refusedPages.Any(url => e.Location.StartsWith(url, StringComparison.Ordinal))).Select(e => e.Problem));
@@ -97,7 +161,7 @@ public sealed class DashboardTab : IAsyncDisposable
     /// <summary>TestResults/screenshots at the repository root (where run-tests.sh collects results).</summary>
     static readonly string ScreenshotDir = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "TestResults", "screenshots")).FullName;
 
-    static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Codebuff.slnx"))) return dir.FullName;

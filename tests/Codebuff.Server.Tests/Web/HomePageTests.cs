@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Codebuff.Server.Tests.Infrastructure;
 
 namespace Codebuff.Server.Tests.Web;
@@ -28,10 +29,22 @@ public sealed class HomePageTests(ServerFixture server) : IClassFixture<ServerFi
         await using var tab = await DashboardTab.OpenAsync(server, user);
         await tab.GotoAsync("/");
 
-        Assert.Equal("Welcome back", await tab.HeadingAsync());
+        // A brand-new account is welcomed, not welcomed back; a day later it is.
+        Assert.Equal("Welcome to Codebuff", await tab.HeadingAsync());
         Assert.Equal(user.Email, await tab.Page.InnerTextAsync("#email"));
         Assert.Equal("1,234", await tab.Page.InnerTextAsync("#credits"));
         Assert.Equal(user.Email, (await tab.Page.InnerTextAsync("header .who")).Trim());
         Assert.Equal(0, await tab.Page.Locator("header a[href='/login']").CountAsync());
+    }
+
+    [Fact]
+    public async Task An_account_older_than_a_day_is_welcomed_back()
+    {
+        var user = await server.CreateUserAsync();
+        await using (var db = server.NewDbContext())
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.CreatedAt, DateTime.UtcNow.AddDays(-2)));
+        await using var tab = await DashboardTab.OpenAsync(server, user);
+        await tab.GotoAsync("/");
+        Assert.Equal("Welcome back", await tab.HeadingAsync());
     }
 }

@@ -175,6 +175,8 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
         var masked = "cb-pat-…" + server.Services.GetRequiredService<TokenHasher>().Hash(token)[^8..];
         Assert.Equal(2, await tab.Page.Locator("#tokens tbody tr").CountAsync());
         Assert.Contains(masked, await tab.Page.InnerTextAsync("#tokens"));
+        // Its name is kept and shown beside it, also after a reload (the operator's key has none).
+        Assert.Equal(["laptop"], await tab.Page.Locator("#tokens .key-name").AllInnerTextsAsync());
         Assert.Contains(DateTime.UtcNow.AddDays(30).ToString("MMM d, yyyy", System.Globalization.CultureInfo.InvariantCulture), await tab.Page.InnerTextAsync("#tokens"));
         using var keyClient = server.ClientFor(user with { ApiKey = token });
         Assert.Equal(user.Email, (string?)(await keyClient.GetFromJsonAsync<JsonObject>("/api/v1/me?fields=email"))!["email"]);
@@ -183,6 +185,7 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
         await tab.GotoAsync("/profile?tab=api-keys");
         Assert.Equal(0, await tab.Page.Locator("#new-token").CountAsync());
         Assert.DoesNotContain(token, await tab.Page.ContentAsync());
+        Assert.Equal("laptop " + masked, (await tab.Page.Locator("#tokens tbody tr", new() { HasText = masked }).Locator("td").First.InnerTextAsync()).Trim());
         await tab.Page.ClickAsync($"#tokens button[aria-label='Revoke {masked}']");
         await tab.Page.Locator("#keys-notice").WaitForAsync();
         await tab.ScreenshotAsync();
@@ -255,6 +258,9 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
         Assert.Contains("Current", await current.InnerTextAsync());
         Assert.Equal(0, await current.Locator("button").CountAsync());
         Assert.Equal(2, await tab.Page.Locator("#web-sessions button").CountAsync());
+        // A web session was first seen when it started (its fixed lifetime before it expires): today, for all three.
+        var today = DateTime.UtcNow.ToString("MMM d, yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal([today, today, today], await tab.Page.Locator("#web-sessions tbody td:nth-child(3)").AllInnerTextsAsync());
         var cliRow = await tab.Page.InnerTextAsync("#cli-sessions tbody tr");
         Assert.Contains("Never expires", cliRow);
         Assert.Contains("Jan 2, 2026", cliRow);

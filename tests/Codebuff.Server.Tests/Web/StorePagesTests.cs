@@ -32,6 +32,20 @@ public sealed class StorePagesTests(OrgFixture server) : IClassFixture<OrgFixtur
         tab.Page.Locator(".agent-card").EvaluateAllAsync<string[]>("cards => cards.map(c => c.dataset.agent)");
 
     [Fact]
+    public async Task The_store_says_how_to_publish_and_a_verified_badge_stands_apart_from_the_name()
+    {
+        await using var tab = await DashboardTab.OpenAsync(server);
+        await tab.GotoAsync("/store?search=Codebuff&sort=name");
+        // The navbar and the store both lead to making a publisher.
+        Assert.Equal(1, await tab.Page.Locator("header nav a[href='/publishers']").CountAsync());
+        Assert.Equal("create a publisher", (await tab.Page.InnerTextAsync("#how-to-publish a[href='/publishers/new']")).Trim());
+        Assert.Contains("codebuff publish", await tab.Page.InnerTextAsync("#how-to-publish"));
+        // The built-in agents' publisher is verified: its name, the badge and the version read as separate words.
+        var publisher = (await tab.Page.Locator(".agent-card[data-agent^='codebuff/'] .publisher").First.InnerTextAsync()).Trim();
+        Assert.Matches(@"^by Codebuff verified · v\d+\.\d+\.\d+$", publisher);
+    }
+
+    [Fact]
     public async Task A_published_agent_is_found_in_the_store_by_search_and_sorted_by_spend_or_name()
     {
         var (_, pub, zeta, alpha, word) = await PublishTwoAsync();

@@ -75,7 +75,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await tab.Page.FillAsync("#password", Password);
         await tab.Page.FillAsync("#confirm", Password);
         await SubmitAsync(tab, "#set-password");
-        Assert.Equal("Welcome back", await tab.HeadingAsync());
+        Assert.Equal("Welcome to Codebuff", await tab.HeadingAsync());
         Assert.Equal(email, await tab.Page.InnerTextAsync("strong#email"));
 
         string userId;
@@ -102,7 +102,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
             Assert.False(await db.Sessions.AnyAsync(s => s.UserId == userId && s.Type == SessionType.Web));
 
         await SignInAsync(tab, email, Password);
-        Assert.Equal("Welcome back", await tab.HeadingAsync());
+        Assert.Equal("Welcome to Codebuff", await tab.HeadingAsync());
         Assert.NotNull(await SessionCookieAsync(tab));
 
         // Signing up again with the same address tells nothing new on the page; the mail offers a reset instead.
@@ -199,7 +199,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await tab.Page.FillAsync("#password", "a new password");
         await tab.Page.FillAsync("#confirm", "a new password");
         await SubmitAsync(tab, "#set-password");
-        Assert.Equal("Welcome back", await tab.HeadingAsync());
+        Assert.Equal("Welcome to Codebuff", await tab.HeadingAsync());
 
         // The other browser's session is gone; this one is the only web session.
         using (var old = new HttpClient { BaseAddress = server.BaseAddress })
@@ -228,7 +228,7 @@ public sealed class SignInPagesTests(LocalAuthFixture server) : IClassFixture<Lo
         await SignInAsync(fresh, email, Password);
         Assert.Equal("Incorrect e-mail or password.", await fresh.Page.InnerTextAsync("#signin-error"));
         await SignInAsync(fresh, email, "a new password");
-        Assert.Equal("Welcome back", await fresh.HeadingAsync());
+        Assert.Equal("Welcome to Codebuff", await fresh.HeadingAsync());
 
         // An expired link is refused like a used one, and its form is not offered.
         const string expiredToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
