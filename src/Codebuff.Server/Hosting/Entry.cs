@@ -14,6 +14,9 @@ public static class Entry
           Codebuff.Server admin grant --email E --credits N [--type admin|free|referral|purchase] [--expires-in-days D]
           Codebuff.Server admin list-users
           Codebuff.Server admin revoke-sessions --email E
+          Codebuff.Server admin ban --email E               suspend: web sessions end; CLI sessions and keys may no longer spend, publish or grant
+          Codebuff.Server admin unban --email E
+          Codebuff.Server admin delete-user --email E       sign out everywhere, erase personal data, keep billing facts
           Codebuff.Server admin sync-failures [--all]       payment sync failures left for an operator (--all: also those still retried)
           Codebuff.Server admin grant --org SLUG --credits N [--expires-in-days D]
         """;
