@@ -30,6 +30,13 @@ public sealed class PasswordMail(IServiceScopeFactory scopes, ILogger<PasswordMa
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try { await SendAllAsync(stoppingToken); }
+        // Stopping while waiting for the next request is the normal end, not a failure that should stop the host.
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+    }
+
+    async Task SendAllAsync(CancellationToken stoppingToken)
+    {
         await foreach (var request in _requests.Reader.ReadAllAsync(stoppingToken))
         {
             try
