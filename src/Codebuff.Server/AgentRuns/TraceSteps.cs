@@ -81,7 +81,7 @@ public sealed record TraceStep(Guid CallId, string MessageId, string UserId, str
         }
     }
 
-    /// <summary>Deletes steps older than the retention period, a batch at a time; the number deleted.</summary>
+    /// <summary>Deletes steps older than the retention period, and their messages' content, a batch at a time; the number deleted.</summary>
     public static async Task<int> SweepAsync(AppDbContext db, DateTimeOffset now, TraceOptions options, CancellationToken ct)
     {
         var cutoff = now - TimeSpan.FromDays(options.RetentionDays);
@@ -89,9 +89,17 @@ public sealed record TraceStep(Guid CallId, string MessageId, string UserId, str
         int deleted;
         do
         {
-            deleted = await db.Database.ExecuteSqlAsync($"""
-                DELETE FROM service.trace_step WHERE call_id IN (SELECT call_id FROM service.trace_step WHERE created_at < {cutoff} LIMIT 5000)
-                """, ct);
+            // The step's message keeps its billing facts but loses its words too, found by primary key (a sweep over
+            // message.finished_at would revisit every old row each time).
+            // Not composed (ToList, not Single): PostgreSQL allows a data-modifying WITH only at the top level.
+            deleted = (await db.Database.SqlQuery<int>($"""
+                WITH gone AS (
+                    DELETE FROM service.trace_step WHERE call_id IN (SELECT call_id FROM service.trace_step WHERE created_at < {cutoff} LIMIT 5000)
+                    RETURNING message_id, user_id),
+                erased AS (
+                    UPDATE message m SET request = NULL, reasoning_text = NULL, response = '""'::jsonb FROM gone WHERE m.id = gone.message_id AND m.user_id = gone.user_id)
+                SELECT count(*)::int AS "Value" FROM gone
+                """).ToListAsync(ct)).Single();
             total += deleted;
         } while (deleted == 5000);
         return total;

@@ -52,6 +52,8 @@ public sealed class TraceStepTests(ServerFixture server) : IClassFixture<ServerF
         Assert.True(total <= 200 + 3 * TraceStep.Cut.Length, $"kept {total} characters");
     }
 
+    const string Words = """[{"role":"user","content":"words"}]""";
+
     [Fact]
     public async Task Steps_older_than_the_retention_period_are_swept_and_newer_ones_stay()
     {
@@ -60,14 +62,24 @@ public sealed class TraceStepTests(ServerFixture server) : IClassFixture<ServerF
         Guid old = Guid.NewGuid(), recent = Guid.NewGuid();
         await using var db = server.NewDbContext();
         foreach (var (id, at) in new[] { (old, now.AddDays(-31)), (recent, now.AddDays(-29)) })
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO message (id, finished_at, model, cost, credits, output_tokens, user_id, request, reasoning_text, response)
+                VALUES ({"gen-" + id}, {at.UtcDateTime}, 'm', 0, 0, 0, {user.Id}, {Words}::jsonb, 'thinking', '"answer"')
+                """);
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO service.trace_step (call_id, message_id, user_id, run_id, created_at, messages, tool_calls, truncated)
                 VALUES ({id}, {"gen-" + id}, {user.Id}, 'run', {at}, '[]', '[]', false)
                 """);
+        }
 
         Assert.True(await TraceStep.SweepAsync(db, now, new TraceOptions(), CancellationToken.None) >= 1);
         var left = await db.Database.SqlQuery<Guid>($"SELECT call_id AS \"Value\" FROM service.trace_step WHERE user_id = {user.Id}").ToListAsync();
         Assert.Equal([recent], left);
+        // The swept step's message keeps its billing facts, not its words; the recent one keeps both.
+        var words = await db.Database.SqlQuery<string>(
+            $"SELECT id || ':' || coalesce(request::text, '-') || ':' || coalesce(reasoning_text, '-') || ':' || response::text AS \"Value\" FROM message WHERE user_id = {user.Id} ORDER BY finished_at").ToListAsync();
+        Assert.Equal([$"gen-{old}:-:-:\"\"", $"gen-{recent}:[{{\"role\": \"user\", \"content\": \"words\"}}]:thinking:\"answer\""], words);
 
         // A shorter configured period sweeps the other one too.
         await TraceStep.SweepAsync(db, now, new TraceOptions { RetentionDays = 7 }, CancellationToken.None);
