@@ -83,6 +83,12 @@ public sealed class Sandbox
         return psi;
     }
 
+    static IEnumerable<string> NestedGitParts(string git) =>
+        new[] { "modules", "worktrees" }.Select(folder => Path.Combine(git, folder)).Where(Directory.Exists)
+            .SelectMany(folder => Directory.EnumerateFileSystemEntries(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            .Where(path => Path.GetFileName(path) is "config" or "config.worktree" or "hooks" or "info"
+                           && Path.GetFileName(Path.GetDirectoryName(path)) is not ("hooks" or "info" or "objects" or "refs" or "logs"));
+
     List<string> BwrapArguments(string cwd)
     {
         // A new session (no typing into the user's terminal), every namespace, no capabilities; the sandbox ends with the CLI.
@@ -110,7 +116,12 @@ public sealed class Sandbox
                 Directory.CreateDirectory(Path.Combine(git, "info"));
                 foreach (var part in new[] { "config", "hooks", "info" })
                     args.AddRange(["--ro-bind", Path.Combine(git, part), Path.Combine(git, part)]);
+                // Submodules' and worktrees' own git folders: git runs their configuration and hooks too.
+                foreach (var part in NestedGitParts(git)) args.AddRange(["--ro-bind", part, part]);
             }
+            // A worktree's or submodule checkout's .git is a file naming its git folder: rewritten, it could name one
+            // the command made, with any configuration.
+            else if (File.Exists(git)) args.AddRange(["--ro-bind", git, git]);
         }
         // Last, so they also cover a project that is the home folder itself.
         foreach (var relative in Hidden)

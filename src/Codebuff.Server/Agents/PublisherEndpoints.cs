@@ -11,8 +11,8 @@ public static class PublisherEndpoints
 
         var mine = publishers.MapGroup("").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         mine.MapGet("", ListMine).Answers<IEnumerable<PublisherView>>();
-        mine.MapPost("", Create).AcceptBodyAuthToken().Takes<CreateRequest>().Answers<PublisherView>(201).Refuses(400, 403, 404);
-        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken().Takes<UpdateRequest>().Answers<PublisherView>().Refuses(400, 403, 404);
+        mine.MapPost("", Create).AcceptBodyAuthToken().Takes<CreateRequest>().Answers<PublisherView>(201).Refuses(400, 403, 404).RefuseSuspended();
+        mine.MapPatch("/{id}", Update).AcceptBodyAuthToken().Takes<UpdateRequest>().Answers<PublisherView>().Refuses(400, 403, 404).RefuseSuspended();
     }
 
     /// <summary>The publisher row as upstream returns it (snake_case columns); organizationName only for an org's publisher.</summary>

@@ -11,7 +11,7 @@ public static class ApiKeyEndpoints
         var api = app.MapGroup("/api").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         api.MapGet("/api-keys", ListTokens).Answers<TokenList>();
         api.MapPost("/api-keys", CreateToken).Takes<CreateTokenRequest>().Answers<CreatedToken>(201).RefusesWith<ErrorDetailsBody>(400).Refuses(429)
-            .RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit();
+            .RequireRateLimiting(AuthRateLimits.Tokens).RequirePerCallerTokenLimit().RefuseSuspended();
         api.MapDelete("/sessions", Revoke).WhenUnauthenticated(Unauthenticated.PlainText)
             .Takes<RevokeRequest>().Answers<Revoked>().RefusesWith<ErrorDetailsBody>(400);
         api.MapGet("/user/sessions", ListSessions).Answers<SessionList>();

@@ -156,7 +156,9 @@ public static class ChatCompletionEndpoints
     static int Hold(JsonObject body, string model, int fanOut, long? contentLength, ChatOptions options)
     {
         static long? Positive(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) && d >= 1 ? (long)Math.Min(d, int.MaxValue) : null;
-        var maxTokens = Positive(body["max_tokens"]) ?? Positive(body["max_completion_tokens"]) ?? options.ReservedOutputTokens;
+        // The larger of the two limits: a body naming both must not hold for the smaller while the provider honours the other.
+        var limits = new[] { Positive(body["max_tokens"]), Positive(body["max_completion_tokens"]) }.OfType<long>().ToArray();
+        var maxTokens = limits.Length > 0 ? limits.Max() : options.ReservedOutputTokens;
         var choices = Math.Min(Positive(body["n"]) ?? 1, 128);
         var bytes = contentLength ?? System.Text.Encoding.UTF8.GetByteCount(body.ToJsonString());
         return (int)Math.Min(int.MaxValue, (long)fanOut * CreditPricing.ReservedCredits(model, CreditPricing.EstimateInputTokens(bytes),

@@ -8,8 +8,8 @@ public static class InvitationEndpoints
     public static void Map(RouteGroupBuilder org, IEndpointRouteBuilder app)
     {
         org.MapGet("/invitations", List).Answers<InvitationList>().Refuses(404);
-        org.MapPost("/invitations", Create).RequireRole(OrgRole.Admin).Takes<Invite>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409);
-        org.MapPost("/invitations/bulk", Bulk).RequireRole(OrgRole.Admin).Takes<BulkInvite>().Answers<BulkResult>(201).Refuses(400, 403, 404);
+        org.MapPost("/invitations", Create).RequireRole(OrgRole.Admin).Takes<Invite>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409).RefuseSuspended();
+        org.MapPost("/invitations/bulk", Bulk).RequireRole(OrgRole.Admin).Takes<BulkInvite>().Answers<BulkResult>(201).Refuses(400, 403, 404).RefuseSuspended();
         org.MapDelete("/invitations/{email}", Revoke).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
         org.MapPost("/invitations/{email}/resend", Resend).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
 

@@ -8,7 +8,7 @@ public static class MemberEndpoints
     public static void Map(RouteGroupBuilder org)
     {
         org.MapGet("/members", List).Answers<MemberList>().Refuses(404);
-        org.MapPost("/members", Add).RequireRole(OrgRole.Admin).Takes<AddMember>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409);
+        org.MapPost("/members", Add).RequireRole(OrgRole.Admin).Takes<AddMember>().Answers<Succeeded>(201).Refuses(400, 403, 404, 409).RefuseSuspended();
         org.MapPatch("/members/{userId}", ChangeRole).RequireRole(OrgRole.Admin).Takes<OrgWire.ChangeRole>().Answers<Succeeded>().Refuses(400, 403, 404);
         org.MapDelete("/members/{userId}", Remove).Answers<Succeeded>().Refuses(400, 403, 404); // admins remove others; every member may remove themself (leave)
     }

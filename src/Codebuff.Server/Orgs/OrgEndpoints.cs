@@ -12,7 +12,7 @@ public static class OrgEndpoints
     {
         var orgs = app.MapGroup("/api/orgs").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         orgs.MapGet("", List).Answers<OrgList>();
-        orgs.MapPost("", Create).Takes<CreateOrg>().Answers<OrgRow>(201).Refuses(400);
+        orgs.MapPost("", Create).Takes<CreateOrg>().Answers<OrgRow>(201).Refuses(400).RefuseSuspended();
         orgs.MapGet("/slug/{slug}", GetBySlug).Answers<OrgDetail>().Refuses(404);
 
         var org = orgs.MapGroup("/{orgId}").RequireMembership();

@@ -129,7 +129,8 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
 
     async Task<Plan?> PlanForUserAsync(AppDbContext db, CreditLedger ledger, string userId, CancellationToken ct)
     {
-        var user = await db.Users.AsNoTracking().Where(u => u.Id == userId)
+        // A suspended user's card is never charged (and no credits granted) behind their back.
+        var user = await db.Users.AsNoTracking().Where(u => u.Id == userId && !u.Banned)
             .Select(u => new { u.AutoTopupEnabled, u.AutoTopupThreshold, u.AutoTopupAmount, u.StripeCustomerId }).FirstOrDefaultAsync(ct);
         if (user is not { AutoTopupEnabled: true, AutoTopupThreshold: { } threshold, AutoTopupAmount: { } amount }) return null;
         if (user.StripeCustomerId is null)

@@ -9,7 +9,7 @@ public static class AutoTopUpEndpoints
     {
         var group = app.MapGroup("/api/user/auto-topup").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         group.MapGet("", Get).Answers<PaymentWire.AutoTopUpSettings>();
-        group.MapPost("", Set).Takes<PaymentWire.AutoTopUpSettings>().Answers<PaymentWire.AutoTopUpSettings>().RefusesWith<PaymentWire.ValidationIssues>(400);
+        group.MapPost("", Set).Takes<PaymentWire.AutoTopUpSettings>().Answers<PaymentWire.AutoTopUpSettings>().RefusesWith<PaymentWire.ValidationIssues>(400).RefuseSuspended();
     }
 
     static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)

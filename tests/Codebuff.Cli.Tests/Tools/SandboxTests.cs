@@ -142,6 +142,10 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         var config = File.ReadAllText(Path.Combine(git, "config"));
         var marker = Path.Combine(cli.Project, "fsmonitor-ran");
         Directory.Delete(Path.Combine(git, "hooks"), recursive: true); // a missing hooks folder is not the command's to make
+        // A submodule's own git folder, as `git submodule add` leaves it: git runs its configuration and hooks too.
+        var submodule = Path.Combine(git, "modules", "lib");
+        Directory.CreateDirectory(Path.Combine(submodule, "hooks"));
+        File.WriteAllText(Path.Combine(submodule, "config"), "[core]\n\trepositoryformatversion = 0\n");
 
         var (result, commands) = await RunCommandsAsync(cli, [],
             $"git config core.fsmonitor 'touch {marker}'",
@@ -150,17 +154,21 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
             "echo '* filter=evil' > .git/info/attributes",
             // Renaming .git away and making a new one would leave the read-only parts behind.
             "mv .git .git-moved",
+            $"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/modules/lib/config",
+            "echo 'touch hook-ran' > .git/modules/lib/hooks/pre-commit",
             "echo a > a.txt && git add a.txt && git -c user.name=t -c user.email=t@example.com commit -qm sandboxed-commit && git log --oneline");
 
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.All(commands[..5], c => Assert.NotEqual(0, (int)c["exitCode"]!));
+        Assert.All(commands[..7], c => Assert.NotEqual(0, (int)c["exitCode"]!));
         Assert.Contains("codebuff --sandbox off lifts the sandbox", (string)commands[0]["stderr"]!);
         Assert.Equal(config, File.ReadAllText(Path.Combine(git, "config")));
         Assert.False(File.Exists(Path.Combine(git, "hooks", "pre-commit")));
         Assert.False(File.Exists(Path.Combine(git, "info", "attributes")));
         Assert.False(Directory.Exists(Path.Combine(cli.Project, ".git-moved")));
-        Assert.Equal(0, (int)commands[5]["exitCode"]!);
-        Assert.Contains("sandboxed-commit", (string)commands[5]["stdout"]!);
+        Assert.Equal("[core]\n\trepositoryformatversion = 0\n", File.ReadAllText(Path.Combine(submodule, "config")));
+        Assert.False(File.Exists(Path.Combine(submodule, "hooks", "pre-commit")));
+        Assert.Equal(0, (int)commands[7]["exitCode"]!);
+        Assert.Contains("sandboxed-commit", (string)commands[7]["stdout"]!);
 
         // The user's next git status, outside the sandbox, runs nothing the model wrote.
         Assert.Contains("sandboxed-commit", Git(cli.Project, "log --oneline"));

@@ -36,6 +36,9 @@ public sealed class SuspensionTests(PaymentFixture server) : IClassFixture<Payme
         await using (var db = server.NewDbContext())
             referralCode = (await db.Users.SingleAsync(u => u.Id == referrer.Id)).ReferralCode!;
         var (sessionsBefore, intentsBefore) = (server.Stripe.CheckoutSessions.Count, server.Stripe.PaymentIntents.Count);
+        int keysBefore;
+        await using (var db = server.NewDbContext())
+            keysBefore = await db.Sessions.CountAsync(x => x.UserId == user.Id && x.Type == SessionType.Pat);
 
         await BanAsync(user);
         var routes = new (string Path, JsonObject Body)[]
@@ -49,6 +52,12 @@ public sealed class SuspensionTests(PaymentFixture server) : IClassFixture<Payme
             ("/api/referrals", new() { ["referralCode"] = referralCode }),
             ("/api/stripe/buy-credits", new() { ["credits"] = 500 }),
             ($"/api/orgs/{orgId}/credits", new() { ["amount"] = 5000 }),
+            ("/api/user/auto-topup", new() { ["enabled"] = true, ["threshold"] = 100, ["amount"] = 500 }),
+            ("/api/publishers", new() { ["id"] = "after-the-ban", ["name"] = "After the ban" }),
+            ("/api/orgs", new() { ["name"] = "After the ban" }),
+            ($"/api/orgs/{orgId}/members", new() { ["email"] = referrer.Email, ["role"] = "member" }),
+            ($"/api/orgs/{orgId}/invitations", new() { ["email"] = "someone@example.com", ["role"] = "member" }),
+            ("/api/api-keys", new() { ["name"] = "after the ban" }),
         };
         foreach (var (path, body) in routes)
         {
@@ -70,6 +79,11 @@ public sealed class SuspensionTests(PaymentFixture server) : IClassFixture<Payme
             Assert.False(await db.Referrals.AnyAsync(r => r.ReferredId == user.Id));
             Assert.Equal(1, await db.CreditLedger.CountAsync(g => g.UserId == user.Id && g.OrgId == null));
             Assert.False(await db.CreditLedger.AnyAsync(g => g.UserId == referrer.Id || g.OrgId == orgId));
+            Assert.Equal([publisher], await db.Publishers.Where(p => p.CreatedBy == user.Id).Select(p => p.Id).ToListAsync());
+            Assert.Equal([orgId], await db.Orgs.Where(o => o.OwnerId == user.Id).Select(o => o.Id).ToListAsync());
+            Assert.Equal(keysBefore, await db.Sessions.CountAsync(x => x.UserId == user.Id && x.Type == SessionType.Pat));
+            Assert.False(await db.OrgInvites.AnyAsync(i => i.OrgId == orgId));
+            Assert.False((await db.Users.SingleAsync(u => u.Id == user.Id)).AutoTopupEnabled);
         }
         Assert.Equal((sessionsBefore, intentsBefore), (server.Stripe.CheckoutSessions.Count, server.Stripe.PaymentIntents.Count));
     }

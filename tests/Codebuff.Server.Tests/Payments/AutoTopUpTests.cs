@@ -91,6 +91,26 @@ public sealed class AutoTopUpTests(PaymentFixture server) : IClassFixture<Paymen
         Assert.Null((await client.GetFromJsonAsync<JsonObject>("/api/user/profile"))!["auto_topup_blocked_reason"]);
     }
 
+    /// <summary>The attack: a suspended user's CLI token still reads usage, and each read below the threshold charged the card and granted credits.</summary>
+    [Fact]
+    public async Task A_banned_users_card_is_never_charged_automatically()
+    {
+        var (user, customerId) = await UserWithAutoTopUpAsync();
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<CreditLedger>().ChargeAsync(LedgerOwner.User(user.Id),
+                new Message { Id = $"gen-{Guid.NewGuid():N}", UserId = user.Id, Model = "m", Response = "\"\"", Credits = 200, OutputTokens = 1, FinishedAt = DateTime.UtcNow },
+                deduct: true);
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await Codebuff.Server.Auth.Suspension.SetAsync(db, db.Users.Where(u => u.Id == user.Id), banned: true, CancellationToken.None);
+        }
+        using var client = server.ClientFor(user);
+        var usage = await client.GetFromJsonAsync<JsonObject>("/api/user/usage");
+        Assert.False((bool)usage!["autoTopupTriggered"]!);
+        Assert.Equal(400, (int)usage["balance"]!["totalRemaining"]!);
+        Assert.Equal(0, Stripe.SucceededCharges(customerId));
+    }
+
     /// <summary>A usage read evaluates auto top-up and reports that it triggered.</summary>
     [Fact]
     public async Task A_usage_read_below_the_threshold_tops_up_and_says_so()

@@ -56,7 +56,10 @@ public sealed class StorePagesTests(OrgFixture server) : IClassFixture<OrgFixtur
         // The GET form: search by a word of the description, default sort (weekly spend).
         await tab.Page.FillAsync("#search", word);
         await tab.Page.ClickAsync("form[role=search] button[type=submit]");
-        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/store?search={word}&sort=cost"));
+        // DOMContentLoaded, not the load event: once, on a loaded CI machine, the URL matched and the load event was never
+        // reported (as in CreditsPagesTests); the whole document is what the checks below read.
+        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/store?search={word}&sort=cost"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        await tab.Page.Locator("#store-count", new() { HasTextString = "matching" }).WaitForAsync();
         await tab.ScreenshotAsync();
         Assert.Equal([$"{pub}/{zeta}", $"{pub}/{alpha}"], await CardsAsync(tab));
         Assert.Equal("2 agents matching “" + word + "”", (await tab.Page.InnerTextAsync("#store-count")).Trim());
@@ -76,7 +79,7 @@ public sealed class StorePagesTests(OrgFixture server) : IClassFixture<OrgFixtur
         // Sorted by name instead, chosen in the form.
         await tab.Page.SelectOptionAsync("#sort", "name");
         await tab.Page.ClickAsync("form[role=search] button[type=submit]");
-        await tab.Page.WaitForURLAsync(url => url.EndsWith("sort=name"));
+        await tab.Page.WaitForURLAsync(url => url.EndsWith("sort=name"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         await tab.ScreenshotAsync();
         Assert.Equal([$"{pub}/{alpha}", $"{pub}/{zeta}"], await CardsAsync(tab));
         Assert.Equal("name", await tab.Page.InputValueAsync("#sort"));
