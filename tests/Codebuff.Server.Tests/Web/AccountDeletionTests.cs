@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Chat;
@@ -44,7 +45,7 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
             await tab.GotoAsync("/profile?tab=account");
             await tab.Page.FillAsync("#delete-confirm", user.Email);
             await tab.Page.ClickAsync("#delete-account-form button[type=submit]");
-            await tab.Page.WaitForURLAsync("**/login?deleted=1");
+            await tab.Page.WaitForURLAsync("**/login?deleted=1", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
             Assert.Contains("Your account has been deleted", await tab.Page.InnerTextAsync("#deleted"));
         }
 

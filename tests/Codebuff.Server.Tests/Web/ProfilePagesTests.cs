@@ -44,7 +44,7 @@ public sealed class ProfilePagesTests(ChatFixture server) : IClassFixture<ChatFi
             Assert.Equal("Usage & credits", (await tab.Page.InnerTextAsync(".tabs a[aria-current=page]")).Trim());
         }
         await tab.Page.ClickAsync(".tabs a[href='/profile?tab=account']");
-        await tab.Page.WaitForURLAsync("**/profile?tab=account");
+        await tab.Page.WaitForURLAsync("**/profile?tab=account", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         Assert.Equal(user.Email, (await tab.Page.InnerTextAsync("#account-email")).Trim());
     }
 

@@ -31,7 +31,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
         await tab.Page.FillAsync("#org-name", name);
         await tab.Page.FillAsync("#org-description", "Widgets, mostly");
         await tab.Page.ClickAsync("button:has-text('Create organization')");
-        await tab.Page.WaitForURLAsync(new Regex("/orgs/acme-[0-9a-f]{8}$"));
+        await tab.Page.WaitForURLAsync(new Regex("/orgs/acme-[0-9a-f]{8}$"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         await tab.ScreenshotAsync();
         Assert.Equal(name, await tab.HeadingAsync());
         var slug = new Uri(tab.Page.Url).AbsolutePath.Split('/')[^1];
@@ -62,7 +62,7 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
             Assert.Equal("admin", await second.Page.InnerTextAsync("#invite-role"));
             Assert.Equal("Test User", await second.Page.InnerTextAsync("#inviter"));
             await second.Page.ClickAsync("button:has-text('Accept invitation')");
-            await second.Page.WaitForURLAsync($"**/orgs/{slug}");
+            await second.Page.WaitForURLAsync($"**/orgs/{slug}", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
             await second.ScreenshotAsync();
             Assert.Equal(name, await second.HeadingAsync());
         }
