@@ -21,7 +21,7 @@ public sealed class KnowledgeTests(CliFixture server) : IClassFixture<CliFixture
         cli.Write("AGENTS.md", "ROOT_AGENTS_NOT_READ");
         cli.Write("src/AGENTS.md", "SRC_AGENTS_RULE");
         cli.Write("src/CLAUDE.md", "SRC_CLAUDE_NOT_READ");
-        cli.Write("src/api/notes.knowledge.md", "API_NOTES " + PrivateKey);
+        cli.Write("src/api/notes.knowledge.md", "API_NOTES\n" + PrivateKey);
         cli.Write("other/knowledge.md", "OTHER_FOLDER_NOT_READ");
         File.WriteAllText(Path.Combine(cli.Home, ".AGENTS.md"), "HOME_AGENTS_RULE");
         File.WriteAllText(Path.Combine(cli.Home, ".CLAUDE.md"), "HOME_CLAUDE_NOT_READ");

@@ -29,7 +29,7 @@ public sealed class McpTests(CliFixture server) : IClassFixture<CliFixture>
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
 #pragma warning disable MCP9004 // legacy SSE is what "type": "sse" servers speak
-        builder.Services.AddMcpServer().WithHttpTransport(o => o.EnableLegacySse = true).WithTools<RemoteTools>();
+        builder.Services.AddMcpServer().WithHttpTransport(o => { o.Stateless = false; o.EnableLegacySse = true; }).WithTools<RemoteTools>();
 #pragma warning restore MCP9004
         var app = builder.Build();
         app.Use(async (context, next) =>
