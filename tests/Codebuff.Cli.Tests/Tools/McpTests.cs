@@ -67,8 +67,8 @@ public sealed class McpTests(CliFixture server) : IClassFixture<CliFixture>
         {
             ["mcpServers"] = new JsonObject
             {
-                ["remote"] = new JsonObject { ["type"] = "http", ["url"] = BaseUrl(http) + "/mcp", ["headers"] = new JsonObject { ["Authorization"] = "Bearer $MCP_HTTP_TOKEN" } },
-                ["legacy"] = new JsonObject { ["type"] = "sse", ["url"] = BaseUrl(http) + "/mcp/sse", ["headers"] = new JsonObject { ["Authorization"] = "Bearer $MCP_HTTP_TOKEN" } },
+                ["remote"] = new JsonObject { ["type"] = "http", ["url"] = BaseUrl(http) + "/mcp", ["headers"] = new JsonObject { ["Authorization"] = "Bearer ${MCP_HTTP_TOKEN}" } },
+                ["legacy"] = new JsonObject { ["type"] = "sse", ["url"] = BaseUrl(http) + "/mcp/sse", ["headers"] = new JsonObject { ["Authorization"] = "Bearer ${MCP_HTTP_TOKEN}" } },
                 ["denied"] = new JsonObject { ["url"] = BaseUrl(http) + "/mcp", ["headers"] = new JsonObject { ["Authorization"] = "Bearer wrong" } },
                 ["broken"] = new JsonObject { ["command"] = "node", ["args"] = new JsonArray(ServerScript), ["env"] = new JsonObject { ["X"] = "$CB_NOT_SET_ANYWHERE" } },
                 ["unused"] = new JsonObject { ["command"] = "node", ["args"] = new JsonArray(ServerScript, marker + "-unused") },
@@ -103,6 +103,7 @@ public sealed class McpTests(CliFixture server) : IClassFixture<CliFixture>
             var events = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
             var servers = events.Where(e => (string?)e["type"] == "mcp_server").ToDictionary(e => (string)e["server"]!);
             Assert.Equal(["broken", "denied", "legacy", "local", "remote"], servers.Keys.Order());
+            foreach (var up in new[] { "local", "remote", "legacy" }) Assert.True(servers[up]["error"] is null, (string?)servers[up]["error"]);
             Assert.Equal(["local__echo", "local__write", "local__env"], servers["local"]["tools"]!.AsArray().Select(t => (string?)t));
             Assert.Equal(["remote__add", "remote__shout"], servers["remote"]["tools"]!.AsArray().Select(t => (string?)t).Order());
             Assert.Equal(["legacy__shout"], servers["legacy"]["tools"]!.AsArray().Select(t => (string?)t));

@@ -1,15 +1,16 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Codebuff.Cli.Tools.Mcp;
 
 /// <summary>
 /// One MCP server as upstream configures it (@codebuff/sdk's mcpConfigSchema): stdio
 /// <c>{type?:"stdio", command, args?, env?}</c> or remote <c>{type?:"http"|"sse", url, params?, headers?}</c>. Values of
-/// <c>env</c> and <c>headers</c> written <c>"$NAME"</c> are read from the environment when the server starts, so a
-/// token need not be written in the file.
+/// <c>env</c>, <c>headers</c> and <c>params</c> written <c>"$NAME"</c> (or holding <c>${NAME}</c>) are read from the
+/// environment when the server starts, so a token need not be written in the file.
 /// </summary>
-public sealed record McpServerConfig(string Name, string Type, string? Command, IReadOnlyList<string> Args,
+public sealed partial record McpServerConfig(string Name, string Type, string? Command, IReadOnlyList<string> Args,
     IReadOnlyDictionary<string, string> Env, string? Url, IReadOnlyDictionary<string, string> Params,
     IReadOnlyDictionary<string, string> Headers, string Source)
 {
@@ -54,12 +55,20 @@ public sealed record McpServerConfig(string Name, string Type, string? Command, 
         return problem is null ? config : throw new CliException($"The MCP server \"{name}\" in {source} {problem}.");
     }
 
-    /// <summary>A configured value, <c>"$NAME"</c> read from the environment.</summary>
+    /// <summary>A configured value read from the environment: all of it when it is <c>"$NAME"</c> (upstream's rule), or each
+    /// <c>${NAME}</c> in it (so a header can be <c>"Bearer ${TOKEN}"</c>).</summary>
     public static string Resolve(string server, string field, string value, Func<string, string?> env)
     {
-        if (!value.StartsWith('$') || value.Length == 1) return value;
-        return env(value[1..]) ?? throw new CliException($"The MCP server \"{server}\" needs the environment variable {value[1..]} ({field}), which is not set.");
+        string Read(string name) => env(name) ?? throw new CliException($"The MCP server \"{server}\" needs the environment variable {name} ({field}), which is not set.");
+        if (WholeVariable().IsMatch(value)) return Read(value[1..]);
+        return EmbeddedVariable().Replace(value, m => Read(m.Groups[1].Value));
     }
+
+    [GeneratedRegex(@"^\$[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex WholeVariable();
+
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex EmbeddedVariable();
 
     /// <summary>What the user reads when asked to approve the server (and in errors).</summary>
     public string Describe() => IsStdio ? string.Join(' ', Args.Prepend(Command!).Select(a => a.Contains(' ') ? $"\"{a}\"" : a)) : $"{Type} {Url}";
