@@ -48,12 +48,12 @@ public sealed class Knowledge
             var relative = files.Relative(file);
             if (files.IsHidden(relative, false)) found.Add((relative, null, "ignored by .gitignore"));
             else if (files.Check(relative).Refusal is { } refusal) found.Add((relative, null, refusal == ProjectFiles.Blocked ? "blocked: may hold secrets" : "outside the project"));
-            else found.Add((relative, File.ReadAllText(file), null));
+            else found.Add((relative, ReadCapped(file), null));
         }
         if (Directory.Exists(home) && Pick(home, userLevel: true) is { } mine)
         {
             var shown = "~/" + Path.GetFileName(mine);
-            found.Add(ProjectFiles.IsSecretFile(mine) ? (shown, null, "blocked: may hold secrets") : (shown, File.ReadAllText(mine), null));
+            found.Add(ProjectFiles.IsSecretFile(mine) ? (shown, null, "blocked: may hold secrets") : (shown, ReadCapped(mine), null));
         }
 
         var list = new List<KnowledgeFile>();
@@ -85,6 +85,14 @@ public sealed class Knowledge
     /// <summary>One line per file, for <c>--help</c> and <c>/init</c>.</summary>
     public string Describe() => Files.Count == 0 ? "  (none found)" : string.Join('\n', Files.Select(f =>
         $"  {f.Path}: {(f.Skipped is { } why ? "not read, " + why : $"{f.Chars:N0} characters{(f.Truncated ? ", cut at the cap" : "")}")}"));
+
+    /// <summary>No more of a file than the cap can use (a huge file is not read whole); the spare allows for trimmed whitespace.</summary>
+    static string ReadCapped(string path)
+    {
+        using var reader = new StreamReader(path);
+        var buffer = new char[MaxChars + 4096];
+        return new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length));
+    }
 
     static IEnumerable<string> FoldersDown(string root, string workingDir)
     {
