@@ -12,12 +12,13 @@ public sealed class ProviderRoutes
     /// <summary>Every provider, lowest Priority first (equal priorities in the list's order).</summary>
     public IReadOnlyList<ProviderOptions> Providers { get; }
 
-    public ProviderRoutes(IConfiguration config, IOptions<UpstreamOptions> upstream)
+    /// <summary>Reads and checks the settings: a bad entry stops the server at start, naming the setting.</summary>
+    public ProviderRoutes(IConfiguration config)
     {
         var listed = config.GetSection("Codebuff:Providers").Get<List<ProviderOptions>>() ?? [];
         if (listed.Count == 0)
         {
-            var u = upstream.Value;
+            var u = config.GetSection("Codebuff:Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions();
             listed = [new ProviderOptions { Name = "upstream", Kind = u.OpenRouter ? "openrouter" : "openai", BaseUrl = u.BaseUrl, ApiKey = u.ApiKey, Models = ["*"] }];
         }
         foreach (var (p, i) in listed.Select((p, i) => (p, i))) Validate(p, i);

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 using Codebuff.Server.Tests.Infrastructure;
 
 namespace Codebuff.Server.Tests.Chat;
@@ -60,11 +58,4 @@ public class GatewayFixture : ServerFixture
         ["model"] = model, ["stream"] = stream, ["max_tokens"] = 100,
         ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
     };
-
-    /// <summary>The provider recorded for a message (service.message_provider), or null.</summary>
-    public async Task<string?> ProviderOfAsync(string messageId)
-    {
-        await using var db = NewDbContext();
-        return (await db.Database.SqlQuery<string>($"SELECT provider AS \"Value\" FROM service.message_provider WHERE message_id = {messageId}").ToListAsync()).SingleOrDefault();
-    }
 }
