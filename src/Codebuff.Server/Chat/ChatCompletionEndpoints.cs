@@ -11,7 +11,7 @@ public static class ChatCompletionEndpoints
         app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
             .CacheCaller().RefuseSuspended()
             .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
-            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
+            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504).RefusesWith<ModelEndpoints.ModelNotFound>(404);
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
@@ -86,7 +86,8 @@ public static class ChatCompletionEndpoints
         finally
         {
             try { await PlainRuns.FinishAsync(r.Db, runId, user.Id, call, r.Clock.GetUtcNow().UtcDateTime); }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException) { r.Log.LogWarning("could not finish plain request run {RunId}: {Error}", runId, e.Message); }
+            // Never in place of the call's own answer: a run left running is only a run not finished.
+            catch (Exception e) { r.Log.LogWarning("could not finish plain request run {RunId}: {Error}", runId, e.Message); }
         }
     }
 
