@@ -12,8 +12,9 @@ public sealed record UpstreamResponse(HttpResponseMessage? Response, IResult? Er
 
 /// <summary>
 /// Sends chat completions to the call's providers in order (<see cref="ProviderRoutes"/>) and maps their failures to
-/// client errors. A connection failure, 429 or 5xx moves the call to the next provider: nothing has reached the client
-/// yet, since the relay starts writing only once a provider has answered 2xx.
+/// client errors. A connection failure, 429 or 5xx (for a non-streamed call also a body that breaks off) moves the call
+/// to the next provider: nothing has reached the client yet, since the relay starts writing only once a provider has
+/// answered 2xx.
 /// </summary>
 public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<UpstreamOptions> upstreamOptions, ILogger<ProviderClient> log)
 {
@@ -63,7 +64,24 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         }
         finally { request.Dispose(); }
 
-        if (response.IsSuccessStatusCode) return (new(response, null, provider.Name), false);
+        if (response.IsSuccessStatusCode && stream) return (new(response, null, provider.Name), false);
+        if (response.IsSuccessStatusCode)
+        {
+            // A non-streamed answer is read whole before anything reaches the client, so one that breaks off is a
+            // failure like any other; one that stalls for the idle timeout is not retried (it already took that long).
+            using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds));
+            try
+            {
+                await response.Content.LoadIntoBufferAsync(int.MaxValue, idle.Token);
+                return (new(response, null, provider.Name), false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+            {
+                response.Dispose();
+                log.LogWarning("model provider {Provider} did not finish its response: {Error}", provider.Name, e.Message);
+                return (new(null, Error(502, "The model provider did not finish its response.")), e is not OperationCanceledException);
+            }
+        }
         using (response)
         {
             var status = (int)response.StatusCode;
@@ -94,16 +112,8 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
     {
         using var upstream = await SendAsync(body, call, stream: false);
         if (upstream.Error is not null) return (null, upstream.Error, null);
-        string text;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.IdleTimeoutSeconds));
-            text = await upstream.Response!.Content.ReadAsStringAsync(cts.Token);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            return (null, Error(502, "The model provider did not finish its response."), null);
-        }
+        // Buffered by SendAsync: reading it cannot fail any more.
+        var text = await upstream.Response!.Content.ReadAsStringAsync();
         return Parse(text) is JsonObject json ? (json, null, upstream.Provider) : (null, Error(502, "The model provider sent a response that is not JSON."), null);
     }
 

@@ -32,6 +32,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>The status this provider fails a model with before answering anything (null: it answers), for fallback tests.</summary>
     public Func<string, int?> Fails { get; init; } = _ => null;
 
+    /// <summary>Models whose non-streamed answer this provider cuts off half-way through its 200 body, for fallback tests.</summary>
+    public Func<string, bool> BreaksBody { get; init; } = _ => false;
+
     /// <summary>Every model waits for <see cref="Hold"/>, for tests that need a priced model held in flight.</summary>
     public bool HoldAll { get; set; }
 
@@ -64,6 +67,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             response.StatusCode = 500;
             await response.WriteAsJsonAsync(new { error = new { message = "fake provider failure", code = 500, metadata = new { raw = "overloaded", provider_name = "FakeAI" } } });
+            return;
+        }
+        if (BreaksBody(model) && body["stream"]?.GetValue<bool>() != true)
+        {
+            response.ContentType = "application/json";
+            await response.WriteAsync("{\"id\":\"gen-broken\",\"choices\":[");
+            await response.Body.FlushAsync();
+            await Task.Delay(100);
+            context.Abort();
             return;
         }
         var id = model.Contains("fixedid") ? "gen-fixed-" + model.Split("fixedid")[^1] : model.Contains("noid") ? null : $"gen-{Guid.NewGuid():N}";

@@ -4,13 +4,18 @@ namespace Codebuff.Server.Tests.Chat;
 
 /// <summary>
 /// The server with a Codebuff:Providers list over two fake providers and a dead address. "primary" (priority 0)
-/// fails models containing "-429", "-503" or "-401" with that status; "backup" (priority 1) answers everything.
+/// fails models containing "-429", "-503" or "-401" with that status, and cuts off the non-streamed answer of models
+/// containing "-broken"; "backup" (priority 1) answers everything.
 /// "own-key" (KeyType openai) is the primary fake for "byok/*", which backup also serves on the server's key.
 /// "dead" refuses connections for "conn/*", which backup serves after it.
 /// </summary>
 public class GatewayFixture : ServerFixture
 {
-    public FakeUpstream Primary { get; } = new() { Fails = m => m.Contains("-429") ? 429 : m.Contains("-503") ? 503 : m.Contains("-401") ? 401 : null };
+    public FakeUpstream Primary { get; } = new()
+    {
+        Fails = m => m.Contains("-429") ? 429 : m.Contains("-503") ? 503 : m.Contains("-401") ? 401 : null,
+        BreaksBody = m => m.Contains("-broken"),
+    };
     public FakeUpstream Backup { get; } = new();
 
     protected override Dictionary<string, string?> Settings()

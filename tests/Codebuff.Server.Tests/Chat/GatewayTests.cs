@@ -109,6 +109,7 @@ public sealed class GatewayTests(GatewayFixture server) : IClassFixture<GatewayF
     [Theory]
     [InlineData("test/fallback-503", false)]
     [InlineData("test/fallback-429", true)]
+    [InlineData("test/fallback-broken", false)]
     public async Task A_provider_failing_before_the_first_byte_falls_back_to_the_next_and_the_answering_provider_is_billed_and_recorded(string model, bool stream)
     {
         var (user, client) = await UserAsync();
