@@ -16,6 +16,7 @@ public static class ChatServices
         services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = SearchEndpoints.Timeout);
         services.AddSingleton<ChatRateLimiter>();
         services.AddSingleton<ChatBilling>();
+        services.AddSingleton(new ProviderRoutes(config));
         services.AddSingleton<ProviderClient>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<SseRelay>();

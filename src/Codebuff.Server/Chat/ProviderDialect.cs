@@ -1,22 +1,35 @@
 namespace Codebuff.Server.Chat;
 
 /// <summary>
-/// The request body each kind of provider gets. OpenRouter gets Codebuff's body plus usage.include. Other providers
-/// get stream_options.include_usage (the SDK never asks for usage) and none of the Codebuff/OpenRouter extensions,
-/// which strict servers reject.
+/// The request body each kind of provider gets; a provider's Kind ("Codebuff:Providers:n:Kind") is dispatched here and
+/// nowhere else. OpenRouter gets Codebuff's body plus usage.include. Other OpenAI-compatible providers get
+/// stream_options.include_usage (the SDK never asks for usage) and none of the Codebuff/OpenRouter extensions, which
+/// strict servers reject.
 /// </summary>
 static class ProviderDialect
 {
-    public static JsonObject PrepareBody(JsonObject body, bool stream, bool openRouter)
+    /// <summary>Every Kind a provider may name.</summary>
+    public static readonly string[] Kinds = ["openai", "openrouter"];
+
+    public static JsonObject PrepareBody(JsonObject body, bool stream, string kind) => kind switch
+    {
+        "openrouter" => OpenRouterBody(body),
+        "openai" => OpenAiBody(body, stream),
+        _ => throw new InvalidOperationException($"unknown provider kind '{kind}'"),
+    };
+
+    static JsonObject OpenRouterBody(JsonObject body)
     {
         var copy = (JsonObject)body.DeepClone();
-        if (openRouter)
-        {
-            var usage = copy["usage"] as JsonObject ?? new JsonObject();
-            usage["include"] = true;
-            copy["usage"] = usage;
-            return copy;
-        }
+        var usage = copy["usage"] as JsonObject ?? new JsonObject();
+        usage["include"] = true;
+        copy["usage"] = usage;
+        return copy;
+    }
+
+    static JsonObject OpenAiBody(JsonObject body, bool stream)
+    {
+        var copy = (JsonObject)body.DeepClone();
         copy.Remove("codebuff_metadata");
         copy.Remove("usage");
         copy.Remove("provider");
