@@ -24,8 +24,10 @@ public sealed class ScriptModules
     {
         _folder = Path.GetFullPath(folder);
         _transpiler = transpiler;
-        // Module code runs once at start-up; these bounds keep a broken file from hanging the CLI.
-        _engine = new Engine(o => o.TimeoutInterval(TimeSpan.FromSeconds(10)).MaxStatements(10_000_000).LimitRecursion(512));
+        // Module code runs once at start-up; these bounds keep a broken file from hanging the CLI. Functions keep their
+        // source text so handleSteps can be stored as upstream stores it.
+        _engine = new Engine(o => o.TimeoutInterval(TimeSpan.FromSeconds(10)).MaxStatements(10_000_000).LimitRecursion(512)
+            .RetainFunctionSourceText(true));
         _engine.SetValue("__require", new Func<string, string, JsValue>(Require));
         _engine.Execute("var process = { env: {} };");
         _wrap = _engine.Evaluate("(function (file) { return function (spec) { return __require(file, spec); }; })");
