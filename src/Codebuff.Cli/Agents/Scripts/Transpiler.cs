@@ -29,7 +29,10 @@ public sealed class Transpiler(string cacheDir)
             _ => "['imports']",
         };
         if (transforms is null) return source;
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{BundleHash.Value}\n{transforms}\n{source}")));
+        // Modern syntax (?., ??) stays as written: Jint runs it, and handleSteps is stored as its own source, which
+        // must not call helpers Sucrase would add to the module.
+        var options = $"{{ transforms: {transforms}, production: true, disableESTransforms: true }}";
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{BundleHash.Value}\n{options}\n{source}")));
         var cached = Path.Combine(cacheDir, key + ".js");
         if (File.Exists(cached)) return File.ReadAllText(cached);
 
@@ -37,7 +40,7 @@ public sealed class Transpiler(string cacheDir)
         string code;
         try
         {
-            var transform = engine.Evaluate($"(function (code) {{ return sucrase.transform(code, {{ transforms: {transforms}, production: true }}).code; }})");
+            var transform = engine.Evaluate($"(function (code) {{ return sucrase.transform(code, {options}).code; }})");
             code = engine.Invoke(transform, source).AsString();
         }
         catch (JavaScriptException e)
