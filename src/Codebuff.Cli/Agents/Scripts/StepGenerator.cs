@@ -18,14 +18,12 @@ public sealed class StepGenerator
     readonly string _agentId;
     readonly Engine _engine;
     readonly JsValue _generator, _next;
-    readonly List<string> _log = [];
 
     /// <summary>Starts the generator with <c>{ agentState, prompt, params, logger }</c>.</summary>
     public StepGenerator(string agentId, string source, JsonObject context)
     {
         _agentId = agentId;
         _engine = new Engine(o => o.TimeoutInterval(TimeLimit).MaxStatements(StatementLimit).LimitRecursion(512).Strict(false));
-        _engine.SetValue("__log", new Action<string>(_log.Add));
         try
         {
             // Like upstream's `new Function("return (" + source + ")")()`: the source is one function expression.
@@ -33,8 +31,9 @@ public sealed class StepGenerator
             var start = _engine.Evaluate("""
                 (function (fn, json) {
                   var ctx = JSON.parse(json);
-                  function log(level) { return function (data, msg) { __log(level + ': ' + (msg === undefined ? '' : msg + ' ') + (typeof data === 'string' ? data : JSON.stringify(data))); }; }
-                  ctx.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+                  // Upstream sends these lines to its server's log; here they go nowhere.
+                  function log() {}
+                  ctx.logger = { debug: log, info: log, warn: log, error: log };
                   return fn(ctx);
                 })
                 """);
@@ -52,14 +51,6 @@ public sealed class StepGenerator
         {
             throw new CliException(Error(Reason(e)));
         }
-    }
-
-    /// <summary>What the script logged since the last call.</summary>
-    public IReadOnlyList<string> TakeLog()
-    {
-        var lines = _log.ToArray();
-        _log.Clear();
-        return lines;
     }
 
     /// <summary>Resumes the generator with <paramref name="input"/> (<c>{agentState, toolResult, stepsComplete, nResponses}</c>); null when it returned.</summary>
