@@ -43,7 +43,7 @@ public static partial class CliApp
     }
 
     const char DirectiveGuard = '\u2060';
-    static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo"];
+    static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo", "init"];
 
     /// <summary>Which knowledge files are read, and which of them a run started here would read.</summary>
     static string KnowledgeHelp(CliHost host) =>
@@ -122,8 +122,11 @@ public static partial class CliApp
         var undo = new Command("undo", "List the files a run changed and restore them, unless they were changed since") { runId, cwd, undoYes };
         undo.SetAction(parse => UndoCommand.Run(host, ProjectOf(parse.GetValue(cwd)), parse.GetValue(runId), parse.GetValue(undoYes)));
 
+        var init = new Command("init", "Create knowledge.md and .agents/ (agent types, an agent, examples); existing files are kept") { cwd };
+        init.SetAction(parse => InitCommand.Run(host, ProjectOf(parse.GetValue(cwd))));
+
         if (withSubcommands)
-            foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo }) rootCommand.Subcommands.Add(c);
+            foreach (var c in new[] { login, logout, whoami, usage, publish, saveAgent, undo, init }) rootCommand.Subcommands.Add(c);
         return rootCommand;
 
         string ProjectOf(string? dir) => Path.GetFullPath(dir ?? host.CurrentDirectory, host.CurrentDirectory);

@@ -4,8 +4,9 @@ using Codebuff.Cli.Api;
 namespace Codebuff.Cli.Agents;
 
 /// <summary>
-/// Finds an agent's definition: a local <c>.agents/</c> definition with that id, else the published one
-/// (a bare id means publisher <c>codebuff</c>) from GET /api/v1/agents/{publisher}/{id}/{version|latest}.
+/// Finds an agent's definition: a local <c>.agents/</c> definition with that id (when the reference's publisher and
+/// version, if given, do not say otherwise), else the published one (a bare id means publisher <c>codebuff</c>) from
+/// GET /api/v1/agents/{publisher}/{id}/{version|latest}.
 /// </summary>
 public sealed class AgentResolver(CodebuffApi api, IReadOnlyDictionary<string, AgentDefinition> local)
 {
@@ -16,7 +17,8 @@ public sealed class AgentResolver(CodebuffApi api, IReadOnlyDictionary<string, A
     public async Task<AgentDefinition> ResolveAsync(string reference, CancellationToken ct)
     {
         var r = AgentRef.Parse(reference);
-        if (r.Version is null && local.TryGetValue(r.Id, out var mine) && (r.Publisher is null || r.Publisher == mine.Publisher))
+        if (local.TryGetValue(r.Id, out var mine) && (r.Publisher is null || mine.Publisher is null || r.Publisher == mine.Publisher)
+            && (r.Version is null || mine.Version is null || r.Version == mine.Version))
             return mine;
         return await _published.GetOrAdd(reference, _ => FetchAsync(r, ct));
     }

@@ -12,8 +12,9 @@ public static class PublishCommands
     public static async Task<int> PublishAsync(CliHost host, string projectRoot, IReadOnlyList<string> names, CancellationToken ct)
     {
         var folder = Path.Combine(projectRoot, ".agents");
-        var all = Directory.Exists(folder) ? LocalAgents.LoadFolder(folder).ToList() : [];
-        if (all.Count == 0) throw new CliException($"No agent definitions (*.json, *.yaml) in {folder}.");
+        var (all, problems) = Directory.Exists(folder) ? LocalAgents.LoadFolder(folder, host.Home) : ([], []);
+        foreach (var problem in problems) host.Error.WriteLine($"Agent not loaded: {problem}");
+        if (all.Count == 0) throw new CliException($"No agent definitions (*.ts, *.js, *.json, *.yaml) in {folder}.");
         var chosen = names.Count == 0 ? all : names.Select(n =>
             all.FirstOrDefault(a => a.Id == n) ?? all.FirstOrDefault(a => a.DisplayName == n)
             ?? throw new CliException($"No agent \"{n}\" in .agents/ (by id or display name). There are: {string.Join(", ", all.Select(a => a.Id))}.")).Distinct().ToList();

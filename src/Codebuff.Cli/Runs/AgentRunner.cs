@@ -16,7 +16,7 @@ public sealed record AgentOutcome(string RunId, string Status, string? Output, J
 /// agent's tools, run the tool calls it asks for (sub-agents in parallel, each its own run with ancestorRunIds),
 /// record the step, and stop when the model ends its turn; FINISH with completed, failed or cancelled.
 /// </summary>
-public sealed class AgentRunner(RunSession session)
+public sealed partial class AgentRunner(RunSession session)
 {
     // Calling only these does not force another step (the SDK's TOOLS_WHICH_WONT_FORCE_NEXT_STEP).
     static readonly HashSet<string> WontForceNextStep = ["think_deeply", "set_output", "set_messages", "add_message", "suggest_followups", "task_completed"];
@@ -47,9 +47,6 @@ public sealed class AgentRunner(RunSession session)
     public async Task<AgentOutcome> RunAsync(AgentDefinition agent, string? prompt, JsonObject? parameters, IReadOnlyList<JsonObject> previous,
         IReadOnlyList<string> ancestors, string? parentAgentId, string? spawnToolCallId, string? parentSystemPrompt, CancellationToken ct)
     {
-        if (agent.HandleSteps is not null)
-            throw new CliException($"The agent {agent.Id} defines handleSteps (programmatic steps in JavaScript), which this CLI does not run. " +
-                                   "Use an agent without handleSteps, or run it with the @codebuff/sdk.");
         var me = new State(agent, Guid.NewGuid().ToString("N")[..12], parentAgentId, ancestors);
         me.RunId = await session.Api.StartRunAsync(agent.TemplateId, ancestors, ct);
         if (parentAgentId is null) session.Journal.RunId ??= me.RunId;
@@ -69,7 +66,8 @@ public sealed class AgentRunner(RunSession session)
             var tools = ToolCatalog.For(agent, spawnable, session.Context.Skills);
             me.Mcp = await McpTools.StartAsync(session, agent, me.AgentId, ct);
             foreach (var mcpTool in me.Mcp.Definitions) tools.Add(mcpTool!.DeepClone());
-            while (!me.EndTurn)
+            if (agent.HandleSteps is { } handleSteps) await RunHandleStepsAsync(me, handleSteps, prompt, parameters, tools, ct);
+            else while (!me.EndTurn)
             {
                 ct.ThrowIfCancellationRequested();
                 session.CheckBudget();
@@ -186,10 +184,11 @@ public sealed class AgentRunner(RunSession session)
         return await ChatStream.ReadAsync(stream, t => session.Emit(new TextDelta(me.AgentId, t)), t => session.Emit(new ReasoningDelta(me.AgentId, t)), ct);
     }
 
-    async Task<JsonNode?> RunToolAsync(State me, ChatToolCall call, JsonObject input, CancellationToken ct)
+    /// <summary>Runs one tool call; <paramref name="fromHandleSteps"/> calls may use any tool, as upstream's may.</summary>
+    async Task<JsonNode?> RunToolAsync(State me, ChatToolCall call, JsonObject input, CancellationToken ct, bool fromHandleSteps = false)
     {
         if (me.Mcp.Offers(call.Name)) return await me.Mcp.CallAsync(call.Name, input, ct);
-        if (!me.Agent.ToolNames.Contains(call.Name))
+        if (!fromHandleSteps && !me.Agent.ToolNames.Contains(call.Name))
             return new JsonObject { ["errorMessage"] = $"The tool {call.Name} is not available to this agent." };
         try
         {

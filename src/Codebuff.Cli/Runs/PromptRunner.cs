@@ -26,7 +26,9 @@ public sealed class PromptRunner : IDisposable
         _options = options;
         AgentId = agentId;
         Api = new CodebuffApi(_config.AppUrl, _config.RequireToken());
-        Agents = new AgentResolver(Api, LocalAgents.Load(options.ProjectRoot, host.Home));
+        var local = LocalAgents.Load(options.ProjectRoot, host.Home);
+        foreach (var problem in local.Problems) host.Error.WriteLine($"Agent not loaded: {problem}");
+        Agents = new AgentResolver(Api, local.ById);
         Files = new ProjectFiles(options.ProjectRoot);
         Prompter = new UserPrompter(host.Console, host.Interactive);
         var chats = _config.ChatsDir(options.ProjectRoot);

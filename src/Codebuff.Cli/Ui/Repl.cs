@@ -193,33 +193,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
 
     void Init()
     {
-        var root = runner.Files.Root;
-        var made = new List<string>();
-        var knowledge = Path.Combine(root, "knowledge.md");
-        if (!File.Exists(knowledge))
-        {
-            File.WriteAllText(knowledge, "# Project knowledge\n\nWhat an assistant should know about this project: how to build and test it, conventions, pitfalls.\n");
-            made.Add("knowledge.md");
-        }
-        var agents = Path.Combine(root, ".agents");
-        if (!Directory.Exists(agents))
-        {
-            Directory.CreateDirectory(agents);
-            File.WriteAllText(Path.Combine(agents, "my-agent.json"), """
-                {
-                  "id": "my-agent",
-                  "displayName": "My Agent",
-                  "model": "anthropic/claude-sonnet-4.5",
-                  "toolNames": ["read_files", "code_search", "end_turn"],
-                  "systemPrompt": "You are a helpful assistant for this project.",
-                  "instructionsPrompt": "Answer the user's question using the project's files."
-                }
-
-                """);
-            made.Add(".agents/my-agent.json");
-        }
-        if (made.Count == 0) host.Console.MarkupLine("knowledge.md and .agents/ already exist.");
-        else host.Console.MarkupLineInterpolated($"Created {string.Join(", ", made)}.");
+        InitCommand.Run(host, runner.Files.Root);
         ShowKnowledge(host, runner.Files);
     }
 
@@ -233,7 +207,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         "/new [[msg]]      start a new chat (aliases /clear, /reset)",
         "/mode:default|free|max|plan [[msg]]   switch mode",
         "/usage           credits: balance, next reset, this session",
-        "/init            create knowledge.md and .agents/, list the knowledge files read",
+        "/init            create knowledge.md and .agents/ (types, an agent, examples), list the knowledge files read",
         "/publish [[ids]]   publish agents from .agents/ (all, or these ids or names)",
         "!cmd             run a shell command in the project (asks first unless --yes); its output goes with your next prompt",
         "! or /bash       bash mode: every line is a command, until ! or exit",

@@ -218,7 +218,7 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
     }
 
     [Fact]
-    public async Task A_published_agent_is_resolved_from_the_server_and_handle_steps_is_refused()
+    public async Task A_published_agent_is_resolved_from_the_server_and_a_json_handle_steps_runs()
     {
         var user = await server.CreateUserAsync(credits: 1000);
         using var cli = new CodebuffCli(server.BaseAddress.ToString(), user.ApiKey);
@@ -228,10 +228,11 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
         await using (var db = server.NewDbContext())
             Assert.Matches(@"^codebuff/thinker@\d+\.\d+\.\d+$", (await db.AgentRuns.SingleAsync(r => r.UserId == user.Id)).AgentId);
 
+        // handleSteps as a string in a JSON definition (as upstream stores it) runs: STEP_ALL lets the model answer.
         ProjectSetup.AddAgents(cli, handleSteps: "function* () { yield 'STEP_ALL' }");
-        var refused = await cli.RunAsync(["-p", "--agent", "tester", "hi"]);
-        Assert.Equal(1, refused.ExitCode);
-        Assert.StartsWith("The agent tester defines handleSteps (programmatic steps in JavaScript), which this CLI does not run.", refused.Error);
+        var programmatic = await cli.RunAsync(["-p", "--agent", "tester", "[[reply:Stepped all.]]"]);
+        Assert.True(programmatic.ExitCode == 0, programmatic.Error);
+        Assert.Equal("Stepped all.", programmatic.Out.Trim());
 
         var missing = await cli.RunAsync(["-p", "--agent", "no-such-agent", "hi"]);
         Assert.Equal(1, missing.ExitCode);

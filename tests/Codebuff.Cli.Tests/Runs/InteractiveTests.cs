@@ -30,8 +30,11 @@ public sealed class InteractiveTests(CliFixture server) : IClassFixture<CliFixtu
         Assert.Contains("Mode MAX: agent base2-max.", output);
         Assert.Contains("Modes are default, free, max and plan.", output);
         Assert.Contains("Unknown command /bogus", output);
-        Assert.Contains("Created knowledge.md.", output);
+        Assert.Contains("Created knowledge.md", output);
         Assert.True(File.Exists(Path.Combine(cli.Project, "knowledge.md")));
+        // /init fills in the .agents/ the project already has (tester.json), as codebuff init does.
+        Assert.Contains("Created .agents/examples/02-git-committer.ts", output);
+        Assert.True(File.Exists(Path.Combine(cli.Project, ".agents", "types", "agent-definition.ts")));
     }
 
     [Fact]
