@@ -20,6 +20,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
 
         var state = StateFor(json, call, body);
         var message = First(json["choices"])?["message"];
+        state.AddFinishReason(Str(First(json["choices"])?["finish_reason"]));
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
         foreach (var part in ToolCalls(message?["tool_calls"]) ?? []) state.AppendToolCall(part);
@@ -44,6 +45,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         var state = StateFor(first, call, body);
         var contents = JsonSerializer.Serialize(answers.Select(a => Str(First(a["choices"])?["message"]?["content"]) ?? ""));
         state.AppendContent(contents);
+        foreach (var a in answers) state.AddFinishReason(Str(First(a["choices"])?["finish_reason"]));
         var usages = answers.Select(a =>
         {
             // Each answer is priced by the model that gave it.
@@ -81,9 +83,13 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
     {
         state.Billed = true;
         var call = state.Call;
+        call.Telemetry.Answered(state.ProviderId, state.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens,
+            usage.Estimated, state.FinishReasons);
+        var billing0 = System.Diagnostics.Stopwatch.GetTimestamp();
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
             call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
         call.Charged = true;
+        call.Telemetry.AddBillingTime(System.Diagnostics.Stopwatch.GetElapsedTime(billing0));
         // After the charge and apart from it: the trace's content (what was sent, the tool calls).
         traces.Record(state);
         return state.BilledCredits;

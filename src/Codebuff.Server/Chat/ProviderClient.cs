@@ -29,6 +29,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
 
         HttpResponseMessage response;
+        call.Telemetry.ProviderStarted();
         // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
         using var headerTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.TimeoutSeconds));
         try
@@ -37,16 +38,19 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         }
         catch (OperationCanceledException)
         {
+            call.Telemetry.ProviderEnded();
             return new(null, Error(504, $"The model provider did not answer within {Upstream.TimeoutSeconds:0.#} s."));
         }
         catch (HttpRequestException e)
         {
+            call.Telemetry.ProviderEnded();
             log.LogWarning("model provider unreachable: {Error}", e.Message);
             return new(null, Error(502, "Could not reach the model provider."));
         }
         finally { request.Dispose(); }
 
         if (response.IsSuccessStatusCode) return new(response, null);
+        call.Telemetry.ProviderEnded();
         using (response)
         {
             string text;
@@ -72,6 +76,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         {
             return (null, Error(502, "The model provider did not finish its response."));
         }
+        finally { call.Telemetry.ProviderEnded(); }
         return Parse(text) is JsonObject json ? (json, null) : (null, Error(502, "The model provider sent a response that is not JSON."));
     }
 
