@@ -69,5 +69,9 @@ public sealed class TelemetryFixture : ChatFixture
         return root.Start();
     }
 
-    public Task<TestUser> CreateAdminAsync() => CreateUserAsync(credits: 0, email: AdminEmail);
+    readonly Lazy<Task<TestUser>> _admin;
+    public TelemetryFixture() => _admin = new(() => CreateUserAsync(email: AdminEmail));
+
+    /// <summary>The site admin (created once: e-mails are unique).</summary>
+    public Task<TestUser> CreateAdminAsync() => _admin.Value;
 }
