@@ -82,4 +82,41 @@ public sealed class ChatSpanTests(TelemetryFixture server) : IClassFixture<Telem
         Assert.Equal("500", chat.GetTagItem("error.type"));
         Assert.DoesNotContain(spans, s => s.DisplayName == "charge");
     }
+
+    [Fact]
+    public async Task No_span_or_metric_holds_the_prompt_the_answer_an_API_key_or_an_e_mail_address()
+    {
+        var user = await server.CreateUserAsync(credits: 1000);
+        var client = server.ClientFor(user);
+        var runId = await server.StartRunAsync(client);
+        var prompt = $"secret prompt {Guid.NewGuid():N}";
+        var byokKey = $"sk-or-byok-{Guid.NewGuid():N}";
+        var traces = new List<ActivityTraceId>();
+        foreach (var (stream, byok) in new[] { (true, false), (false, false), (true, true) })
+        {
+            using var root = TelemetryFixture.StartClientTrace();
+            traces.Add(root.TraceId);
+            var body = ChatFixture.ChatBody("test/model", runId, stream);
+            body["messages"]![0]!["content"]![0]!["text"] = prompt;
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            if (byok) request.Headers.Add("x-openrouter-api-key", byokKey);
+            var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("Hello", await response.Content.ReadAsStringAsync());
+        }
+        var spans = new List<Activity>();
+        foreach (var trace in traces) spans.AddRange(await server.WaitForSpansAsync(trace, s => s.Any(a => a.DisplayName == "charge")));
+        Assert.Equal(3, spans.Count(s => s.DisplayName.StartsWith("chat ")));
+        Assert.Contains(spans, s => s.DisplayName == "charge" && Equals(s.GetTagItem("codebuff.charge.byok"), true));
+
+        static string Text(object? value) => value is System.Collections.IEnumerable e and not string ? string.Join(",", e.Cast<object?>()) : $"{value}";
+        var exported = string.Join("\n", spans.SelectMany(s => new[] { s.DisplayName, s.StatusDescription ?? "" }
+            .Concat(s.TagObjects.Select(t => $"{t.Key}={Text(t.Value)}"))
+            .Concat(s.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name} {t.Key}={Text(t.Value)}").Append(e.Name)))
+            .Concat(s.Baggage.Select(b => $"{b.Key}={b.Value}"))));
+        exported += "\n" + await server.Client.GetStringAsync("/metrics");
+        Assert.Contains("gen_ai.usage.input_tokens=1000", exported); // the dump is what was exported
+        foreach (var secret in new[] { prompt, "Hello from the fake provider", "Let me think", user.ApiKey, byokKey, "server-provider-key", user.Email, "@example.com" })
+            Assert.DoesNotContain(secret, exported);
+    }
 }
