@@ -190,7 +190,7 @@ finally
 // database exporting OTLP/protobuf traces and metrics to a loopback sink, Prometheus scraped every second), and off again.
 // One process: while the exporting instance runs, its listeners see the first instance's spans too, so the phases are
 // sequential, never interleaved, and the "off" phases bracket the "on" one.
-static async Task TelemetryRunAsync(HttpClient http, string offUrl, List<BenchClient> clients, List<int> levels, double seconds, string cs, string fakeUrl, string root)
+static async Task TelemetryRunAsync(HttpClient http, string offUrl, List<BenchClient> clients, IEnumerable<int> levels, double seconds, string cs, string fakeUrl, string root)
 {
     var sinkBuilder = WebApplication.CreateSlimBuilder();
     sinkBuilder.WebHost.UseUrls("http://127.0.0.1:0");

@@ -59,6 +59,8 @@ public sealed class HealthFigures(TimeProvider clock) : IHostedService, IDisposa
     {
         if (instrument.Meter.Name == NpgsqlMeter)
         {
+            // The pool's gauges (connections by state, the maximum), summed over this instance's pools.
+            if (!instrument.IsObservable) return;
             var state = Tag(tags, "db.client.connection.state") ?? Tag(tags, "state");
             lock (_gate) _pool[(instrument.Name, state)] = _pool.GetValueOrDefault((instrument.Name, state)) + (long)value;
             return;

@@ -115,6 +115,8 @@ public sealed class MetricsTests(TelemetryFixture server) : IClassFixture<Teleme
         Assert.Matches("data-figure=\"charges-committed\"><th scope=\"row\">[^<]+</th><td class=\"num\">[1-9]", html);
         Assert.Contains("data-provider=\"openai\"", html);
         Assert.Contains("data-status=\"402\" data-reason=\"out_of_credits\"", html);
+        Assert.Contains("<td><code>db.client.connection.count</code></td><td>idle</td>", html);
+        Assert.Contains("<td><code>db.client.connection.max</code></td>", html);
 
         var member = await server.CookieClientAsync(await server.CreateUserAsync());
         var refused = await member.GetAsync("/admin/health");
