@@ -17,6 +17,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v tmux >/dev/null || missing+=(tmux) # the CLI's real-terminal tests (Codebuff.Cli.Tests Ui/TerminalTests)
 command -v bwrap >/dev/null || missing+=(bubblewrap) # the CLI's command sandbox (Codebuff.Cli.Tests Tools/SandboxTests)
 command -v rg >/dev/null || missing+=(ripgrep) # code_search's first engine; the CLI tests also run once without it (below)
+command -v prometheus >/dev/null || missing+=(prometheus) # scrapes /metrics in Codebuff.Server.Tests Telemetry/MetricsTests
+command -v protoc >/dev/null || missing+=(protobuf-compiler) # decodes OTLP bodies (protoc --decode_raw) in Telemetry/OtlpExportTests
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   as_root apt-get update -qq >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \

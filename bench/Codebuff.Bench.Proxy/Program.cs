@@ -5,6 +5,8 @@
 // round trip, streamed and non-streamed; then billed calls/s with 64 clients spread over 16 users and all on one
 // user; then the process's RSS.
 //   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64]
+// With --telemetry it measures only the server with exporting off, on (OTLP traces and metrics to a loopback sink,
+// Prometheus enabled and scraped every second) and off again, streamed, in one run.
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
@@ -22,6 +24,7 @@ var seconds = Arg("--seconds", 5.0);
 var chunks = (int)Arg("--chunks", 20.0);
 var levels = ArgList("--concurrency", [1, 64]);
 var portkey = Environment.GetEnvironmentVariable("PORTKEY_GATEWAY") ?? InstalledPortkey();
+var telemetry = args.Contains("--telemetry");
 
 var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(root);
@@ -50,6 +53,9 @@ try
         // The only settings changed from the shipped defaults: the per-user rate limit would otherwise refuse the load.
         ["Codebuff:Chat:RateLimitPerMinute"] = "10000000",
         ["Codebuff:Chat:RateLimitBurst"] = "10000000",
+        // Named, so that the exporting instance of --telemetry (another data directory) may share the database.
+        ["Codebuff:AuthSecret"] = "bench-auth-secret",
+        ["Codebuff:Byok:MasterKey"] = "bench-byok-master-key",
     });
     builder.WebHost.UseUrls("http://127.0.0.1:0");
     server = ServerApp.Build(builder);
@@ -94,6 +100,11 @@ try
     }
     else Console.WriteLine("Portkey gateway: not measured (run bench/portkey/install.sh, or set PORTKEY_GATEWAY to node_modules/@portkey-ai/gateway/build/start-server.js)");
 
+    if (telemetry)
+    {
+        await TelemetryRunAsync(http, serverUrl, spread, levels, seconds, cs, fakeUrl, root);
+        return;
+    }
     var rtt = await SelectOneAsync(cs, seconds);
     Console.WriteLine($"chat completions (streamed unless marked), {chunks} content chunks + usage each, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
     Console.WriteLine($"SELECT 1 round trip (Npgsql, 1 client): p50 {rtt.P50:0.000} ms, p99 {rtt.P99:0.000} ms");
@@ -173,6 +184,63 @@ finally
     if (fake is not null) await fake.DisposeAsync();
     await pg.StopAsync();
     try { Directory.Delete(root, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+}
+
+// Exporting off (no OpenTelemetry provider: ActivitySource without listeners), on (a second instance on the same
+// database exporting OTLP/protobuf traces and metrics to a loopback sink, Prometheus scraped every second), and off again.
+// One process: while the exporting instance runs, its listeners see the first instance's spans too, so the phases are
+// sequential, never interleaved, and the "off" phases bracket the "on" one.
+static async Task TelemetryRunAsync(HttpClient http, string offUrl, List<BenchClient> clients, IEnumerable<int> levels, double seconds, string cs, string fakeUrl, string root)
+{
+    var sinkBuilder = WebApplication.CreateSlimBuilder();
+    sinkBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+    sinkBuilder.Logging.ClearProviders();
+    var sink = sinkBuilder.Build();
+    long received = 0;
+    sink.MapPost("/v1/{signal}", async (HttpContext h) => { await h.Request.Body.CopyToAsync(Stream.Null); Interlocked.Increment(ref received); });
+    await sink.StartAsync();
+    Console.WriteLine($"exporting off / on / off, streamed, {seconds:0.#} s per measurement, {Environment.ProcessorCount} CPUs");
+    Console.WriteLine("| clients | exporting | requests | req/s | p50 ms | p99 ms |");
+    Console.WriteLine("|---:|---|---:|---:|---:|---:|");
+    foreach (var c in levels)
+    {
+        await MeasureAsync(http, offUrl + "/api/v1/chat/completions", Target.Proxy, clients, c, 1);
+        Print(c, "off", await MeasureAsync(http, offUrl + "/api/v1/chat/completions", Target.Proxy, clients, c, seconds));
+        var dir = Path.Combine(root, "exporting");
+        Directory.CreateDirectory(dir);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Default"] = cs, ["Codebuff:DataDir"] = dir, ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1",
+            ["Codebuff:Chat:RateLimitPerMinute"] = "10000000", ["Codebuff:Chat:RateLimitBurst"] = "10000000",
+            ["Codebuff:AuthSecret"] = "bench-auth-secret", ["Codebuff:Byok:MasterKey"] = "bench-byok-master-key",
+            ["Codebuff:Metrics:Prometheus"] = "true",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Address(sink), ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using (var on = ServerApp.Build(builder))
+        {
+            await on.StartAsync();
+            var onUrl = Address(on);
+            using var stop = new CancellationTokenSource();
+            var scraper = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try { await http.GetStringAsync(onUrl + "/metrics", stop.Token); await Task.Delay(1000, stop.Token); }
+                    catch (OperationCanceledException) { }
+                }
+            });
+            await MeasureAsync(http, onUrl + "/api/v1/chat/completions", Target.Proxy, clients, c, 1);
+            Print(c, "on (OTLP + Prometheus)", await MeasureAsync(http, onUrl + "/api/v1/chat/completions", Target.Proxy, clients, c, seconds));
+            stop.Cancel();
+            await scraper;
+        }
+        Print(c, "off again", await MeasureAsync(http, offUrl + "/api/v1/chat/completions", Target.Proxy, clients, c, seconds));
+    }
+    Console.WriteLine($"OTLP export requests received by the sink: {Interlocked.Read(ref received)}");
+    await sink.DisposeAsync();
 }
 
 static async Task<Stats> SelectOneAsync(string cs, double seconds)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -15,6 +16,7 @@ public sealed class CodebuffApi : IDisposable
     // Optional fields are left out rather than sent as null: the server's schemas (like zod's optional()) refuse null.
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     readonly HttpClient _http;
+    ActivityTraceId _trace = ActivityTraceId.CreateRandom();
 
     public CodebuffApi(string appUrl, string? token, HttpMessageHandler? handler = null)
     {
@@ -27,6 +29,15 @@ public sealed class CodebuffApi : IDisposable
     }
 
     public string AppUrl { get; }
+
+    /// <summary>
+    /// Starts a new user action (a prompt's run): its calls share one W3C trace id, so the server's spans of one action
+    /// are one trace from the CLI to the provider. A new client starts one too. No exporter: the CLI only propagates.
+    /// </summary>
+    public void BeginAction() => _trace = ActivityTraceId.CreateRandom();
+
+    /// <summary>The trace id of the action in progress (its calls' traceparent).</summary>
+    public ActivityTraceId TraceId => _trace;
 
     public Task<CliLoginCode> StartLoginAsync(string fingerprintId, CancellationToken ct) =>
         PostAsync<CliLoginCode>("api/auth/cli/code", new { fingerprintId }, ct);
@@ -123,6 +134,9 @@ public sealed class CodebuffApi : IDisposable
     {
         using (request)
         {
+            // Each call is a span of the action's trace (sampled), whose id the server's request span names as its parent.
+            if (!request.Headers.Contains("traceparent"))
+                request.Headers.TryAddWithoutValidation("traceparent", $"00-{_trace.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
             try
             {
                 return await _http.SendAsync(request, completion, ct);

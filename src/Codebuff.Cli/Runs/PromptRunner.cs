@@ -84,6 +84,7 @@ public sealed class PromptRunner : IDisposable
     /// <summary>Runs one prompt; every event goes to <paramref name="sink"/>, the last one a <see cref="RunCompleted"/>.</summary>
     public async Task<RunCompleted> RunAsync(string prompt, Action<RunEvent> sink, CancellationToken ct)
     {
+        Api.BeginAction();
         var agent = await Agents.ResolveAsync(AgentId, ct);
         var session = new RunSession(Api, Agents, _options, Files, new EditJournal(_config.EditsDir(Files.Root), Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"))
         {

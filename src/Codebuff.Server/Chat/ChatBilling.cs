@@ -26,12 +26,20 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
         var credits = CreditPricing.ApplyFreeRules(CreditPricing.Credits(call.Usage.CostUsd), call.AgentId, call.FreeMode, call.RequestedModel, call.Model);
         var now = clock.GetUtcNow().UtcDateTime;
         var reasoning = Charge.Clean(Cap(call.Reasoning))!;
-        await queue.SubmitAsync(new Charge(
+        // The charge's own span: what was charged to whom (owner kind, never the owner) and whether it committed in time.
+        using var span = Telemetry.Instruments.Source.StartActivity("charge");
+        var committed = await queue.SubmitAsync(new Charge(
             call.CallId, call.UserId, OrgId: call.Org?.OrgId, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
             call.AgentId, ReasoningText: reasoning.Length == 0 ? null : reasoning, Response: JsonSerializer.Serialize(Charge.Clean(Cap(call.Content))),
             call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
             credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok) { RepoUrl = call.Org?.RepoUrl, Provider = call.Provider }.Cleaned());
-        return call.Byok ? 0 : credits;
+        var charged = call.Byok ? 0 : credits;
+        var ownerKind = call.Org is null ? "user" : "org";
+        Telemetry.Instruments.CreditsBilled.Add(charged, new KeyValuePair<string, object?>("codebuff.owner.kind", ownerKind));
+        span?.SetTag("codebuff.charge.credits", charged).SetTag("codebuff.charge.owner_kind", ownerKind)
+            .SetTag("codebuff.charge.state", committed ? "committed" : "queued").SetTag("codebuff.charge.byok", call.Byok)
+            .SetTag("codebuff.charge.free_mode", call.FreeMode);
+        return charged;
     }
 
     /// <summary>Caps a text buffer at 1 MiB of characters and marks the cut.</summary>

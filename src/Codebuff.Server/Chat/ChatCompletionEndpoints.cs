@@ -1,6 +1,7 @@
 using System.Globalization;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Orgs;
+using Codebuff.Server.Telemetry;
 
 namespace Codebuff.Server.Chat;
 
@@ -43,6 +44,7 @@ public static class ChatCompletionEndpoints
     static async Task<IResult> HandleAsync(ChatRequest r)
     {
         var (context, ct) = (r.Context, r.Cancellation);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var startedAt = r.Clock.GetUtcNow().UtcDateTime;
         var request = context.Request;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJsonMessage();
@@ -126,8 +128,9 @@ public static class ChatCompletionEndpoints
         var call = new ProxyCall(callId,
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
-            Byok: byokCall, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1) { Routes = routes };
+            Byok: byokCall, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1) { Routes = routes, Telemetry = new(started) };
         admitted(call);
+        if (gate.Credits.Taken) Instruments.ReservationsInFlight.Add(1);
         try
         {
             return await AdmittedAsync(r, body, call, gate, reset, limitReached);
@@ -135,6 +138,9 @@ public static class ChatCompletionEndpoints
         finally
         {
             if (gate.Credits.Taken && !call.Charged) await Reservations.ReleaseAsync(r.Db, callId, r.Log);
+            if (gate.Credits.Taken) Instruments.ReservationsInFlight.Add(-1);
+            // Ended already unless an exception left the handler: that is the 500 (or a client gone) it becomes.
+            call.Telemetry.End(500);
         }
     }
 
@@ -144,18 +150,18 @@ public static class ChatCompletionEndpoints
         var context = r.Context;
         // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
         if (call.FreeMode && !FreeMode.IsAllowed(call.AgentId, call.Model))
-            return Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403);
+            return Refused(403, Instruments.Reasons.FreeModeInvalid, Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403));
 
         // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
         if (!gate.TokenTaken)
         {
             var seconds = (int)Math.Ceiling(r.Limiter.BucketOf(call.UserId).RetryAfter.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Results.Json(new
+            return Refused(429, Instruments.Reasons.RateLimit, Results.Json(new
             {
                 error = "rate_limit_exceeded",
                 message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
-            }, statusCode: 429);
+            }, statusCode: 429));
         }
 
         // The gate admits while the payer's balance less the credits held by its calls in flight is positive, and took
@@ -164,22 +170,33 @@ public static class ChatCompletionEndpoints
         var credits = gate.Credits;
         if (!call.FreeMode && call.Org is not null)
         {
-            if (credits.TotalRemaining <= 0) return Message(402, OrgBilling.InsufficientCredits);
-            if (limitReached) return Message(402, OrgBilling.LimitReached);
-            if (credits.Available <= 0) return Message(402, credits.HeldMessage(org: true));
+            if (credits.TotalRemaining <= 0) return Refused(402, Instruments.Reasons.OutOfCredits, Message(402, OrgBilling.InsufficientCredits));
+            if (limitReached) return Refused(402, Instruments.Reasons.OrgLimit, Message(402, OrgBilling.LimitReached));
+            if (credits.Available <= 0) return Refused(402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: true)));
         }
         if (!call.FreeMode && call.Org is null)
         {
             if (credits.TotalRemaining <= 0)
-                return Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}.");
-            if (credits.Available <= 0) return Message(402, credits.HeldMessage(org: false));
+                return Refused(402, Instruments.Reasons.OutOfCredits, Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}."));
+            if (credits.Available <= 0) return Refused(402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: false)));
         }
 
         // [our choice] free mode serves only the allowed model: the body's routing is replaced by ours and its size capped.
         if (call.FreeMode) FreeMode.Pin(body, r.ChatOptions.Value);
-        return body["stream"] is JsonValue st && st.TryGetValue<bool>(out var stream) && stream
-            ? await r.Relay.StreamAsync(context, body, call)
-            : await r.Proxy.CompleteAsync(body, call);
+        var stream = body["stream"] is JsonValue st && st.TryGetValue<bool>(out var s) && s;
+        // The first provider the call is routed to; a fallback shows as the HttpClient span of the next one.
+        var provider = call.Routes[0].Provider;
+        call.Telemetry.Begin(call.Model, provider.Kind, provider.BaseUrl, stream,
+            body["max_tokens"] is JsonValue mt && mt.TryGetValue<int>(out var max) ? max : null);
+        var result = stream ? await r.Relay.StreamAsync(context, body, call) : await r.Proxy.CompleteAsync(body, call);
+        call.Telemetry.End(result is IStatusCodeHttpResult { StatusCode: { } status } ? status : 200);
+        return result;
+    }
+
+    static IResult Refused(int status, string reason, IResult answer)
+    {
+        Instruments.Refused(status, reason);
+        return answer;
     }
 
     /// <summary>

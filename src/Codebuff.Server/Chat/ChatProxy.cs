@@ -21,6 +21,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         var state = StateFor(json, call, body);
         state.Provider = answered;
         var message = First(json["choices"])?["message"];
+        state.AddFinishReason(Str(First(json["choices"])?["finish_reason"]));
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
         foreach (var part in ToolCalls(message?["tool_calls"]) ?? []) state.AppendToolCall(part);
@@ -46,6 +47,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.Provider = results.First(r => r.Json is not null).Provider;
         var contents = JsonSerializer.Serialize(answers.Select(a => Str(First(a["choices"])?["message"]?["content"]) ?? ""));
         state.AppendContent(contents);
+        foreach (var a in answers) state.AddFinishReason(Str(First(a["choices"])?["finish_reason"]));
         var usages = answers.Select(a =>
         {
             // Each answer is priced by the model that gave it.
@@ -83,10 +85,14 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
     {
         state.Billed = true;
         var call = state.Call;
+        call.Telemetry.Answered(state.ProviderId, state.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens,
+            usage.Estimated, state.FinishReasons);
+        var billing0 = System.Diagnostics.Stopwatch.GetTimestamp();
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
             call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org, state.Provider));
         call.Charged = true;
         call.BilledCredits = state.BilledCredits;
+        call.Telemetry.AddBillingTime(System.Diagnostics.Stopwatch.GetElapsedTime(billing0));
         // After the charge and apart from it: the trace's content (what was sent, the tool calls).
         traces.Record(state);
         return state.BilledCredits;

@@ -21,6 +21,9 @@ public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string 
 
     /// <summary>The credits the charge deducted (what the client was told); a plain request's run is finished with them.</summary>
     public int BilledCredits { get; set; }
+
+    /// <summary>The call's span and timings; set by the endpoint with the request's start.</summary>
+    public Telemetry.ChatCallTelemetry Telemetry { get; init; } = new(System.Diagnostics.Stopwatch.GetTimestamp());
 }
 
 /// <summary>One tool call's part of an answer (a streamed delta names its index; the id and name come once).</summary>
@@ -57,6 +60,12 @@ public sealed class CompletionAccumulator(ProxyCall call)
     public bool SawDone { get; set; }
     public bool SawError { get; set; }
     public bool Billed { get; set; }
+    /// <summary>The choices' finish reasons as the provider named them (for the span's gen_ai.response.finish_reasons).</summary>
+    public SortedSet<string> FinishReasons { get; } = new(StringComparer.Ordinal);
+    public void AddFinishReason(string? reason)
+    {
+        if (!string.IsNullOrEmpty(reason) && FinishReasons.Count < 8) FinishReasons.Add(reason);
+    }
     public int BilledCredits { get; set; }
     public bool Produced => Content.Length > 0 || Reasoning.Length > 0 || _toolArgs.Length > 0;
 

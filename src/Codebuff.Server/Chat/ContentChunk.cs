@@ -6,7 +6,7 @@ namespace Codebuff.Server.Chat;
 /// each into a JsonNode was most of the relay's CPU per call (bench/README.md, proxy section). A chunk that may need
 /// rewriting (usage report, error, missing id) or is anything unusual reads as null, and the relay parses it fully.
 /// </summary>
-sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Content, string? Reasoning, List<ToolCallDelta>? ToolCalls)
+sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Content, string? Reasoning, List<ToolCallDelta>? ToolCalls, string? FinishReason = null)
 {
     public static ContentChunk? Read(ReadOnlySpan<byte> payload)
     {
@@ -14,7 +14,7 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
         {
             var r = new Utf8JsonReader(payload);
             if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return null;
-            string? id = null, model = null, content = null, reasoning = null, reasoningContent = null;
+            string? id = null, model = null, content = null, reasoning = null, reasoningContent = null, finish = null;
             List<ToolCallDelta>? tools = null;
             var hasDelta = false;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -38,6 +38,7 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
                     if (r.TokenType != JsonTokenType.StartObject) return null;
                     while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
                     {
+                        if (r.ValueTextEquals("finish_reason"u8)) { finish = ReadString(ref r); continue; }
                         if (!r.ValueTextEquals("delta"u8)) { r.Read(); r.Skip(); continue; }
                         r.Read();
                         if (r.TokenType != JsonTokenType.StartObject) { r.Skip(); continue; }
@@ -56,7 +57,7 @@ sealed record ContentChunk(string Id, string? Model, bool HasDelta, string? Cont
                 else { r.Read(); r.Skip(); }
             }
             if (r.TokenType != JsonTokenType.EndObject || r.Read() || id is null) return null;
-            return new ContentChunk(id, model, hasDelta, content, reasoning ?? reasoningContent, tools);
+            return new ContentChunk(id, model, hasDelta, content, reasoning ?? reasoningContent, tools, finish);
         }
         catch (JsonException)
         {

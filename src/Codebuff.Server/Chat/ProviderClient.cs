@@ -24,11 +24,17 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
 
     public async Task<UpstreamResponse> SendAsync(JsonObject body, ProxyCall call, bool stream)
     {
+        call.Telemetry.ProviderStarted();
         for (var i = 0; ; i++)
         {
             var route = call.Routes[i];
             var (answer, retryable) = await TryAsync(body, route, stream);
-            if (!retryable || i == call.Routes.Count - 1) return answer;
+            if (!retryable || i == call.Routes.Count - 1)
+            {
+                // A stream's provider time ends with its last byte (the relay says when); anything else is over here.
+                if (answer.Error is not null || !stream) call.Telemetry.ProviderEnded();
+                return answer;
+            }
             log.LogWarning("model provider {Provider} failed for {Model}; trying {Next}", route.Provider.Name, call.Model, call.Routes[i + 1].Provider.Name);
             answer.Dispose();
         }
@@ -47,6 +53,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
 
         HttpResponseMessage response;
+        call.Telemetry.ProviderStarted();
         // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
         using var headerTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.TimeoutSeconds));
         try

@@ -58,6 +58,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
                 }
                 var result = await pending;
                 pending = null;
+                call.Telemetry.FirstChunk();
                 idleCts.CancelAfter(idle);
                 var buffer = result.Buffer;
                 // Complete lines only: a line cut off by the provider is never relayed half-written.
@@ -75,6 +76,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         catch (Exception e) when (e is IOException or HttpRequestException) { outcome = Outcome.Cut; }
         finally
         {
+            call.Telemetry.ProviderEnded();
             if (reader is not null) await reader.CompleteAsync();
         }
 
@@ -83,6 +85,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
             // The provider stopped before reporting usage: bill our estimate of what it did produce (nothing, if it
             // produced nothing) and tell the client the answer is incomplete.
             if (state.Produced) await proxy.BillAsync(state, proxy.EstimateUsage(body, state));
+            call.Telemetry.Failed(outcome == Outcome.Stalled ? "provider_stalled" : "provider_cut");
             var message = outcome == Outcome.Stalled
                 ? $"The model provider sent nothing for {idleSeconds:0.#} s; the request was abandoned."
                 : "The model provider closed the connection before the response was complete.";
@@ -136,6 +139,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
             state.ProviderId ??= plain.Id;
             if (plain.Model is { } plainModel) state.Model = plainModel;
             if (plain.HasDelta) state.AppendDelta(plain.Content, plain.Reasoning, plain.ToolCalls);
+            state.AddFinishReason(plain.FinishReason);
             Pass(bytes, output);
             return;
         }
@@ -149,6 +153,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         state.ProviderId ??= Str(json["id"]) ?? "";
         if (Str(json["id"]) is null) { json["id"] = state.ClientId; rewrite = true; }
         if (Str(json["model"]) is { } model) state.Model = model;
+        state.AddFinishReason(Str(First(json["choices"])?["finish_reason"]));
         if (First(json["choices"])?["delta"] is JsonObject delta)
             state.AppendDelta(Str(delta["content"]), Str(delta["reasoning"]) ?? Str(delta["reasoning_content"]),
                 ProviderJson.ToolCalls(delta["tool_calls"]));

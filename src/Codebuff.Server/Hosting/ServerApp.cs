@@ -6,6 +6,7 @@ using Codebuff.Server.Evals;
 using Codebuff.Server.Health;
 using Codebuff.Server.Payments;
 using Codebuff.Server.Orgs;
+using Codebuff.Server.Telemetry;
 using Codebuff.Server.Tools;
 using Codebuff.Server.Web;
 using Microsoft.AspNetCore.Identity;
@@ -98,6 +99,7 @@ public static class ServerApp
         services.AddPayments(config);
         services.AddOrgs();
         builder.AddDashboard();
+        builder.AddTelemetry();
     }
 
     /// <summary>The context behind [FromKeyedServices(AppDbContext.ReadOnly)]: the replica if configured, else the primary one.</summary>
@@ -137,5 +139,6 @@ public static class ServerApp
         app.MapOrgs();
         app.MapGitEvals();
         app.MapDashboard();
+        app.MapTelemetry();
     }
 }

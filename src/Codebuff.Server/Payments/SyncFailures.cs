@@ -11,18 +11,24 @@ public static class SyncFailures
     public const int MaxRetries = 5;
 
     /// <param name="keepWholeError">A refused charge keeps its whole record in the error, so an operator can re-apply it.</param>
-    public static Task RecordAsync(AppDbContext db, string id, string provider, string error, CancellationToken ct, bool keepWholeError = false) =>
-        db.Database.ExecuteSqlAsync($"""
+    public static async Task RecordAsync(AppDbContext db, string id, string provider, string error, CancellationToken ct, bool keepWholeError = false)
+    {
+        await db.Database.ExecuteSqlAsync($"""
             INSERT INTO sync_failure (id, provider, last_error) VALUES ({id}, {provider}, {(keepWholeError ? error : Truncate(error))})
             ON CONFLICT (id) DO UPDATE SET retry_count = sync_failure.retry_count + 1, last_error = excluded.last_error, last_attempt_at = now()
             """, ct);
+        Telemetry.Instruments.SyncFailed(provider);
+    }
 
     /// <summary>A problem that only an operator can resolve (no automatic retry): recorded at the retry limit.</summary>
-    public static Task RecordForOperatorAsync(AppDbContext db, string id, string provider, string problem, CancellationToken ct) =>
-        db.Database.ExecuteSqlAsync($"""
+    public static async Task RecordForOperatorAsync(AppDbContext db, string id, string provider, string problem, CancellationToken ct)
+    {
+        await db.Database.ExecuteSqlAsync($"""
             INSERT INTO sync_failure (id, provider, last_error, retry_count) VALUES ({id}, {provider}, {Truncate(problem)}, {MaxRetries})
             ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error, last_attempt_at = now(), retry_count = {MaxRetries}
             """, ct);
+        Telemetry.Instruments.SyncFailed(provider);
+    }
 
     public static Task ResolvedAsync(AppDbContext db, string id, CancellationToken ct) =>
         db.Database.ExecuteSqlAsync($"DELETE FROM sync_failure WHERE id = {id}", ct);

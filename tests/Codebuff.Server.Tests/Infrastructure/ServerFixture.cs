@@ -43,7 +43,8 @@ public class ServerFixture : IAsyncLifetime
     {
         ConnectionString = await TestCluster.CreateDatabaseAsync();
         _app = await StartServerAsync(ConnectionString, Settings(), ConfigureServices);
-        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        // A server bound to every interface (0.0.0.0) is reached over loopback.
+        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("//0.0.0.0:", "//127.0.0.1:"));
         Client = new HttpClient { BaseAddress = BaseAddress };
     }
 

@@ -15,7 +15,7 @@ public sealed class ResponsiveLayoutTests(OrgFixture server) : IClassFixture<Org
     [
         "/", "/store", "/evals", "/profile?tab=usage", "/profile?tab=security", "/profile?tab=api-keys", "/profile?tab=referrals",
         "/profile?tab=account", "/orgs", "/orgs/new", "/orgs/{org}", "/orgs/{org}/team", "/orgs/{org}/usage", "/orgs/{org}/settings",
-        "/orgs/{org}/repositories", "/publishers/new", "/runs", "/runs/{run}", "/admin", "/admin/orgs", "/admin/traces",
+        "/orgs/{org}/repositories", "/publishers/new", "/runs", "/runs/{run}", "/admin", "/admin/orgs", "/admin/traces", "/admin/health",
     ];
 
     [Theory]

@@ -117,7 +117,7 @@ public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
 
         await using (var outsider = await DashboardTab.OpenAsync(server, user))
         {
-            foreach (var path in new[] { "/admin", $"/admin/traces?search={root}" })
+            foreach (var path in new[] { "/admin", "/admin/health", $"/admin/traces?search={root}" })
             {
                 var refused = await outsider.GotoAsync(path);
                 Assert.Equal(403, refused!.Status);
@@ -130,7 +130,7 @@ public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
         await using var tab = await DashboardTab.OpenAsync(server, await server.SiteAdminAsync());
         await tab.GotoAsync("/admin");
         Assert.Equal("Admin", await tab.HeadingAsync());
-        Assert.Equal(["/admin/traces", "/admin/orgs"], await tab.Page.Locator("main h2 a").EvaluateAllAsync<string[]>("a => a.map(x => x.getAttribute('href'))"));
+        Assert.Equal(["/admin/traces", "/admin/orgs", "/admin/health"], await tab.Page.Locator("main h2 a").EvaluateAllAsync<string[]>("a => a.map(x => x.getAttribute('href'))"));
 
         await tab.Page.ClickAsync("a[href='/admin/traces']");
         await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync("Traces");
