@@ -96,7 +96,7 @@ public static class ServerApp
         services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);
-        services.AddOrgs();
+        services.AddOrgs(config);
         builder.AddDashboard();
     }
 

@@ -18,7 +18,7 @@ namespace Codebuff.Server.Payments;
 /// (<see cref="AutoTopUpCharges"/>) before Stripe is asked, so an owner gets at most MaxChargesPerDay in any 24 hours.
 /// </summary>
 public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe, PaymentGrants grants, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
-    ILogger<AutoTopUp> log)
+    Orgs.OrgAlerts alerts, ILogger<AutoTopUp> log)
 {
     public const int MinimumCredits = AutoTopUpLimits.MinimumAmount;
 
@@ -31,6 +31,8 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
     /// <summary>The consumption hook: schedules one evaluation for the owner unless one is already waiting.</summary>
     public void AfterCharge(LedgerOwner owner)
     {
+        // An org's balance and usage alerts are evaluated after the same charges.
+        alerts.Nudge(owner);
         if (!stripe.Configured || !_queued.TryAdd(owner, 0)) return;
         _ = Task.Run(async () =>
         {
@@ -107,6 +109,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             var reason = $"Your card was declined: {e.StripeError?.Message ?? e.Message}";
             await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Declined, reason, ct);
             await DisableAsync(db, owner, reason, ct);
+            await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.AutoTopupFailed, reason, ct);
             return false;
         }
         catch (StripeException e)
@@ -119,6 +122,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             var reason = $"The auto top-up payment did not complete (status {intent.Status})";
             await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Failed, reason, ct);
             await DisableAsync(db, owner, reason, ct);
+            await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.PaymentFailed, reason, ct);
             return false;
         }
         await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Succeeded, null, ct);
