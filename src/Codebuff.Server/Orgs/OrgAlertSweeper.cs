@@ -26,14 +26,21 @@ public sealed class OrgAlertSweeper(IServiceScopeFactory scopes, OrgAlerts alert
                 try
                 {
                     await reports.SendDueAsync(stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    log.LogWarning("weekly reports skipped: {Message}", e.Message);
+                }
+                try
+                {
                     List<string> open;
                     await using (var scope = scopes.CreateAsyncScope())
                         open = await OrgAlerts.OrgsWithOpenAlertsAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), stoppingToken);
                     foreach (var orgId in open) await alerts.EvaluateAsync(orgId, stoppingToken);
                 }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
-                    log.LogDebug("org alert sweep skipped: {Message}", e.Message);
+                    log.LogWarning("org alert re-evaluation skipped: {Message}", e.Message);
                 }
             }
         }

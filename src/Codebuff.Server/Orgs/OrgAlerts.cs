@@ -107,8 +107,9 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
     }
 
     /// <summary>
-    /// An automatic charge was declined (<see cref="OrgAlertKind.AutoTopupFailed"/>) or a payment failed
-    /// (<see cref="OrgAlertKind.PaymentFailed"/>): raised once until a later payment succeeds.
+    /// Auto top-up could not charge and was turned off (<see cref="OrgAlertKind.AutoTopupFailed"/>: a declined card, no
+    /// usable card, a payment that did not complete, a dispute) or a payment failed (<see cref="OrgAlertKind.PaymentFailed"/>):
+    /// raised once until a later payment succeeds.
     /// </summary>
     public async Task PaymentFailedAsync(LedgerOwner owner, string kind, string reason, CancellationToken ct)
     {
@@ -122,7 +123,7 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
             {
                 if (await LockAsync(db, orgId, ct) is not { BillingAlerts: true } org) return;
                 var (title, text) = kind == OrgAlertKind.AutoTopupFailed
-                    ? ("Auto-topup Failed", $"An automatic credit purchase for {org.Name} was declined and auto top-up has been turned off: {reason}")
+                    ? ("Auto-topup Failed", $"Auto top-up of {org.Name} could not charge and has been turned off: {reason.TrimEnd('.')}.")
                     : ("Payment Failed", $"A payment for {org.Name} failed: {reason}");
                 await RaiseAsync(db, org, kind, "", "critical", title, text + " Check the payment method.", raised, ct);
                 await tx.CommitAsync(ct);

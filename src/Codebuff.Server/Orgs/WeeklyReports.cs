@@ -85,12 +85,10 @@ public sealed class WeeklyReports(IServiceScopeFactory scopes, IEmailSender emai
                 .Select(g => new { Repo = g.Key, Credits = g.Sum(m => (long)m.Credits) })
                 .OrderByDescending(r => r.Credits).ThenBy(r => r.Repo).Take(TopCount).ToListAsync(ct))
             .Select(r => (r.Repo, r.Credits)).ToList();
-        // message.finished_at holds UTC without a time zone.
-        var (s, e) = (DateTime.SpecifyKind(start, DateTimeKind.Unspecified), DateTime.SpecifyKind(end, DateTimeKind.Unspecified));
-        var runs = await db.Database.SqlQuery<int>($"""
+        var runs = await db.Database.SqlQueryRaw<int>("""
             SELECT count(DISTINCT t.run_id)::int AS "Value" FROM message m JOIN service.trace_step t ON t.message_id = m.id
-            WHERE m.org_id = {orgId} AND NOT m.byok AND m.finished_at >= {s} AND m.finished_at < {e}
-            """).SingleAsync(ct);
+            WHERE m.org_id = @org AND NOT m.byok AND m.finished_at >= @start AND m.finished_at < @end
+            """, OrgUsageQueries.SpendParameters(orgId, start, end)).SingleAsync(ct);
         return new Report(total, calls, runs, users, repos);
     }
 

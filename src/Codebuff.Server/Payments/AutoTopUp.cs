@@ -109,7 +109,6 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             var reason = $"Your card was declined: {e.StripeError?.Message ?? e.Message}";
             await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Declined, reason, ct);
             await DisableAsync(db, owner, reason, ct);
-            await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.AutoTopupFailed, reason, ct);
             return false;
         }
         catch (StripeException e)
@@ -122,7 +121,6 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             var reason = $"The auto top-up payment did not complete (status {intent.Status})";
             await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Failed, reason, ct);
             await DisableAsync(db, owner, reason, ct);
-            await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.PaymentFailed, reason, ct);
             return false;
         }
         await AutoTopUpCharges.SetStatusAsync(db, plan.OperationId, AutoTopUpCharges.Succeeded, null, ct);
@@ -164,7 +162,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         return new Plan(customer, Math.Min(org.AutoTopupAmount, Limits.MaxAmount(owner)), $"org-auto-topup-{orgId}-{CreditPurchases.Minute(clock)}", org.OwnerId);
     }
 
-    /// <summary>Turns auto top-up off for the owner and records why, in one transaction.</summary>
+    /// <summary>Turns auto top-up off for the owner and records why, in one transaction; an org's admins get the billing alert.</summary>
     public async Task DisableAsync(AppDbContext db, LedgerOwner owner, string reason, CancellationToken ct)
     {
         log.LogWarning("auto top-up of {Owner} disabled: {Reason}", owner.LockKey, reason);
@@ -178,6 +176,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             ON CONFLICT (owner) DO UPDATE SET reason = excluded.reason, blocked_at = now()
             """, ct);
         await tx.CommitAsync(ct);
+        await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.AutoTopupFailed, reason, ct);
     }
 
     /// <summary>Why auto top-up is off for the owner, or null.</summary>

@@ -176,7 +176,6 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
             : m.TryGetValue("userId", out var userId) ? LedgerOwner.User(userId) : (LedgerOwner?)null;
         if (owner is null) return new WebhookOutcome("no owner in metadata");
         await autoTopUp.DisableAsync(db, owner.Value, "The auto top-up invoice could not be paid", ct);
-        await alerts.PaymentFailedAsync(owner.Value, Orgs.OrgAlertKind.PaymentFailed, "The auto top-up invoice could not be paid.", ct);
         return new WebhookOutcome("auto top-up disabled");
     }
 
