@@ -123,7 +123,7 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
             {
                 if (await LockAsync(db, orgId, ct) is not { BillingAlerts: true } org) return;
                 var (title, text) = kind == OrgAlertKind.AutoTopupFailed
-                    ? ("Auto-topup Failed", $"Auto top-up of {org.Name} could not charge and has been turned off: {reason.TrimEnd('.')}.")
+                    ? ("Auto-topup Failed", $"Auto top-up of {org.Name} has been turned off: {reason.TrimEnd('.')}.")
                     : ("Payment Failed", $"A payment for {org.Name} failed: {reason}");
                 await RaiseAsync(db, org, kind, "", "critical", title, text + " Check the payment method.", raised, ct);
                 await tx.CommitAsync(ct);

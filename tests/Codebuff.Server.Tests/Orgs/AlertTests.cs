@@ -169,7 +169,7 @@ public sealed class AlertTests(AlertFixture server) : IClassFixture<AlertFixture
         foreach (var (services, _) in server.Instances) await server.ChargeAsync(services, o.OrgId, o.Owner, 100);
         var subject = $"{o.Name}: Auto-topup Failed";
         await SentOnceAsync(o, subject);
-        Assert.Contains($"Auto top-up of {o.Name} could not charge and has been turned off: Your card was declined: Your card was declined.",
+        Assert.Contains($"Auto top-up of {o.Name} has been turned off: Your card was declined: Your card was declined.",
             server.Emails.First(m => m.Subject == subject).Text);
         // Auto top-up is off now, so the balance under the threshold is its own alert.
         await PaymentFixture.EventuallyAsync(async () => Types(await AlertsAsync(o, server.SecondAddress)).SequenceEqual(["auto_topup_failed", "low_balance"]), "both alerts listed");
