@@ -183,6 +183,8 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
     async Task<WebhookOutcome> PaymentIntentFailedAsync(PaymentIntent intent, CancellationToken ct)
     {
         if (intent.Metadata?.TryGetValue("organizationId", out var orgId) != true) return new WebhookOutcome("not an organization payment");
+        // A failed automatic charge has its own alert, raised when it turned auto top-up off.
+        if (intent.Metadata.GetValueOrDefault("type") == "auto-topup") return new WebhookOutcome("auto top-up charge; alerted when it was turned off");
         var reason = intent.LastPaymentError?.Message ?? "the payment was not completed";
         await alerts.PaymentFailedAsync(LedgerOwner.Org(orgId!), Orgs.OrgAlertKind.PaymentFailed, $"{reason.TrimEnd('.')}.", ct);
         return new WebhookOutcome("organization payment failed; alert raised");

@@ -215,6 +215,15 @@ public sealed class AlertTests(AlertFixture server) : IClassFixture<AlertFixture
         var alert = Assert.Single(await AlertsAsync(o, server.SecondAddress))!;
         Assert.Equal(("payment_failed", "critical"), ((string)alert["type"]!, (string)alert["severity"]!));
         Assert.Equal($"A payment for {o.Name} failed: Your card has insufficient funds. Check the payment method.", (string)alert["message"]!);
+
+        // The failed intent of an automatic charge is not a second alert: auto top-up's own alert covers it.
+        var other = await OrgAsync(5000, new { billingAlerts = true, usageAlerts = false });
+        intent["id"] = "pi_" + Guid.NewGuid().ToString("N")[..20];
+        intent["metadata"] = new JsonObject { ["organizationId"] = other.OrgId, ["operationId"] = "org-auto-topup-x", ["type"] = "auto-topup" };
+        Assert.Equal(HttpStatusCode.OK, (await AlertFixture.DeliverAsync(server.BaseAddress, FakeStripe.Event("payment_intent.payment_failed", intent))).StatusCode);
+        await Task.Delay(300);
+        Assert.Empty(Sent($"{other.Name}: Payment Failed"));
+        Assert.Empty(await AlertsAsync(other, server.BaseAddress));
     }
 
     [Fact]
