@@ -218,9 +218,10 @@ public sealed class AlertTests(AlertFixture server) : IClassFixture<AlertFixture
 
         // The failed intent of an automatic charge is not a second alert: auto top-up's own alert covers it.
         var other = await OrgAsync(5000, new { billingAlerts = true, usageAlerts = false });
-        intent["id"] = "pi_" + Guid.NewGuid().ToString("N")[..20];
-        intent["metadata"] = new JsonObject { ["organizationId"] = other.OrgId, ["operationId"] = "org-auto-topup-x", ["type"] = "auto-topup" };
-        Assert.Equal(HttpStatusCode.OK, (await AlertFixture.DeliverAsync(server.BaseAddress, FakeStripe.Event("payment_intent.payment_failed", intent))).StatusCode);
+        var automatic = (JsonObject)intent.DeepClone();
+        automatic["id"] = "pi_" + Guid.NewGuid().ToString("N")[..20];
+        automatic["metadata"] = new JsonObject { ["organizationId"] = other.OrgId, ["operationId"] = "org-auto-topup-x", ["type"] = "auto-topup" };
+        Assert.Equal(HttpStatusCode.OK, (await AlertFixture.DeliverAsync(server.BaseAddress, FakeStripe.Event("payment_intent.payment_failed", automatic))).StatusCode);
         await Task.Delay(300);
         Assert.Empty(Sent($"{other.Name}: Payment Failed"));
         Assert.Empty(await AlertsAsync(other, server.BaseAddress));
@@ -294,11 +295,11 @@ public sealed class AlertTests(AlertFixture server) : IClassFixture<AlertFixture
                         """);
             }
         }
+        server.Clock.Now = monday.AddDays(-1).AddHours(23); // Sunday: nothing yet (set before the switch: the real today may be a Monday)
         using (var owner = server.ClientFor(o.Owner))
             Assert.Equal(HttpStatusCode.OK, (await owner.PatchAsJsonAsync($"/api/orgs/{o.OrgId}/settings", new { weeklyReports = true })).StatusCode);
 
         var subject = $"{o.Name}: weekly report {monday.AddDays(-7):yyyy-MM-dd} to {monday.AddDays(-1):yyyy-MM-dd}";
-        server.Clock.Now = monday.AddDays(-1).AddHours(23); // Sunday: nothing yet
         await Task.Delay(500);
         Assert.Empty(Sent(subject));
         server.Clock.Now = monday.AddMinutes(5);
