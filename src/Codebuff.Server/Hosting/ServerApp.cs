@@ -97,7 +97,7 @@ public static class ServerApp
         services.AddChat(config, byokKey);
         services.AddAgents(config);
         services.AddPayments(config);
-        services.AddOrgs();
+        services.AddOrgs(config);
         builder.AddDashboard();
         builder.AddTelemetry();
     }

@@ -26,6 +26,7 @@ public static class OrgEndpoints
         InvitationEndpoints.Map(org, app);
         RepoEndpoints.Map(org);
         OrgUsageEndpoints.Map(org);
+        OrgAlertEndpoints.Map(org);
         FeatureEndpoints.Map(app);
     }
 
@@ -112,7 +113,7 @@ public static class OrgEndpoints
     /// (admins keep the other settings), and amount and threshold are bounded (<see cref="AutoTopUpLimits"/>).
     /// </summary>
     static async Task<IResult> UpdateSettings(OrgCaller caller, HttpRequest request, AppDbContext db, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
-        CancellationToken ct)
+        OrgAlerts alerts, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -128,6 +129,8 @@ public static class OrgEndpoints
         if (!await c.ApplyAsync(caller, db, clock, ct)) return Errors.Error(404, "Organization not found");
         // Turning auto top-up on is the admin's answer to whatever switched it off.
         if (c.EnablesAutoTopup) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.Org(caller.OrgId), ct);
+        // A new threshold, credit limit or switch can raise or clear an alert without any charge.
+        alerts.Nudge(owner);
         return Results.Json(new { success = true });
     }
 

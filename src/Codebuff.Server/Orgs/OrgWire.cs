@@ -57,4 +57,7 @@ public static class OrgWire
     public sealed record FeatureConfig;
     public sealed record Feature(string org_id, string feature, object? config, bool is_active, DateTime created_at, DateTime updated_at);
     public sealed record NoFeature(object? Config);
+
+    public sealed record Alert(string Id, string Type, string Severity, string Title, string Message, DateTime Timestamp);
+    public sealed record AlertList(IEnumerable<Alert> Alerts);
 }

@@ -18,7 +18,7 @@ namespace Codebuff.Server.Payments;
 /// (<see cref="AutoTopUpCharges"/>) before Stripe is asked, so an owner gets at most MaxChargesPerDay in any 24 hours.
 /// </summary>
 public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe, PaymentGrants grants, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
-    ILogger<AutoTopUp> log)
+    Orgs.OrgAlerts alerts, ILogger<AutoTopUp> log)
 {
     public const int MinimumCredits = AutoTopUpLimits.MinimumAmount;
 
@@ -31,6 +31,8 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
     /// <summary>The consumption hook: schedules one evaluation for the owner unless one is already waiting.</summary>
     public void AfterCharge(LedgerOwner owner)
     {
+        // An org's balance and usage alerts are evaluated after the same charges.
+        alerts.Nudge(owner);
         if (!stripe.Configured || !_queued.TryAdd(owner, 0)) return;
         _ = Task.Run(async () =>
         {
@@ -160,7 +162,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
         return new Plan(customer, Math.Min(org.AutoTopupAmount, Limits.MaxAmount(owner)), $"org-auto-topup-{orgId}-{CreditPurchases.Minute(clock)}", org.OwnerId);
     }
 
-    /// <summary>Turns auto top-up off for the owner and records why, in one transaction.</summary>
+    /// <summary>Turns auto top-up off for the owner and records why, in one transaction; an org's admins get the billing alert.</summary>
     public async Task DisableAsync(AppDbContext db, LedgerOwner owner, string reason, CancellationToken ct)
     {
         log.LogWarning("auto top-up of {Owner} disabled: {Reason}", owner.LockKey, reason);
@@ -174,6 +176,7 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
             ON CONFLICT (owner) DO UPDATE SET reason = excluded.reason, blocked_at = now()
             """, ct);
         await tx.CommitAsync(ct);
+        await alerts.PaymentFailedAsync(owner, Orgs.OrgAlertKind.AutoTopupFailed, reason, ct);
     }
 
     /// <summary>Why auto top-up is off for the owner, or null.</summary>

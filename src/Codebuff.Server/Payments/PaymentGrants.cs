@@ -17,7 +17,7 @@ public enum GrantOutcome { Granted, AlreadyGranted, Deferred }
 /// If even that record cannot be written the exception goes to the caller, whose webhook then answers 500 so Stripe
 /// delivers the event again.
 /// </summary>
-public sealed class PaymentGrants(IServiceScopeFactory scopes, ILogger<PaymentGrants> log)
+public sealed class PaymentGrants(IServiceScopeFactory scopes, Orgs.OrgAlerts alerts, ILogger<PaymentGrants> log)
 {
     public const int InlineAttempts = 3;
 
@@ -28,7 +28,10 @@ public sealed class PaymentGrants(IServiceScopeFactory scopes, ILogger<PaymentGr
         {
             try
             {
-                return await TryOnceAsync(grant, ct) ? GrantOutcome.Granted : GrantOutcome.AlreadyGranted;
+                if (!await TryOnceAsync(grant, ct)) return GrantOutcome.AlreadyGranted;
+                // A payment that went through re-arms an org's payment alerts (and may lift its balance back over the threshold).
+                await alerts.PaymentSucceededAsync(grant.Owner, ct);
+                return GrantOutcome.Granted;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

@@ -15,7 +15,7 @@ public sealed record WebhookOutcome(string? Note = null, string? Warning = null,
 /// charge grant once. Handlers read what they need from our database and Stripe, never trusting order of arrival.
 /// </summary>
 public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentGrants grants, StripePayments stripe, AutoTopUp autoTopUp,
-    TimeProvider clock, ILogger<StripeWebhook> log)
+    Orgs.OrgAlerts alerts, TimeProvider clock, ILogger<StripeWebhook> log)
 {
     public const int DisputesToBan = 5;
     static readonly TimeSpan DisputeWindow = TimeSpan.FromDays(14);
@@ -29,6 +29,7 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
         Dispute d when e.Type == EventTypes.ChargeDisputeCreated => DisputeCreatedAsync(d, ct),
         Dispute d when e.Type == EventTypes.ChargeDisputeClosed => DisputeClosedAsync(d, ct),
         Invoice i when e.Type == EventTypes.InvoicePaymentFailed => InvoicePaymentFailedAsync(i, ct),
+        PaymentIntent p when e.Type == EventTypes.PaymentIntentPaymentFailed => PaymentIntentFailedAsync(p, ct),
         _ => Task.FromResult(new WebhookOutcome("ignored")),
     };
 
@@ -176,5 +177,16 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
         if (owner is null) return new WebhookOutcome("no owner in metadata");
         await autoTopUp.DisableAsync(db, owner.Value, "The auto top-up invoice could not be paid", ct);
         return new WebhookOutcome("auto top-up disabled");
+    }
+
+    /// <summary>An org's credit purchase that failed (a checkout or off-session charge): the org's billing alert.</summary>
+    async Task<WebhookOutcome> PaymentIntentFailedAsync(PaymentIntent intent, CancellationToken ct)
+    {
+        if (intent.Metadata?.TryGetValue("organizationId", out var orgId) != true) return new WebhookOutcome("not an organization payment");
+        // A failed automatic charge has its own alert, raised when it turned auto top-up off.
+        if (intent.Metadata.GetValueOrDefault("type") == "auto-topup") return new WebhookOutcome("auto top-up charge; alerted when it was turned off");
+        var reason = intent.LastPaymentError?.Message ?? "the payment was not completed";
+        await alerts.PaymentFailedAsync(LedgerOwner.Org(orgId!), Orgs.OrgAlertKind.PaymentFailed, $"{reason.TrimEnd('.')}.", ct);
+        return new WebhookOutcome("organization payment failed; alert raised");
     }
 }

@@ -10,7 +10,8 @@ namespace Codebuff.Server.Tests.Hosting;
 public sealed class OpenApiTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     // POST routes that take no body at all.
-    static readonly HashSet<string> Bodiless = ["POST /api/user/sessions/logout-all", "POST /api/invites/{token}", "POST /api/orgs/{orgId}/invitations/{email}/resend"];
+    static readonly HashSet<string> Bodiless = ["POST /api/user/sessions/logout-all", "POST /api/invites/{token}", "POST /api/orgs/{orgId}/invitations/{email}/resend",
+        "POST /api/orgs/{orgId}/alerts/{alertId}/dismiss"];
 
     [Fact]
     public async Task Every_mapped_route_is_documented_with_its_types_and_error_bodies()
