@@ -77,13 +77,13 @@ public static class ChatCompletionEndpoints
         var storedKeys = keyTypes.Count > 0 ? await ByokEndpoints.ReadKeysAsync(r.Db, r.Cipher, user.Id, keyTypes, ct) : new Dictionary<string, string>();
         var routes = ProviderRoutes.Plan(serving, headerKey, storedKeys);
 
-        if (!plain) return await GatedAsync(r, body, metadata!, user, runId!, model, n, routes, startedAt, _ => { });
+        if (!plain) return await GatedAsync(r, body, metadata!, user, runId!, model, n, routes, started, startedAt, _ => { });
         // [our choice] the run is started only once the request is known to be well-formed: a refused body leaves no run.
         runId = await PlainRuns.StartAsync(r.Db, user.Id, startedAt, ct);
         ProxyCall? call = null;
         try
         {
-            return await GatedAsync(r, body, new JsonObject(), user, runId, model, n, routes, startedAt, c => call = c);
+            return await GatedAsync(r, body, new JsonObject(), user, runId, model, n, routes, started, startedAt, c => call = c);
         }
         finally
         {
@@ -95,7 +95,7 @@ public static class ChatCompletionEndpoints
 
     /// <summary>The gate (run, rate limit, hold), then <see cref="AdmittedAsync"/>; <paramref name="admitted"/> sees the call once it exists.</summary>
     static async Task<IResult> GatedAsync(ChatRequest r, JsonObject body, JsonObject metadata, User user, string runId, string model, int n,
-        IReadOnlyList<ProviderRoute> routes, DateTime startedAt, Action<ProxyCall> admitted)
+        IReadOnlyList<ProviderRoute> routes, long started, DateTime startedAt, Action<ProxyCall> admitted)
     {
         var (context, ct) = (r.Context, r.Cancellation);
         var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";

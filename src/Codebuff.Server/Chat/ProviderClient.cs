@@ -53,7 +53,6 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
 
         HttpResponseMessage response;
-        call.Telemetry.ProviderStarted();
         // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
         using var headerTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(Upstream.TimeoutSeconds));
         try
