@@ -30,7 +30,10 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
             call.CallId, call.UserId, OrgId: call.Org?.OrgId, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
             call.AgentId, ReasoningText: reasoning.Length == 0 ? null : reasoning, Response: JsonSerializer.Serialize(Charge.Clean(Cap(call.Content))),
             call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
-            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok) { RepoUrl = call.Org?.RepoUrl }.Cleaned());
+            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok)
+        {
+            RepoUrl = call.Org?.RepoUrl, CacheCreationInputTokens = call.Usage.CacheWriteTokens > 0 ? call.Usage.CacheWriteTokens : null,
+        }.Cleaned());
         return call.Byok ? 0 : credits;
     }
 

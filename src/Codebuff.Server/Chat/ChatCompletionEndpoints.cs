@@ -64,7 +64,7 @@ public static class ChatCompletionEndpoints
             n = (int)nd;
         }
         var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
-        var byokKey = request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null;
+        var byokKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(r.Upstream.Value), out var byok) ? byok.ToString() : null;
         var options = r.ChatOptions.Value;
 
         // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;

@@ -20,11 +20,16 @@ public sealed class UpstreamOptions
 
     /// <summary>
     /// OpenRouter gets the body as Codebuff sends it plus usage.include; other providers get stream_options.include_usage
-    /// and no Codebuff/OpenRouter extensions. Unset: decided by the base URL's host.
+    /// and no Codebuff/OpenRouter extensions. Unset: decided by the base URL's host. Ignored when <see cref="Kind"/> is set.
     /// </summary>
     public bool? IsOpenRouter { get; set; }
 
-    public bool OpenRouter => IsOpenRouter ?? Uri.TryCreate(BaseUrl, UriKind.Absolute, out var u) && u.Host.EndsWith("openrouter.ai", StringComparison.OrdinalIgnoreCase);
+    /// <summary>"openai", "openrouter" or "anthropic" (<see cref="ProviderDialect"/>); unset: <see cref="IsOpenRouter"/> decides.</summary>
+    public string? Kind { get; set; }
+
+    public ProviderKind ProviderKind => ProviderDialect.KindOf(this);
+
+    public bool OpenRouter => ProviderKind == ProviderKind.OpenRouter;
 }
 
 /// <summary>Section "Codebuff:Chat": behaviour of POST /api/v1/chat/completions.</summary>

@@ -7,7 +7,8 @@ public static class ChatServices
     /// <summary>The LLM proxy, BYOK key store and the SDK's tool routes (token count, web and docs search).</summary>
     public static void AddChat(this IServiceCollection services, IConfiguration config, string byokKey)
     {
-        services.Configure<UpstreamOptions>(config.GetSection("Codebuff:Upstream"));
+        services.AddOptions<UpstreamOptions>().Bind(config.GetSection("Codebuff:Upstream"))
+            .Validate(ProviderDialect.KnownKind, $"Codebuff:Upstream:Kind must be one of {string.Join(", ", ProviderDialect.Kinds)}.").ValidateOnStart();
         services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
         services.Configure<SearchOptions>(config.GetSection("Codebuff:Search"));
         // Streams have no overall deadline (api.md §2.5.4); ProviderClient and SseRelay apply the header and idle timeouts themselves.

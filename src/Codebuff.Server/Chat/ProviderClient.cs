@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using static Codebuff.Server.Chat.ProviderJson;
 
 namespace Codebuff.Server.Chat;
@@ -19,14 +17,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
 
     public async Task<UpstreamResponse> SendAsync(JsonObject body, ProxyCall call, bool stream)
     {
-        var forwarded = ProviderDialect.PrepareBody(body, stream, Upstream.OpenRouter);
-        var request = new HttpRequestMessage(HttpMethod.Post, Upstream.BaseUrl.TrimEnd('/') + "/chat/completions")
-        {
-            Content = new StringContent(forwarded.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        var key = call.ByokKey ?? Upstream.ApiKey;
-        if (!string.IsNullOrEmpty(key)) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        var request = ProviderDialect.CreateRequest(Upstream, body, stream, call.ByokKey ?? Upstream.ApiKey);
 
         HttpResponseMessage response;
         // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
@@ -46,7 +37,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         }
         finally { request.Dispose(); }
 
-        if (response.IsSuccessStatusCode) return new(response, null);
+        if (response.IsSuccessStatusCode) return new(ProviderDialect.ReadAnswer(Upstream, response, body, stream), null);
         using (response)
         {
             string text;
