@@ -10,7 +10,8 @@ public static class ChatServices
         services.AddOptions<UpstreamOptions>().Bind(config.GetSection("Codebuff:Upstream"))
             .Validate(ProviderDialect.KnownKind, $"Codebuff:Upstream:Kind must be one of {string.Join(", ", ProviderDialect.Kinds)}.").ValidateOnStart();
         services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
-        services.Configure<SearchOptions>(config.GetSection("Codebuff:Search"));
+        services.AddOptions<SearchOptions>().Bind(config.GetSection("Codebuff:Search"))
+            .Validate(o => o.KnownKinds, "Codebuff:Search:WebKind must be linkup or json, Codebuff:Search:DocsKind context7 or json.").ValidateOnStart();
         // Streams have no overall deadline (api.md §2.5.4); ProviderClient and SseRelay apply the header and idle timeouts themselves.
         services.AddHttpClient(ProviderClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = int.MaxValue });
