@@ -29,6 +29,10 @@ sdk_dir="$root/../shared/acceptance/sdk"
 if [ -f "$sdk_dir/package-lock.json" ] && [ ! -f "$sdk_dir/node_modules/@codebuff/sdk/package.json" ]; then
   (cd "$sdk_dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "npm ci for the SDK harness failed" >&2
 fi
+# The official openai package, which Chat/OpenAiClientTests drives against the server (the gateway, issue #32).
+if [ ! -f tests/openai-client/node_modules/openai/package.json ]; then
+  (cd tests/openai-client && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "npm ci for tests/openai-client failed" >&2
+fi
 
 results="$root/TestResults"
 rm -rf "$results"

@@ -18,7 +18,8 @@ public static partial class CliApp
         // A subcommand is only ever the first word: "codebuff -p fix the undo command" is a prompt, and so is
         // everything after "--". Help still lists the subcommands.
         var options = args.TakeWhile(a => a != "--").ToArray();
-        var root = Build(host, withSubcommands: args.Length == 0 || Subcommands.Contains(args[0]) || options.Any(a => a is "-h" or "--help" or "-?"));
+        var help = options.Any(a => a is "-h" or "--help" or "-?");
+        var root = Build(host, withSubcommands: args.Length == 0 || Subcommands.Contains(args[0]) || help, help);
         // Leading "[…]" words would be taken as System.CommandLine [directives] and dropped: guard them (the prompt
         // argument takes the guard off again). "@file" words stay words too: there are no response files.
         var guarded = args.Select((a, i) => args.Take(i + 1).All(w => w.StartsWith('[') && w.EndsWith(']')) ? DirectiveGuard + a : a).ToArray();
@@ -44,7 +45,12 @@ public static partial class CliApp
     const char DirectiveGuard = '\u2060';
     static readonly string[] Subcommands = ["login", "logout", "whoami", "usage", "publish", "save-agent", "undo"];
 
-    static RootCommand Build(CliHost host, bool withSubcommands)
+    /// <summary>Which knowledge files are read, and which of them a run started here would read.</summary>
+    static string KnowledgeHelp(CliHost host) =>
+        $"Knowledge files (the agent's context; at most {Knowledge.MaxChars:N0} characters together): {Knowledge.Rule}. Found here:\n" +
+        ProjectContext.LoadKnowledge(host, new ProjectFiles(host.CurrentDirectory)).Describe();
+
+    static RootCommand Build(CliHost host, bool withSubcommands, bool help = false)
     {
         var prompt = new Argument<string[]>("prompt") { Description = "What to ask; starts an interactive session unless -p is given", Arity = ArgumentArity.ZeroOrMore };
         var print = new Option<bool>("--print", "-p") { Description = "Run the prompt, print the final answer and exit (for scripts)" };
@@ -60,7 +66,8 @@ public static partial class CliApp
         var modeName = new Option<string?>("--mode") { Description = "Start in this mode: default, free, max or plan" };
         var commandSwitches = new CommandSwitches();
 
-        var rootCommand = new RootCommand("Codebuff: an AI coding assistant that works in your project from the terminal.\n\n" + CommandApproval.Table)
+        var rootCommand = new RootCommand("Codebuff: an AI coding assistant that works in your project from the terminal.\n\n" + CommandApproval.Table +
+                                          (help ? "\n\n" + KnowledgeHelp(host) : ""))
         {
             prompt, print, json, agent, cwd, cont, yes, maxCredits, free, max, plan, modeName,
         };

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Codebuff.Cli.Agents;
 using Codebuff.Cli.Tools;
+using Codebuff.Cli.Tools.Mcp;
 using Codebuff.Contracts;
 
 namespace Codebuff.Cli.Runs;
@@ -38,6 +39,8 @@ public sealed class AgentRunner(RunSession session)
         public string LastText { get; set; } = "";
         public List<string> StepChildren { get; } = [];
         public bool EndTurn { get; set; }
+        /// <summary>The MCP servers this run uses; started with the run, stopped when it ends.</summary>
+        public McpTools Mcp { get; set; } = McpTools.None;
     }
 
     /// <summary>Runs an agent to the end of its turn. <paramref name="previous"/> continues an earlier conversation.</summary>
@@ -52,16 +55,20 @@ public sealed class AgentRunner(RunSession session)
         if (parentAgentId is null) session.Journal.RunId ??= me.RunId;
         session.Emit(new AgentStarted(me.AgentId, parentAgentId, me.RunId, agent.Id, agent.DisplayName, prompt, spawnToolCallId));
 
-        me.SystemPrompt = agent.InheritParentSystemPrompt && parentSystemPrompt is not null ? parentSystemPrompt : SystemPrompt(agent);
+        var knowledge = session.Context.Knowledge;
+        me.SystemPrompt = agent.InheritParentSystemPrompt && parentSystemPrompt is not null ? parentSystemPrompt
+            : knowledge.Apply(SystemPrompt(agent), appendWhenNoPlaceholder: parentAgentId is null);
         me.History.AddRange(previous);
         if (!string.IsNullOrEmpty(prompt) || parameters is { Count: > 0 })
             me.History.Add(User(prompt + (parameters is { Count: > 0 } ? $"\n\nParams: {parameters.ToJsonString()}" : "")));
-        if (agent.InstructionsPrompt.Length > 0) me.History.Add(User(agent.InstructionsPrompt));
+        if (agent.InstructionsPrompt.Length > 0) me.History.Add(User(knowledge.Apply(agent.InstructionsPrompt, appendWhenNoPlaceholder: false)));
 
         try
         {
             var spawnable = await SpawnableAsync(agent, ct);
-            var tools = ToolCatalog.For(agent, spawnable);
+            var tools = ToolCatalog.For(agent, spawnable, session.Context.Skills);
+            me.Mcp = await McpTools.StartAsync(session, agent, me.AgentId, ct);
+            foreach (var mcpTool in me.Mcp.Definitions) tools.Add(mcpTool!.DeepClone());
             while (!me.EndTurn)
             {
                 ct.ThrowIfCancellationRequested();
@@ -93,6 +100,10 @@ public sealed class AgentRunner(RunSession session)
             if (e.ExitCode is 3 or 4 or 5 or 7 || parentAgentId is null) throw;
             return Outcome(me, "failed", e.Message);
         }
+        finally
+        {
+            await me.Mcp.DisposeAsync();
+        }
     }
 
     async Task StepAsync(State me, JsonArray tools, CancellationToken ct)
@@ -101,7 +112,7 @@ public sealed class AgentRunner(RunSession session)
         var startTime = DateTime.UtcNow;
         var messages = new JsonArray { new JsonObject { ["role"] = "system", ["content"] = me.SystemPrompt } };
         foreach (var m in me.History) messages.Add(m.DeepClone());
-        if (me.Agent.StepPrompt.Length > 0) messages.Add(User(me.Agent.StepPrompt));
+        if (me.Agent.StepPrompt.Length > 0) messages.Add(User(session.Context.Knowledge.Apply(me.Agent.StepPrompt, appendWhenNoPlaceholder: false)));
 
         var reply = await ChatAsync(me, messages, tools, ct);
         me.Direct += reply.Credits;
@@ -177,6 +188,7 @@ public sealed class AgentRunner(RunSession session)
 
     async Task<JsonNode?> RunToolAsync(State me, ChatToolCall call, JsonObject input, CancellationToken ct)
     {
+        if (me.Mcp.Offers(call.Name)) return await me.Mcp.CallAsync(call.Name, input, ct);
         if (!me.Agent.ToolNames.Contains(call.Name))
             return new JsonObject { ["errorMessage"] = $"The tool {call.Name} is not available to this agent." };
         try
@@ -186,6 +198,8 @@ public sealed class AgentRunner(RunSession session)
                 "read_files" => LocalTools.ReadFiles(session, input),
                 "write_file" => LocalTools.WriteFile(session, input),
                 "str_replace" => LocalTools.StrReplace(session, input),
+                "apply_patch" => ApplyPatch.Run(session, input),
+                "skill" => Skills.Run(session.Context.Skills, input),
                 "run_terminal_command" => await LocalTools.RunTerminalCommandAsync(session, input, ct),
                 "code_search" => await LocalTools.CodeSearchAsync(session, input, ct),
                 "list_directory" => LocalTools.ListDirectory(session, input),

@@ -83,7 +83,12 @@ public sealed class PromptRunner : IDisposable
     public async Task<RunCompleted> RunAsync(string prompt, Action<RunEvent> sink, CancellationToken ct)
     {
         var agent = await Agents.ResolveAsync(AgentId, ct);
-        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(_config.EditsDir(Files.Root), Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"));
+        var session = new RunSession(Api, Agents, _options, Files, new EditJournal(_config.EditsDir(Files.Root), Files.Root), Prompter, sink, _host.Env("CODEBUFF_BYOK_OPENROUTER"))
+        {
+            Context = ProjectContext.Load(_host, Files),
+        };
+        var knowledge = session.Context.Knowledge;
+        session.Emit(new KnowledgeLoaded("", knowledge.Files, knowledge.TotalChars, Knowledge.MaxChars));
         RunCompleted done;
         try
         {

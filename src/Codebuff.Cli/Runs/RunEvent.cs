@@ -16,6 +16,8 @@ namespace Codebuff.Cli.Runs;
 [JsonDerivedType(typeof(StepRecorded), "step")]
 [JsonDerivedType(typeof(AgentFinished), "agent_finish")]
 [JsonDerivedType(typeof(RunCompleted), "final")]
+[JsonDerivedType(typeof(KnowledgeLoaded), "knowledge")]
+[JsonDerivedType(typeof(McpServerStarted), "mcp_server")]
 public abstract record RunEvent(string AgentId);
 
 /// <summary>An agent's run was STARTed; <c>ParentAgentId</c> is null for the root.</summary>
@@ -39,3 +41,9 @@ public sealed record AgentFinished(string AgentId, string? ParentAgentId, string
 
 /// <summary>The prompt is done: the final answer and the totals of the whole run, sub-agents included.</summary>
 public sealed record RunCompleted(string AgentId, string RunId, string Status, string? Output, decimal TotalCredits, string? Error) : RunEvent(AgentId);
+
+/// <summary>The knowledge files of this prompt (read, cut at the cap, or left out and why), once before the root agent starts.</summary>
+public sealed record KnowledgeLoaded(string AgentId, IReadOnlyList<Agents.KnowledgeFile> Files, int TotalChars, int MaxChars) : RunEvent(AgentId);
+
+/// <summary>An MCP server an agent uses: the tools it offers (<c>server__tool</c>), or why it did not start.</summary>
+public sealed record McpServerStarted(string AgentId, string Server, string Transport, IReadOnlyList<string> Tools, string? Error) : RunEvent(AgentId);

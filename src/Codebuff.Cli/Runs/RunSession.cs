@@ -24,6 +24,8 @@ public sealed class RunSession(CodebuffApi api, AgentResolver agents, RunOptions
     public EditJournal Journal { get; } = journal;
     public UserPrompter Prompter { get; } = prompter;
     public string? ByokKey { get; } = byokKey;
+    /// <summary>Knowledge, skills and mcp.json servers of the project (none unless the prompt runner loads them).</summary>
+    public ProjectContext Context { get; init; } = ProjectContext.Empty;
     /// <summary>Sent as <c>codebuff_metadata.client_id</c> with every LLM call of this prompt.</summary>
     public string ClientId { get; } = Guid.NewGuid().ToString();
 

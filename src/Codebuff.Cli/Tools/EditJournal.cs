@@ -36,7 +36,8 @@ public sealed class EditJournal(string folder, string projectRoot)
     {
         lock (_gate)
         {
-            _entries[fullPath] = _entries[fullPath] with { AfterHash = Hash(File.ReadAllBytes(fullPath)) };
+            // A deleted file (apply_patch delete_file) has no after-state: undo brings it back.
+            _entries[fullPath] = _entries[fullPath] with { AfterHash = File.Exists(fullPath) ? Hash(File.ReadAllBytes(fullPath)) : null };
             Save();
         }
     }

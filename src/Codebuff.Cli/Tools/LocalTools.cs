@@ -65,7 +65,7 @@ public static class LocalTools
         return new JsonObject { ["file"] = path, ["message"] = "Edited the file.", ["unifiedDiff"] = UnifiedDiff.Create(path, before, after) };
     }
 
-    static void Write(RunSession s, string full, string content)
+    internal static void Write(RunSession s, string full, string content)
     {
         s.Journal.BeforeWrite(full);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -73,7 +73,7 @@ public static class LocalTools
         s.Journal.AfterWrite(full);
     }
 
-    static JsonObject Refused(string path, string refusal) => new()
+    internal static JsonObject Refused(string path, string refusal) => new()
     {
         ["file"] = path,
         ["errorMessage"] = refusal switch
@@ -145,5 +145,5 @@ public static class LocalTools
         _ => [],
     };
 
-    static string Truncate(string text, int max = MaxOutputChars) => text.Length <= max ? text : text[..max] + $"\n[… {text.Length - max} more characters]";
+    internal static string Truncate(string text, int max = MaxOutputChars) => text.Length <= max ? text : text[..max] + $"\n[… {text.Length - max} more characters]";
 }

@@ -129,6 +129,14 @@ public sealed partial class ProjectFiles
         }
     }
 
+    /// <summary>The secret rule for a file outside any project (a user-level knowledge file): by its name, the name
+    /// of what it links to, and its content.</summary>
+    public static bool IsSecretFile(string fullPath)
+    {
+        var real = new FileInfo(fullPath).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? fullPath;
+        return IsSecret(fullPath) || IsSecret(real) || (File.Exists(real) && HoldsSecret(real));
+    }
+
     /// <summary>True for what listings and searches skip: version-control folders, ignored paths and secret paths.</summary>
     public bool IsHidden(string relative, bool isDirectory)
     {

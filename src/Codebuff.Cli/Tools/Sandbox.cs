@@ -73,13 +73,22 @@ public sealed class Sandbox
     public ProcessStartInfo StartInfo(string command, string cwd)
     {
         var shell = _environment.GetValueOrDefault("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : "/bin/sh";
-        var psi = IsActive ? new ProcessStartInfo(_bwrap!, [.. BwrapArguments(cwd), "--", shell, "-c", command]) : new ProcessStartInfo(shell, ["-c", command]);
+        return StartInfo(shell, ["-c", command], cwd, null);
+    }
+
+    /// <summary>How to start <paramref name="program"/> with <paramref name="arguments"/> (no shell), inside bubblewrap
+    /// when active; <paramref name="extraEnvironment"/> is set as given, secret-looking names included (an MCP server's
+    /// configured <c>env</c>).</summary>
+    public ProcessStartInfo StartInfo(string program, IReadOnlyList<string> arguments, string cwd, IReadOnlyDictionary<string, string>? extraEnvironment)
+    {
+        var psi = IsActive ? new ProcessStartInfo(_bwrap!, [.. BwrapArguments(cwd), "--", program, .. arguments]) : new ProcessStartInfo(program, arguments);
         psi.WorkingDirectory = cwd;
         psi.RedirectStandardOutput = psi.RedirectStandardError = psi.RedirectStandardInput = true;
         psi.Environment.Clear();
         foreach (var (name, value) in _environment)
             if (!IsSecretName(name) || _passed.Contains(name)) psi.Environment[name] = value;
         psi.Environment["HOME"] = _home;
+        foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         return psi;
     }
 

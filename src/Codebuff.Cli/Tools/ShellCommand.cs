@@ -50,7 +50,7 @@ public static class ShellCommand
     /// Starts every command from one thread that lives as long as the CLI: bubblewrap's --die-with-parent follows the
     /// thread that started it (PR_SET_PDEATHSIG), and a pool thread retiring would kill a command still running.
     /// </summary>
-    static class Spawner
+    internal static class Spawner
     {
         static readonly BlockingCollection<(ProcessStartInfo Info, TaskCompletionSource<Process> Started)> Queue = new();
 

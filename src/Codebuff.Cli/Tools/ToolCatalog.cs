@@ -17,6 +17,10 @@ public static class ToolCatalog
         "parameters": { "type": "object", "properties": { "path": { "type": "string" }, "instructions": { "type": "string", "description": "What the change does" }, "content": { "type": "string", "description": "The complete new content" } }, "required": ["path", "content"] } },
       "str_replace": { "description": "Replace exact text in a file. Each old string must occur once unless allowMultiple is set.",
         "parameters": { "type": "object", "properties": { "path": { "type": "string" }, "replacements": { "type": "array", "items": { "type": "object", "properties": { "old": { "type": "string" }, "new": { "type": "string" }, "allowMultiple": { "type": "boolean" } }, "required": ["old", "new"] } } }, "required": ["path", "replacements"] } },
+      "apply_patch": { "description": "Apply one file operation in the Codex apply_patch format: create_file (diff lines all start with +), update_file (hunks opened by @@ or '@@ <a line above the change>', context lines with a leading space, removed lines with -, added lines with +) or delete_file (no diff).",
+        "parameters": { "type": "object", "properties": { "operation": { "type": "object", "description": "The file operation to perform. type is one of create_file, update_file, or delete_file.", "properties": { "type": { "type": "string", "enum": ["create_file", "update_file", "delete_file"] }, "path": { "type": "string", "description": "File path relative to project root" }, "diff": { "type": "string", "description": "Required for create_file and update_file. Lines prefixed with + for creates, unified diff with @@ hunks for updates." } }, "required": ["type", "path"] } }, "required": ["operation"] } },
+      "skill": { "description": "Load a skill by name to get its full instructions.",
+        "parameters": { "type": "object", "properties": { "name": { "type": "string", "description": "The name of the skill to load" } }, "required": ["name"] } },
       "run_terminal_command": { "description": "Run a shell command in the project and return its output. The user may be asked to approve it.",
         "parameters": { "type": "object", "properties": { "command": { "type": "string" }, "process_type": { "type": "string", "enum": ["SYNC", "BACKGROUND"] }, "cwd": { "type": "string", "description": "Project-relative directory" }, "timeout_seconds": { "type": "number", "description": "Default 30; -1 for no limit" } }, "required": ["command"] } },
       "code_search": { "description": "Search file contents with a regular expression (ripgrep syntax).",
@@ -53,13 +57,13 @@ public static class ToolCatalog
     public static bool IsKnown(string name) => Definitions.ContainsKey(name);
 
     /// <summary>The <c>tools</c> array of a chat request for this agent; spawn_agents lists the agents it may spawn.</summary>
-    public static JsonArray For(AgentDefinition agent, IReadOnlyList<AgentDefinition> spawnable)
+    public static JsonArray For(AgentDefinition agent, IReadOnlyList<AgentDefinition> spawnable, IReadOnlyDictionary<string, Skill>? skills = null)
     {
         var tools = new JsonArray();
         foreach (var name in agent.ToolNames.Distinct())
         {
             if (Definitions[name] is not JsonObject def) continue;
-            var description = (string)def["description"]!;
+            var description = name == "skill" ? Skills.ToolDescription(skills ?? new Dictionary<string, Skill>()) : (string)def["description"]!;
             if (name == "spawn_agents" && spawnable.Count > 0)
                 description += " Agents you may spawn (agent_type: what it does): " +
                                string.Join("; ", spawnable.Select(a => $"{a.Id}: {a.SpawnerPrompt ?? a.DisplayName}"));

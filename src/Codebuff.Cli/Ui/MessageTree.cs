@@ -81,6 +81,12 @@ public sealed class MessageTree
             case StepRecorded s when Agent(s) is { } a:
                 a.DirectCredits += s.Credits;
                 break;
+            // A server that did not start is said where its agent's output goes; the run goes on without it.
+            case McpServerStarted { Error: { } error } m when Agent(m) is { } a:
+                var notice = new TextBlock(reasoning: false);
+                notice.Content.Append($"[{error}]\n");
+                a.Blocks.Add(notice);
+                break;
             case RunCompleted done:
                 Completed = done;
                 break;

@@ -220,7 +220,12 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         }
         if (made.Count == 0) host.Console.MarkupLine("knowledge.md and .agents/ already exist.");
         else host.Console.MarkupLineInterpolated($"Created {string.Join(", ", made)}.");
+        ShowKnowledge(host, runner.Files);
     }
+
+    /// <summary>The knowledge files a prompt would read now; /init (and any init) ends with it.</summary>
+    public static void ShowKnowledge(CliHost host, ProjectFiles files) =>
+        host.Console.WriteLine($"Knowledge files read into the agent's context:\n{ProjectContext.LoadKnowledge(host, files).Describe()}");
 
     static Panel Help() => new Panel(new Markup(string.Join('\n',
         "[bold]Type a request[/] and press Enter. Esc or Ctrl+C stops a run; Ctrl+C at the prompt or Ctrl+D exits.",
@@ -228,7 +233,7 @@ public sealed class Repl(CliHost host, PromptRunner runner, Mode mode)
         "/new [[msg]]      start a new chat (aliases /clear, /reset)",
         "/mode:default|free|max|plan [[msg]]   switch mode",
         "/usage           credits: balance, next reset, this session",
-        "/init            create knowledge.md and .agents/",
+        "/init            create knowledge.md and .agents/, list the knowledge files read",
         "/publish [[ids]]   publish agents from .agents/ (all, or these ids or names)",
         "!cmd             run a shell command in the project (asks first unless --yes); its output goes with your next prompt",
         "! or /bash       bash mode: every line is a command, until ! or exit",

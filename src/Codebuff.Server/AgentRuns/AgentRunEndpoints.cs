@@ -10,7 +10,7 @@ public static class AgentRunEndpoints
     const decimal MaxCredits = 9999.999999m;
 
     // The longest duration_ms (integer milliseconds) can hold, rounded down to whole seconds.
-    static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(int.MaxValue / 1000);
+    internal static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(int.MaxValue / 1000);
 
     /// <summary>
     /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires

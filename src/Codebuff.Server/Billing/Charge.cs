@@ -20,6 +20,9 @@ public sealed record Charge(
     /// <summary>Input tokens written to the provider's prompt cache (message.cache_creation_input_tokens); null when none were reported.</summary>
     public int? CacheCreationInputTokens { get; init; }
 
+    /// <summary>The configured LLM provider that answered (service.message_provider); null for searches and ledger-API charges.</summary>
+    public string? Provider { get; init; }
+
     [JsonIgnore] public LedgerOwner Owner => OrgId is null ? LedgerOwner.User(UserId) : LedgerOwner.Org(OrgId);
 
     /// <summary>The message id used when the provider's id is missing or taken.</summary>
@@ -46,7 +49,7 @@ public sealed record Charge(
     public Charge Cleaned() => this with
     {
         ProviderId = Clean(ProviderId)!, ClientId = Clean(ClientId), ClientRequestId = Clean(ClientRequestId), Model = Clean(Model)!,
-        AgentId = Clean(AgentId), RepoUrl = Clean(RepoUrl), ReasoningText = Clean(ReasoningText), Response = Clean(Response)!,
+        AgentId = Clean(AgentId), RepoUrl = Clean(RepoUrl), Provider = Clean(Provider), ReasoningText = Clean(ReasoningText), Response = Clean(Response)!,
     };
 
     public static string? Clean(string? s)

@@ -10,7 +10,7 @@ namespace Codebuff.Server.Billing;
 /// The billing transaction, hand-written because it is the hot path (bench/Codebuff.Bench.Ledger measured EF at
 /// 1.6–2× the cost): one owner's charges, however many, in ONE round trip — BEGIN; the owner's advisory lock; the
 /// quota-reset check; one statement that skips calls applied before, names the message rows, consumes the grants in
-/// order (api.md §7.6), inserts the message and billing.message_call rows and releases the calls' holds
+/// order (api.md §7.6), inserts the message, billing.message_call and service.message_provider rows and releases the calls' holds
 /// (billing.reservation); COMMIT. Under READ COMMITTED each
 /// statement takes its snapshot when it starts, so the big statement, sent after the lock statement, sees every
 /// earlier holder's writes. Several personal owners' charges can share that transaction (ChargeCombiner).
@@ -139,10 +139,10 @@ static class ChargeSql
         WITH input AS (
             SELECT * FROM unnest(@call_ids, @provider_ids, @own_ids, @user_ids, @finished_at, @client_ids, @client_request_ids, @models,
                                  @agent_ids, @reasoning, @responses, @input_tokens, @cache_read, @reasoning_tokens, @output_tokens,
-                                 @costs, @credits, @byok, @latency, @deduct, @repo_urls, @cache_creation) WITH ORDINALITY
+                                 @costs, @credits, @byok, @latency, @deduct, @repo_urls, @cache_creation, @providers) WITH ORDINALITY
                 AS i(call_id, provider_id, own_id, user_id, finished_at, client_id, client_request_id, model, agent_id, reasoning_text,
                      response, input_tokens, cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms,
-                     deduct, repo_url, cache_creation_input_tokens, ord)
+                     deduct, repo_url, cache_creation_input_tokens, llm_provider, ord)
             WHERE NOT EXISTS (SELECT 1 FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain)
         ),
         released AS (
@@ -203,6 +203,10 @@ static class ChargeSql
         calls AS (
             INSERT INTO billing.message_call (call_id, message_id, provider_message_id)
             SELECT call_id, message_id, nullif(provider_id, '') FROM named
+        ),
+        providers AS (
+            INSERT INTO service.message_provider (message_id, provider)
+            SELECT message_id, llm_provider FROM named WHERE llm_provider IS NOT NULL
         ){{RollupCtes}}
         SELECT call_id, message_id FROM named
         """;
@@ -258,5 +262,6 @@ static class ChargeSql
         Array("deduct", NpgsqlDbType.Boolean, c => c.Deduct);
         Array("repo_urls", NpgsqlDbType.Text, c => c.RepoUrl);
         Array("cache_creation", NpgsqlDbType.Integer, c => c.CacheCreationInputTokens);
+        Array("providers", NpgsqlDbType.Text, c => c.Provider);
     }
 }

@@ -8,7 +8,8 @@ namespace Codebuff.Server.Chat;
 /// </summary>
 public static class ByokEndpoints
 {
-    static readonly string[] Types = ["anthropic", "gemini", "openai"];
+    /// <summary>The key types, in <see cref="ApiKeyType"/>'s order (a provider's KeyType names one of them).</summary>
+    public static readonly string[] Types = ["anthropic", "gemini", "openai"];
 
     public static void MapByokKeys(this IEndpointRouteBuilder app)
     {
@@ -67,6 +68,18 @@ public static class ByokEndpoints
         if (ParseType(type) is not { } t) return UnknownType(type);
         var deleted = await db.EncryptedApiKeys.Where(k => k.UserId == user.Id && k.Type == t).ExecuteDeleteAsync(ct);
         return deleted == 0 ? NotStored(type) : TypedResults.Ok(new KeyDeleted(true));
+    }
+
+    /// <summary>
+    /// The user's stored keys of these types, decrypted, by type; a key that no longer decrypts (another master key)
+    /// counts as none. Only for the chat proxy, which sends them to the provider of their type and nowhere else.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ReadKeysAsync(AppDbContext db, ByokCipher cipher, string userId,
+        IReadOnlyList<string> types, CancellationToken ct)
+    {
+        var wanted = types.Select(ParseType).OfType<ApiKeyType>().ToList();
+        var rows = await db.EncryptedApiKeys.AsNoTracking().Where(k => k.UserId == userId && wanted.Contains(k.Type)).ToListAsync(ct);
+        return rows.Select(r => (Type: Types[(int)r.Type], Key: cipher.Decrypt(r.ApiKey))).Where(k => k.Key is not null).ToDictionary(k => k.Type, k => k.Key!);
     }
 
     static StoredKey? View(EncryptedApiKey row, ByokCipher cipher) =>

@@ -9,7 +9,7 @@ namespace Codebuff.Server.Chat;
 /// </summary>
 public sealed record BillableCall(
     Guid CallId, string ProviderId, string UserId, string RunId, string AgentId, string? ClientId, string RequestedModel, string Model,
-    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt, OrgBilling.Payer? Org = null);
+    string Content, string Reasoning, CallUsage Usage, bool Byok, bool FreeMode, DateTime StartedAt, OrgBilling.Payer? Org = null, string? Provider = null);
 
 /// <summary>
 /// Turns a finished call into a charge and hands it to the <see cref="ChargeQueue"/>, which journals it and writes
@@ -32,7 +32,8 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
             call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
             credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok)
         {
-            RepoUrl = call.Org?.RepoUrl, CacheCreationInputTokens = call.Usage.CacheWriteTokens > 0 ? call.Usage.CacheWriteTokens : null,
+            RepoUrl = call.Org?.RepoUrl, Provider = call.Provider,
+            CacheCreationInputTokens = call.Usage.CacheWriteTokens > 0 ? call.Usage.CacheWriteTokens : null,
         }.Cleaned());
         return call.Byok ? 0 : credits;
     }

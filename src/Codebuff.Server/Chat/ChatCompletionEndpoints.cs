@@ -11,12 +11,12 @@ public static class ChatCompletionEndpoints
         app.MapPost("/api/v1/chat/completions", Handle).IdentifyCaller(CallerAuthentication.ApiKey, Unauthenticated.Tools) // body is checked first
             .CacheCaller().RefuseSuspended()
             .Takes<ChatWire.Request>().Answers<ChatWire.Completion>().RefusesWith<MessageBody>(400, 402).RefusesWith<CodedErrorBody>(403, 429, 503)
-            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504);
+            .Refuses(500).RefusesWith<ChatWire.ProviderError>(502, 504).RefusesWith<ModelEndpoints.ModelNotFound>(404);
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
         HttpContext Context, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChatRateLimiter Limiter, ChatProxy Proxy,
-        SseRelay Relay, IOptions<ChatOptions> ChatOptions, IOptions<UpstreamOptions> Upstream, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
+        SseRelay Relay, ProviderRoutes Routes, ByokCipher Cipher, IOptions<ChatOptions> ChatOptions, IOptions<UpstreamOptions> Upstream, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
         CancellationToken Cancellation);
 
     static async Task<IResult> Handle([AsParameters] ChatRequest r)
@@ -50,21 +50,55 @@ public static class ChatCompletionEndpoints
         var caller = Caller.Of(context);
         if (caller.User is not { } user) return caller.Unauthorized();
 
+        // A plain OpenAI request has no codebuff_metadata; one that sends it speaks the Codebuff protocol and names its run.
+        var plain = !body.ContainsKey("codebuff_metadata");
         var metadata = body["codebuff_metadata"] as JsonObject;
-        if (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out var runId))
+        string? runId = null;
+        if (!plain && (metadata?["run_id"] is not JsonValue runIdNode || !runIdNode.TryGetValue<string>(out runId)))
             return Message(400, "No runId found in request body");
         // The model and fan-out are checked before the gate, which needs them to size the call's hold.
         if (body["model"] is not JsonValue m || !m.TryGetValue<string>(out var model)) return Message(400, "model is required");
         var n = 1;
-        if (metadata["n"] is { } nNode)
+        if (metadata?["n"] is { } nNode)
         {
             // [our choice] a bound on the fan-out, so one request cannot start an unbounded number of provider calls.
             if (nNode is not JsonValue nv || !nv.TryGetValue<double>(out var nd) || nd != Math.Floor(nd) || nd is < 1 or > MaxFanOut)
                 return Message(400, $"codebuff_metadata.n must be an integer from 1 to {MaxFanOut}");
             n = (int)nd;
         }
+        var serving = r.Routes.Serving(model);
+        if (serving.Count == 0)
+            return Results.Json(new { error = new { message = $"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.",
+                type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
+        // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
+        var headerKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(serving[0].Kind), out var byok) ? byok.ToString() : null;
+        var keyTypes = headerKey is null ? r.Routes.KeyTypesFor(serving) : [];
+        var storedKeys = keyTypes.Count > 0 ? await ByokEndpoints.ReadKeysAsync(r.Db, r.Cipher, user.Id, keyTypes, ct) : new Dictionary<string, string>();
+        var routes = ProviderRoutes.Plan(serving, headerKey, storedKeys);
+
+        if (!plain) return await GatedAsync(r, body, metadata!, user, runId!, model, n, routes, startedAt, _ => { });
+        // [our choice] the run is started only once the request is known to be well-formed: a refused body leaves no run.
+        runId = await PlainRuns.StartAsync(r.Db, user.Id, startedAt, ct);
+        ProxyCall? call = null;
+        try
+        {
+            return await GatedAsync(r, body, new JsonObject(), user, runId, model, n, routes, startedAt, c => call = c);
+        }
+        finally
+        {
+            try { await PlainRuns.FinishAsync(r.Db, runId, user.Id, call, r.Clock.GetUtcNow().UtcDateTime); }
+            // Never in place of the call's own answer: a run left running is only a run not finished.
+            catch (Exception e) { r.Log.LogWarning("could not finish plain request run {RunId}: {Error}", runId, e.Message); }
+        }
+    }
+
+    /// <summary>The gate (run, rate limit, hold), then <see cref="AdmittedAsync"/>; <paramref name="admitted"/> sees the call once it exists.</summary>
+    static async Task<IResult> GatedAsync(ChatRequest r, JsonObject body, JsonObject metadata, User user, string runId, string model, int n,
+        IReadOnlyList<ProviderRoute> routes, DateTime startedAt, Action<ProxyCall> admitted)
+    {
+        var (context, ct) = (r.Context, r.Cancellation);
         var freeMode = metadata["cost_mode"] is JsonValue cm && cm.TryGetValue<string>(out var mode) && mode == "free";
-        var byokKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(r.Upstream.Value), out var byok) ? byok.ToString() : null;
+        var byokCall = routes[0].Byok;
         var options = r.ChatOptions.Value;
 
         // [our choice, api.md §7.9] codebuff_metadata.repo_url bills the call to the org that approved the repository;
@@ -79,7 +113,7 @@ public static class ChatCompletionEndpoints
 
         // A free call costs nothing and a BYOK call deducts nothing: neither holds credits. [our choice] free mode is
         // claimed here and checked against the run's agent after the gate; a claim refused there took no hold.
-        var hold = freeMode || byokKey is not null || limitReached ? 0 : Hold(body, model, n, request.ContentLength, options);
+        var hold = freeMode || byokCall || limitReached ? 0 : Hold(body, model, n, context.Request.ContentLength, options);
         var callId = Guid.NewGuid();
         // The authentication handler found the user (in its cache, or in one query); one more reads the run and the
         // payer's credits, takes a rate-limit token and the call's hold.
@@ -93,7 +127,8 @@ public static class ChatCompletionEndpoints
         var call = new ProxyCall(callId,
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
-            ByokKey: byokKey, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1);
+            Byok: byokCall, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1) { Routes = routes };
+        admitted(call);
         try
         {
             return await AdmittedAsync(r, body, call, gate, reset, limitReached);

@@ -1,6 +1,9 @@
 namespace Codebuff.Server.Chat;
 
-/// <summary>Section "Codebuff:Upstream": the OpenAI-compatible provider chat completions are forwarded to.</summary>
+/// <summary>
+/// Section "Codebuff:Upstream": the provider chat completions are forwarded to when no "Codebuff:Providers" list is set
+/// (<see cref="ProviderRoutes"/>); its timeouts apply to every provider.
+/// </summary>
 public sealed class UpstreamOptions
 {
     /// <summary>Base URL; "/chat/completions" is appended. Any OpenAI-compatible server works.</summary>
@@ -24,12 +27,8 @@ public sealed class UpstreamOptions
     /// </summary>
     public bool? IsOpenRouter { get; set; }
 
-    /// <summary>"openai", "openrouter" or "anthropic" (<see cref="ProviderDialect"/>); unset: <see cref="IsOpenRouter"/> decides.</summary>
+    /// <summary>"openai", "openrouter" or "anthropic" (<see cref="ProviderDialect.Kinds"/>); unset: <see cref="IsOpenRouter"/> decides.</summary>
     public string? Kind { get; set; }
-
-    public ProviderKind ProviderKind => ProviderDialect.KindOf(this);
-
-    public bool OpenRouter => ProviderKind == ProviderKind.OpenRouter;
 }
 
 /// <summary>Section "Codebuff:Chat": behaviour of POST /api/v1/chat/completions.</summary>

@@ -15,10 +15,11 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
     public async Task<IResult> CompleteAsync(JsonObject body, ProxyCall call)
     {
         if (call.FanOut) return await FanOutAsync(body, call);
-        var (json, error) = await provider.ReadCompletionAsync(body, call);
+        var (json, error, answered) = await provider.ReadCompletionAsync(body, call);
         if (json is null) return error!;
 
         var state = StateFor(json, call, body);
+        state.Provider = answered;
         var message = First(json["choices"])?["message"];
         state.AppendContent(Str(message?["content"]));
         state.AppendReasoning(Str(message?["reasoning"]) ?? Str(message?["reasoning_content"]));
@@ -42,6 +43,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
 
         var first = answers[0];
         var state = StateFor(first, call, body);
+        state.Provider = results.First(r => r.Json is not null).Provider;
         var contents = JsonSerializer.Serialize(answers.Select(a => Str(First(a["choices"])?["message"]?["content"]) ?? ""));
         state.AppendContent(contents);
         var usages = answers.Select(a =>
@@ -82,8 +84,9 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         state.Billed = true;
         var call = state.Call;
         state.BilledCredits = await billing.BillAsync(new BillableCall(state.CallId, state.ProviderId ?? "", call.UserId, call.RunId, call.AgentId,
-            call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org));
+            call.ClientId, call.Model, state.Model, state.Content.ToString(), state.Reasoning.ToString(), usage, call.Byok, call.FreeMode, call.StartedAt, call.Org, state.Provider));
         call.Charged = true;
+        call.BilledCredits = state.BilledCredits;
         // After the charge and apart from it: the trace's content (what was sent, the tool calls).
         traces.Record(state);
         return state.BilledCredits;

@@ -7,8 +7,8 @@ public static class ChatServices
     /// <summary>The LLM proxy, BYOK key store and the SDK's tool routes (token count, web and docs search).</summary>
     public static void AddChat(this IServiceCollection services, IConfiguration config, string byokKey)
     {
-        services.AddOptions<UpstreamOptions>().Bind(config.GetSection("Codebuff:Upstream"))
-            .Validate(ProviderDialect.KnownKind, $"Codebuff:Upstream:Kind must be one of {string.Join(", ", ProviderDialect.Kinds)}.").ValidateOnStart();
+        // Its Kind is checked with the providers list it stands for (ProviderRoutes, below).
+        services.Configure<UpstreamOptions>(config.GetSection("Codebuff:Upstream"));
         services.Configure<ChatOptions>(config.GetSection("Codebuff:Chat"));
         services.AddOptions<SearchOptions>().Bind(config.GetSection("Codebuff:Search"))
             .Validate(o => o.KnownKinds, "Codebuff:Search:WebKind must be linkup or json, Codebuff:Search:DocsKind context7 or json.").ValidateOnStart();
@@ -18,6 +18,7 @@ public static class ChatServices
         services.AddHttpClient(SearchEndpoints.HttpClientName, c => c.Timeout = SearchEndpoints.Timeout);
         services.AddSingleton<ChatRateLimiter>();
         services.AddSingleton<ChatBilling>();
+        services.AddSingleton(new ProviderRoutes(config));
         services.AddSingleton<ProviderClient>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<SseRelay>();

@@ -7,9 +7,12 @@ namespace Codebuff.Server.Chat;
 /// </summary>
 public static class ChatWire
 {
-    /// <summary>An OpenAI chat completion request plus Codebuff's metadata (run_id, cost_mode, client_id, n).</summary>
+    /// <summary>
+    /// An OpenAI chat completion request, plus Codebuff's metadata (run_id, cost_mode, client_id, n) from the SDK; a
+    /// plain request without it runs under a run of its own (README "The OpenAI-compatible gateway").
+    /// </summary>
     public sealed record Request(string Model, JsonArray Messages, bool? Stream,
-        [property: JsonPropertyName("codebuff_metadata")] Metadata CodebuffMetadata);
+        [property: JsonPropertyName("codebuff_metadata")] Metadata? CodebuffMetadata);
 
     public sealed record Metadata(
         [property: JsonPropertyName("run_id")] string RunId,

@@ -8,15 +8,19 @@ namespace Codebuff.Server.Chat;
 /// Who is calling and how the call is billed; fixed before the provider is contacted. <see cref="CallId"/> is ours,
 /// unique per call: the idempotency key of its charge and the key of the credits it holds while in flight.
 /// <see cref="N"/> is how many answers are asked for (codebuff_metadata.n); <see cref="FanOut"/> whether the client
-/// asked for several, which fixes the answer's shape even when free mode lowered N.
+/// asked for several, which fixes the answer's shape even when free mode lowered N. <see cref="Routes"/> are the providers
+/// tried in order, with their keys; a BYOK call's routes all carry the caller's own key.
 /// </summary>
-public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string AgentId, string Model, string? ClientId, string? ByokKey, bool FreeMode,
+public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string AgentId, string Model, string? ClientId, bool Byok, bool FreeMode,
     DateTime StartedAt, int N = 1, OrgBilling.Payer? Org = null, bool FanOut = false)
 {
-    public bool Byok => ByokKey is not null;
+    public IReadOnlyList<ProviderRoute> Routes { get; init; } = [];
 
     /// <summary>Set once the call's charge has been handed to the queue: its transaction releases the call's hold.</summary>
     public bool Charged { get; set; }
+
+    /// <summary>The credits the charge deducted (what the client was told); a plain request's run is finished with them.</summary>
+    public int BilledCredits { get; set; }
 }
 
 /// <summary>One tool call's part of an answer (a streamed delta names its index; the id and name come once).</summary>
@@ -35,6 +39,9 @@ public sealed class CompletionAccumulator(ProxyCall call)
 
     /// <summary>The provider's id for the answer; null until seen, empty when the provider sent none.</summary>
     public string? ProviderId { get; set; }
+
+    /// <summary>The name of the configured provider that answered (service.message_provider).</summary>
+    public string? Provider { get; set; }
 
     /// <summary>The id the client sees: the provider's, or ours when it sent none.</summary>
     public string ClientId => string.IsNullOrEmpty(ProviderId) ? $"gen-{CallId:N}" : ProviderId;

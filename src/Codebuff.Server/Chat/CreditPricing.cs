@@ -67,6 +67,13 @@ public static class CreditPricing
 
     static (decimal Input, decimal CachedInput, decimal Output) Price(string model) => Prices.TryGetValue(model, out var known) ? known : Default;
 
+    /// <summary>The models the table prices (GET /api/v1/models lists those a provider serves).</summary>
+    public static IEnumerable<string> PricedModels => Prices.Keys;
+
+    /// <summary>A model's USD prices per million tokens, and whether the table knows it (else <see cref="Default"/>).</summary>
+    public static ((decimal Input, decimal CachedInput, decimal Output) Price, bool Known) PriceOf(string model) =>
+        Prices.TryGetValue(model, out var known) ? (known, true) : (Default, false);
+
     /// <summary>
     /// [our choice] Input tokens written to the provider's prompt cache cost 1.25 × the input price (Anthropic's price
     /// of a five-minute cache write); they are part of <paramref name="inputTokens"/>, as cached reads are.

@@ -32,7 +32,7 @@ public sealed class SseRelay(ProviderClient provider, ChatProxy proxy, IOptions<
         var client = new ClientWriter(context, call, log);
         await client.WriteAsync($": connected {Now()}\n");
 
-        var state = new CompletionAccumulator(call) { Request = body };
+        var state = new CompletionAccumulator(call) { Request = body, Provider = upstream.Provider };
         var idleSeconds = provider.Upstream.IdleTimeoutSeconds;
         var idle = TimeSpan.FromSeconds(idleSeconds);
         var heartbeat = TimeSpan.FromSeconds(chatOptions.Value.HeartbeatSeconds);

@@ -127,6 +127,7 @@ public static class ServerApp
         app.MapAgentRuns();
         app.MapAgentRunReads();
         app.MapChatCompletions();
+        app.MapModels();
         app.MapByokKeys();
         app.MapTools();
         app.MapAgents();

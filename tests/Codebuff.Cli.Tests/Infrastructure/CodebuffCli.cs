@@ -19,6 +19,8 @@ public sealed class CodebuffCli : IDisposable
     /// <summary>The CLI's home folder; a test may make it the project folder itself.</summary>
     public string Home { get; set; }
     public string Project { get; }
+    /// <summary>Where the CLI is started (the project unless a test starts it in a sub-folder and passes --cwd).</summary>
+    public string? WorkingDirectory { get; set; }
     public Dictionary<string, string?> Env { get; } = new();
     public string CredentialsPath => Path.Combine(Home, ".config", "manicode", "credentials.json");
 
@@ -36,7 +38,7 @@ public sealed class CodebuffCli : IDisposable
             // Commands see the test process's environment (PATH…) with this CLI's variables on top.
             Environment = Env.Where(e => e.Value is not null).Aggregate(CliHost.ProcessEnvironment(), (all, e) => { all[e.Key] = e.Value!; return all; }),
             Home = Home,
-            CurrentDirectory = Project,
+            CurrentDirectory = WorkingDirectory ?? Project,
             Console = console,
             Out = output,
             Error = error,

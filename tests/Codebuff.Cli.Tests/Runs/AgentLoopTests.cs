@@ -95,7 +95,9 @@ public sealed class AgentLoopTests(CliFixture server) : IClassFixture<CliFixture
         Assert.True(result.ExitCode == 0, result.Error);
         var events = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         var types = events.Select(e => (string)e["type"]!).ToList();
-        Assert.Equal("agent_start", types[0]);
+        // The knowledge files of the prompt (none here) come first, once.
+        Assert.Equal(["knowledge", "agent_start"], types[..2]);
+        Assert.Empty(events[0]["files"]!.AsArray());
         Assert.Equal("final", types[^1]);
         var starts = events.Where(e => (string?)e["type"] == "agent_start").ToList();
         Assert.Equal(2, starts.Count);

@@ -10,7 +10,7 @@ public sealed class TraceStepTests(ServerFixture server) : IClassFixture<ServerF
 {
     static CompletionAccumulator Call(JsonObject request)
     {
-        var state = new CompletionAccumulator(new ProxyCall(Guid.NewGuid(), "user-1", "run-1", "base", "m", null, null, false, DateTime.UtcNow)) { Request = request };
+        var state = new CompletionAccumulator(new ProxyCall(Guid.NewGuid(), "user-1", "run-1", "base", "m", null, false, false, DateTime.UtcNow)) { Request = request };
         state.AppendToolCall(new ToolCallDelta(0, "call_1", "write_file", null));
         state.AppendToolCall(new ToolCallDelta(0, null, null, "{\"path\":\"a.txt\","));
         state.AppendToolCall(new ToolCallDelta(0, null, null, "\"content\":\"" + new string('y', 300) + "\"}"));

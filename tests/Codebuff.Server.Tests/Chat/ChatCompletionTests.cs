@@ -64,6 +64,8 @@ public sealed class ChatCompletionTests(ChatFixture server) : IClassFixture<Chat
         Assert.NotNull(message.LatencyMs);
         Assert.True(message.LatencyMs >= 0);
         Assert.Null(message.OrgId);
+        // Codebuff:Upstream alone is a one-provider list named "upstream".
+        Assert.Equal("upstream", await server.ProviderOfAsync(message.Id));
         Assert.Equal(999, await server.BalanceAsync(user.Id));
     }
 

@@ -28,6 +28,13 @@ static class ChatTestHelpers
         return await db.Messages.AsNoTracking().Where(m => m.UserId == userId).ToListAsync();
     }
 
+    /// <summary>The provider recorded for a message (service.message_provider), or null.</summary>
+    public static async Task<string?> ProviderOfAsync(this ServerFixture server, string messageId)
+    {
+        await using var db = server.NewDbContext();
+        return (await db.Database.SqlQuery<string>($"SELECT provider AS \"Value\" FROM service.message_provider WHERE message_id = {messageId}").ToListAsync()).SingleOrDefault();
+    }
+
     /// <summary>Waits for billing that finishes after the response (e.g. once a disconnected client's stream has been drained).</summary>
     public static async Task<List<Message>> WaitForMessagesAsync(this ServerFixture server, string userId, int count)
     {

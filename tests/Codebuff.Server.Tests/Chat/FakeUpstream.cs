@@ -29,6 +29,12 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>What "held" models wait for before answering: lets a test decide exactly when answers arrive.</summary>
     public TaskCompletionSource Hold { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The status this provider fails a model with before answering anything (null: it answers), for fallback tests.</summary>
+    public Func<string, int?> Fails { get; init; } = _ => null;
+
+    /// <summary>Models whose non-streamed answer this provider cuts off half-way through its 200 body, for fallback tests.</summary>
+    public Func<string, bool> BreaksBody { get; init; } = _ => false;
+
     /// <summary>Every model waits for <see cref="Hold"/>, for tests that need a priced model held in flight.</summary>
     public bool HoldAll { get; set; }
 
@@ -51,10 +57,25 @@ public sealed class FakeUpstream : IAsyncDisposable
         var response = context.Response;
         if (model.Contains("late")) await Task.Delay(2000, context.RequestAborted).ContinueWith(_ => { });
         if (model.Contains("held") || HoldAll) await Hold.Task;
+        if (Fails(model) is { } status)
+        {
+            response.StatusCode = status;
+            await response.WriteAsJsonAsync(new { error = new { message = $"fake provider refused with {status}", code = status } });
+            return;
+        }
         if (model.Contains("error"))
         {
             response.StatusCode = 500;
             await response.WriteAsJsonAsync(new { error = new { message = "fake provider failure", code = 500, metadata = new { raw = "overloaded", provider_name = "FakeAI" } } });
+            return;
+        }
+        if (BreaksBody(model) && body["stream"]?.GetValue<bool>() != true)
+        {
+            response.ContentType = "application/json";
+            await response.WriteAsync("{\"id\":\"gen-broken\",\"choices\":[");
+            await response.Body.FlushAsync();
+            await Task.Delay(100);
+            context.Abort();
             return;
         }
         var id = model.Contains("fixedid") ? "gen-fixed-" + model.Split("fixedid")[^1] : model.Contains("noid") ? null : $"gen-{Guid.NewGuid():N}";

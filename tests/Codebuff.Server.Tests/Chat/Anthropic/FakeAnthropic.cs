@@ -9,7 +9,8 @@ namespace Codebuff.Server.Tests.Chat.Anthropic;
 /// <summary>
 /// A fake of Anthropic's Messages API (POST /v1/messages) on loopback, answering in its documented shapes: a message
 /// object, or the event stream (message_start, content_block_start/delta/stop, message_delta, message_stop, ping).
-/// It refuses a request without x-api-key or anthropic-version as the API does (401/400 error objects). What the
+/// It refuses a request without x-api-key (or with a key containing "rejected") or without anthropic-version as the
+/// API does (401/400 error objects). What the
 /// last user message says picks the answer: "tool" a thinking block, a text and a tool_use block (stop_reason
 /// tool_use); "overloaded" a 529 overloaded_error; "midstream" an error event after message_start; otherwise the
 /// text <see cref="Text"/>. Usage is always <see cref="Usage"/>.
@@ -55,6 +56,7 @@ public sealed class FakeAnthropic : IAsyncDisposable
         Requests.Enqueue((headers["x-api-key"].FirstOrDefault(), headers["anthropic-version"].FirstOrDefault(), headers.Authorization.FirstOrDefault(), body));
         var response = context.Response;
         if (string.IsNullOrEmpty(headers["x-api-key"])) { await Error(response, 401, "authentication_error", "x-api-key header is required"); return; }
+        if (headers["x-api-key"].ToString().Contains("rejected")) { await Error(response, 401, "authentication_error", "invalid x-api-key"); return; }
         if (string.IsNullOrEmpty(headers["anthropic-version"])) { await Error(response, 400, "invalid_request_error", "anthropic-version header is required"); return; }
         if (body["max_tokens"] is null || body["messages"] is not JsonArray messages)
         {

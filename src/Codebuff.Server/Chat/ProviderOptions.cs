@@ -1,0 +1,33 @@
+namespace Codebuff.Server.Chat;
+
+/// <summary>
+/// One entry of "Codebuff:Providers": an LLM provider, the models it serves and the key it is called with
+/// (README "Providers and fallback").
+/// </summary>
+public sealed class ProviderOptions
+{
+    /// <summary>Recorded beside each message it answered (service.message_provider) and named in errors.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>The body dialect, one of <see cref="ProviderDialect.Kinds"/>.</summary>
+    public string Kind { get; set; } = "openai";
+
+    /// <summary>Base URL; "/chat/completions" is appended.</summary>
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>The server's key for this provider; unset sends no Authorization header.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Model names it serves; an entry ending in "*" is a prefix ("openai/*"; "*" alone serves every model).</summary>
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>Lower is tried first; equal priorities keep the list's order.</summary>
+    public int Priority { get; set; }
+
+    /// <summary>The stored user key (encrypted_api_keys type: openai, anthropic or gemini) used instead of <see cref="ApiKey"/>; unset: none.</summary>
+    public string? KeyType { get; set; }
+
+    public bool Serves(string model) => Models.Any(m => m.EndsWith('*')
+        ? model.StartsWith(m[..^1], StringComparison.OrdinalIgnoreCase)
+        : string.Equals(m, model, StringComparison.OrdinalIgnoreCase));
+}
