@@ -72,5 +72,20 @@ if [ -x acceptance/run-sdk-acceptance.sh ]; then
   fi
 fi
 
+# The same harness once more with Anthropic as the provider of its agents' models (Codebuff:Upstream:Kind=anthropic,
+# acceptance/fake-anthropic.mjs): the Messages API translation must carry a real SDK run, tools and sub-agents included.
+if [ -x acceptance/run-sdk-acceptance.sh ]; then
+  SDK_PROVIDER=anthropic acceptance/run-sdk-acceptance.sh >"$results/sdk-anthropic.log" 2>&1
+  sdk_rc=$?
+  grep -E '^(PASS|FAIL) ' "$results/sdk-anthropic.log" | sed 's/^/[anthropic] /' >&2
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$results/sdk-anthropic.log" | tail -n1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(cut -d' ' -f1 <<<"$line"))); failed=$((failed + $(cut -d' ' -f3 <<<"$line")))
+  fi
+  if [ "$sdk_rc" -ne 0 ] && { [ -z "$line" ] || [ "$(cut -d' ' -f3 <<<"$line")" = 0 ]; }; then
+    failed=$((failed + 1)); echo "SDK acceptance with Anthropic failed to run (see TestResults/sdk-anthropic.log)" >&2; tail -n 20 "$results/sdk-anthropic.log" >&2
+  fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

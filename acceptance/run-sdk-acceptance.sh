@@ -4,6 +4,9 @@
 # free loopback ports), creates a user with credits and one without, runs run-all.sh, prints its output and exits
 # with its status. Every process it starts is stopped on exit; nothing is written into ../shared except what
 # run-all.sh itself creates (node_modules, logs).
+# SDK_PROVIDER=anthropic runs the same harness with the server's upstream of kind anthropic (Codebuff:Upstream:Kind)
+# against acceptance/fake-anthropic.mjs, a fake of Anthropic's Messages API, and the agents' model
+# anthropic/claude-sonnet-4.5 (CODEBUFF_MODEL overrides it); unset, the shared OpenAI-compatible fake is used.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -33,7 +36,13 @@ echo "building the server..." >&2
 dotnet build src/Codebuff.Server -nologo -v q >"$work/build.log" 2>&1 || fail "build failed" "$work/build.log"
 dll="$root/src/Codebuff.Server/bin/Debug/net10.0/Codebuff.Server.dll"
 
-node "$shared/acceptance/fake-llm.mjs" 0 >"$work/fake.out" 2>"$work/fake.log" &
+provider="${SDK_PROVIDER:-openai}"
+case "$provider" in
+  openai) fake_script="$shared/acceptance/fake-llm.mjs" ;;
+  anthropic) fake_script="$root/acceptance/fake-anthropic.mjs"; export CODEBUFF_MODEL="${CODEBUFF_MODEL:-anthropic/claude-sonnet-4.5}" ;;
+  *) fail "SDK_PROVIDER must be openai or anthropic, not $provider" ;;
+esac
+node "$fake_script" 0 >"$work/fake.out" 2>"$work/fake.log" &
 fake_pid=$!
 fake_url=""
 for _ in $(seq 1 100); do
@@ -47,6 +56,7 @@ done
 export Codebuff__DataDir="$work/data"
 export Codebuff__Upstream__BaseUrl="$fake_url"
 export Codebuff__Upstream__ApiKey="fake-provider-key"
+if [ "$provider" = anthropic ]; then export Codebuff__Upstream__Kind=anthropic Codebuff__Upstream__BaseUrl="$fake_url/v1"; fi
 export Logging__LogLevel__Default=Warning
 unset ConnectionStrings__Default
 
@@ -67,7 +77,7 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 [ -n "$up" ] || fail "the server did not start on $url" "$work/server.log"
-echo "server $url (pid $server_pid), fake LLM $fake_url (pid $fake_pid)" >&2
+echo "server $url (pid $server_pid), fake LLM ($provider) $fake_url (pid $fake_pid)" >&2
 
 CODEBUFF_URL="$url" CODEBUFF_API_KEY="$rich" CODEBUFF_BROKE_API_KEY="$broke" "$harness/run-all.sh" "$@" | tee "$work/harness.out"
 rc=${PIPESTATUS[0]}

@@ -17,6 +17,9 @@ public sealed record Charge(
     /// <summary>The approved repository that made an org pay (message.repo_url); null for personal charges.</summary>
     public string? RepoUrl { get; init; }
 
+    /// <summary>Input tokens written to the provider's prompt cache (message.cache_creation_input_tokens); null when none were reported.</summary>
+    public int? CacheCreationInputTokens { get; init; }
+
     /// <summary>The configured LLM provider that answered (service.message_provider); null for searches and ledger-API charges.</summary>
     public string? Provider { get; init; }
 
@@ -35,7 +38,8 @@ public sealed record Charge(
         var callId = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(m.Id)).AsSpan(0, 16));
         return new Charge(callId, m.UserId ?? throw new ArgumentException("a charge needs a user", nameof(m)), m.OrgId, m.Id, m.FinishedAt,
             m.ClientId, m.ClientRequestId, m.Model, m.AgentId, m.ReasoningText, m.Response, m.InputTokens, m.CacheReadInputTokens,
-            m.ReasoningTokens, m.OutputTokens, m.Cost, m.Credits, m.Byok, m.LatencyMs, deduct) { RepoUrl = m.RepoUrl }.Cleaned();
+            m.ReasoningTokens, m.OutputTokens, m.Cost, m.Credits, m.Byok, m.LatencyMs, deduct)
+        { RepoUrl = m.RepoUrl, CacheCreationInputTokens = m.CacheCreationInputTokens }.Cleaned();
     }
 
     /// <summary>

@@ -139,10 +139,10 @@ static class ChargeSql
         WITH input AS (
             SELECT * FROM unnest(@call_ids, @provider_ids, @own_ids, @user_ids, @finished_at, @client_ids, @client_request_ids, @models,
                                  @agent_ids, @reasoning, @responses, @input_tokens, @cache_read, @reasoning_tokens, @output_tokens,
-                                 @costs, @credits, @byok, @latency, @deduct, @repo_urls, @providers) WITH ORDINALITY
+                                 @costs, @credits, @byok, @latency, @deduct, @repo_urls, @cache_creation, @providers) WITH ORDINALITY
                 AS i(call_id, provider_id, own_id, user_id, finished_at, client_id, client_request_id, model, agent_id, reasoning_text,
                      response, input_tokens, cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms,
-                     deduct, repo_url, llm_provider, ord)
+                     deduct, repo_url, cache_creation_input_tokens, llm_provider, ord)
             WHERE NOT EXISTS (SELECT 1 FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain)
         ),
         released AS (
@@ -193,9 +193,11 @@ static class ChargeSql
         ),
         messages AS (
             INSERT INTO message (id, finished_at, client_id, client_request_id, model, agent_id, reasoning_text, response, input_tokens,
-                                 cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms, user_id, org_id, repo_url)
+                                 cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms, user_id, org_id, repo_url,
+                                 cache_creation_input_tokens)
             SELECT message_id, finished_at, client_id, client_request_id, model, agent_id, reasoning_text, response::jsonb, input_tokens,
-                   cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms, user_id, @org, repo_url
+                   cache_read_input_tokens, reasoning_tokens, output_tokens, cost, credits, byok, latency_ms, user_id, @org, repo_url,
+                   cache_creation_input_tokens
             FROM named
         ),
         calls AS (
@@ -259,6 +261,7 @@ static class ChargeSql
         Array("latency", NpgsqlDbType.Integer, c => c.LatencyMs);
         Array("deduct", NpgsqlDbType.Boolean, c => c.Deduct);
         Array("repo_urls", NpgsqlDbType.Text, c => c.RepoUrl);
+        Array("cache_creation", NpgsqlDbType.Integer, c => c.CacheCreationInputTokens);
         Array("providers", NpgsqlDbType.Text, c => c.Provider);
     }
 }

@@ -32,7 +32,11 @@ public sealed class ChatBilling(ChargeQueue queue, TimeProvider clock)
             call.CallId, call.UserId, OrgId: call.Org?.OrgId, call.ProviderId, FinishedAt: now, call.ClientId, ClientRequestId: call.RunId, call.Model,
             call.AgentId, ReasoningText: reasoning.Length == 0 ? null : reasoning, Response: JsonSerializer.Serialize(Charge.Clean(Cap(call.Content))),
             call.Usage.InputTokens, call.Usage.CachedInputTokens, call.Usage.ReasoningTokens, call.Usage.OutputTokens, call.Usage.CostUsd,
-            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok) { RepoUrl = call.Org?.RepoUrl, Provider = call.Provider }.Cleaned());
+            credits, call.Byok, LatencyMs: (int)Math.Clamp((now - call.StartedAt).TotalMilliseconds, 0, int.MaxValue), Deduct: !call.Byok)
+        {
+            RepoUrl = call.Org?.RepoUrl, Provider = call.Provider,
+            CacheCreationInputTokens = call.Usage.CacheWriteTokens > 0 ? call.Usage.CacheWriteTokens : null,
+        }.Cleaned());
         var charged = call.Byok ? 0 : credits;
         var ownerKind = call.Org is null ? "user" : "org";
         Telemetry.Instruments.CreditsBilled.Add(charged, new KeyValuePair<string, object?>("codebuff.owner.kind", ownerKind));

@@ -72,7 +72,8 @@ public static class ChatCompletionEndpoints
         if (serving.Count == 0)
             return Results.Json(new { error = new { message = $"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.",
                 type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
-        var headerKey = request.Headers.TryGetValue("x-openrouter-api-key", out var byok) ? byok.ToString() : null;
+        // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
+        var headerKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(serving[0].Kind), out var byok) ? byok.ToString() : null;
         var keyTypes = headerKey is null ? r.Routes.KeyTypesFor(serving) : [];
         var storedKeys = keyTypes.Count > 0 ? await ByokEndpoints.ReadKeysAsync(r.Db, r.Cipher, user.Id, keyTypes, ct) : new Dictionary<string, string>();
         var routes = ProviderRoutes.Plan(serving, headerKey, storedKeys);

@@ -1,6 +1,9 @@
 namespace Codebuff.Server.Chat;
 
-/// <summary>Section "Codebuff:Upstream": the OpenAI-compatible provider chat completions are forwarded to.</summary>
+/// <summary>
+/// Section "Codebuff:Upstream": the provider chat completions are forwarded to when no "Codebuff:Providers" list is set
+/// (<see cref="ProviderRoutes"/>); its timeouts apply to every provider.
+/// </summary>
 public sealed class UpstreamOptions
 {
     /// <summary>Base URL; "/chat/completions" is appended. Any OpenAI-compatible server works.</summary>
@@ -20,11 +23,12 @@ public sealed class UpstreamOptions
 
     /// <summary>
     /// OpenRouter gets the body as Codebuff sends it plus usage.include; other providers get stream_options.include_usage
-    /// and no Codebuff/OpenRouter extensions. Unset: decided by the base URL's host.
+    /// and no Codebuff/OpenRouter extensions. Unset: decided by the base URL's host. Ignored when <see cref="Kind"/> is set.
     /// </summary>
     public bool? IsOpenRouter { get; set; }
 
-    public bool OpenRouter => IsOpenRouter ?? Uri.TryCreate(BaseUrl, UriKind.Absolute, out var u) && u.Host.EndsWith("openrouter.ai", StringComparison.OrdinalIgnoreCase);
+    /// <summary>"openai", "openrouter" or "anthropic" (<see cref="ProviderDialect.Kinds"/>); unset: <see cref="IsOpenRouter"/> decides.</summary>
+    public string? Kind { get; set; }
 }
 
 /// <summary>Section "Codebuff:Chat": behaviour of POST /api/v1/chat/completions.</summary>

@@ -58,7 +58,7 @@ public sealed class ChatProxy(ProviderClient provider, ChatBilling billing, Toke
         }).ToList();
         var reasoning = usages.Sum(u => u.ReasoningTokens ?? 0);
         var total = new CallUsage(usages.Sum(u => u.InputTokens), usages.Sum(u => u.OutputTokens), usages.Sum(u => u.CachedInputTokens),
-            reasoning == 0 ? null : reasoning, usages.Sum(u => u.CostUsd), usages.Any(u => u.Estimated));
+            reasoning == 0 ? null : reasoning, usages.Sum(u => u.CostUsd), usages.Any(u => u.Estimated), usages.Sum(u => u.CacheWriteTokens));
         var billed = await BillAsync(state, total);
 
         first["choices"] = new JsonArray(new JsonObject

@@ -74,11 +74,17 @@ public static class CreditPricing
     public static ((decimal Input, decimal CachedInput, decimal Output) Price, bool Known) PriceOf(string model) =>
         Prices.TryGetValue(model, out var known) ? (known, true) : (Default, false);
 
-    public static decimal PriceTokens(string model, int inputTokens, int cachedInputTokens, int outputTokens)
+    /// <summary>
+    /// [our choice] Input tokens written to the provider's prompt cache cost 1.25 × the input price (Anthropic's price
+    /// of a five-minute cache write); they are part of <paramref name="inputTokens"/>, as cached reads are.
+    /// </summary>
+    public const decimal CacheWriteFactor = 1.25m;
+
+    public static decimal PriceTokens(string model, int inputTokens, int cachedInputTokens, int outputTokens, int cacheWriteTokens = 0)
     {
         var p = Price(model);
-        var uncached = Math.Max(0, inputTokens - cachedInputTokens);
-        return (uncached * p.Input + cachedInputTokens * p.CachedInput + outputTokens * p.Output) / 1_000_000m;
+        var uncached = Math.Max(0, inputTokens - cachedInputTokens - cacheWriteTokens);
+        return (uncached * p.Input + cachedInputTokens * p.CachedInput + cacheWriteTokens * p.Input * CacheWriteFactor + outputTokens * p.Output) / 1_000_000m;
     }
 
     /// <summary>
@@ -100,21 +106,27 @@ public static class CreditPricing
     }
 }
 
-/// <summary>Token counts and cost of one call, read from an OpenAI/OpenRouter usage object (api.md §2.5.7).</summary>
-public sealed record CallUsage(int InputTokens, int OutputTokens, int CachedInputTokens, int? ReasoningTokens, decimal CostUsd, bool Estimated)
+/// <summary>
+/// Token counts and cost of one call, read from an OpenAI/OpenRouter usage object (api.md §2.5.7).
+/// <see cref="CacheWriteTokens"/> are the input tokens written to the prompt cache (OpenRouter's
+/// prompt_tokens_details.cache_write_tokens; Anthropic's cache_creation_input_tokens), part of <see cref="InputTokens"/>.
+/// </summary>
+public sealed record CallUsage(int InputTokens, int OutputTokens, int CachedInputTokens, int? ReasoningTokens, decimal CostUsd, bool Estimated,
+    int CacheWriteTokens = 0)
 {
     public static CallUsage FromJson(JsonObject usage, string model)
     {
         var input = Int(usage["prompt_tokens"]);
         var output = Int(usage["completion_tokens"]);
         var cached = Int(usage["prompt_tokens_details"]?["cached_tokens"]);
+        var written = Int(usage["prompt_tokens_details"]?["cache_write_tokens"]);
         var reasoning = Int(usage["completion_tokens_details"]?["reasoning_tokens"]);
         decimal cost;
         if (Dec(usage["cost"]) is { } reported)
             cost = reported + (Dec(usage["cost_details"]?["upstream_inference_cost"]) ?? 0);
         else
-            cost = CreditPricing.PriceTokens(model, input, cached, output);
-        return new CallUsage(input, output, cached, reasoning == 0 ? null : reasoning, Math.Max(0, cost), false);
+            cost = CreditPricing.PriceTokens(model, input, cached, output, written);
+        return new CallUsage(input, output, cached, reasoning == 0 ? null : reasoning, Math.Max(0, cost), false, written);
     }
 
     static int Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) && d > 0 ? (int)Math.Min(d, int.MaxValue) : 0;

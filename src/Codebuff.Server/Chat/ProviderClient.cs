@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using static Codebuff.Server.Chat.ProviderJson;
 
 namespace Codebuff.Server.Chat;
@@ -44,13 +42,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
     async Task<(UpstreamResponse Answer, bool Retryable)> TryAsync(JsonObject body, ProviderRoute route, bool stream)
     {
         var provider = route.Provider;
-        var forwarded = ProviderDialect.PrepareBody(body, stream, provider.Kind);
-        var request = new HttpRequestMessage(HttpMethod.Post, provider.BaseUrl.TrimEnd('/') + "/chat/completions")
-        {
-            Content = new StringContent(forwarded.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        if (!string.IsNullOrEmpty(route.Key)) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", route.Key);
-        if (stream) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        var request = ProviderDialect.CreateRequest(provider, body, stream, route.Key);
 
         HttpResponseMessage response;
         // Not the request's token: a client that hangs up must not stop the call it is going to be billed for.
@@ -70,7 +62,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         }
         finally { request.Dispose(); }
 
-        if (response.IsSuccessStatusCode && stream) return (new(response, null, provider.Name), false);
+        if (response.IsSuccessStatusCode && stream) return (new(ProviderDialect.ReadAnswer(provider, response, body, stream), null, provider.Name), false);
         if (response.IsSuccessStatusCode)
         {
             // A non-streamed answer is read whole before anything reaches the client, so one that breaks off is a
@@ -79,7 +71,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
             try
             {
                 await response.Content.LoadIntoBufferAsync(int.MaxValue, idle.Token);
-                return (new(response, null, provider.Name), false);
+                return (new(ProviderDialect.ReadAnswer(provider, response, body, stream), null, provider.Name), false);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
             {

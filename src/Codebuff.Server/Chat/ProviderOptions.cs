@@ -12,7 +12,7 @@ public sealed class ProviderOptions
     /// <summary>The body dialect, one of <see cref="ProviderDialect.Kinds"/>.</summary>
     public string Kind { get; set; } = "openai";
 
-    /// <summary>Base URL; "/chat/completions" is appended.</summary>
+    /// <summary>Base URL; "/chat/completions" is appended ("/messages" for Kind anthropic).</summary>
     public string BaseUrl { get; set; } = "";
 
     /// <summary>The server's key for this provider; unset sends no Authorization header.</summary>

@@ -18,8 +18,7 @@ public sealed class ProviderRoutes
         var listed = config.GetSection("Codebuff:Providers").Get<List<ProviderOptions>>() ?? [];
         if (listed.Count == 0)
         {
-            var u = config.GetSection("Codebuff:Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions();
-            listed = [new ProviderOptions { Name = "upstream", Kind = u.OpenRouter ? "openrouter" : "openai", BaseUrl = u.BaseUrl, ApiKey = u.ApiKey, Models = ["*"] }];
+            listed = [FromUpstream(config.GetSection("Codebuff:Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions())];
         }
         foreach (var (p, i) in listed.Select((p, i) => (p, i))) Validate(p, i);
         var duplicate = listed.GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
@@ -27,10 +26,28 @@ public sealed class ProviderRoutes
         Providers = listed.Select((p, i) => (p, i)).OrderBy(x => x.p.Priority).ThenBy(x => x.i).Select(x => x.p).ToList();
     }
 
+    /// <summary>
+    /// "Codebuff:Upstream" as the one provider serving every model. Without a Kind, OpenRouter is told by IsOpenRouter
+    /// or the base URL's host; Kind=anthropic with the base URL left at its (OpenRouter) default calls Anthropic's API.
+    /// </summary>
+    static ProviderOptions FromUpstream(UpstreamOptions u)
+    {
+        var kind = u.Kind?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(kind))
+            kind = u.IsOpenRouter ?? (Uri.TryCreate(u.BaseUrl, UriKind.Absolute, out var url) && url.Host.EndsWith("openrouter.ai", StringComparison.OrdinalIgnoreCase))
+                ? "openrouter" : "openai";
+        else if (!ProviderDialect.Kinds.Contains(kind))
+            throw new InvalidOperationException($"Codebuff:Upstream:Kind '{u.Kind}' is not one of: {string.Join(", ", ProviderDialect.Kinds)}.");
+        var baseUrl = kind == "anthropic" && u.BaseUrl == new UpstreamOptions().BaseUrl ? ProviderDialect.AnthropicBaseUrl : u.BaseUrl;
+        // [our choice] an Anthropic upstream serves only Anthropic's models, so a user's stored anthropic key is used for it.
+        return new ProviderOptions { Name = "upstream", Kind = kind, BaseUrl = baseUrl, ApiKey = u.ApiKey, Models = ["*"], KeyType = kind == "anthropic" ? "anthropic" : null };
+    }
+
     static void Validate(ProviderOptions p, int i)
     {
         var at = $"Codebuff:Providers:{i}";
         if (string.IsNullOrWhiteSpace(p.Name)) throw new InvalidOperationException($"{at}:Name is required.");
+        p.Kind = p.Kind.Trim().ToLowerInvariant();
         if (!ProviderDialect.Kinds.Contains(p.Kind))
             throw new InvalidOperationException($"{at}:Kind '{p.Kind}' is not one of: {string.Join(", ", ProviderDialect.Kinds)}.");
         if (!Uri.TryCreate(p.BaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))

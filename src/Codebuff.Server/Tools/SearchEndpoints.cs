@@ -1,21 +1,7 @@
-using System.Net.Http.Json;
 using Codebuff.Server.Billing;
 using Codebuff.Server.Orgs;
 
 namespace Codebuff.Server.Tools;
-
-/// <summary>Section "Codebuff:Search": the providers behind the SDK's web_search and read_docs tools.</summary>
-public sealed class SearchOptions
-{
-    /// <summary>Web search provider: POST {WebBaseUrl}/search {"query","depth"} → {"result": string|null}.</summary>
-    public string? WebBaseUrl { get; set; }
-
-    /// <summary>Docs provider: POST {DocsBaseUrl}/docs {"libraryTitle","topic","maxTokens"} → {"documentation": string|null}.</summary>
-    public string? DocsBaseUrl { get; set; }
-
-    /// <summary>Sent to both providers as "Authorization: Bearer" when set.</summary>
-    public string? ApiKey { get; set; }
-}
 
 /// <summary>
 /// POST /api/v1/web-search and /api/v1/docs-search (api.md §2.7–2.8): body first, then auth, credit check, provider,
@@ -55,9 +41,8 @@ public static class SearchEndpoints
         if (errors.Any) return errors.ToResult();
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
-        var provider = new JsonObject { ["query"] = query, ["depth"] = depth };
-        return await RunAsync(r, repoUrl, r.Options.Value.WebBaseUrl, "search", provider, "result", cost, "web-search",
-            notConfigured: "Web search is not configured on this server (set Codebuff:Search:WebBaseUrl).",
+        return await RunAsync(r, repoUrl, SearchProviders.Web(r.Options.Value, query!, depth), "result", cost, "web-search",
+            notConfigured: "Web search is not configured on this server (set Codebuff:Search:Linkup:ApiKey, or Codebuff:Search:WebBaseUrl for a server of our own contract).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
 
@@ -71,14 +56,14 @@ public static class SearchEndpoints
         var repoUrl = RepoUrl(body, errors);
         if (errors.Any) return errors.ToResult();
 
-        var provider = new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens is { } m ? (int)m : null };
-        return await RunAsync(r, repoUrl, r.Options.Value.DocsBaseUrl, "docs", provider, "documentation", DocsCredits, "docs-search",
-            notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:DocsBaseUrl).",
+        var provider = SearchProviders.Docs(r.Options.Value, library!, topic, maxTokens is { } m ? (int)m : null);
+        return await RunAsync(r, repoUrl, provider, "documentation", DocsCredits, "docs-search",
+            notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:Context7:ApiKey, or Codebuff:Search:DocsBaseUrl for a server of our own contract).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(SearchRequest r, string? repoUrl, string? baseUrl, string path, JsonObject providerBody, string resultField,
+    static async Task<IResult> RunAsync(SearchRequest r, string? repoUrl, SearchCall? provider, string resultField,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
         var (db, ct) = (r.Db, r.Cancellation);
@@ -117,16 +102,11 @@ public static class SearchEndpoints
         var charged = false;
         try
         {
-            if (string.IsNullOrWhiteSpace(baseUrl)) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
+            if (provider is null) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
             string? result;
             try
             {
-                using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
-                if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
-                using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
-                response.EnsureSuccessStatusCode();
-                var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
-                result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+                result = await provider(r.Http.CreateClient(HttpClientName), ct);
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
             {

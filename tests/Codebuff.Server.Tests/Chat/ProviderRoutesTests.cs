@@ -45,8 +45,17 @@ public sealed class ProviderRoutesTests
         Assert.Equal("openai", Assert.Single(Routes(new() { ["Codebuff:Upstream:BaseUrl"] = "http://127.0.0.1:9/v1" }).Providers).Kind);
     }
 
+    [Fact]
+    public void An_anthropic_upstream_is_one_provider_of_kind_anthropic_on_anthropics_api_using_stored_anthropic_keys()
+    {
+        var only = Assert.Single(Routes(new() { ["Codebuff:Upstream:Kind"] = "Anthropic", ["Codebuff:Upstream:ApiKey"] = "sk-ant" }).Providers);
+        Assert.Equal(("upstream", "anthropic", "https://api.anthropic.com/v1", "sk-ant", "anthropic"), (only.Name, only.Kind, only.BaseUrl, only.ApiKey, only.KeyType));
+        Assert.Equal("Codebuff:Upstream:Kind 'bedrock' is not one of: openai, openrouter, anthropic.",
+            Assert.Throws<InvalidOperationException>(() => Routes(new() { ["Codebuff:Upstream:Kind"] = "bedrock" })).Message);
+    }
+
     [Theory]
-    [InlineData("Kind", "anthropic-v0", "Codebuff:Providers:0:Kind 'anthropic-v0' is not one of: openai, openrouter.")]
+    [InlineData("Kind", "anthropic-v0", "Codebuff:Providers:0:Kind 'anthropic-v0' is not one of: openai, openrouter, anthropic.")]
     [InlineData("KeyType", "openrouter", "Codebuff:Providers:0:KeyType 'openrouter' is not one of: anthropic, gemini, openai.")]
     [InlineData("BaseUrl", "not a url", "Codebuff:Providers:0:BaseUrl must be an absolute http(s) URL.")]
     [InlineData("Name", "", "Codebuff:Providers:0:Name is required.")]
