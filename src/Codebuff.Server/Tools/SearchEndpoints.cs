@@ -26,7 +26,7 @@ public static class SearchEndpoints
 {
     public const string HttpClientName = "search-provider";
 
-    /// <summary>How long a search provider may take; a search's hold outlives it by <see cref="Reservations.Slack"/>.</summary>
+    /// <summary>How long a search provider may take; a search's hold outlives it by the holds' slack (<see cref="HoldKeeper"/>).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(25);
     public const int WebStandardCredits = 1, WebDeepCredits = 5, DocsCredits = 1;
 
@@ -43,7 +43,7 @@ public static class SearchEndpoints
     /// <summary>What both search handlers need, gathered by the framework.</summary>
     public readonly record struct SearchRequest(
         HttpRequest Request, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChargeQueue Charges, IHttpClientFactory Http,
-        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, CancellationToken Cancellation);
+        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, HoldKeeper Holds, CancellationToken Cancellation);
 
     static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
     {
@@ -96,7 +96,7 @@ public static class SearchEndpoints
             var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
             var limitReached = payer is not null && await r.OrgBilling.LimitReachedAsync(payer.OrgId, ct, cost);
             // Not cancelled with the request: a take stopped after its COMMIT would leave a hold nobody releases.
-            var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, Timeout + Reservations.Slack,
+            var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, r.Holds.Lease(Timeout),
                 r.Clock.GetUtcNow().UtcDateTime, CancellationToken.None);
             if (!credits.Taken || limitReached)
             {
