@@ -20,7 +20,8 @@ public sealed class SearchOptions
 /// <summary>
 /// POST /api/v1/web-search and /api/v1/docs-search (api.md §2.7–2.8): body first, then auth, credit check, provider,
 /// charge. Costs are the Dec-2025 ones (web standard 1, deep 5, docs 1). [our choice] the charge is made after the
-/// provider answered with a result, so a failed or empty search costs nothing.
+/// provider answered with a result, so a failed or empty search costs nothing, and a search whose caller hung up is
+/// still charged once the provider answered.
 /// </summary>
 public static class SearchEndpoints
 {
@@ -123,9 +124,11 @@ public static class SearchEndpoints
             {
                 using var message = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + "/" + path) { Content = JsonContent.Create(providerBody) };
                 if (!string.IsNullOrEmpty(r.Options.Value.ApiKey)) message.Headers.Authorization = new("Bearer", r.Options.Value.ApiKey);
-                using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, ct);
+                // Not cancelled when the caller hangs up: the provider answers (and bills us) anyway, so the answer is
+                // waited for and charged; the client's Timeout bounds the wait.
+                using var response = await r.Http.CreateClient(HttpClientName).SendAsync(message, CancellationToken.None);
                 response.EnsureSuccessStatusCode();
-                var answer = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
+                var answer = await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None);
                 result = answer?[resultField] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
