@@ -36,29 +36,29 @@ public static partial class ApplyPatch
         if (path.Length == 0) return Error("Path cannot be empty.");
         if (type != "delete_file" && diff.Length == 0) return Error("Diff cannot be empty.");
 
-        var (full, refusal) = s.Files.CheckWrite(path);
-        if (full is null) return LocalTools.Refused(path, refusal!);
-        var before = File.Exists(full) ? File.ReadAllText(full) : null;
+        // Read and written through ProjectFiles, which checks again what it opens (a link swapped in is refused).
+        var (current, refusal) = s.Files.Read(path, toWrite: true);
+        if (refusal is not null) return LocalTools.Refused(path, refusal);
+        var before = current is null ? null : LocalTools.Text(current);
         try
         {
             switch (type)
             {
                 case "create_file":
                     var created = Create(Lines(Sanitize(diff)));
-                    LocalTools.Write(s, full, created);
+                    if (LocalTools.Write(s, path, created).Refusal is { } createRefused) return LocalTools.Refused(path, createRefused);
                     return Applied(path, "add", before ?? "", created);
                 case "delete_file":
                     if (before is null) return Error($"{path} does not exist.");
-                    s.Journal.BeforeWrite(full);
-                    File.Delete(full);
-                    s.Journal.AfterWrite(full);
+                    if (s.Files.Delete(path) is { } deleteRefused) return LocalTools.Refused(path, deleteRefused);
+                    s.Journal.Record(Path.GetFullPath(Path.Combine(s.Files.Root, path)), current, null);
                     return Applied(path, "delete", before, "");
                 default:
                     if (before is null) return Error($"{path} does not exist; create it with operation type create_file.");
                     var patched = Update(before, Sanitize(diff), out var failure);
                     if (patched is null)
                         return Error($"Failed to apply patch to {path}. {failure} Please re-read the file and generate a patch with exact context lines.");
-                    LocalTools.Write(s, full, patched);
+                    if (LocalTools.Write(s, path, patched).Refusal is { } updateRefused) return LocalTools.Refused(path, updateRefused);
                     return Applied(path, "update", before, patched);
             }
         }

@@ -77,7 +77,9 @@ public static class CodeSearch
         {
             var full = Path.Combine(files.Root, file);
             if (new FileInfo(full).Length > MaxFileBytes || !counts(file)) continue;
-            var text = File.ReadAllText(full);
+            // Read checked again on the opened file: it may have become a link out since it was listed.
+            if (files.Read(file).Content is not { } bytes) continue;
+            var text = new StreamReader(new MemoryStream(bytes), detectEncodingFromByteOrderMarks: true).ReadToEnd();
             if (text.Contains('\0')) continue; // binary, as ripgrep skips it
             var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
             if (text.EndsWith('\n')) lines.RemoveAt(lines.Count - 1);

@@ -21,23 +21,15 @@ public sealed class EditJournal(string folder, string projectRoot)
 
     sealed record JournalFile(string RunId, string ProjectRoot, DateTime CreatedAt, List<Entry> Files);
 
-    /// <summary>Call before writing <paramref name="fullPath"/>; remembers the first before-state only.</summary>
-    public void BeforeWrite(string fullPath)
+    /// <summary>Records a write (a null <paramref name="after"/>: a deletion, which undo brings back): the first before-state
+    /// of a file is kept, the after-state is the latest.</summary>
+    public void Record(string fullPath, byte[]? before, byte[]? after)
     {
         lock (_gate)
         {
-            if (_entries.ContainsKey(fullPath)) return;
-            var before = File.Exists(fullPath) ? File.ReadAllBytes(fullPath) : null;
-            _entries[fullPath] = new Entry(fullPath, before is null ? null : Hash(before), before is null ? null : Convert.ToBase64String(before), null);
-        }
-    }
-
-    public void AfterWrite(string fullPath)
-    {
-        lock (_gate)
-        {
-            // A deleted file (apply_patch delete_file) has no after-state: undo brings it back.
-            _entries[fullPath] = _entries[fullPath] with { AfterHash = File.Exists(fullPath) ? Hash(File.ReadAllBytes(fullPath)) : null };
+            var entry = _entries.TryGetValue(fullPath, out var e) ? e
+                : new Entry(fullPath, before is null ? null : Hash(before), before is null ? null : Convert.ToBase64String(before), null);
+            _entries[fullPath] = entry with { AfterHash = after is null ? null : Hash(after) };
             Save();
         }
     }
@@ -53,22 +45,29 @@ public sealed class EditJournal(string folder, string projectRoot)
     public static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>One file an undo would put back: deleted when the run created it, else restored to its before-state.</summary>
-    public sealed record Restore(string Path, string Relative, bool Delete, byte[]? Content);
+    public sealed record Restore(string Path, string Relative, bool Delete, byte[]? Content, string? AfterHash);
 
     /// <summary>What undoing a run (the latest when <paramref name="runId"/> is null) would do, checked: the journal must be
     /// this project's (<paramref name="projectRoot"/>), every file inside it, none changed since the run wrote it.</summary>
-    public sealed record Plan(string RunId, string JournalPath, IReadOnlyList<Restore> Files)
+    public sealed record Plan(string RunId, string JournalPath, IReadOnlyList<Restore> Files, ProjectFiles Project)
     {
+        /// <summary>Checks every file again (it may have changed, or become a link, since the plan was shown), then
+        /// puts them back through <see cref="ProjectFiles"/>, which refuses what leads out of the project.</summary>
         public void Apply()
         {
+            var changed = Files.Where(f => CurrentHash(Project, f.Path) != f.AfterHash).Select(f => f.Relative).ToArray();
+            if (changed.Length > 0) throw Changed(RunId, changed);
             foreach (var f in Files)
             {
-                if (f.Delete) File.Delete(f.Path);
-                else File.WriteAllBytes(f.Path, f.Content!);
+                var refusal = f.Delete ? Project.Delete(f.Path) : Project.Write(f.Path, f.Content!).Refusal;
+                if (refusal is not null) throw new CliException($"Not undoing {f.Relative} of run {RunId}: {refusal}. Stopped there.");
             }
             File.Move(JournalPath, System.IO.Path.ChangeExtension(JournalPath, ".undone"), overwrite: true);
         }
     }
+
+    static CliException Changed(string runId, string[] changed) =>
+        new($"Not undoing run {runId}: {string.Join(", ", changed)} changed since the run wrote {(changed.Length == 1 ? "it" : "them")}. Nothing was restored.");
 
     public static Plan PlanUndo(string folder, string projectRoot, string? runId)
     {
@@ -85,12 +84,18 @@ public sealed class EditJournal(string folder, string projectRoot)
         if (outside.Length > 0)
             throw new CliException($"Not undoing run {journal.RunId}: its journal names files outside this project ({string.Join(", ", outside)}). Nothing was restored.");
 
-        var changed = journal.Files.Where(f => CurrentHash(f.Path) != f.AfterHash).Select(f => Path.GetRelativePath(root, f.Path)).ToArray();
-        if (changed.Length > 0)
-            throw new CliException($"Not undoing run {journal.RunId}: {string.Join(", ", changed)} changed since the run wrote {(changed.Length == 1 ? "it" : "them")}. Nothing was restored.");
+        var project = new ProjectFiles(root);
+        var changed = journal.Files.Where(f => CurrentHash(project, f.Path) != f.AfterHash).Select(f => Path.GetRelativePath(root, f.Path)).ToArray();
+        if (changed.Length > 0) throw Changed(journal.RunId, changed);
         return new Plan(journal.RunId, path, journal.Files.Select(f => new Restore(f.Path, Path.GetRelativePath(root, f.Path), f.BeforeBase64 is null,
-            f.BeforeBase64 is null ? null : Convert.FromBase64String(f.BeforeBase64))).ToArray());
+            f.BeforeBase64 is null ? null : Convert.FromBase64String(f.BeforeBase64), f.AfterHash)).ToArray(), project);
     }
 
-    static string? CurrentHash(string path) => File.Exists(path) ? Hash(File.ReadAllBytes(path)) : null;
+    /// <summary>A file's hash as the tools would read it; a refusal (a link out, a secret) never matches a hash.</summary>
+    static string? CurrentHash(ProjectFiles project, string path) => project.Read(path, toWrite: true) switch
+    {
+        (_, { } refusal) => refusal,
+        (null, _) => null,
+        (var bytes, _) => Hash(bytes),
+    };
 }

@@ -17,7 +17,7 @@ public static class LocalTools
         var result = new JsonArray();
         foreach (var path in Strings(input["paths"]))
         {
-            var (full, refusal) = s.Files.Check(path);
+            var (content, refusal) = s.Files.Read(path);
             result.Add(new JsonObject
             {
                 ["path"] = path,
@@ -25,7 +25,7 @@ public static class LocalTools
                 {
                     ProjectFiles.Blocked => $"{ProjectFiles.Blocked} This file may hold secrets; it is never read.",
                     ProjectFiles.Outside => $"{ProjectFiles.Outside} Only files inside the project can be read.",
-                    _ => File.Exists(full) ? Truncate(File.ReadAllText(full!)) : "[FILE_DOES_NOT_EXIST]",
+                    _ => content is null ? "[FILE_DOES_NOT_EXIST]" : Truncate(Text(content)),
                 },
             });
         }
@@ -35,21 +35,20 @@ public static class LocalTools
     public static JsonNode WriteFile(RunSession s, JsonObject input)
     {
         var path = (string?)input["path"] ?? "";
-        var (full, refusal) = s.Files.CheckWrite(path);
-        if (full is null) return Refused(path, refusal!);
-        var before = File.Exists(full) ? File.ReadAllText(full) : "";
         var content = (string?)input["content"] ?? "";
-        Write(s, full, content);
+        var (before, refusal) = Write(s, path, content);
+        if (refusal is not null) return Refused(path, refusal);
         return new JsonObject { ["file"] = path, ["message"] = before.Length == 0 ? "Created the file." : "Wrote the file.", ["unifiedDiff"] = UnifiedDiff.Create(path, before, content) };
     }
 
     public static JsonNode StrReplace(RunSession s, JsonObject input)
     {
         var path = (string?)input["path"] ?? "";
-        var (full, refusal) = s.Files.CheckWrite(path);
-        if (full is null) return Refused(path, refusal!);
-        if (!File.Exists(full)) return new JsonObject { ["file"] = path, ["errorMessage"] = "The file does not exist; create it with write_file." };
-        var before = File.ReadAllText(full);
+        // Read as a file to write, so .git/config is refused as version control rather than as a secret.
+        var (bytes, refusal) = s.Files.Read(path, toWrite: true);
+        if (refusal is not null) return Refused(path, refusal);
+        if (bytes is null) return new JsonObject { ["file"] = path, ["errorMessage"] = "The file does not exist; create it with write_file." };
+        var before = Text(bytes);
         var after = before;
         foreach (var r in (input["replacements"] as JsonArray ?? []).OfType<JsonObject>())
         {
@@ -61,16 +60,28 @@ public static class LocalTools
                 return new JsonObject { ["file"] = path, ["errorMessage"] = $"The old string occurs {count} times; add context to make it unique or set allowMultiple." };
             after = after.Replace(old, replacement, StringComparison.Ordinal);
         }
-        Write(s, full, after);
+        (before, refusal) = Write(s, path, after);
+        if (refusal is not null) return Refused(path, refusal);
         return new JsonObject { ["file"] = path, ["message"] = "Edited the file.", ["unifiedDiff"] = UnifiedDiff.Create(path, before, after) };
     }
 
-    internal static void Write(RunSession s, string full, string content)
+    /// <summary>Writes through <see cref="ProjectFiles.Write"/> (which checks again what it opens) and journals it for undo.</summary>
+    internal static (string Before, string? Refusal) Write(RunSession s, string path, string content)
     {
-        s.Journal.BeforeWrite(full);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content);
-        s.Journal.AfterWrite(full);
+        var bytes = Utf8.GetBytes(content);
+        var (full, before, refusal) = s.Files.Write(path, bytes);
+        if (full is null) return ("", refusal);
+        s.Journal.Record(full, before, bytes);
+        return (before is null ? "" : Text(before), null);
+    }
+
+    static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>A file's text as File.ReadAllText reads it (a byte-order mark picks the encoding and is dropped).</summary>
+    internal static string Text(byte[] bytes)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes), Utf8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
     }
 
     internal static JsonObject Refused(string path, string refusal) => new()
@@ -78,7 +89,7 @@ public static class LocalTools
         ["file"] = path,
         ["errorMessage"] = refusal switch
         {
-            ProjectFiles.Blocked => $"{refusal} This file may hold secrets; it is not written.",
+            ProjectFiles.Blocked => $"{refusal} This file may hold secrets; it is not read or written.",
             ProjectFiles.VersionControl => $"{refusal} Files under .git/, .hg/ or .svn/ are never written by tools (git runs commands named there).",
             _ => $"{refusal} Only files inside the project can be written.",
         },

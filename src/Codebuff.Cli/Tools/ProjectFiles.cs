@@ -1,12 +1,15 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Win32.SafeHandles;
 
 namespace Codebuff.Cli.Tools;
 
 /// <summary>
 /// The project the tools work in and the file filter of clients.md §2.7, the one home of these rules for every tool:
 /// nothing outside the project root is read or written (links are followed to where they lead), secrets are never
-/// read, searched or overwritten (by path and by content), nothing under <c>.git/</c>, <c>.hg/</c> or <c>.svn/</c> is
+/// read, searched or overwritten (by path and by content; checked again on what was opened, so a link swapped in
+/// after a check is caught), nothing under <c>.git/</c>, <c>.hg/</c> or <c>.svn/</c> is
 /// written, and listings skip version-control folders and what <c>.gitignore</c> ignores.
 /// </summary>
 public sealed partial class ProjectFiles
@@ -37,24 +40,174 @@ public sealed partial class ProjectFiles
     /// <summary>The root <c>.gitignore</c>'s patterns as written (ripgrep is told them to skip those folders early).</summary>
     public List<string> IgnoreLines { get; } = [];
 
-    /// <summary>The full path of a project-relative (or absolute) path to read, or why it may not be read.</summary>
+    /// <summary>The full path of a project-relative (or absolute) path to read, or why it may not be read. A check by
+    /// name only: what reads or writes uses <see cref="Read"/>, <see cref="Write"/> and <see cref="Delete"/>, which
+    /// check again what they opened.</summary>
     public (string? FullPath, string? Refusal) Check(string path)
     {
-        var full = Path.GetFullPath(Path.Combine(Root, path));
-        if (!IsInside(full) || RealPath(full) is not { } real) return (null, Outside);
-        if (IsSecret(Relative(full)) || IsSecret(Relative(real)) || (File.Exists(real) && HoldsSecret(real))) return (null, Blocked);
-        return (full, null);
+        var (full, real, refusal) = Resolve(path, write: false);
+        if (refusal is null && File.Exists(real) && HoldsSecret(real!)) refusal = Blocked;
+        return refusal is null ? (full, null) : (null, refusal);
     }
 
-    /// <summary>Like <see cref="Check"/>, for a path a tool would write: version-control folders are refused too
-    /// (a written <c>.git/config</c> or hook runs commands at the user's next <c>git</c>).</summary>
-    public (string? FullPath, string? Refusal) CheckWrite(string path)
+    /// <summary>The path as asked (<c>Full</c>) and with the project's links followed (<c>Real</c>), or why it may not be
+    /// used. Writes also refuse version-control folders (a written <c>.git/config</c> or hook runs commands at the
+    /// user's next <c>git</c>).</summary>
+    (string? Full, string? Real, string? Refusal) Resolve(string path, bool write)
     {
         var full = Path.GetFullPath(Path.Combine(Root, path));
-        if (IsInside(full) && RealPath(full) is { } real && (IsVersionControl(Relative(full)) || IsVersionControl(Relative(real))))
-            return (null, VersionControl);
-        return Check(path);
+        if (!IsInside(full) || RealPath(full) is not { } real) return (null, null, Outside);
+        if (write && (IsVersionControl(Relative(full)) || IsVersionControl(Relative(real)))) return (null, null, VersionControl);
+        if (IsSecret(Relative(full)) || IsSecret(Relative(real))) return (null, null, Blocked);
+        return (full, real, null);
     }
+
+    /// <summary>Test seam: runs with a path that passed its check just before it is opened, so a test can swap it for a
+    /// link as a racing command could.</summary>
+    internal Action<string>? AfterCheck { get; set; }
+
+    /// <summary>A file's bytes (null when there is no such file), or why it may not be read. The check is repeated on
+    /// the opened file, so a link swapped in after the check is caught. <paramref name="toWrite"/>: refused as
+    /// <see cref="Write"/> would refuse it.</summary>
+    public (byte[]? Content, string? Refusal) Read(string path, bool toWrite = false)
+    {
+        var (full, real, refusal) = Resolve(path, toWrite);
+        if (refusal is not null) return (null, refusal);
+        AfterCheck?.Invoke(full!);
+        FileStream stream;
+        try { stream = new FileStream(real!, FileMode.Open, FileAccess.Read); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || (e is UnauthorizedAccessException && Directory.Exists(real))) { return (null, null); }
+        using (stream) return ReadOpened(stream, toWrite);
+    }
+
+    (byte[]? Content, string? Refusal) ReadOpened(FileStream stream, bool write)
+    {
+        if (VerifyOpened(stream.SafeFileHandle, null, write) is { } refusal) return (null, refusal);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        var bytes = copy.ToArray();
+        return SecretContent().IsMatch(Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, SecretScanBytes))) ? (null, Blocked) : (bytes, null);
+    }
+
+    /// <summary>
+    /// Replaces a file's content, returning its full path and what it held before (null when it is new), or why it may
+    /// not be written. Each folder on the way is opened and checked to be the project's, then the content goes to a
+    /// new file in that opened folder and is renamed over the old one: a link swapped in at any point after the check
+    /// is refused or replaced, never written through.
+    /// </summary>
+    public (string? FullPath, byte[]? Before, string? Refusal) Write(string path, byte[] content)
+    {
+        var (full, real, refusal) = Resolve(path, write: true);
+        if (refusal is not null) return (null, null, refusal);
+        AfterCheck?.Invoke(full!);
+        var name = Path.GetFileName(real!);
+        using var folder = OpenFolder(Path.GetDirectoryName(real)!, create: true);
+        if (folder is null) return (null, null, Outside);
+        if (VerifyOpened(folder, name, write: true) is { } denied) return (null, null, denied);
+        var opened = FolderPath(folder, real!);
+        var target = Path.Combine(opened, name);
+
+        byte[]? before = null;
+        UnixFileMode? mode = null;
+        if (File.Exists(target))
+        {
+            using var old = new FileStream(target, FileMode.Open, FileAccess.Read);
+            (before, denied) = ReadOpened(old, write: true);
+            if (denied is not null) return (null, null, denied);
+            mode = File.GetUnixFileMode(old.SafeFileHandle);
+        }
+        var temporary = Path.Combine(opened, $".{name}.{Guid.NewGuid():N}.codebuff");
+        using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+        {
+            if (mode is { } m) File.SetUnixFileMode(stream.SafeFileHandle, m);
+            stream.Write(content);
+        }
+        File.Move(temporary, target, overwrite: true);
+        return (Path.Combine(Root, Path.GetRelativePath(RealRoot, Path.Combine(OpenedPath(folder) ?? Path.GetDirectoryName(real)!, name))), before, null);
+    }
+
+    /// <summary>Deletes a file (undo of one a run created), checked like <see cref="Write"/>; null when done.</summary>
+    public string? Delete(string path)
+    {
+        var (full, real, refusal) = Resolve(path, write: true);
+        if (refusal is not null) return refusal;
+        AfterCheck?.Invoke(full!);
+        var name = Path.GetFileName(real!);
+        using var folder = OpenFolder(Path.GetDirectoryName(real)!, create: false);
+        if (folder is null) return Outside;
+        if (VerifyOpened(folder, name, write: true) is { } denied) return denied;
+        File.Delete(Path.Combine(FolderPath(folder, real!), name));
+        return null;
+    }
+
+    /// <summary>Opens a project folder one part at a time from the root, each through the one opened before it and
+    /// checked to be inside the project (a part may be a link within it); null when one leads out or is missing.</summary>
+    SafeFileHandle? OpenFolder(string realFolder, bool create)
+    {
+        if (!Pinned)
+        {
+            if (create) Directory.CreateDirectory(realFolder);
+            return OpenPath(realFolder);
+        }
+        var handle = OpenPath(RealRoot);
+        foreach (var part in Relative(realFolder).Split('/').Where(p => p is not ("." or "")))
+        {
+            if (handle is null) return null;
+            var next = $"/proc/self/fd/{handle.DangerousGetHandle()}/{part}";
+            if (create && !Path.Exists(next))
+                try { Directory.CreateDirectory(next); }
+                catch (IOException) { } // a dangling link: opening it fails below
+            var opened = OpenPath(next);
+            handle.Dispose();
+            handle = opened;
+            if (handle is not null && !IsUnderRealRoot(OpenedPath(handle)))
+            {
+                handle.Dispose();
+                return null;
+            }
+        }
+        return handle;
+    }
+
+    /// <summary>Why what <paramref name="handle"/> opened (or <paramref name="name"/> in that folder) may not be used, by
+    /// where it really is: outside the project, a secret's path, or for writes a version-control folder.</summary>
+    string? VerifyOpened(SafeHandle handle, string? name, bool write)
+    {
+        if (!Pinned) return null;
+        var opened = OpenedPath(handle);
+        if (opened is null || !IsUnderRealRoot(opened)) return Outside;
+        var relative = Path.GetRelativePath(RealRoot, name is null ? opened : Path.Combine(opened, name)).Replace('\\', '/');
+        if (write && IsVersionControl(relative)) return VersionControl;
+        return IsSecret(relative) ? Blocked : null;
+    }
+
+    /// <summary>The root with every link resolved, as the kernel names opened files.</summary>
+    string RealRoot => _realRoot ??= (OpenPath(Root) is { } h ? Using(h, OpenedPath) : null) ?? Root;
+    string? _realRoot;
+
+    static T Using<T>(SafeFileHandle handle, Func<SafeFileHandle, T> use) { using (handle) return use(handle); }
+
+    bool IsUnderRealRoot(string? path) => path is not null && (path == RealRoot || path.StartsWith(RealRoot + "/", StringComparison.Ordinal));
+
+    /// <summary>Linux names what a process opened in /proc; elsewhere (macOS) the checks are by name only.</summary>
+    static readonly bool Pinned = OperatingSystem.IsLinux();
+
+    /// <summary>Where an opened file or folder really is.</summary>
+    static string? OpenedPath(SafeHandle handle) => Pinned ? new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget : null;
+
+    /// <summary>A path that reaches into the opened folder itself (not whatever its name leads to by now).</summary>
+    static string FolderPath(SafeHandle folder, string real) => Pinned ? $"/proc/self/fd/{folder.DangerousGetHandle()}" : Path.GetDirectoryName(real)!;
+
+    static SafeFileHandle? OpenPath(string path)
+    {
+        var fd = open(path, Pinned ? OpenReadOnlyCloseOnExec : 0);
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    const int OpenReadOnlyCloseOnExec = 0x80000; // O_RDONLY | O_CLOEXEC; .NET cannot open a folder
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
     /// <summary>Where a path really leads, each link inside the project followed; null when that is outside the project.</summary>
     string? RealPath(string full)
@@ -113,13 +266,15 @@ public sealed partial class ProjectFiles
     [GeneratedRegex(@"^-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----\r?$|^\s*aws_secret_access_key\s*[=:]", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex SecretContent();
 
+    const int SecretScanBytes = 256 * 1024;
+
     /// <summary>Content that looks like a credential whatever the file is called: a private key, an AWS secret key.</summary>
     static bool HoldsSecret(string fullPath)
     {
         try
         {
             using var stream = File.OpenRead(fullPath);
-            var buffer = new byte[256 * 1024];
+            var buffer = new byte[SecretScanBytes];
             var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
             return SecretContent().IsMatch(Encoding.UTF8.GetString(buffer, 0, read));
         }

@@ -7,8 +7,8 @@ public enum SandboxMode { WorkspaceWrite, ReadOnly, Off }
 
 /// <summary>
 /// Where terminal commands run. On Linux with bubblewrap: the file system read-only except the project (in
-/// workspace-write) and a private /tmp; the project's .git/config, .git/hooks and .git/info read-only (so a command
-/// cannot make the user's next <c>git status</c> run something); credential files of the home folder and the sockets
+/// workspace-write) and a private /tmp; the project's .git/config, .git/hooks, .git/info and .git/commondir read-only
+/// (so a command cannot make the user's next <c>git status</c> run something; a commondir it creates is removed); credential files of the home folder and the sockets
 /// of /run hidden; no network unless allowed; no capabilities, even as root. In every mode the command's environment loses the variables
 /// whose names look secret, unless passed by name.
 /// </summary>
@@ -25,6 +25,15 @@ public sealed class Sandbox
     ];
 
     static readonly string[] SecretNameParts = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"];
+
+    /// <summary>Variables that lead to the desktop session's sockets (X11 and D-Bus listen on abstract sockets, which
+    /// --network shares) or to agents: a sandboxed command does not get them unless passed by name.</summary>
+    static readonly string[] SessionVariables =
+        ["DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "SSH_AUTH_SOCK", "GPG_AGENT_INFO"];
+
+    /// <summary>Files in .git that send git to another folder's configuration. When present they are read-only; when
+    /// absent they cannot be (the mount point would create them), so one a command creates is removed when it ends.</summary>
+    static readonly string[] GitRedirects = ["commondir"];
 
     /// <summary>The probe's verdict per bubblewrap path: null when it works, else why not.</summary>
     static readonly ConcurrentDictionary<string, string?> Probed = new();
@@ -86,7 +95,7 @@ public sealed class Sandbox
         psi.RedirectStandardOutput = psi.RedirectStandardError = psi.RedirectStandardInput = true;
         psi.Environment.Clear();
         foreach (var (name, value) in _environment)
-            if (!IsSecretName(name) || _passed.Contains(name)) psi.Environment[name] = value;
+            if ((!IsSecretName(name) && !(IsActive && SessionVariables.Contains(name))) || _passed.Contains(name)) psi.Environment[name] = value;
         psi.Environment["HOME"] = _home;
         foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         return psi;
@@ -95,7 +104,7 @@ public sealed class Sandbox
     static IEnumerable<string> NestedGitParts(string git) =>
         new[] { "modules", "worktrees" }.Select(folder => Path.Combine(git, folder)).Where(Directory.Exists)
             .SelectMany(folder => Directory.EnumerateFileSystemEntries(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-            .Where(path => Path.GetFileName(path) is "config" or "config.worktree" or "hooks" or "info"
+            .Where(path => Path.GetFileName(path) is "config" or "config.worktree" or "hooks" or "info" or "commondir"
                            && Path.GetFileName(Path.GetDirectoryName(path)) is not ("hooks" or "info" or "objects" or "refs" or "logs"));
 
     List<string> BwrapArguments(string cwd)
@@ -123,7 +132,7 @@ public sealed class Sandbox
                 if (!File.Exists(Path.Combine(git, "config"))) File.WriteAllBytes(Path.Combine(git, "config"), []);
                 Directory.CreateDirectory(Path.Combine(git, "hooks"));
                 Directory.CreateDirectory(Path.Combine(git, "info"));
-                foreach (var part in new[] { "config", "hooks", "info" })
+                foreach (var part in new[] { "config", "hooks", "info" }.Concat(GitRedirects.Where(r => File.Exists(Path.Combine(git, r)))))
                     args.AddRange(["--ro-bind", Path.Combine(git, part), Path.Combine(git, part)]);
                 // Submodules' and worktrees' own git folders: git runs their configuration and hooks too.
                 foreach (var part in NestedGitParts(git)) args.AddRange(["--ro-bind", part, part]);
@@ -142,6 +151,28 @@ public sealed class Sandbox
         args.AddRange(["--chdir", cwd]);
         return args;
     }
+
+    /// <summary>
+    /// After a command: removes the <see cref="GitRedirects"/> it created in the project's .git (they did not exist
+    /// when the command started, or they would have been read-only) and says so; null when there were none.
+    /// </summary>
+    public string? RemovePlanted(IReadOnlyCollection<string> absentBefore)
+    {
+        var planted = absentBefore.Where(Path.Exists).ToArray();
+        foreach (var path in planted)
+        {
+            if (Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null) Directory.Delete(path, recursive: true);
+            else File.Delete(path);
+        }
+        return planted.Length == 0 ? null
+            : $"[sandbox {ModeName}] Removed {string.Join(", ", planted.Select(p => Path.GetRelativePath(_root, p)))}: it would make git read another folder's configuration.";
+    }
+
+    /// <summary>The <see cref="GitRedirects"/> of the project's .git that do not exist now (before a command).</summary>
+    public IReadOnlyCollection<string> AbsentGitRedirects() =>
+        IsActive && Mode == SandboxMode.WorkspaceWrite && Directory.Exists(Path.Combine(_root, ".git"))
+            ? GitRedirects.Select(r => Path.Combine(_root, ".git", r)).Where(p => !Path.Exists(p)).ToArray()
+            : [];
 
     /// <summary>
     /// One line for a failed command's result when the sandbox is the likely cause: the mode and the switch that allows

@@ -27,6 +27,7 @@ public static class ShellCommand
     /// <summary>Runs to the end (or until <paramref name="timeout"/>); a cancelled <paramref name="ct"/> kills it and throws.</summary>
     public static async Task<Result> RunAsync(Sandbox sandbox, string command, string cwd, TimeSpan? timeout, CancellationToken ct)
     {
+        var absent = sandbox.AbsentGitRedirects();
         using var process = Start(sandbox, command, cwd);
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
@@ -39,11 +40,13 @@ public static class ShellCommand
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            sandbox.RemovePlanted(absent);
             ct.ThrowIfCancellationRequested();
             return new Result(await stdout, await stderr, null, TimedOut: true);
         }
         var (output, errors) = (await stdout, await stderr);
-        return new Result(output, errors, process.ExitCode, TimedOut: false, sandbox.Hint(output + "\n" + errors, process.ExitCode));
+        var hints = new[] { sandbox.RemovePlanted(absent), sandbox.Hint(output + "\n" + errors, process.ExitCode) }.OfType<string>().ToArray();
+        return new Result(output, errors, process.ExitCode, TimedOut: false, hints.Length == 0 ? null : string.Join('\n', hints));
     }
 
     /// <summary>

@@ -17,6 +17,9 @@ public sealed class BillingOptions
 
     /// <summary>Most owners in one such transaction.</summary>
     public int MaxCombinedOwners { get; set; } = 64;
+
+    /// <summary>How long a credit hold outlives its call's own timeout, and how far ahead a call in flight keeps it (HoldKeeper).</summary>
+    public double HoldSlackSeconds { get; set; } = 60;
 }
 
 /// <summary>

@@ -31,9 +31,6 @@ public readonly record struct Holding(int Positive, int Debt, int Held, bool Tak
 /// </summary>
 public static class Reservations
 {
-    /// <summary>How long a hold outlives its call's own timeout before it is ignored.</summary>
-    public static readonly TimeSpan Slack = TimeSpan.FromSeconds(60);
-
     /// <summary>
     /// The CTEs <c>balance</c> (positive, debt), <c>held</c> (credits) and <c>reserved</c> (the hold taken, when
     /// <paramref name="condition"/> holds, @hold &gt; 0 and the available credits are at least @required).

@@ -18,7 +18,7 @@ public static class ChatCompletionEndpoints
     public readonly record struct ChatRequest(
         HttpContext Context, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChatRateLimiter Limiter, ChatProxy Proxy,
         SseRelay Relay, ProviderRoutes Routes, ByokCipher Cipher, IOptions<ChatOptions> ChatOptions, IOptions<UpstreamOptions> Upstream, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
-        CancellationToken Cancellation);
+        HoldKeeper Holds, CancellationToken Cancellation);
 
     static async Task<IResult> Handle([AsParameters] ChatRequest r)
     {
@@ -122,10 +122,12 @@ public static class ChatCompletionEndpoints
         var bucket = r.Limiter.BucketOf(user.Id);
         // Not cancelled with the request: a gate stopped after its COMMIT would leave a hold nobody releases.
         var gate = await ChatGate.ReadAsync(r.Db, user.Id, runId, payer, callId, hold,
-            TimeSpan.FromSeconds(r.Upstream.Value.TimeoutSeconds) + Reservations.Slack, startedAt, bucket, CancellationToken.None);
+            r.Holds.Lease(TimeSpan.FromSeconds(r.Upstream.Value.TimeoutSeconds)), startedAt, bucket, CancellationToken.None);
         if (gate.RunAgentId is null) return Message(400, $"runId Not Found: {runId}");
         if (gate.RunStatus != AgentRunStatus.Running) return Message(400, $"runId Not Running: {runId}");
         // Nothing below may return without releasing the hold, unless the call was charged (its charge releases it).
+        // Until then it is kept from expiring however long the call relays.
+        using var kept = gate.Credits.Taken ? r.Holds.Keep(callId) : null;
         var call = new ProxyCall(callId,
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,

@@ -20,8 +20,19 @@ public static class FreeMode
         ["code-reviewer-lite"] = "minimax/minimax-m2.5",
     };
 
-    /// <summary>OpenRouter's model-choosing extensions: any of them could make another model answer.</summary>
-    static readonly string[] RoutingKeys = ["models", "route", "plugins", "transforms"];
+    /// <summary>
+    /// [our choice] The only body fields a free call forwards: OpenAI's chat fields that shape sampling, tools and output
+    /// format, plus our metadata, OpenRouter's reasoning and usage switches and <c>provider</c> (replaced below). Anything
+    /// else — model routing (<c>models</c>, <c>route</c>), paid add-ons (<c>plugins</c>, <c>web_search_options</c>,
+    /// audio), a provider's next extension — is dropped: a list of what is known, not of what is feared.
+    /// </summary>
+    static readonly HashSet<string> ForwardedFields =
+    [
+        "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n", "temperature", "top_p",
+        "top_k", "min_p", "top_a", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed", "stop", "logit_bias",
+        "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user",
+        "reasoning_effort", "reasoning", "usage", "provider", "codebuff_metadata",
+    ];
 
     /// <summary>
     /// [our choice] The provider routing every free call gets instead of the client's: the cheapest host of the pinned
@@ -40,14 +51,13 @@ public static class FreeMode
     public static bool IsAllowed(string agentId, string model) => AllowedModel(agentId) == model;
 
     /// <summary>
-    /// The body as a free call forwards it: the client's routing replaced by ours, OpenRouter's model-choosing
-    /// extensions dropped, and <c>max_tokens</c> (also <c>max_completion_tokens</c>) and <c>n</c> capped to the
+    /// The body as a free call forwards it: only <see cref="ForwardedFields"/>, the client's routing replaced by ours, and <c>max_tokens</c> (also <c>max_completion_tokens</c>) and <c>n</c> capped to the
     /// configured free-mode limits; a missing <c>max_tokens</c> is set to the cap, so the provider's default cannot exceed it.
     /// </summary>
     public static void Pin(JsonObject body, ChatOptions options)
     {
+        foreach (var key in body.Select(p => p.Key).Where(k => !ForwardedFields.Contains(k)).ToArray()) body.Remove(key);
         body["provider"] = Routing();
-        foreach (var key in RoutingKeys) body.Remove(key);
         body["max_tokens"] = Cap(body["max_tokens"], options.FreeModeMaxTokens);
         if (body.ContainsKey("max_completion_tokens")) body["max_completion_tokens"] = Cap(body["max_completion_tokens"], options.FreeModeMaxTokens);
         if (body.ContainsKey("n")) body["n"] = Cap(body["n"], options.FreeModeMaxN);

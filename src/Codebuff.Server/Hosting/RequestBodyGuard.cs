@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Authentication;
 
 namespace Codebuff.Server.Hosting;
 
@@ -7,8 +8,9 @@ namespace Codebuff.Server.Hosting;
 /// answers 413, and a JSON body holding a string PostgreSQL cannot store (U+0000, a lone surrogate) answers 400 —
 /// both with a JSON body, for every route, instead of failing somewhere inside the endpoint as a 500. The endpoint
 /// then reads the same bytes from memory.
-/// A request without a credential header (Authorization, x-codebuff-api-key, the session cookie, or a webhook's
-/// Stripe-Signature) may send only <see cref="CodebuffOptions.MaxAnonymousBodyBytes"/>: beyond that it is refused
+/// A request without a verified caller (an Authorization or x-codebuff-api-key header, or the session cookie, that
+/// names a user by the route's scheme; a Stripe-Signature on the webhook route) may send only
+/// <see cref="CodebuffOptions.MaxAnonymousBodyBytes"/>: beyond that it is refused
 /// without reading (or draining) the rest, so nobody unauthenticated makes the server buffer megabytes. Smaller
 /// bodies still reach the endpoint, which keeps api.md's order (a bad body's 400 before the 401), and the routes that
 /// take a legacy body <c>authToken</c> keep the full limit, as their credential is inside the body.
@@ -23,8 +25,14 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
             await next(context);
             return;
         }
-        var anonymous = !HasCredentialHeader(request) && context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is null;
-        var max = anonymous ? Math.Min(options.Value.MaxAnonymousBodyBytes, options.Value.MaxRequestBodyBytes) : options.Value.MaxRequestBodyBytes;
+        var endpoint = context.GetEndpoint();
+        var anonymousMax = Math.Min(options.Value.MaxAnonymousBodyBytes, options.Value.MaxRequestBodyBytes);
+        // A body larger than the anonymous limit (or of unknown length) needs a caller the credential really names, not
+        // just a credential header: any made-up header would do otherwise.
+        var anonymous = endpoint?.Metadata.GetMetadata<CallerGroups.BodyAuthToken>() is null
+                        && !(endpoint?.Metadata.GetMetadata<SignedBody>() is not null && request.Headers.ContainsKey("Stripe-Signature"))
+                        && !(request.ContentLength <= anonymousMax ? HasCredentialHeader(request) : await IsVerifiedCallerAsync(context, endpoint));
+        var max = anonymous ? anonymousMax : options.Value.MaxRequestBodyBytes;
         // Up to DrainLimit an oversized body is read and dropped before the 413: a client still sending its body when
         // the server hangs up sees a broken pipe, not the answer. Beyond it Kestrel refuses to read on. A caller
         // without credentials gets no such courtesy: nothing past its limit is read.
@@ -48,7 +56,7 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
         {
             if (anonymous) context.Response.Headers.Connection = "close";
             await Errors.Coded(StatusCodes.Status413PayloadTooLarge, "payload_too_large", anonymous
-                ? $"Without a credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most {max} bytes."
+                ? $"Without a valid credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most {max} bytes."
                 : $"The request body is larger than this server's limit of {max} bytes.").ExecuteAsync(context);
             return;
         }
@@ -64,8 +72,18 @@ sealed class RequestBodyGuard(RequestDelegate next, IOptions<CodebuffOptions> op
     const long DrainLimit = 128L * 1024 * 1024;
 
     static bool HasCredentialHeader(HttpRequest request) =>
-        Credentials.HeaderToken(request) is not null || request.Headers.ContainsKey("Stripe-Signature")
-        || request.Cookies.ContainsKey(WebSession.Cookie) || request.Cookies.ContainsKey(WebSession.SecureCookie);
+        Credentials.HeaderToken(request) is not null || request.Cookies.ContainsKey(WebSession.Cookie) || request.Cookies.ContainsKey(WebSession.SecureCookie);
+
+    /// <summary>Whether the credential header names a user, checked by the route's own scheme (the result is kept for the
+    /// route's authorization, so the lookup is not repeated). A route outside a caller group has no verified caller.</summary>
+    static async Task<bool> IsVerifiedCallerAsync(HttpContext context, Endpoint? endpoint) =>
+        HasCredentialHeader(context.Request)
+        && endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.AuthorizationPolicy>()?.AuthenticationSchemes.FirstOrDefault() is { } scheme
+        && (await context.AuthenticateAsync(scheme)).Succeeded;
+
+    /// <summary>Endpoint metadata: the body is signed (a Stripe webhook, checked by its endpoint), so a
+    /// <c>Stripe-Signature</c> header lifts the anonymous limit on this route only.</summary>
+    public sealed class SignedBody;
 
     /// <returns>
     /// The whole body, or null when it exceeds <paramref name="max"/> bytes (then read to its end all the same when

@@ -91,6 +91,7 @@ public static class ServerApp
         services.AddSingleton(_ => new ChargeJournal(options.DataDir));
         services.AddSingleton<ChargeQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
+        HoldKeeper.AddHolds(services);
         services.Configure<TraceOptions>(config.GetSection("Codebuff:Traces"));
         services.AddSingleton<TraceRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<TraceRecorder>());

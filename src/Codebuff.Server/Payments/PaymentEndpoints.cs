@@ -16,7 +16,7 @@ public static class PaymentEndpoints
         stripe.MapPost("/buy-credits", BuyCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.BuyCreditsAnswer>()
             .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 500, 503).RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RefuseSuspended();
         stripe.MapPost("/webhook", Webhook).Takes<PaymentWire.StripeEvent>().Answers<PaymentWire.WebhookAnswer>()
-            .RefusesWith<PaymentWire.WebhookErrorBody>(400, 500).Refuses(503);
+            .RefusesWith<PaymentWire.WebhookErrorBody>(400, 500).Refuses(503).WithMetadata(new RequestBodyGuard.SignedBody());
         app.MapPost("/api/orgs/{orgId}/credits", BuyOrgCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.OrgCreditsAnswer>()
             .RefusesWith<PaymentWire.ValidationIssues>(400).Refuses(403, 404, 500, 503).AddEndpointFilter(RequireStripe)
             .RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RefuseSuspended();

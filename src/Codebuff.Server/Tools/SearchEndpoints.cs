@@ -6,13 +6,14 @@ namespace Codebuff.Server.Tools;
 /// <summary>
 /// POST /api/v1/web-search and /api/v1/docs-search (api.md §2.7–2.8): body first, then auth, credit check, provider,
 /// charge. Costs are the Dec-2025 ones (web standard 1, deep 5, docs 1). [our choice] the charge is made after the
-/// provider answered with a result, so a failed or empty search costs nothing.
+/// provider answered with a result, so a failed or empty search costs nothing, and a search whose caller hung up is
+/// still charged once the provider answered.
 /// </summary>
 public static class SearchEndpoints
 {
     public const string HttpClientName = "search-provider";
 
-    /// <summary>How long a search provider may take; a search's hold outlives it by <see cref="Reservations.Slack"/>.</summary>
+    /// <summary>How long a search provider may take; a search's hold outlives it by the holds' slack (<see cref="HoldKeeper"/>).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(25);
     public const int WebStandardCredits = 1, WebDeepCredits = 5, DocsCredits = 1;
 
@@ -29,7 +30,7 @@ public static class SearchEndpoints
     /// <summary>What both search handlers need, gathered by the framework.</summary>
     public readonly record struct SearchRequest(
         HttpRequest Request, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChargeQueue Charges, IHttpClientFactory Http,
-        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, CancellationToken Cancellation);
+        IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, HoldKeeper Holds, CancellationToken Cancellation);
 
     static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
     {
@@ -81,7 +82,7 @@ public static class SearchEndpoints
             var owner = payer is null ? LedgerOwner.User(user.Id) : LedgerOwner.Org(payer.OrgId);
             var limitReached = payer is not null && await r.OrgBilling.LimitReachedAsync(payer.OrgId, ct, cost);
             // Not cancelled with the request: a take stopped after its COMMIT would leave a hold nobody releases.
-            var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, Timeout + Reservations.Slack,
+            var credits = await Reservations.TakeAsync(db, owner, callId, limitReached ? 0 : cost, required: cost, r.Holds.Lease(Timeout),
                 r.Clock.GetUtcNow().UtcDateTime, CancellationToken.None);
             if (!credits.Taken || limitReached)
             {
@@ -106,7 +107,9 @@ public static class SearchEndpoints
             string? result;
             try
             {
-                result = await provider(r.Http.CreateClient(HttpClientName), ct);
+                // Not cancelled when the caller hangs up: the provider answers (and bills us) anyway, so the answer is
+                // waited for and charged; the client's Timeout bounds the wait.
+                result = await provider(r.Http.CreateClient(HttpClientName), CancellationToken.None);
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
             {

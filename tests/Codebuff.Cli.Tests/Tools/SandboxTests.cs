@@ -176,6 +176,54 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.False(File.Exists(marker));
     }
 
+    /// <summary>.git/commondir makes git read another folder's configuration (and run its core.fsmonitor): a command
+    /// cannot change a worktree's, and one it plants at the top is removed when it ends.</summary>
+    [Fact]
+    public async Task A_commondir_cannot_be_changed_or_planted_to_send_git_elsewhere()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        ProjectSetup.InitGit(cli.Project);
+        var git = Path.Combine(cli.Project, ".git");
+        var marker = Path.Combine(cli.Project, "fsmonitor-ran");
+        var worktree = Path.Combine(git, "worktrees", "wt");
+        Directory.CreateDirectory(worktree);
+        File.WriteAllText(Path.Combine(worktree, "commondir"), "../..\n");
+        var evil = "/tmp/evil-git"; // the command's private /tmp: made inside, named in the planted file
+        var (result, commands) = await RunCommandsAsync(cli, [],
+            $"mkdir -p {evil} && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = touch {marker}\\n' > {evil}/config && echo {evil} > .git/commondir && cat .git/commondir",
+            "echo /elsewhere > .git/worktrees/wt/commondir");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal(evil + "\n", (string)commands[0]["stdout"]!);
+        Assert.EndsWith("[sandbox workspace-write] Removed .git/commondir: it would make git read another folder's configuration.", (string)commands[0]["stderr"]!);
+        Assert.False(File.Exists(Path.Combine(git, "commondir")));
+        Assert.NotEqual(0, (int)commands[1]["exitCode"]!);
+        Assert.Equal("../..\n", File.ReadAllText(Path.Combine(worktree, "commondir")));
+        Git(cli.Project, "status");
+        Assert.False(File.Exists(marker));
+    }
+
+    /// <summary>With --network, abstract sockets (X11, a session D-Bus) are reachable: the variables naming them are not passed.</summary>
+    [Fact]
+    public async Task Desktop_session_variables_do_not_reach_a_sandboxed_command_even_with_network()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        cli.Env["DISPLAY"] = ":77";
+        cli.Env["XAUTHORITY"] = "/home/someone/.Xauthority";
+        cli.Env["DBUS_SESSION_BUS_ADDRESS"] = "unix:abstract=/tmp/dbus-cbtest";
+        cli.Env["SSH_AUTH_SOCK"] = "/tmp/ssh-cbtest/agent.1";
+        cli.Env["PLAIN_SETTING"] = "plain";
+        const string echo = "echo \"display=($DISPLAY) xauth=($XAUTHORITY) dbus=($DBUS_SESSION_BUS_ADDRESS) ssh=($SSH_AUTH_SOCK) plain=($PLAIN_SETTING)\"";
+
+        var (result, commands) = await RunCommandsAsync(cli, ["--network"], echo);
+        Assert.Equal("display=() xauth=() dbus=() ssh=() plain=(plain)\n", (string)commands[0]["stdout"]!);
+
+        (result, commands) = await RunCommandsAsync(cli, ["--network", "--env", "DISPLAY"], echo);
+        Assert.Equal("display=(:77) xauth=() dbus=() ssh=() plain=(plain)\n", (string)commands[0]["stdout"]!);
+    }
+
     [Fact]
     public async Task Credential_files_of_the_home_folder_cannot_be_read_or_changed_even_when_it_is_the_project()
     {

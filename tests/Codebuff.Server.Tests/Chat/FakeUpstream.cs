@@ -13,7 +13,7 @@ namespace Codebuff.Server.Tests.Chat;
 /// error body, "cut" drops the connection in the middle of its third chunk, "stall" goes silent after one chunk, "quiet" stays
 /// silent for 600 ms before its first chunk, "drip" spaces its chunks 150 ms apart, "fixedid" always answers id
 /// "gen-fixed-&lt;suffix of the model&gt;", "nochoices" sends its usage chunk without a choices array, "late" waits 2 s before its response headers, "splitcost" reports
-/// cost $0.40 plus upstream_inference_cost $0.10, "held" answers only once the test completes <see cref="Hold"/>. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53)
+/// cost $0.40 plus upstream_inference_cost $0.10, "held" answers only once the test completes <see cref="Hold"/>, "trickle" streams comments after its first chunk until then. Usage costs $0.0123 (→ 1 credit) unless the model contains "pricey" ($0.50 → 53)
 /// or "tencredits" ($0.0948 → 10). The answer reports the model as "&lt;model&gt;-reported", or — when the body has
 /// OpenRouter's fallback list <c>models</c> — as its last entry, as if the ones before had failed.
 /// </summary>
@@ -127,6 +127,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (model.Contains("quiet")) await Task.Delay(600);
         await Send(": OPENROUTER PROCESSING\n\n");
         await Send($"data: {Chunk(Delta(new JsonObject { ["role"] = "assistant", ["reasoning"] = "Let me think. " })).ToJsonString()}\n\n");
+        // Streams on, a comment every 200 ms, until the test completes Hold: a stream that outlasts any timeout.
+        if (model.Contains("trickle")) while (!Hold.Task.IsCompleted) { await Task.Delay(200); await Send(": still thinking\n\n"); }
         if (model.Contains("stall")) { await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { }); return; }
         if (model.Contains("toolcall"))
         {

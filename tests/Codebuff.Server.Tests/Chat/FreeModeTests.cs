@@ -63,6 +63,31 @@ public sealed class FreeModeTests(OpenRouterChatFixture server) : IClassFixture<
         Assert.Equal(("minimax/minimax-m2.5-reported", 0), (message.Model, message.Credits));
     }
 
+    /// <summary>Fields a deny-list does not know (paid search, audio output, a provider's next extension) never reach the
+    /// provider on a free call; the chat fields it knows are kept.</summary>
+    [Fact]
+    public async Task A_free_call_forwards_only_known_chat_fields()
+    {
+        var (_, client, runId) = await SetUpAsync(credits: null, agentId: "base2-free");
+        var body = Tagged(ChatFixture.ChatBody("minimax/minimax-m2.5", runId), out var clientId);
+        body["codebuff_metadata"]!["cost_mode"] = "free";
+        body["temperature"] = 0.3;
+        body["tools"] = new JsonArray(new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "read_files", ["parameters"] = new JsonObject() } });
+        body["web_search_options"] = new JsonObject { ["search_context_size"] = "high" };
+        body["modalities"] = new JsonArray("text", "audio");
+        body["audio"] = new JsonObject { ["voice"] = "alloy", ["format"] = "wav" };
+        body["prediction"] = new JsonObject { ["type"] = "content", ["content"] = "x" };
+        body["some_future_extension"] = new JsonObject { ["models"] = new JsonArray("anthropic/claude-opus-4.1") };
+
+        (await client.PostChatAsync(body)).EnsureSuccessStatusCode();
+
+        var forwarded = Received(clientId);
+        foreach (var key in new[] { "web_search_options", "modalities", "audio", "prediction", "some_future_extension" }) Assert.False(forwarded.ContainsKey(key), key);
+        Assert.Equal(0.3, (double)forwarded["temperature"]!);
+        Assert.Equal("read_files", (string?)forwarded["tools"]![0]!["function"]!["name"]);
+        Assert.Equal("minimax/minimax-m2.5", (string?)forwarded["model"]);
+    }
+
     [Fact]
     public async Task A_free_call_without_max_tokens_gets_the_cap_and_a_smaller_one_is_kept()
     {

@@ -46,27 +46,30 @@ public sealed class RequestBodyTests(ServerFixture server) : IClassFixture<Serve
     [Fact]
     public async Task A_large_body_under_the_limit_reaches_the_endpoint()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions") { Content = new StringContent(ChatBody(DefaultLimit - 1024), Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new("Bearer", "cb-pat-not-a-real-key");
-        var response = await server.Client.SendAsync(request);
-        // A credential header (one that names nobody): the chat route's own answer (api.md §2.5.3), so the whole body was read and handed on.
-        Assert.Equal((HttpStatusCode.Unauthorized, """{"message":"Invalid Codebuff API key"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+        var user = await server.CreateUserAsync(credits: 100);
+        var response = await server.ClientFor(user).PostAsync("/api/v1/chat/completions", new StringContent(ChatBody(DefaultLimit - 1024), Encoding.UTF8, "application/json"));
+        // The chat route's own answer (api.md §2.5.3) about the body's run: the whole body was read and handed on.
+        Assert.Equal((HttpStatusCode.BadRequest, """{"message":"runId Not Found: r"}"""), (response.StatusCode, await response.Content.ReadAsStringAsync()));
     }
 
     /// <summary>
     /// Without a credential header a body may be 64 KiB: a request declaring 10 MB (or sending chunks past 64 KiB) is
     /// answered 413 at once, without the server waiting for — or reading — the rest. Before, the server read (and
-    /// buffered) the whole body before anything looked at who sent it: here it would wait for bytes never sent.
+    /// buffered) the whole body before anything looked at who sent it: here it would wait for bytes never sent. A
+    /// credential header that names nobody (made up, expired) counts as none: before, its mere presence lifted the limit.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Without_a_credential_a_body_over_64_kib_is_refused_before_the_rest_is_read(bool chunked)
+    [InlineData(false, null)]
+    [InlineData(true, null)]
+    [InlineData(false, "Authorization: Bearer cb-pat-not-a-real-key")]
+    [InlineData(true, "x-codebuff-api-key: made-up")]
+    public async Task Without_a_credential_a_body_over_64_kib_is_refused_before_the_rest_is_read(bool chunked, string? madeUpCredential)
     {
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
         var stream = tcp.GetStream();
         var head = $"POST /api/v1/chat/completions HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\n"
+                   + (madeUpCredential is null ? "" : madeUpCredential + "\r\n")
                    + (chunked ? "Transfer-Encoding: chunked\r\n\r\n" : $"Content-Length: {DefaultLimit - 1}\r\n\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         if (chunked)
@@ -80,7 +83,7 @@ public sealed class RequestBodyTests(ServerFixture server) : IClassFixture<Serve
         Assert.Contains("Connection: close", answer.Head, StringComparison.OrdinalIgnoreCase);
         var body = JsonNode.Parse(answer.Body)!;
         Assert.Equal("payload_too_large", (string?)body["error"]);
-        Assert.Equal("Without a credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most 65536 bytes.",
+        Assert.Equal("Without a valid credential (an Authorization or x-codebuff-api-key header, or the session cookie) the request body may be at most 65536 bytes.",
             (string?)body["message"]);
     }
 

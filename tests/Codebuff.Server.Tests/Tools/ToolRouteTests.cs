@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Codebuff.Server.Tests.Tools;
 
-/// <summary>A fake search provider speaking the documented contract; "empty" queries find nothing, "boom" fails.</summary>
+/// <summary>A fake search provider speaking the documented contract; "empty" queries find nothing, "boom" fails, "slow…" answers after 1 s.</summary>
 public sealed class SearchFixture : ServerFixture
 {
     WebApplication? _provider;
@@ -34,6 +34,8 @@ public sealed class SearchFixture : ServerFixture
             var body = (await c.Request.ReadFromJsonAsync<JsonObject>())!;
             var query = (string)body["query"]!;
             if (query == "boom") { c.Response.StatusCode = 500; return; }
+            // Answers after a second whether or not the caller still listens, as a provider does.
+            if (query.StartsWith("slow")) await Task.Delay(1000, CancellationToken.None);
             await c.Response.WriteAsJsonAsync(new { result = query == "empty" ? null : $"{body["depth"]} results for {query}" });
         });
         _provider.MapPost("/docs", async (HttpContext c) =>
@@ -104,6 +106,28 @@ public sealed class ToolRouteTests(SearchFixture server) : IClassFixture<SearchF
         var body = (await tooDeep.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(("Insufficient credits", 4, 5), ((string?)body["message"], (int)body["totalRemaining"]!, (int)body["required"]!));
         Assert.NotNull(body["nextQuotaReset"]);
+    }
+
+    /// <summary>The provider answered (and will bill the server) though the caller hung up: the search is charged, once.</summary>
+    [Fact]
+    public async Task A_search_whose_caller_hangs_up_is_charged_once_when_the_provider_answers()
+    {
+        var user = await server.CreateUserAsync(10);
+        var client = server.ClientFor(user);
+        var calls = Volatile.Read(ref server.ProviderCalls);
+        using var hangUp = new CancellationTokenSource();
+        var search = client.PostAsync("/api/v1/web-search", Json("""{"query":"slow hang-up","depth":"deep"}"""), hangUp.Token);
+        for (var i = 0; i < 100 && Volatile.Read(ref server.ProviderCalls) == calls; i++) await Task.Delay(20);
+        hangUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => search);
+
+        var messages = await server.WaitForMessagesAsync(user.Id, 1);
+        await Task.Delay(1500); // a second charge would land by now
+        messages = await server.MessagesAsync(user.Id);
+        var message = Assert.Single(messages);
+        Assert.Equal("web-search", message.Model);
+        Assert.Contains("deep results for slow hang-up", message.Response);
+        Assert.Equal(5, await server.BalanceAsync(user.Id));
     }
 
     [Fact]
