@@ -107,31 +107,14 @@ public static class OrgEndpoints
         });
     }
 
-    /// <summary>
-    /// [our choice] upstream stores whatever it is sent; we check each key's type and range and change nothing on an
-    /// error. The auto top-up keys charge the org's card, so — like buying credits — only owners may send them
-    /// (admins keep the other settings), and amount and threshold are bounded (<see cref="AutoTopUpLimits"/>).
-    /// </summary>
+    /// <summary>The checks and the write are <see cref="OrgWrites.UpdateSettingsAsync"/>, shared with the settings page.</summary>
     static async Task<IResult> UpdateSettings(OrgCaller caller, HttpRequest request, AppDbContext db, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
         OrgAlerts alerts, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
-        if (!caller.IsOwner && OrgChanges.CardSettings.Any(body.ContainsKey)) return Errors.Error(403, OnlyOwnersChargeCards);
-        var owner = LedgerOwner.Org(caller.OrgId);
-        var c = new OrgChanges();
-        var problem = c.Text(body, "name", false) ?? c.Text(body, "description", false)
-            ?? c.Flag(body, "autoTopupEnabled") ?? c.Flag(body, "billingAlerts") ?? c.Flag(body, "usageAlerts") ?? c.Flag(body, "weeklyReports")
-            ?? c.Number(body, "autoTopupThreshold", 0, nullable: false, max: limits.Value.MaxThreshold(owner))
-            ?? c.Number(body, "autoTopupAmount", AutoTopUpLimits.MinimumAmount, nullable: false, max: limits.Value.MaxAmount(owner))
-            ?? c.Number(body, "creditLimit", 0, nullable: true);
-        if (problem is not null) return Errors.Error(400, problem);
-        if (!await c.ApplyAsync(caller, db, clock, ct)) return Errors.Error(404, "Organization not found");
-        // Turning auto top-up on is the admin's answer to whatever switched it off.
-        if (c.EnablesAutoTopup) await AutoTopUp.ClearBlockAsync(db, LedgerOwner.Org(caller.OrgId), ct);
-        // A new threshold, credit limit or switch can raise or clear an alert without any charge.
-        alerts.Nudge(owner);
-        return Results.Json(new { success = true });
+        return await OrgWrites.UpdateSettingsAsync(caller, body, db, limits.Value, clock, alerts, ct) is { } refusal
+            ? refusal.ToResult() : Results.Json(new { success = true });
     }
 
     static async Task<IResult> Delete(OrgCaller caller, AppDbContext db, CancellationToken ct) =>

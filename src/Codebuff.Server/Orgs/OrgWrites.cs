@@ -1,3 +1,4 @@
+using Codebuff.Server.Billing;
 using Codebuff.Server.Payments;
 
 namespace Codebuff.Server.Orgs;
@@ -56,6 +57,33 @@ public static class OrgWrites
         var changes = new OrgChanges();
         if ((changes.Text(body, "name", required: false) ?? changes.Text(body, "description", required: false)) is { } problem) return new(400, problem);
         return await changes.ApplyAsync(caller, db, clock, ct) ? null : new(404, OrgAccess.NotFound);
+    }
+
+    /// <summary>
+    /// PATCH /api/orgs/{orgId}/settings and the settings page's switches. [our choice] upstream stores whatever it is
+    /// sent; we check each key's type and range and change nothing on an error. The auto top-up keys charge the org's
+    /// card, so — like buying credits — only owners may send them (admins keep the other settings), and amount and
+    /// threshold are bounded (<see cref="AutoTopUpLimits"/>).
+    /// </summary>
+    public static async Task<Refusal?> UpdateSettingsAsync(OrgCaller caller, JsonObject body, AppDbContext db, AutoTopUpLimits limits, TimeProvider clock,
+        OrgAlerts alerts, CancellationToken ct)
+    {
+        if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } notAdmin) return notAdmin;
+        if (!caller.IsOwner && OrgChanges.CardSettings.Any(body.ContainsKey)) return new(403, OrgEndpoints.OnlyOwnersChargeCards);
+        var owner = LedgerOwner.Org(caller.OrgId);
+        var c = new OrgChanges();
+        var problem = c.Text(body, "name", false) ?? c.Text(body, "description", false)
+            ?? c.Flag(body, "autoTopupEnabled") ?? c.Flag(body, "billingAlerts") ?? c.Flag(body, "usageAlerts") ?? c.Flag(body, "weeklyReports")
+            ?? c.Number(body, "autoTopupThreshold", 0, nullable: false, max: limits.MaxThreshold(owner))
+            ?? c.Number(body, "autoTopupAmount", AutoTopUpLimits.MinimumAmount, nullable: false, max: limits.MaxAmount(owner))
+            ?? c.Number(body, "creditLimit", 0, nullable: true);
+        if (problem is not null) return new(400, problem);
+        if (!await c.ApplyAsync(caller, db, clock, ct)) return new(404, "Organization not found");
+        // Turning auto top-up on is the admin's answer to whatever switched it off.
+        if (c.EnablesAutoTopup) await AutoTopUp.ClearBlockAsync(db, owner, ct);
+        // A new threshold, credit limit or switch can raise or clear an alert without any charge.
+        alerts.Nudge(owner);
+        return null;
     }
 
     /// <summary>

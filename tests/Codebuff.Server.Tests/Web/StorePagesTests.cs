@@ -56,9 +56,9 @@ public sealed class StorePagesTests(OrgFixture server) : IClassFixture<OrgFixtur
         // The GET form: search by a word of the description, default sort (weekly spend).
         await tab.Page.FillAsync("#search", word);
         await tab.Page.ClickAsync("form[role=search] button[type=submit]");
-        // DOMContentLoaded, not the load event: once, on a loaded CI machine, the URL matched and the load event was never
-        // reported (as in CreditsPagesTests); the whole document is what the checks below read.
-        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/store?search={word}&sort=cost"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        // Commit, then what the new document shows: on a loaded CI machine neither the load event nor DOMContentLoaded
+        // was reliably reported for a matched URL (here and in CreditsPagesTests); the locator waits for the document.
+        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/store?search={word}&sort=cost"), new() { WaitUntil = WaitUntilState.Commit });
         await tab.Page.Locator("#store-count", new() { HasTextString = "matching" }).WaitForAsync();
         await tab.ScreenshotAsync();
         Assert.Equal([$"{pub}/{zeta}", $"{pub}/{alpha}"], await CardsAsync(tab));
@@ -79,7 +79,8 @@ public sealed class StorePagesTests(OrgFixture server) : IClassFixture<OrgFixtur
         // Sorted by name instead, chosen in the form.
         await tab.Page.SelectOptionAsync("#sort", "name");
         await tab.Page.ClickAsync("form[role=search] button[type=submit]");
-        await tab.Page.WaitForURLAsync(url => url.EndsWith("sort=name"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        await tab.Page.WaitForURLAsync(url => url.EndsWith("sort=name"), new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(tab.Page.Locator(".agent-card").First).ToHaveAttributeAsync("data-agent", $"{pub}/{alpha}");
         await tab.ScreenshotAsync();
         Assert.Equal([$"{pub}/{alpha}", $"{pub}/{zeta}"], await CardsAsync(tab));
         Assert.Equal("name", await tab.Page.InputValueAsync("#sort"));

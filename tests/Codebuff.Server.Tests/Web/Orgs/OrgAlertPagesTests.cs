@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Orgs;
 using Codebuff.Server.Tests.Payments;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 
 namespace Codebuff.Server.Tests.Web.Orgs;
@@ -53,5 +54,57 @@ public sealed class OrgAlertPagesTests(AlertFixture server) : IClassFixture<Aler
         }
         using var memberApi = server.ClientFor(member, server.SecondAddress);
         Assert.Equal("""{"alerts":[]}""", await memberApi.GetStringAsync($"/api/orgs/{orgId}/alerts"));
+    }
+
+    [Fact]
+    public async Task The_settings_page_switches_alerts_off_and_on_and_a_switched_off_alert_is_gone_at_once()
+    {
+        server.Clock.Now = DateTimeOffset.UtcNow;
+        var owner = await server.CreateUserAsync();
+        var member = await server.CreateUserAsync();
+        using var client = server.ClientFor(owner);
+        var created = (await (await client.PostAsJsonAsync("/api/orgs", new { name = "Switches " + Guid.NewGuid().ToString("N")[..8] })).Content.ReadFromJsonAsync<JsonObject>())!;
+        var (orgId, slug) = ((string)created["id"]!, (string)created["slug"]!);
+        await using (var db = server.NewDbContext())
+        {
+            db.OrgMembers.Add(new OrgMember { OrgId = orgId, UserId = member.Id, Role = OrgRole.Member, JoinedAt = DateTime.UtcNow });
+            await db.SaveChangesAsync();
+        }
+        await server.GrantAsync(orgId, owner, 100);
+        (await client.PatchAsJsonAsync($"/api/orgs/{orgId}/settings", new { autoTopupEnabled = false, autoTopupThreshold = 500 })).EnsureSuccessStatusCode();
+        using var memberApi = server.ClientFor(member, server.SecondAddress);
+        await PaymentFixture.EventuallyAsync(async () => (await memberApi.GetStringAsync($"/api/orgs/{orgId}/alerts")).Contains("low_balance"), "the low-balance alert raised");
+
+        await using (var tab = await DashboardTab.OpenAsync(server, owner))
+        {
+            await tab.GotoAsync($"/orgs/{slug}/settings");
+            Assert.True(await tab.Page.IsCheckedAsync("#billing-alerts"));
+            Assert.False(await tab.Page.IsCheckedAsync("#weekly-reports")); // the seed's default: off
+            await tab.Page.UncheckAsync("#billing-alerts");
+            await tab.Page.CheckAsync("#weekly-reports");
+            await tab.Page.ClickAsync("form:has(#billing-alerts) button[type=submit]");
+            await tab.Page.Locator(".notice.ok").WaitForAsync();
+            Assert.Equal("Alert and report settings saved.", (await tab.Page.Locator(".notice.ok").InnerTextAsync()).Trim());
+            Assert.False(await tab.Page.IsCheckedAsync("#billing-alerts"));
+            Assert.True(await tab.Page.IsCheckedAsync("#usage-alerts"));
+            Assert.True(await tab.Page.IsCheckedAsync("#weekly-reports"));
+        }
+        await using (var db = server.NewDbContext())
+        {
+            var org = await db.Orgs.AsNoTracking().SingleAsync(o => o.Id == orgId);
+            Assert.Equal((false, true, true), (org.BillingAlerts, org.UsageAlerts, org.WeeklyReports));
+        }
+        // Off: the open alert is gone for members at once, on the other instance too.
+        Assert.Equal("""{"alerts":[]}""", await memberApi.GetStringAsync($"/api/orgs/{orgId}/alerts"));
+
+        await using (var tab = await DashboardTab.OpenAsync(server, owner))
+        {
+            await tab.GotoAsync($"/orgs/{slug}/settings");
+            await tab.Page.CheckAsync("#billing-alerts");
+            await tab.Page.ClickAsync("form:has(#billing-alerts) button[type=submit]");
+            await tab.Page.Locator(".notice.ok").WaitForAsync();
+        }
+        // On again: the condition still holds, so the alert is back.
+        await PaymentFixture.EventuallyAsync(async () => (await memberApi.GetStringAsync($"/api/orgs/{orgId}/alerts")).Contains("low_balance"), "the low-balance alert back");
     }
 }
