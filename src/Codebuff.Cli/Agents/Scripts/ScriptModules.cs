@@ -51,7 +51,7 @@ public sealed class ScriptModules
     JsValue Evaluate(string full)
     {
         if (_modules.TryGetValue(full, out var cached)) return cached.AsObject().Get("exports");
-        var source = File.ReadAllText(full);
+        var source = DefinitionFile.Read(full, _folder);
         var module = _engine.Evaluate("({ exports: {} })");
         _modules[full] = module;
         if (Path.GetExtension(full) == ".json")

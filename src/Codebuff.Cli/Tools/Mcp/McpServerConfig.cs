@@ -29,7 +29,7 @@ public sealed partial record McpServerConfig(string Name, string Type, string? C
         foreach (var file in dirs.Select(d => Path.Combine(d!, ".agents", "mcp.json")).Where(File.Exists))
         {
             JsonNode? root;
-            try { root = JsonNode.Parse(File.ReadAllText(file)); }
+            try { root = JsonNode.Parse(Agents.DefinitionFile.Read(file, Path.GetDirectoryName(file)!)); }
             catch (JsonException e) { throw new CliException($"{file} cannot be read: {e.Message}"); }
             if (root is not JsonObject o || o["mcpServers"] is not JsonObject list)
                 throw new CliException($"{file} must be an object with \"mcpServers\": {{ \"name\": {{ \"command\": … }} }}.");
