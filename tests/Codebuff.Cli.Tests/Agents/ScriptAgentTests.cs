@@ -151,4 +151,20 @@ public sealed class ScriptAgentTests(CliFixture server) : IClassFixture<CliFixtu
             Directory.Delete(outside, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_module_that_allocates_without_bound_fails_to_load_naming_the_file_and_the_other_agents_load()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        cli.Write(".agents/hog.ts", "let s = 'x'\nfor (let i = 0; i < 40; i++) s += s\nexport default { id: 'hog', displayName: s, model: 'm' }\n");
+        cli.Write(".agents/fine.ts", "export default { id: 'fine', displayName: 'Fine', model: 'm' }\n");
+
+        var result = await cli.RunAsync(["-p", "--agent", "helper", "hi"]);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal("Hello from the fake LLM! You are talking to test/fake-model.", result.Out.Trim());
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["Agent not loaded: .agents/hog.ts: evaluating it used more than 256 MB of memory"], lines);
+    }
 }
