@@ -45,7 +45,7 @@ public static class LocalAgents
             try
             {
                 JsonObject? data;
-                if (Path.GetExtension(file) is ".json" or ".yaml" or ".yml") data = Parse(file);
+                if (Path.GetExtension(file) is ".json" or ".yaml" or ".yml") data = Parse(file, folder);
                 else
                 {
                     scripts ??= new ScriptModules(folder, new Transpiler(CacheDir(home)));
@@ -89,9 +89,9 @@ public static class LocalAgents
                         && !System.Text.RegularExpressions.Regex.IsMatch(name, @"\.(test|spec)\.[cm]?[jt]sx?$"))
             .Order(StringComparer.Ordinal);
 
-    static JsonObject Parse(string file)
+    static JsonObject Parse(string file, string folder)
     {
-        var text = File.ReadAllText(file);
+        var text = DefinitionFile.Read(file, folder);
         try
         {
             var node = Path.GetExtension(file) == ".json" ? JsonNode.Parse(text) : FromYaml(text);

@@ -31,16 +31,19 @@ public static partial class Skills
         var skills = new Dictionary<string, Skill>(StringComparer.Ordinal);
         foreach (var folder in folders.Distinct().Where(Directory.Exists))
             foreach (var dir in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
-                if (Read(dir) is { } skill) skills[skill.Name] = skill;
+                if (Read(dir, folder) is { } skill) skills[skill.Name] = skill;
         return skills;
     }
 
-    static Skill? Read(string dir)
+    static Skill? Read(string dir, string folder)
     {
         var name = Path.GetFileName(dir);
         var file = Path.Combine(dir, "SKILL.md");
         if (!IsValidName(name) || !File.Exists(file) || ProjectFiles.IsSecretFile(file)) return null;
-        var content = File.ReadAllText(file);
+        string content;
+        // A SKILL.md linking out of its skills folder (or too big) is left out like any unreadable skill.
+        try { content = DefinitionFile.Read(file, folder); }
+        catch (CliException) { return null; }
         if (FrontMatter(content) is not { } fields) return null;
         var description = fields.GetValueOrDefault("description");
         if (fields.GetValueOrDefault("name") != name || description is not { Length: >= 1 and <= 1024 }) return null;

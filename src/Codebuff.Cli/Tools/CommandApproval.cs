@@ -26,6 +26,7 @@ public sealed class CommandApproval(Sandbox sandbox, Approval? approve)
           --approve deny             never runs commands
           default approval           auto in a sandbox; ask with --sandbox off or where no sandbox is available
                                      (not Linux, no bubblewrap: said once at start)
+          MCP servers of a project or an agent definition are asked about unless --yes, even in a sandbox
         """;
 
     public Sandbox Sandbox => sandbox;
@@ -35,6 +36,18 @@ public sealed class CommandApproval(Sandbox sandbox, Approval? approve)
     public string? Notice => sandbox.Unavailable is not { } why ? null : Approve == Approval.Auto
         ? $"Commands run WITHOUT a sandbox: {why}. With --approve auto they run unasked, with your full rights."
         : $"Commands run without a sandbox: {why}. Each one is asked about before it runs.";
+
+    /// <summary>Null when the MCP server <paramref name="config"/>, which a project or an agent definition configured,
+    /// may start. Only an explicit <c>--approve auto</c> (<c>--yes</c>) skips the question: the sandbox does not cover a
+    /// remote server or the secrets it is handed.</summary>
+    public async Task<string?> ServerRefusalAsync(UserPrompter prompter, Mcp.McpServerConfig config, CancellationToken ct) => approve switch
+    {
+        Approval.Auto => null,
+        Approval.Deny => "Not run: commands are turned off (--approve deny).",
+        _ when await prompter.ConfirmMcpServerAsync(config.Name, config.Approval(), ct) => null,
+        _ => prompter.Interactive ? $"The user declined to start it ({config.Approval()})."
+            : $"Not run: it needs approval ({config.Approval()}) and nobody is at the keyboard; run codebuff with --yes (--approve auto) to start it.",
+    };
 
     /// <summary>Null when <paramref name="command"/> may run; else the sentence saying why it did not.</summary>
     public async Task<string?> RefusalAsync(UserPrompter prompter, string command, string where, CancellationToken ct) => Approve switch

@@ -31,6 +31,16 @@ public sealed class UserPrompter(IAnsiConsole console, bool interactive)
         lock (_keyboard) return !_asking && Console.KeyAvailable ? Console.ReadKey(intercept: true) : null;
     }
 
+    /// <summary>Asks before an MCP server of a project or an agent starts; defaults to no.</summary>
+    public async Task<bool> ConfirmMcpServerAsync(string name, string description, CancellationToken ct)
+    {
+        if (!interactive) return false;
+        var ok = false;
+        var question = $"Start the MCP server [bold]{Markup.Escape(name)}[/]: {Markup.Escape(description)}?";
+        await AskAsync(async () => ok = await console.ConfirmAsync(question, false, ct), ct);
+        return ok;
+    }
+
     /// <summary>Asks before a command runs; one that would run outside a sandbox says so, and then defaults to no.</summary>
     public async Task<bool> ConfirmCommandAsync(string command, string cwd, CancellationToken ct, bool sandboxed = true)
     {

@@ -136,7 +136,7 @@ public sealed class HandleStepsTests(CliFixture server) : IClassFixture<CliFixtu
         var result = await cli.RunAsync(["-p", "--agent", "looper", "loop"]);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Matches(@"Error executing handleSteps for agent looper: it ran (more than 10,000,000 statements|for more than 10 seconds) without yielding", result.Error);
+        Assert.Matches(@"Error executing handleSteps for agent looper: it (ran more than 10,000,000 statements|ran for more than 10 seconds|used more than 256 MB of memory) without yielding", result.Error);
         Assert.True(File.Exists(Path.Combine(cli.Project, "before.txt")));
         await using var db = server.NewDbContext();
         var run = await db.AgentRuns.SingleAsync(r => r.UserId == user.Id && r.AgentId == "looper");

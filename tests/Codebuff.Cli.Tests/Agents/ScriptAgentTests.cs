@@ -117,4 +117,54 @@ public sealed class ScriptAgentTests(CliFixture server) : IClassFixture<CliFixtu
         Assert.Contains("Agent not loaded: .agents/no-id.ts: it has no \"id\"; every agent definition needs one.", lines);
         Assert.Equal(6, lines.Length);
     }
+
+    [Fact]
+    public async Task Definition_files_and_imports_linking_out_of_the_project_are_not_read_and_the_problem_names_them()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var secret = $"secret-{Guid.NewGuid():N}";
+        var outside = Directory.CreateDirectory($"/var/tmp/cb-links-{Guid.NewGuid():N}").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "agent.json"), $$"""{ "id": "leaked", "displayName": "{{secret}}", "model": "m" }""");
+            File.WriteAllText(Path.Combine(outside, "lib.ts"), $"export const text = '{secret}'\n");
+            cli.Write(".agents/uses-lib.ts", "import { text } from './lib'\nexport default { id: 'uses-lib', displayName: text, model: 'm' }\n");
+            File.CreateSymbolicLink(Path.Combine(cli.Project, ".agents", "leak.json"), Path.Combine(outside, "agent.json"));
+            File.CreateSymbolicLink(Path.Combine(cli.Project, ".agents", "lib.ts"), Path.Combine(outside, "lib.ts"));
+            // Unbounded reading of an endless file would hang or exhaust memory.
+            File.CreateSymbolicLink(Path.Combine(cli.Project, ".agents", "zero.json"), "/dev/zero");
+
+            var result = await cli.RunAsync(["-p", "--agent", "helper", "hi"]);
+
+            Assert.True(result.ExitCode == 0, result.Error);
+            Assert.Equal("Hello from the fake LLM! You are talking to test/fake-model.", result.Out.Trim());
+            var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Contains(lines, l => l.StartsWith("Agent not loaded: .agents/leak.json: ", StringComparison.Ordinal) && l.Contains("outside"));
+            Assert.Contains(lines, l => l.StartsWith("Agent not loaded: .agents/uses-lib.ts: ", StringComparison.Ordinal) && l.Contains("lib.ts is not read") && l.Contains("outside"));
+            Assert.Contains(lines, l => l.StartsWith("Agent not loaded: .agents/zero.json: ", StringComparison.Ordinal) && l.Contains("/dev/zero"));
+            Assert.DoesNotContain(secret, result.Error + result.Out);
+            Assert.DoesNotContain(server.Llm.Requests(), r => r.ToJsonString().Contains(secret));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_module_that_allocates_without_bound_fails_to_load_naming_the_file_and_the_other_agents_load()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        cli.Write(".agents/hog.ts", "let s = 'x'\nfor (let i = 0; i < 40; i++) s += s\nexport default { id: 'hog', displayName: s, model: 'm' }\n");
+        cli.Write(".agents/fine.ts", "export default { id: 'fine', displayName: 'Fine', model: 'm' }\n");
+
+        var result = await cli.RunAsync(["-p", "--agent", "helper", "hi"]);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal("Hello from the fake LLM! You are talking to test/fake-model.", result.Out.Trim());
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["Agent not loaded: .agents/hog.ts: evaluating it used more than 256 MB of memory"], lines);
+    }
 }

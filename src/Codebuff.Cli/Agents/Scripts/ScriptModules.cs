@@ -13,6 +13,8 @@ namespace Codebuff.Cli.Agents.Scripts;
 /// </summary>
 public sealed class ScriptModules
 {
+    /// <summary>What one evaluation may allocate (Jint counts the bytes the thread allocates during a call).</summary>
+    public const long MemoryLimit = 256L << 20;
     static readonly string[] Extensions = [".ts", ".tsx", ".js", ".mjs", ".cjs", ".json"];
     readonly string _folder;
     readonly Transpiler _transpiler;
@@ -27,7 +29,7 @@ public sealed class ScriptModules
         // Module code runs once at start-up; these bounds keep a broken file from hanging the CLI. Functions keep their
         // source text so handleSteps can be stored as upstream stores it.
         _engine = new Engine(o => o.TimeoutInterval(TimeSpan.FromSeconds(10)).MaxStatements(10_000_000).LimitRecursion(512)
-            .RetainFunctionSourceText(true));
+            .LimitMemory(MemoryLimit).RetainFunctionSourceText(true));
         _engine.SetValue("__require", new Func<string, string, JsValue>(Require));
         _engine.Execute("var process = { env: {} };");
         _wrap = _engine.Evaluate("(function (file) { return function (spec) { return __require(file, spec); }; })");
@@ -51,7 +53,7 @@ public sealed class ScriptModules
     JsValue Evaluate(string full)
     {
         if (_modules.TryGetValue(full, out var cached)) return cached.AsObject().Get("exports");
-        var source = File.ReadAllText(full);
+        var source = DefinitionFile.Read(full, _folder);
         var module = _engine.Evaluate("({ exports: {} })");
         _modules[full] = module;
         if (Path.GetExtension(full) == ".json")
@@ -94,7 +96,7 @@ public sealed class ScriptModules
     {
         string Show(string f) => Path.GetRelativePath(shownRoot, f);
         var inner = e;
-        while (inner is not (ImportRefused or ScriptError or JavaScriptException or Acornima.ParseErrorException) && inner.InnerException is not null) inner = inner.InnerException;
+        while (inner is not (ImportRefused or ScriptError or JavaScriptException or Acornima.ParseErrorException or MemoryLimitExceededException) && inner.InnerException is not null) inner = inner.InnerException;
         return inner switch
         {
             ImportRefused r => $"{Show(r.File)}:{r.Line}: {r.Message}",
@@ -103,6 +105,7 @@ public sealed class ScriptModules
             JavaScriptException j => $"{Show(j.Location.SourceFile is { Length: > 0 } src && File.Exists(src) ? src : file)}:{j.Location.Start.Line}: {j.Message}",
             TimeoutException => $"{Show(file)}: evaluating it took more than 10 seconds",
             StatementsCountOverflowException => $"{Show(file)}: evaluating it ran more than 10,000,000 statements",
+            MemoryLimitExceededException => $"{Show(file)}: evaluating it used more than {MemoryLimit >> 20} MB of memory",
             _ => $"{Show(file)}: {inner.Message}",
         };
     }

@@ -23,7 +23,8 @@ public sealed class StepGenerator
     public StepGenerator(string agentId, string source, JsonObject context)
     {
         _agentId = agentId;
-        _engine = new Engine(o => o.TimeoutInterval(TimeLimit).MaxStatements(StatementLimit).LimitRecursion(512).Strict(false));
+        _engine = new Engine(o => o.TimeoutInterval(TimeLimit).MaxStatements(StatementLimit).LimitRecursion(512)
+            .LimitMemory(ScriptModules.MemoryLimit).Strict(false));
         try
         {
             // Like upstream's `new Function("return (" + source + ")")()`: the source is one function expression.
@@ -77,6 +78,7 @@ public sealed class StepGenerator
         TimeoutException => $"it ran for more than {TimeLimit.TotalSeconds:0} seconds without yielding",
         StatementsCountOverflowException => $"it ran more than {StatementLimit:N0} statements without yielding",
         RecursionDepthOverflowException => "it recursed too deeply",
+        MemoryLimitExceededException => $"it used more than {ScriptModules.MemoryLimit >> 20} MB of memory without yielding",
         JavaScriptException j => $"{j.Message} (handleSteps line {j.Location.Start.Line})",
         Acornima.ParseErrorException p => $"its source does not parse: {p.Description} (line {p.LineNumber})",
         _ => e.Message,

@@ -29,6 +29,7 @@ public sealed class Transpiler(string cacheDir)
             _ => "['imports']",
         };
         if (transforms is null) return source;
+        if (source.Length > DefinitionFile.MaxBytes) throw new ScriptError(null, $"it is larger than {DefinitionFile.MaxBytes >> 20} MiB");
         // Modern syntax (?., ??) stays as written: Jint runs it, and handleSteps is stored as its own source, which
         // must not call helpers Sucrase would add to the module.
         var options = $"{{ transforms: {transforms}, production: true, disableESTransforms: true }}";
@@ -43,6 +44,12 @@ public sealed class Transpiler(string cacheDir)
             var transform = engine.Evaluate($"(function (code) {{ return sucrase.transform(code, {options}).code; }})");
             code = engine.Invoke(transform, source).AsString();
         }
+        catch (Exception e) when (e is TimeoutException or MemoryLimitExceededException or StatementsCountOverflowException)
+        {
+            // A pathological source must not hang or exhaust the CLI; the engine is left in an unknown state, so drop it.
+            _sucrase = null;
+            throw new ScriptError(null, "stripping its types took too long or too much memory");
+        }
         catch (JavaScriptException e)
         {
             // Sucrase's messages end with "(line:column)".
@@ -55,7 +62,10 @@ public sealed class Transpiler(string cacheDir)
 
     static Engine LoadSucrase()
     {
-        var engine = new Engine(o => o.Strict(false));
+        // Loading the bundle and each transform are bounded like the definitions' own engine (an allocation budget, not
+        // live memory: Sucrase allocates a lot on the way), so a crafted source cannot hang or exhaust the CLI.
+        var engine = new Engine(o => o.Strict(false).TimeoutInterval(TimeSpan.FromSeconds(20)).MaxStatements(100_000_000)
+            .LimitMemory(1L << 30));
         engine.Execute(Bundle(), BundleName);
         return engine;
     }

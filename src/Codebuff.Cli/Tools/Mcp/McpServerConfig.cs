@@ -16,6 +16,10 @@ public sealed partial record McpServerConfig(string Name, string Type, string? C
 {
     public bool IsStdio => Type == "stdio";
 
+    /// <summary>True for a server of the user's own <c>~/.agents/mcp.json</c>. Every other one (a project's or its parent's
+    /// mcp.json, an agent definition's, local or published) may come from a cloned repository and is asked about.</summary>
+    public bool WrittenByUser { get; init; }
+
     /// <summary>The servers of <c>.agents/mcp.json</c> in the home folder, the project's parent and the project; the
     /// one nearest the project wins for a name (as for agent definitions).</summary>
     public static IReadOnlyDictionary<string, McpServerConfig> LoadFiles(string projectRoot, string home)
@@ -25,11 +29,12 @@ public sealed partial record McpServerConfig(string Name, string Type, string? C
         foreach (var file in dirs.Select(d => Path.Combine(d!, ".agents", "mcp.json")).Where(File.Exists))
         {
             JsonNode? root;
-            try { root = JsonNode.Parse(File.ReadAllText(file)); }
+            try { root = JsonNode.Parse(Agents.DefinitionFile.Read(file, Path.GetDirectoryName(file)!)); }
             catch (JsonException e) { throw new CliException($"{file} cannot be read: {e.Message}"); }
             if (root is not JsonObject o || o["mcpServers"] is not JsonObject list)
                 throw new CliException($"{file} must be an object with \"mcpServers\": {{ \"name\": {{ \"command\": … }} }}.");
-            foreach (var (name, server) in list) servers[name] = Parse(name, server, file);
+            var byUser = Path.GetDirectoryName(Path.GetDirectoryName(file)) == home;
+            foreach (var (name, server) in list) servers[name] = Parse(name, server, file) with { WrittenByUser = byUser };
         }
         return servers;
     }
@@ -70,7 +75,15 @@ public sealed partial record McpServerConfig(string Name, string Type, string? C
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex EmbeddedVariable();
 
-    /// <summary>What the user reads when asked to approve the server (and in errors).</summary>
+    /// <summary>The environment variables the server would read (<c>env</c>, <c>headers</c>, <c>params</c>).</summary>
+    public IReadOnlyList<string> Variables => Env.Values.Concat(Headers.Values).Concat(Params.Values)
+        .SelectMany(v => WholeVariable().IsMatch(v) ? [v[1..]] : EmbeddedVariable().Matches(v).Select(m => m.Groups[1].Value))
+        .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>What the user approves: where it connects or what it runs, and which environment variables it gets.</summary>
+    public string Approval() => $"{Describe()}{(Variables.Count == 0 ? "" : $", reading the environment variables {string.Join(", ", Variables)}")} (from {Source})";
+
+    /// <summary>What the user reads in errors and when asked to approve a stdio server of their own.</summary>
     public string Describe() => IsStdio ? string.Join(' ', Args.Prepend(Command!).Select(a => a.Contains(' ') ? $"\"{a}\"" : a)) : $"{Type} {Url}";
 
     static string? Str(JsonObject o, string name) => o[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;

@@ -13,6 +13,8 @@ namespace Codebuff.Cli.Tools.Mcp;
 /// <c>server/tool</c>), and, for agents whose id starts with <c>base</c>, every mcp.json server (upstream merges them
 /// into those). A server's tools are offered as <c>server__tool</c>: only the ones named by <c>server/tool</c> entries
 /// when there are such entries, else all of them. A server that cannot start is reported and left out; the run goes on.
+/// A server the user did not write in ~/.agents/mcp.json is asked about first (a cloned repository could otherwise send
+/// the user's tokens anywhere); one of the user's own is asked about only when it is a command that would run unsandboxed.
 /// </summary>
 public sealed partial class McpTools : IAsyncDisposable
 {
@@ -53,8 +55,11 @@ public sealed partial class McpTools : IAsyncDisposable
             {
                 try
                 {
-                    if (config.IsStdio && await session.Options.Commands.RefusalAsync(session.Prompter, config.Describe(), $"the project (MCP server {config.Name})", ct) is { } refusal)
-                        throw new CliException($"The MCP server \"{config.Name}\" was not started: {refusal}");
+                    var approval = session.Options.Commands;
+                    var refusal = !config.WrittenByUser ? await approval.ServerRefusalAsync(session.Prompter, config, ct)
+                        : config.IsStdio ? await approval.RefusalAsync(session.Prompter, config.Describe(), $"the project (MCP server {config.Name})", ct)
+                        : null;
+                    if (refusal is not null) throw new CliException($"The MCP server \"{config.Name}\" was not started: {refusal}");
                     return (config, connection: await McpConnection.StartAsync(config, session.Options.Commands.Sandbox, session.Files.Root, session.Context.Env, ct), error: (string?)null);
                 }
                 catch (CliException e)
