@@ -69,9 +69,10 @@ public static class ChatCompletionEndpoints
             n = (int)nd;
         }
         var serving = r.Routes.Serving(model);
-        if (serving.Count == 0)
-            return Results.Json(new { error = new { message = $"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.",
-                type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
+        if (serving.Count == 0) return ModelNotFound($"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.");
+        // [our choice] Anthropic reports no cost: a model our price table does not know would be billed at a guess.
+        if (serving.Any(p => p.Kind == "anthropic") && !CreditPricing.PriceOf(model).Known)
+            return ModelNotFound($"The model '{model}' has no price in this server's table, so it cannot be billed. GET /api/v1/models lists the models served.");
         // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
         var headerKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(serving[0].Kind), out var byok) ? byok.ToString() : null;
         var keyTypes = headerKey is null ? r.Routes.KeyTypesFor(serving) : [];
@@ -220,6 +221,9 @@ public static class ChatCompletionEndpoints
     }
 
     const int MaxFanOut = 10;
+
+    static IResult ModelNotFound(string message) =>
+        Results.Json(new { error = new { message, type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
 
     static IResult Message(int status, string message) => Errors.Message(status, message);
 
