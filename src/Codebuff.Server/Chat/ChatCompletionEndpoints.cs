@@ -74,7 +74,15 @@ public static class ChatCompletionEndpoints
         if (serving.Any(p => p.Kind == "anthropic") && !CreditPricing.PriceOf(model).Known)
             return ModelNotFound($"The model '{model}' has no price in this server's table, so it cannot be billed. GET /api/v1/models lists the models served.");
         // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
-        var headerKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(serving[0].Kind), out var byok) ? byok.ToString() : null;
+        var byokHeader = ProviderDialect.ByokHeader(serving[0].Kind);
+        string? headerKey = null;
+        if (request.Headers.TryGetValue(byokHeader, out var byok))
+        {
+            if (string.IsNullOrWhiteSpace(byok.ToString())) return Message(400, $"The {byokHeader} header is empty: send your own key in it, or leave it out.");
+            // [our choice] only a provider that checks keys makes a header key the caller's own (BYOK, unbilled);
+            // for one that checks nothing the header is ignored and the call billed as usual.
+            if (serving[0].ChecksKeys) headerKey = byok.ToString();
+        }
         var keyTypes = headerKey is null ? r.Routes.KeyTypesFor(serving) : [];
         var storedKeys = keyTypes.Count > 0 ? await ByokEndpoints.ReadKeysAsync(r.Db, r.Cipher, user.Id, keyTypes, ct) : new Dictionary<string, string>();
         var routes = ProviderRoutes.Plan(serving, headerKey, storedKeys);
