@@ -107,6 +107,16 @@ public sealed class GatewayTests(GatewayFixture server) : IClassFixture<GatewayF
     }
 
     [Fact]
+    public async Task A_plain_request_refused_for_credits_leaves_no_run()
+    {
+        var (user, client) = await UserAsync(null);
+        var response = await client.PostChatAsync(GatewayFixture.PlainBody("test/broke"));
+        Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
+        Assert.StartsWith("Out of credits.", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["message"]);
+        Assert.Empty(await RunsAsync(user.Id));
+    }
+
+    [Fact]
     public async Task An_empty_byok_header_is_refused_and_nothing_is_billed()
     {
         var (user, client) = await UserAsync();
