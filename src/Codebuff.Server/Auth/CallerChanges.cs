@@ -10,11 +10,18 @@ public sealed class CallerChanges(CallerCache cache, string connectionString, IL
 {
     public const string Channel = "caller_changed";
 
-    readonly string _connectionString = new NpgsqlConnectionStringBuilder(connectionString)
+    // Named: unnamed, its metrics would be labelled with the connection string.
+    readonly NpgsqlDataSource _source = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(connectionString)
     {
         // Its own connection, outside the pools; keepalives make a silently dead connection fail its wait.
         Pooling = false, KeepAlive = 5, ApplicationName = "codebuff-caller-changes",
-    }.ConnectionString;
+    }.ConnectionString) { Name = "codebuff-caller-changes" }.Build();
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _source.Dispose();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -23,7 +30,7 @@ public sealed class CallerChanges(CallerCache cache, string connectionString, IL
         {
             try
             {
-                await using var conn = new NpgsqlConnection(_connectionString);
+                await using var conn = _source.CreateConnection();
                 conn.Notification += (_, e) => cache.Evict(e.Payload);
                 await conn.OpenAsync(stoppingToken);
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", conn)) await listen.ExecuteNonQueryAsync(stoppingToken);

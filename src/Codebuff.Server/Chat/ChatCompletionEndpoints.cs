@@ -69,17 +69,28 @@ public static class ChatCompletionEndpoints
             n = (int)nd;
         }
         var serving = r.Routes.Serving(model);
-        if (serving.Count == 0)
-            return Results.Json(new { error = new { message = $"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.",
-                type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
+        if (serving.Count == 0) return ModelNotFound($"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.");
+        // [our choice] Anthropic reports no cost: a model our price table does not know would be billed at a guess.
+        if (serving.Any(p => p.Kind == "anthropic") && !CreditPricing.PriceOf(model).Known)
+            return ModelNotFound($"The model '{model}' has no price in this server's table, so it cannot be billed. GET /api/v1/models lists the models served.");
         // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
-        var headerKey = request.Headers.TryGetValue(ProviderDialect.ByokHeader(serving[0].Kind), out var byok) ? byok.ToString() : null;
+        var byokHeader = ProviderDialect.ByokHeader(serving[0].Kind);
+        string? headerKey = null;
+        if (request.Headers.TryGetValue(byokHeader, out var byok))
+        {
+            if (string.IsNullOrWhiteSpace(byok.ToString())) return Message(400, $"The {byokHeader} header is empty: send your own key in it, or leave it out.");
+            // [our choice] only a provider that checks keys makes a header key the caller's own (BYOK, unbilled);
+            // for one that checks nothing the header is ignored and the call billed as usual.
+            if (serving[0].ChecksKeys) headerKey = byok.ToString();
+        }
         var keyTypes = headerKey is null ? r.Routes.KeyTypesFor(serving) : [];
         var storedKeys = keyTypes.Count > 0 ? await ByokEndpoints.ReadKeysAsync(r.Db, r.Cipher, user.Id, keyTypes, ct) : new Dictionary<string, string>();
         var routes = ProviderRoutes.Plan(serving, headerKey, storedKeys);
 
         if (!plain) return await GatedAsync(r, body, metadata!, user, runId!, model, n, routes, started, startedAt, _ => { });
         // [our choice] the run is started only once the request is known to be well-formed: a refused body leaves no run.
+        // The gate reads the run in its one statement, so the run exists before it; a call the gate then refuses
+        // (rate limit, credits) deletes it again.
         runId = await PlainRuns.StartAsync(r.Db, user.Id, startedAt, ct);
         ProxyCall? call = null;
         try
@@ -88,7 +99,11 @@ public static class ChatCompletionEndpoints
         }
         finally
         {
-            try { await PlainRuns.FinishAsync(r.Db, runId, user.Id, call, r.Clock.GetUtcNow().UtcDateTime); }
+            try
+            {
+                if (call is { Refused: true }) await PlainRuns.DeleteAsync(r.Db, runId, user.Id);
+                else await PlainRuns.FinishAsync(r.Db, runId, user.Id, call, r.Clock.GetUtcNow().UtcDateTime);
+            }
             // Never in place of the call's own answer: a run left running is only a run not finished.
             catch (Exception e) { r.Log.LogWarning("could not finish plain request run {RunId}: {Error}", runId, e.Message); }
         }
@@ -153,14 +168,14 @@ public static class ChatCompletionEndpoints
         var context = r.Context;
         // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
         if (call.FreeMode && !FreeMode.IsAllowed(call.AgentId, call.Model))
-            return Refused(403, Instruments.Reasons.FreeModeInvalid, Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403));
+            return Refused(call, 403, Instruments.Reasons.FreeModeInvalid, Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403));
 
         // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
         if (!gate.TokenTaken)
         {
             var seconds = (int)Math.Ceiling(r.Limiter.BucketOf(call.UserId).RetryAfter.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Refused(429, Instruments.Reasons.RateLimit, Results.Json(new
+            return Refused(call, 429, Instruments.Reasons.RateLimit, Results.Json(new
             {
                 error = "rate_limit_exceeded",
                 message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
@@ -173,15 +188,15 @@ public static class ChatCompletionEndpoints
         var credits = gate.Credits;
         if (!call.FreeMode && call.Org is not null)
         {
-            if (credits.TotalRemaining <= 0) return Refused(402, Instruments.Reasons.OutOfCredits, Message(402, OrgBilling.InsufficientCredits));
-            if (limitReached) return Refused(402, Instruments.Reasons.OrgLimit, Message(402, OrgBilling.LimitReached));
-            if (credits.Available <= 0) return Refused(402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: true)));
+            if (credits.TotalRemaining <= 0) return Refused(call, 402, Instruments.Reasons.OutOfCredits, Message(402, OrgBilling.InsufficientCredits));
+            if (limitReached) return Refused(call, 402, Instruments.Reasons.OrgLimit, Message(402, OrgBilling.LimitReached));
+            if (credits.Available <= 0) return Refused(call, 402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: true)));
         }
         if (!call.FreeMode && call.Org is null)
         {
             if (credits.TotalRemaining <= 0)
-                return Refused(402, Instruments.Reasons.OutOfCredits, Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}."));
-            if (credits.Available <= 0) return Refused(402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: false)));
+                return Refused(call, 402, Instruments.Reasons.OutOfCredits, Message(402, $"Out of credits. Please add credits at {r.Options.Value.AppUrl.TrimEnd('/')}/usage. Your free credits reset {Countdown(reset, r.Clock.GetUtcNow().UtcDateTime)}."));
+            if (credits.Available <= 0) return Refused(call, 402, Instruments.Reasons.CreditsHeld, Message(402, credits.HeldMessage(org: false)));
         }
 
         // [our choice] free mode serves only the allowed model: the body's routing is replaced by ours and its size capped.
@@ -196,8 +211,9 @@ public static class ChatCompletionEndpoints
         return result;
     }
 
-    static IResult Refused(int status, string reason, IResult answer)
+    static IResult Refused(ProxyCall call, int status, string reason, IResult answer)
     {
+        call.Refused = true;
         Instruments.Refused(status, reason);
         return answer;
     }
@@ -220,6 +236,9 @@ public static class ChatCompletionEndpoints
     }
 
     const int MaxFanOut = 10;
+
+    static IResult ModelNotFound(string message) =>
+        Results.Json(new { error = new { message, type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
 
     static IResult Message(int status, string message) => Errors.Message(status, message);
 

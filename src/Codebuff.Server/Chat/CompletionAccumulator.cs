@@ -19,6 +19,9 @@ public sealed record ProxyCall(Guid CallId, string UserId, string RunId, string 
     /// <summary>Set once the call's charge has been handed to the queue: its transaction releases the call's hold.</summary>
     public bool Charged { get; set; }
 
+    /// <summary>Set when a check after the gate (free mode, rate limit, credits) refused the call: nothing was sent.</summary>
+    public bool Refused { get; set; }
+
     /// <summary>The credits the charge deducted (what the client was told); a plain request's run is finished with them.</summary>
     public int BilledCredits { get; set; }
 

@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace Codebuff.Server.Chat;
 
 /// <summary>Credits for an LLM call (api.md §7.1–7.2) and the local price table for providers that report no cost.</summary>
-public static class CreditPricing
+public static partial class CreditPricing
 {
     public const decimal ProfitMargin = 0.055m;
 
@@ -40,7 +42,8 @@ public static class CreditPricing
 
     // [our choice] USD per million tokens (input, cached input, output) for providers that report usage without cost.
     // OpenRouter reports cost itself; this table matters for plain OpenAI-compatible providers, for our estimate when a
-    // stream breaks off before its usage report, and for the credits a call holds while in flight. Unknown models use Default.
+    // stream breaks off before its usage report, and for the credits a call holds while in flight. Unknown models use
+    // Default, except on an Anthropic provider, which refuses them (ChatCompletionEndpoints): it reports no cost.
     static readonly Dictionary<string, (decimal Input, decimal CachedInput, decimal Output)> Prices = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai/gpt-4o-mini"] = (0.15m, 0.075m, 0.60m),
@@ -65,14 +68,38 @@ public static class CreditPricing
 
     public static readonly (decimal Input, decimal CachedInput, decimal Output) Default = (3m, 0.3m, 15m);
 
-    static (decimal Input, decimal CachedInput, decimal Output) Price(string model) => Prices.TryGetValue(model, out var known) ? known : Default;
+    static (decimal Input, decimal CachedInput, decimal Output) Price(string model) => PriceOf(model).Price;
+
+    /// <summary>
+    /// The table's id of a model: an Anthropic id in any spelling the Messages API serves ("claude-opus-4-1-20250805",
+    /// "claude-opus-4-1", "anthropic/claude-opus-4-1") is the table's "anthropic/claude-opus-4.1" — without a date
+    /// suffix, dots between version digits, a trailing ".0" dropped, the vendor prefix; any other id is itself.
+    /// </summary>
+    public static string PriceId(string model)
+    {
+        var name = model.StartsWith("anthropic/", StringComparison.OrdinalIgnoreCase) ? model["anthropic/".Length..] : model;
+        if (!name.StartsWith("claude-", StringComparison.OrdinalIgnoreCase)) return model;
+        name = DateSuffix().Replace(name, "");
+        name = DashedVersion().Replace(name, "$1.$2");
+        name = ZeroMinor().Replace(name, "");
+        return "anthropic/" + name.ToLowerInvariant();
+    }
+
+    [GeneratedRegex(@"-\d{8}$")]
+    private static partial Regex DateSuffix();
+
+    [GeneratedRegex(@"(\d)-(\d)")]
+    private static partial Regex DashedVersion();
+
+    [GeneratedRegex(@"\.0$")]
+    private static partial Regex ZeroMinor();
 
     /// <summary>The models the table prices (GET /api/v1/models lists those a provider serves).</summary>
     public static IEnumerable<string> PricedModels => Prices.Keys;
 
     /// <summary>A model's USD prices per million tokens, and whether the table knows it (else <see cref="Default"/>).</summary>
     public static ((decimal Input, decimal CachedInput, decimal Output) Price, bool Known) PriceOf(string model) =>
-        Prices.TryGetValue(model, out var known) ? (known, true) : (Default, false);
+        Prices.TryGetValue(model, out var known) || Prices.TryGetValue(PriceId(model), out known) ? (known, true) : (Default, false);
 
     /// <summary>
     /// [our choice] Input tokens written to the provider's prompt cache cost 1.25 × the input price (Anthropic's price

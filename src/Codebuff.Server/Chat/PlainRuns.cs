@@ -20,6 +20,10 @@ static class PlainRuns
         return run.Id;
     }
 
+    /// <summary>A refused call's run is removed: a request refused for its rate limit or credits leaves no run.</summary>
+    public static Task DeleteAsync(AppDbContext db, string runId, string userId) =>
+        db.AgentRuns.Where(r => r.Id == runId && r.UserId == userId).ExecuteDeleteAsync(CancellationToken.None);
+
     /// <summary>Completed with the credits billed when the call was charged; failed (nothing billed) otherwise.</summary>
     public static Task FinishAsync(AppDbContext db, string runId, string userId, ProxyCall? call, DateTime now)
     {

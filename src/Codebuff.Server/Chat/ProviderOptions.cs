@@ -27,6 +27,13 @@ public sealed class ProviderOptions
     /// <summary>The stored user key (encrypted_api_keys type: openai, anthropic or gemini) used instead of <see cref="ApiKey"/>; unset: none.</summary>
     public string? KeyType { get; set; }
 
+    /// <summary>
+    /// Whether the provider refuses a made-up key: OpenRouter and Anthropic do, and so does any provider the server
+    /// holds a key for. One with no key of ours (a self-hosted server) may check nothing, so a caller's "own" key
+    /// for it proves nothing and must not make the call BYOK (unbilled).
+    /// </summary>
+    public bool ChecksKeys => Kind is "openrouter" or "anthropic" || !string.IsNullOrEmpty(ApiKey);
+
     public bool Serves(string model) => Models.Any(m => m.EndsWith('*')
         ? model.StartsWith(m[..^1], StringComparison.OrdinalIgnoreCase)
         : string.Equals(m, model, StringComparison.OrdinalIgnoreCase));

@@ -56,6 +56,8 @@ public sealed class ProviderRoutes
         if (p.KeyType is { Length: 0 }) p.KeyType = null;
         if (p.KeyType is not null && !ByokEndpoints.Types.Contains(p.KeyType))
             throw new InvalidOperationException($"{at}:KeyType '{p.KeyType}' is not one of: {string.Join(", ", ByokEndpoints.Types)}.");
+        if (p.KeyType is not null && (p.KeyType == "anthropic") != (p.Kind == "anthropic"))
+            throw new InvalidOperationException($"{at}:KeyType '{p.KeyType}' does not fit Kind '{p.Kind}': anthropic keys go only to Kind anthropic, which takes no other key type.");
     }
 
     /// <summary>The providers serving the model, in the order they are tried.</summary>
@@ -66,7 +68,7 @@ public sealed class ProviderRoutes
 
     /// <summary>
     /// The routes a call tries in order. A key in the request's header is the caller's own, for the first provider
-    /// only. Otherwise, when the user stored a key of some serving provider's KeyType, only those providers are tried,
+    /// only (the caller leaves it out for a provider that does not <see cref="ProviderOptions.ChecksKeys"/>). Otherwise, when the user stored a key of some serving provider's KeyType, only those providers are tried,
     /// each with the user's key: a BYOK call never falls back to the server's key. Otherwise every serving provider,
     /// with the server's key.
     /// </summary>

@@ -34,9 +34,14 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     /// </summary>
     public const string ReadOnly = "read-only";
 
-    /// <summary>EF owns the Npgsql data source, so the native enums are mapped once, here.</summary>
-    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+    /// <summary>
+    /// EF owns the Npgsql data source, so the native enums are mapped once, here. The data source is named: unnamed,
+    /// Npgsql labels its pool metrics (db.client.connection.pool.name) with the connection string, host, user and
+    /// database included, which /metrics would then show.
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder options, string connectionString, string name = "codebuff") =>
         options.UseNpgsql(connectionString, o => o
+            .ConfigureDataSource(d => d.Name = name)
             .MapEnum<ReferralStatus>("referral_status")
             .MapEnum<ApiKeyType>("api_key_type")
             .MapEnum<GrantType>("grant_type")

@@ -215,7 +215,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     async Task CreateDatabaseAsync(CancellationToken ct)
     {
         var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
-        await using var conn = new NpgsqlConnection(admin.ConnectionString);
+        // Named: unnamed, its pool metrics would be labelled with the connection string (README "Telemetry").
+        await using var source = new NpgsqlDataSourceBuilder(admin.ConnectionString) { Name = "codebuff-admin" }.Build();
+        await using var conn = source.CreateConnection();
         await conn.OpenAsync(ct);
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @n", conn);
         exists.Parameters.AddWithValue("n", Database);

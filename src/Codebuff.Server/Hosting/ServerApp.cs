@@ -113,7 +113,7 @@ public static class ServerApp
             return;
         }
         var options = new DbContextOptionsBuilder<AppDbContext>().UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
-        AppDbContext.Configure(options, replica);
+        AppDbContext.Configure(options, replica, "codebuff-read-only");
         services.AddKeyedScoped(AppDbContext.ReadOnly, (_, _) => new AppDbContext(options.Options));
     }
 

@@ -14,11 +14,11 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
     public const int PoolSize = 10;
 
     public static SharedRateLimits Create(string connectionString) =>
-        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+        new(new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(connectionString)
         {
             // Its statements are prepared once per connection; they leave no session state, so no reset on rent.
             MaxPoolSize = PoolSize, MaxAutoPrepare = 10, NoResetOnClose = true,
-        }.ConnectionString));
+        }.ConnectionString) { Name = "codebuff-rate-limits" }.Build()); // named: the pool's metric label, not its connection string
 
     /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
     /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>

@@ -95,11 +95,13 @@ public static class TelemetrySetup
 
     /// <summary>
     /// /metrics is answered to loopback clients, to a bearer of Codebuff:Metrics:Token (compared in constant time), and
-    /// to signed-in site admins; anyone else gets 401 (no credential) or 403, with a JSON body.
+    /// to signed-in site admins; anyone else gets 401 (no credential) or 403, with a JSON body. A loopback request that
+    /// carries a proxy's forwarding header is not a local client: behind a reverse proxy on the same host every
+    /// request comes from loopback (and with forwarded headers on, X-Forwarded-For: 127.0.0.1 would fake one).
     /// </summary>
     static async Task<IResult?> RefusalAsync(HttpContext http)
     {
-        if (http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)) return null;
+        if (http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) && !Forwarded(http.Request)) return null;
         var token = http.RequestServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Token;
         var presented = Credentials.HeaderToken(http.Request);
         if (!string.IsNullOrEmpty(token) && presented is not null
@@ -111,4 +113,8 @@ public static class TelemetrySetup
         return Dashboard.IsAdmin(http) ? null
             : Results.Json(new { error = "forbidden", message = "/metrics is for loopback clients, the metrics token and site admins." }, statusCode: 403);
     }
+
+    static readonly string[] ForwardingHeaders = ["X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Forwarded"];
+
+    static bool Forwarded(HttpRequest request) => ForwardingHeaders.Any(request.Headers.ContainsKey);
 }

@@ -8,6 +8,7 @@ namespace Codebuff.Server.Tests.Chat;
 /// containing "-broken"; "backup" (priority 1) answers everything.
 /// "own-key" (KeyType openai) is the primary fake for "byok/*", which backup also serves on the server's key.
 /// "dead" refuses connections for "conn/*", which backup serves after it.
+/// "keyless" (no ApiKey: a self-hosted server that checks no key) serves "keyless/*".
 /// </summary>
 public class GatewayFixture : ServerFixture
 {
@@ -37,6 +38,7 @@ public class GatewayFixture : ServerFixture
         Provider(1, "primary", Primary.BaseUrl, "primary-server-key", 0, null, "test/*", "exact/listed-model");
         Provider(2, "own-key", Primary.BaseUrl, "own-key-server-key", 0, "openai", "byok/*");
         Provider(3, "dead", "http://127.0.0.1:1/v1", "dead-key", 0, null, "conn/*");
+        Provider(4, "keyless", Backup.BaseUrl, null, 0, null, "keyless/*");
         s["Codebuff:Upstream:TimeoutSeconds"] = "10";
         s["Codebuff:Upstream:IdleTimeoutSeconds"] = "5";
         s["Codebuff:Byok:MasterKey"] = "0123456789abcdef0123456789abcdef";

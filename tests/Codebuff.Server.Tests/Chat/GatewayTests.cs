@@ -106,6 +106,45 @@ public sealed class GatewayTests(GatewayFixture server) : IClassFixture<GatewayF
         Assert.Empty(await RunsAsync(user.Id));
     }
 
+    [Fact]
+    public async Task A_plain_request_refused_for_credits_leaves_no_run()
+    {
+        var (user, client) = await UserAsync(null);
+        var response = await client.PostChatAsync(GatewayFixture.PlainBody("test/broke"));
+        Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
+        Assert.StartsWith("Out of credits.", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["message"]);
+        Assert.Empty(await RunsAsync(user.Id));
+    }
+
+    [Fact]
+    public async Task An_empty_byok_header_is_refused_and_nothing_is_billed()
+    {
+        var (user, client) = await UserAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions") { Content = JsonContent.Create(GatewayFixture.PlainBody("test/empty-key")) };
+        request.Headers.TryAddWithoutValidation("x-openrouter-api-key", "");
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("x-openrouter-api-key", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["message"]);
+        Assert.DoesNotContain(server.Primary.Requests, r => (string?)r.Body["model"] == "test/empty-key");
+        Assert.Empty(await server.MessagesAsync(user.Id));
+        Assert.Equal(1000, await server.BalanceAsync(user.Id));
+        Assert.Empty(await RunsAsync(user.Id));
+    }
+
+    [Fact]
+    public async Task A_header_key_for_a_provider_that_checks_no_key_is_ignored_and_the_call_is_billed()
+    {
+        var (user, client) = await UserAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions") { Content = JsonContent.Create(GatewayFixture.PlainBody("keyless/free-ride")) };
+        request.Headers.Add("x-openrouter-api-key", "made-up");
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var message = await BilledOnceAsync(user, 1000, 1);
+        Assert.False(message.Byok);
+        Assert.Equal(999, await server.BalanceAsync(user.Id));
+        Assert.Equal("", Assert.Single(server.Backup.Requests, r => (string?)r.Body["model"] == "keyless/free-ride").Authorization);
+    }
+
     [Theory]
     [InlineData("test/fallback-503", false)]
     [InlineData("test/fallback-429", true)]

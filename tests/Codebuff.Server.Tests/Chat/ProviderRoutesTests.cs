@@ -57,6 +57,7 @@ public sealed class ProviderRoutesTests
     [Theory]
     [InlineData("Kind", "anthropic-v0", "Codebuff:Providers:0:Kind 'anthropic-v0' is not one of: openai, openrouter, anthropic.")]
     [InlineData("KeyType", "openrouter", "Codebuff:Providers:0:KeyType 'openrouter' is not one of: anthropic, gemini, openai.")]
+    [InlineData("KeyType", "anthropic", "Codebuff:Providers:0:KeyType 'anthropic' does not fit Kind 'openai': anthropic keys go only to Kind anthropic, which takes no other key type.")]
     [InlineData("BaseUrl", "not a url", "Codebuff:Providers:0:BaseUrl must be an absolute http(s) URL.")]
     [InlineData("Name", "", "Codebuff:Providers:0:Name is required.")]
     public void A_bad_entry_stops_the_server_naming_the_setting(string key, string value, string message)

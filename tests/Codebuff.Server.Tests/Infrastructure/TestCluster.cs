@@ -66,7 +66,9 @@ public static class TestCluster
     static async Task ExecuteAsync(EmbeddedPostgres pg, string sql)
     {
         var cs = new NpgsqlConnectionStringBuilder(pg.ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
-        await using var conn = new NpgsqlConnection(cs);
+        // Named, as the server's own data sources are: the metrics tests check no pool is labelled with a connection string.
+        await using var source = new NpgsqlDataSourceBuilder(cs) { Name = "tests-admin" }.Build();
+        await using var conn = source.CreateConnection();
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, conn);
         await cmd.ExecuteNonQueryAsync();

@@ -95,6 +95,46 @@ public sealed class MetricsTests(TelemetryFixture server) : IClassFixture<Teleme
         Assert.Contains("# TYPE ", await asAdmin.Content.ReadAsStringAsync());
     }
 
+    /// <summary>
+    /// Behind a reverse proxy on the same host every request comes from loopback: one that carries a proxy's
+    /// forwarding header is not taken for a local Prometheus.
+    /// </summary>
+    [Theory]
+    [InlineData("X-Forwarded-For", "127.0.0.1")]
+    [InlineData("X-Forwarded-Host", "codebuff.example")]
+    [InlineData("X-Real-IP", "203.0.113.9")]
+    [InlineData("Forwarded", "for=127.0.0.1")]
+    public async Task A_loopback_request_carrying_a_forwarding_header_needs_the_token_or_an_admin(string header, string value)
+    {
+        var proxied = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        proxied.Headers.TryAddWithoutValidation(header, value);
+        var refused = await server.Client.SendAsync(proxied);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("unauthorized", (string?)(await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]);
+
+        var withToken = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        withToken.Headers.TryAddWithoutValidation(header, value);
+        withToken.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TelemetryFixture.MetricsToken);
+        var allowed = await server.Client.SendAsync(withToken);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.Contains("# TYPE ", await allowed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_database_pool_is_labelled_by_its_name_never_by_its_connection_string()
+    {
+        await server.CreateUserAsync(); // the pool has been used
+        var text = await (await server.Client.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var pool = text.Split('\n').Where(l => l.StartsWith("db_client_connection", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(pool);
+        Assert.Contains(pool, l => l.Contains("pool_name=\"codebuff\""));
+        // The meter is the process's: other tests' own connections (to other clusters and databases) may show here too,
+        // so the check is on this server's database, whose name is unique to the fixture. Unnamed, its pool was labelled
+        // "Host=…;Port=…;Username=…;Database=<it>;…".
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString).Database!;
+        Assert.All(pool, l => Assert.DoesNotContain(database, l));
+    }
+
     [Fact]
     public async Task The_operator_page_shows_this_instances_calls_overhead_refusals_and_is_for_site_admins()
     {

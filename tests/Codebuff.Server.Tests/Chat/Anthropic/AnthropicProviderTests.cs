@@ -226,4 +226,40 @@ public sealed class AnthropicProviderTests(AnthropicFixture server) : IClassFixt
         Assert.Equal("sk-ant-server-key", server.Upstream.Requests.Last().ApiKey);
         Assert.Equal(before - Credits, await server.BalanceAsync(user.Id));
     }
+
+    /// <summary>
+    /// Anthropic serves a dated native id as the real model: it is priced as our table's anthropic/claude-opus-4.1
+    /// ($15 / $1.50 / $75 per million), not at the default (Sonnet's) price: 10,000 × 15 + 200,000 × 1.5
+    /// + 100,000 × 15 × 1.25 + 5,000 × 75 = $2.70 → round(270 × 1.055) = 285.
+    /// </summary>
+    [Fact]
+    public async Task A_dated_native_opus_id_is_billed_at_the_opus_price()
+    {
+        var (user, client, runId) = await SetUpAsync();
+        var before = await server.BalanceAsync(user.Id);
+        var body = Body(runId, "hi", stream: false);
+        body["model"] = "claude-opus-4-1-20250805";
+        var response = await client.PostChatAsync(body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("claude-opus-4-1-20250805", (string?)server.Upstream.Requests.Last().Body["model"]);
+        var message = Assert.Single(await server.MessagesAsync(user.Id));
+        Assert.Equal((285, 2.70m), (message.Credits, message.Cost));
+        Assert.Equal(before - 285, await server.BalanceAsync(user.Id));
+    }
+
+    [Fact]
+    public async Task An_anthropic_model_our_price_table_does_not_know_is_refused_before_it_is_sent()
+    {
+        var (user, client, runId) = await SetUpAsync();
+        var sent = server.Upstream.Requests.Count;
+        var body = Body(runId, "hi", stream: false);
+        body["model"] = "claude-mystery-9-20300101";
+        var response = await client.PostChatAsync(body);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
+        Assert.Equal(("model_not_found", "model"), ((string?)error["code"], (string?)error["param"]));
+        Assert.Contains("claude-mystery-9-20300101", (string?)error["message"]);
+        Assert.Equal(sent, server.Upstream.Requests.Count);
+        Assert.Empty(await server.MessagesAsync(user.Id));
+    }
 }

@@ -14,6 +14,16 @@ public sealed class AnthropicTranslationTests
     [InlineData("claude-haiku-4-5-20251001", "claude-haiku-4-5-20251001")]
     public void OpenRouter_model_ids_become_the_APIs_aliases(string model, string expected) => Assert.Equal(expected, AnthropicRequest.Model(model));
 
+    [Theory]
+    [InlineData("claude-opus-4-1-20250805", "anthropic/claude-opus-4.1")]
+    [InlineData("claude-opus-4-1", "anthropic/claude-opus-4.1")]
+    [InlineData("anthropic/claude-opus-4-1", "anthropic/claude-opus-4.1")]
+    [InlineData("anthropic/claude-opus-4.1", "anthropic/claude-opus-4.1")]
+    [InlineData("claude-sonnet-4-0", "anthropic/claude-sonnet-4")]
+    [InlineData("claude-haiku-4-5-20251001", "anthropic/claude-haiku-4.5")]
+    [InlineData("openai/gpt-4o", "openai/gpt-4o")]
+    public void Every_spelling_anthropic_serves_is_priced_as_the_tables_id(string model, string expected) => Assert.Equal(expected, CreditPricing.PriceId(model));
+
     [Fact]
     public void Images_stops_tool_choice_and_thinking_are_translated_and_sampling_is_dropped_while_thinking()
     {
