@@ -50,8 +50,9 @@ public static partial class ApplyPatch
                     return Applied(path, "add", before ?? "", created);
                 case "delete_file":
                     if (before is null) return Error($"{path} does not exist.");
-                    if (s.Files.Delete(path) is { } deleteRefused) return LocalTools.Refused(path, deleteRefused);
-                    s.Journal.Record(Path.GetFullPath(Path.Combine(s.Files.Root, path)), current, null);
+                    var (deleted, deleteRefused) = s.Files.Delete(path);
+                    if (deleted is null) return LocalTools.Refused(path, deleteRefused!);
+                    s.Journal.Record(deleted, current, null);
                     return Applied(path, "delete", before, "");
                 default:
                     if (before is null) return Error($"{path} does not exist; create it with operation type create_file.");

@@ -59,7 +59,7 @@ public sealed class EditJournal(string folder, string projectRoot)
             if (changed.Length > 0) throw Changed(RunId, changed);
             foreach (var f in Files)
             {
-                var refusal = f.Delete ? Project.Delete(f.Path) : Project.Write(f.Path, f.Content!).Refusal;
+                var refusal = f.Delete ? Project.Delete(f.Path).Refusal : Project.Write(f.Path, f.Content!).Refusal;
                 if (refusal is not null) throw new CliException($"Not undoing {f.Relative} of run {RunId}: {refusal}. Stopped there.");
             }
             File.Move(JournalPath, System.IO.Path.ChangeExtension(JournalPath, ".undone"), overwrite: true);

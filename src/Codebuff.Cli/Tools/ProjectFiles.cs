@@ -123,22 +123,29 @@ public sealed partial class ProjectFiles
             stream.Write(content);
         }
         File.Move(temporary, target, overwrite: true);
-        return (Path.Combine(Root, Path.GetRelativePath(RealRoot, Path.Combine(OpenedPath(folder) ?? Path.GetDirectoryName(real)!, name))), before, null);
+        return (Written(folder, real!, name), before, null);
     }
 
-    /// <summary>Deletes a file (undo of one a run created), checked like <see cref="Write"/>; null when done.</summary>
-    public string? Delete(string path)
+    /// <summary>
+    /// Deletes a file (apply_patch's delete, undo of a file a run created), checked like <see cref="Write"/>: its full
+    /// path as <see cref="Write"/> names it (so the journal keys both alike), or why it may not be deleted.
+    /// </summary>
+    public (string? FullPath, string? Refusal) Delete(string path)
     {
         var (full, real, refusal) = Resolve(path, write: true);
-        if (refusal is not null) return refusal;
+        if (refusal is not null) return (null, refusal);
         AfterCheck?.Invoke(full!);
         var name = Path.GetFileName(real!);
         using var folder = OpenFolder(Path.GetDirectoryName(real)!, create: false);
-        if (folder is null) return Outside;
-        if (VerifyOpened(folder, name, write: true) is { } denied) return denied;
+        if (folder is null) return (null, Outside);
+        if (VerifyOpened(folder, name, write: true) is { } denied) return (null, denied);
         File.Delete(Path.Combine(FolderPath(folder, real!), name));
-        return null;
+        return (Written(folder, real!, name), null);
     }
+
+    /// <summary>The project path of a file written or deleted in an opened folder (its links within the project followed).</summary>
+    string Written(SafeFileHandle folder, string real, string name) =>
+        Path.Combine(Root, Path.GetRelativePath(RealRoot, Path.Combine(OpenedPath(folder) ?? Path.GetDirectoryName(real)!, name)));
 
     /// <summary>Opens a project folder one part at a time from the root, each through the one opened before it and
     /// checked to be inside the project (a part may be a link within it); null when one leads out or is missing.</summary>
