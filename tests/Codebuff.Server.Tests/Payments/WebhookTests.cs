@@ -171,7 +171,7 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
             await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.AutoTopupEnabled, true)
                 .SetProperty(u => u.AutoTopupThreshold, 500).SetProperty(u => u.AutoTopupAmount, 1000));
 
-        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        var disputeId = NewDisputeId();
         var created = Stripe.DisputeCreated(intentId, disputeId);
         var answer = await server.DeliverAsync(created);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
@@ -214,17 +214,13 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         var user = await server.CreateUserAsync();
         var owner = LedgerOwner.User(user.Id);
         var before = await BalanceAsync(owner);
-        var sessionId = await server.CheckoutAsync(user, 600);
-        var completed = Stripe.CheckoutCompleted(sessionId);
-        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
-        var intentId = IntentOf(completed);
-        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        var intentId = await PurchasedAsync(user, 600);
+        var disputeId = NewDisputeId();
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeCreated(intentId, disputeId))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "lost"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "won"))).StatusCode); // already closed
         Assert.Equal(before.NetBalance, (await BalanceAsync(owner)).NetBalance);
-        await using var db = server.NewDbContext();
-        Assert.Equal("lost", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
+        Assert.Equal("lost", await DisputeStatusAsync(disputeId));
     }
 
     /// <summary>A purchase refunded before its dispute has nothing left to take back: recorded, and its closing changes nothing.</summary>
@@ -234,17 +230,29 @@ public sealed class WebhookTests(PaymentFixture server) : IClassFixture<PaymentF
         var user = await server.CreateUserAsync();
         var owner = LedgerOwner.User(user.Id);
         var before = await BalanceAsync(owner);
-        var sessionId = await server.CheckoutAsync(user, 700);
-        var completed = Stripe.CheckoutCompleted(sessionId);
-        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
-        var intentId = IntentOf(completed);
+        var intentId = await PurchasedAsync(user, 700);
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.ChargeRefunded(intentId))).StatusCode);
-        var disputeId = "dp_" + Guid.NewGuid().ToString("N")[..20];
+        var disputeId = NewDisputeId();
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeCreated(intentId, disputeId))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(Stripe.DisputeClosed(intentId, disputeId, "won"))).StatusCode);
         Assert.Equal(before.NetBalance, (await BalanceAsync(owner)).NetBalance);
+        Assert.Equal("ended", await DisputeStatusAsync(disputeId));
+    }
+
+    /// <summary>A purchase of <paramref name="credits"/> completed through its webhook: its payment intent.</summary>
+    async Task<string> PurchasedAsync(Infrastructure.TestUser user, int credits)
+    {
+        var completed = Stripe.CheckoutCompleted(await server.CheckoutAsync(user, credits));
+        Assert.Equal(HttpStatusCode.OK, (await server.DeliverAsync(completed)).StatusCode);
+        return IntentOf(completed);
+    }
+
+    static string NewDisputeId() => "dp_" + Guid.NewGuid().ToString("N")[..20];
+
+    async Task<string> DisputeStatusAsync(string disputeId)
+    {
         await using var db = server.NewDbContext();
-        Assert.Equal("ended", await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync());
+        return await db.Database.SqlQuery<string>($"SELECT status AS \"Value\" FROM payments.dispute_clawback WHERE dispute_id = {disputeId}").SingleAsync();
     }
 
     /// <summary>
