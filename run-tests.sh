@@ -49,6 +49,11 @@ CODEBUFF_RIPGREP=off dotnet test tests/Codebuff.Cli.Tests --no-build --logger "t
   | grep -E "^\s*(Failed|Passed|Skipped)!|error|\[FAIL\]" >&2
 [ "${PIPESTATUS[0]}" -eq 0 ] || test_rc=1
 
+# What each failed test said (its assertion and the top of its stack), so a CI log alone explains a failure.
+if [ "$test_rc" -ne 0 ]; then
+  grep -h -A25 -E '^\s+Failed [A-Za-z]' "$results"/dotnet-test*.log | head -n 200 >&2
+fi
+
 passed=0; failed=0
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
