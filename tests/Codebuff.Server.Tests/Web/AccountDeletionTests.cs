@@ -45,8 +45,9 @@ public sealed class AccountDeletionTests(OrgFixture server) : IClassFixture<OrgF
             await tab.GotoAsync("/profile?tab=account");
             await tab.Page.FillAsync("#delete-confirm", user.Email);
             await tab.Page.ClickAsync("#delete-account-form button[type=submit]");
-            await tab.Page.WaitForURLAsync("**/login?deleted=1", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
-            Assert.Contains("Your account has been deleted", await tab.Page.InnerTextAsync("#deleted"));
+            // Commit, then what the new document shows (DOMContentLoaded was not reliably reported on a loaded CI machine).
+            await tab.Page.WaitForURLAsync("**/login?deleted=1", new() { WaitUntil = WaitUntilState.Commit });
+            await Assertions.Expect(tab.Page.Locator("#deleted")).ToContainTextAsync("Your account has been deleted");
         }
 
         // The key no longer works, on a route that reads the database and on the chat route that caches callers.

@@ -136,7 +136,9 @@ public sealed class RunPagesTests(OrgFixture server) : IClassFixture<OrgFixture>
         await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync("Traces");
         await tab.Page.FillAsync("#search", root);
         await tab.Page.ClickAsync("main form button[type=submit]");
-        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/admin/traces?search={root}"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        // Commit, then what the new document shows (DOMContentLoaded was not reliably reported on a loaded CI machine).
+        await tab.Page.WaitForURLAsync(url => url.EndsWith($"/admin/traces?search={root}"), new() { WaitUntil = WaitUntilState.Commit });
+        await tab.Page.Locator("#run-hit").WaitForAsync();
         await tab.ScreenshotAsync();
         Assert.Contains(user.Email, await tab.Page.InnerTextAsync("#run-hit"));
         var hit = tab.Page.Locator($"#hits tr[data-message='{rootMessage}']");

@@ -31,7 +31,9 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
         await tab.Page.FillAsync("#org-name", name);
         await tab.Page.FillAsync("#org-description", "Widgets, mostly");
         await tab.Page.ClickAsync("button:has-text('Create organization')");
-        await tab.Page.WaitForURLAsync(new Regex("/orgs/acme-[0-9a-f]{8}$"), new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        // Commit, then what the new document shows (DOMContentLoaded was not reliably reported on a loaded CI machine).
+        await tab.Page.WaitForURLAsync(new Regex("/orgs/acme-[0-9a-f]{8}$"), new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(tab.Page.Locator("h1")).ToHaveTextAsync(name);
         await tab.ScreenshotAsync();
         Assert.Equal(name, await tab.HeadingAsync());
         var slug = new Uri(tab.Page.Url).AbsolutePath.Split('/')[^1];
@@ -62,7 +64,8 @@ public sealed partial class OrgPagesTests(OrgFixture server) : IClassFixture<Org
             Assert.Equal("admin", await second.Page.InnerTextAsync("#invite-role"));
             Assert.Equal("Test User", await second.Page.InnerTextAsync("#inviter"));
             await second.Page.ClickAsync("button:has-text('Accept invitation')");
-            await second.Page.WaitForURLAsync($"**/orgs/{slug}", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+            await second.Page.WaitForURLAsync($"**/orgs/{slug}", new() { WaitUntil = WaitUntilState.Commit });
+            await Assertions.Expect(second.Page.Locator("h1")).ToHaveTextAsync(name);
             await second.ScreenshotAsync();
             Assert.Equal(name, await second.HeadingAsync());
         }
