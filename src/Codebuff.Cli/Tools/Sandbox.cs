@@ -8,7 +8,8 @@ public enum SandboxMode { WorkspaceWrite, ReadOnly, Off }
 /// <summary>
 /// Where terminal commands run. On Linux with bubblewrap: the file system read-only except the project (in
 /// workspace-write) and a private /tmp; the project's .git/config, .git/hooks, .git/info and .git/commondir read-only
-/// (so a command cannot make the user's next <c>git status</c> run something; a commondir it creates is removed); credential files of the home folder and the sockets
+/// (so a command cannot make the user's next <c>git status</c> run something; a commondir it creates is removed), and
+/// in a project with no .git a private one that ends with the command; credential files of the home folder and the sockets
 /// of /run hidden; no network unless allowed; no capabilities, even as root. In every mode the command's environment loses the variables
 /// whose names look secret, unless passed by name.
 /// </summary>
@@ -140,6 +141,11 @@ public sealed class Sandbox
             // A worktree's or submodule checkout's .git is a file naming its git folder: rewritten, it could name one
             // the command made, with any configuration.
             else if (File.Exists(git)) args.AddRange(["--ro-bind", git, git]);
+            // No repository here: one a command made (git init, then a core.fsmonitor or a hook) would run at the
+            // user's next git command in the project, or at a shell prompt that shows git status on entering it, and
+            // it would shadow a repository of a parent folder. Its .git is the command's own tmpfs, gone when it ends;
+            // the empty folder left as the mount point is removed then (RemoveMountPoint), and git skips an empty .git.
+            else if (new FileInfo(git).LinkTarget is null) args.AddRange(["--tmpfs", git]);
         }
         // Last, so they also cover a project that is the home folder itself.
         foreach (var relative in Hidden)
@@ -167,6 +173,22 @@ public sealed class Sandbox
         return planted.Length == 0 ? null
             : $"[sandbox {ModeName}] Removed {string.Join(", ", planted.Select(p => Path.GetRelativePath(_root, p)))}: it would make git read another folder's configuration.";
     }
+
+    /// <summary>
+    /// After a command in a project with no .git: removes the empty folder the sandbox's private .git was mounted on
+    /// (another command still running keeps its own mount; the folder it sees there is not this one).
+    /// </summary>
+    public void RemoveMountPoint(bool hadNoGit)
+    {
+        var git = Path.Combine(_root, ".git");
+        if (!hadNoGit || new DirectoryInfo(git) is not { Exists: true, LinkTarget: null } folder) return;
+        try { if (!folder.EnumerateFileSystemInfos().Any()) folder.Delete(); }
+        catch (IOException) { } // still a mount point of a command running in parallel, or filled by the user meanwhile
+    }
+
+    /// <summary>Whether a command starting now gets a private .git (the project has none, <see cref="BwrapArguments"/>).</summary>
+    public bool GetsPrivateGit() =>
+        IsActive && Mode == SandboxMode.WorkspaceWrite && !Path.Exists(Path.Combine(_root, ".git")) && new FileInfo(Path.Combine(_root, ".git")).LinkTarget is null;
 
     /// <summary>The <see cref="GitRedirects"/> of the project's .git that do not exist now (before a command).</summary>
     public IReadOnlyCollection<string> AbsentGitRedirects() =>

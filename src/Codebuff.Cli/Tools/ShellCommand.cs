@@ -28,6 +28,7 @@ public static class ShellCommand
     public static async Task<Result> RunAsync(Sandbox sandbox, string command, string cwd, TimeSpan? timeout, CancellationToken ct)
     {
         var absent = sandbox.AbsentGitRedirects();
+        var privateGit = sandbox.GetsPrivateGit();
         using var process = Start(sandbox, command, cwd);
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
@@ -40,11 +41,14 @@ public static class ShellCommand
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
             sandbox.RemovePlanted(absent);
+            sandbox.RemoveMountPoint(privateGit);
             ct.ThrowIfCancellationRequested();
             return new Result(await stdout, await stderr, null, TimedOut: true);
         }
         var (output, errors) = (await stdout, await stderr);
+        sandbox.RemoveMountPoint(privateGit);
         var hints = new[] { sandbox.RemovePlanted(absent), sandbox.Hint(output + "\n" + errors, process.ExitCode) }.OfType<string>().ToArray();
         return new Result(output, errors, process.ExitCode, TimedOut: false, hints.Length == 0 ? null : string.Join('\n', hints));
     }

@@ -204,6 +204,33 @@ public sealed class SandboxTests(CliFixture server) : IClassFixture<CliFixture>
         Assert.False(File.Exists(marker));
     }
 
+    /// <summary>In a project with no repository, a command's <c>git init</c> plus a core.fsmonitor would run at the user's
+    /// next git command there (or at a shell prompt showing git status): the repository it made ends with it.</summary>
+    [Fact]
+    public async Task A_repository_made_by_a_command_in_a_project_without_one_does_not_outlive_the_command()
+    {
+        var (_, cli) = await server.NewProjectAsync();
+        using var _ = cli;
+        var marker = Path.Combine(cli.Project, "fsmonitor-ran");
+        var (result, commands) = await RunCommandsAsync(cli, [],
+            $"git init -q && git config core.fsmonitor 'touch {marker}' && mkdir -p .git/hooks && echo 'touch {marker}' > .git/hooks/post-checkout && git config --get core.fsmonitor",
+            "ls -A .git | wc -l");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        // Inside its sandbox the command had a repository (git worked), and the next command starts without it.
+        Assert.Equal(0, (int)commands[0]["exitCode"]!);
+        Assert.Equal($"touch {marker}\n", (string)commands[0]["stdout"]!);
+        Assert.Equal("0\n", (string)commands[1]["stdout"]!);
+        Assert.False(Path.Exists(Path.Combine(cli.Project, ".git")));
+
+        // The user's git, outside the sandbox, finds no repository the model made and runs nothing.
+        Git(cli.Project, "status");
+        Assert.False(File.Exists(marker));
+        // The user can still make their own.
+        Git(cli.Project, "init -q");
+        Assert.True(File.Exists(Path.Combine(cli.Project, ".git", "HEAD")));
+    }
+
     /// <summary>With --network, abstract sockets (X11, a session D-Bus) are reachable: the variables naming them are not passed.</summary>
     [Fact]
     public async Task Desktop_session_variables_do_not_reach_a_sandboxed_command_even_with_network()
