@@ -56,6 +56,7 @@ done
 export Codebuff__DataDir="$work/data"
 export Codebuff__Upstream__BaseUrl="$fake_url"
 export Codebuff__Upstream__ApiKey="fake-provider-key"
+export Codebuff__Upstream__ReportsCost=true # fake-llm.mjs reports each call's cost, as OpenRouter does
 if [ "$provider" = anthropic ]; then export Codebuff__Upstream__Kind=anthropic Codebuff__Upstream__BaseUrl="$fake_url/v1"; fi
 export Logging__LogLevel__Default=Warning
 unset ConnectionStrings__Default

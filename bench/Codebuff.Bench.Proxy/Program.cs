@@ -49,7 +49,7 @@ try
     {
         ["ConnectionStrings:Default"] = cs,
         ["Codebuff:DataDir"] = root,
-        ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1",
+        ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1", ["Codebuff:Upstream:ReportsCost"] = "true", // the fake reports cost
         // The only settings changed from the shipped defaults: the per-user rate limit would otherwise refuse the load.
         ["Codebuff:Chat:RateLimitPerMinute"] = "10000000",
         ["Codebuff:Chat:RateLimitBurst"] = "10000000",
@@ -211,7 +211,7 @@ static async Task TelemetryRunAsync(HttpClient http, string offUrl, List<BenchCl
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Default"] = cs, ["Codebuff:DataDir"] = dir, ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1",
+            ["ConnectionStrings:Default"] = cs, ["Codebuff:DataDir"] = dir, ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1", ["Codebuff:Upstream:ReportsCost"] = "true",
             ["Codebuff:Chat:RateLimitPerMinute"] = "10000000", ["Codebuff:Chat:RateLimitBurst"] = "10000000",
             ["Codebuff:AuthSecret"] = "bench-auth-secret", ["Codebuff:Byok:MasterKey"] = "bench-byok-master-key",
             ["Codebuff:Metrics:Prometheus"] = "true",

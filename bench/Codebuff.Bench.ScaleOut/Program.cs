@@ -44,7 +44,7 @@ try
             ["Codebuff:DataDir"] = Path.Combine(root, $"instance{i}"),
             ["Codebuff:AuthSecret"] = "bench-auth-secret",
             ["Codebuff:Byok:MasterKey"] = "bench-byok-key",
-            ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1",
+            ["Codebuff:Upstream:BaseUrl"] = fakeUrl + "/v1", ["Codebuff:Upstream:ReportsCost"] = "true", // the fake reports cost
             ["Codebuff:Chat:RateLimitPerMinute"] = "10000000",
             ["Codebuff:Chat:RateLimitBurst"] = "10000000",
             ["Logging:LogLevel:Default"] = "Warning",

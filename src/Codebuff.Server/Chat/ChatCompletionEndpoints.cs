@@ -69,10 +69,10 @@ public static class ChatCompletionEndpoints
             n = (int)nd;
         }
         var serving = r.Routes.Serving(model);
-        if (serving.Count == 0) return ModelNotFound($"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.");
-        // [our choice] Anthropic reports no cost: a model our price table does not know would be billed at a guess.
-        if (serving.Any(p => p.Kind == "anthropic") && !CreditPricing.PriceOf(model).Known)
-            return ModelNotFound($"The model '{model}' has no price in this server's table, so it cannot be billed. GET /api/v1/models lists the models served.");
+        if (serving.Count == 0)
+            return ModelNotFound(r.Routes.ListedUnpriced(model)
+                ? $"The model '{model}' has no price in this server's table, so it cannot be billed. GET /api/v1/models lists the models served."
+                : $"No configured provider serves the model '{model}'. GET /api/v1/models lists the models served.");
         // The caller's own key comes in the header of the first provider's kind (an OpenRouter key is no use to Anthropic).
         var byokHeader = ProviderDialect.ByokHeader(serving[0].Kind);
         string? headerKey = null;

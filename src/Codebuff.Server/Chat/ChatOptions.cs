@@ -29,6 +29,9 @@ public sealed class UpstreamOptions
 
     /// <summary>"openai", "openrouter" or "anthropic" (<see cref="ProviderDialect.Kinds"/>); unset: <see cref="IsOpenRouter"/> decides.</summary>
     public string? Kind { get; set; }
+
+    /// <summary>As <see cref="ProviderOptions.ReportsCost"/>.</summary>
+    public bool? ReportsCost { get; set; }
 }
 
 /// <summary>Section "Codebuff:Chat": behaviour of POST /api/v1/chat/completions.</summary>

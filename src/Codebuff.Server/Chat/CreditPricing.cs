@@ -42,8 +42,8 @@ public static partial class CreditPricing
 
     // [our choice] USD per million tokens (input, cached input, output) for providers that report usage without cost.
     // OpenRouter reports cost itself; this table matters for plain OpenAI-compatible providers, for our estimate when a
-    // stream breaks off before its usage report, and for the credits a call holds while in flight. Unknown models use
-    // Default, except on an Anthropic provider, which refuses them (ChatCompletionEndpoints): it reports no cost.
+    // stream breaks off before its usage report, and for the credits a call holds while in flight. Unknown models are
+    // sent only to providers that report cost (ProviderOptions.Bills); Default is their estimate and hold.
     static readonly Dictionary<string, (decimal Input, decimal CachedInput, decimal Output)> Prices = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai/gpt-4o-mini"] = (0.15m, 0.075m, 0.60m),

@@ -34,6 +34,18 @@ public sealed class ProviderOptions
     /// </summary>
     public bool ChecksKeys => Kind is "openrouter" or "anthropic" || !string.IsNullOrEmpty(ApiKey);
 
+    /// <summary>
+    /// Whether the provider reports each call's cost in its usage (OpenRouter's usage.cost); unset: only Kind openrouter.
+    /// </summary>
+    public bool? ReportsCost { get; set; }
+
+    /// <summary>
+    /// [our choice] Whether a call of the model here can be billed at its real price: our price table knows the model, or
+    /// the provider reports the cost. A provider that reports none would have an unknown model billed at a guess (a
+    /// caller could pick the costliest model behind a prefix entry and pay the default price), so it is not sent one.
+    /// </summary>
+    public bool Bills(string model) => (ReportsCost ?? Kind == "openrouter") || CreditPricing.PriceOf(model).Known;
+
     public bool Serves(string model) => Models.Any(m => m.EndsWith('*')
         ? model.StartsWith(m[..^1], StringComparison.OrdinalIgnoreCase)
         : string.Equals(m, model, StringComparison.OrdinalIgnoreCase));

@@ -40,7 +40,7 @@ public sealed class ProviderRoutes
             throw new InvalidOperationException($"Codebuff:Upstream:Kind '{u.Kind}' is not one of: {string.Join(", ", ProviderDialect.Kinds)}.");
         var baseUrl = kind == "anthropic" && u.BaseUrl == new UpstreamOptions().BaseUrl ? ProviderDialect.AnthropicBaseUrl : u.BaseUrl;
         // [our choice] an Anthropic upstream serves only Anthropic's models, so a user's stored anthropic key is used for it.
-        return new ProviderOptions { Name = "upstream", Kind = kind, BaseUrl = baseUrl, ApiKey = u.ApiKey, Models = ["*"], KeyType = kind == "anthropic" ? "anthropic" : null };
+        return new ProviderOptions { Name = "upstream", Kind = kind, BaseUrl = baseUrl, ApiKey = u.ApiKey, Models = ["*"], KeyType = kind == "anthropic" ? "anthropic" : null, ReportsCost = u.ReportsCost };
     }
 
     static void Validate(ProviderOptions p, int i)
@@ -60,8 +60,11 @@ public sealed class ProviderRoutes
             throw new InvalidOperationException($"{at}:KeyType '{p.KeyType}' does not fit Kind '{p.Kind}': anthropic keys go only to Kind anthropic, which takes no other key type.");
     }
 
-    /// <summary>The providers serving the model, in the order they are tried.</summary>
-    public IReadOnlyList<ProviderOptions> Serving(string model) => Providers.Where(p => p.Serves(model)).ToList();
+    /// <summary>The providers serving the model that can bill it (<see cref="ProviderOptions.Bills"/>), in the order they are tried.</summary>
+    public IReadOnlyList<ProviderOptions> Serving(string model) => Providers.Where(p => p.Serves(model) && p.Bills(model)).ToList();
+
+    /// <summary>Whether some provider lists the model but none can bill it: our table has no price for it.</summary>
+    public bool ListedUnpriced(string model) => Providers.Any(p => p.Serves(model)) && !Providers.Any(p => p.Serves(model) && p.Bills(model));
 
     /// <summary>The key types a call for this model could use a stored key of (empty: no stored key needs reading).</summary>
     public IReadOnlyList<string> KeyTypesFor(IReadOnlyList<ProviderOptions> serving) => serving.Select(p => p.KeyType).OfType<string>().Distinct().ToList();

@@ -12,6 +12,7 @@ public sealed class CliFixture : ServerFixture
         var s = base.Settings();
         s["Codebuff:Upstream:BaseUrl"] = Llm.BaseUrl;
         s["Codebuff:Upstream:ApiKey"] = "fake-provider-key";
+        s["Codebuff:Upstream:ReportsCost"] = "true"; // fake-llm.mjs reports cost, as OpenRouter does
         return s;
     }
 

@@ -74,7 +74,7 @@ public sealed class FaultCluster : IAsyncLifetime
     {
         ["Codebuff:AuthSecret"] = "test-auth-secret",
         ["Codebuff:DataDir"] = dataDir,
-        ["Codebuff:Upstream:BaseUrl"] = Upstream.BaseUrl,
+        ["Codebuff:Upstream:BaseUrl"] = Upstream.BaseUrl, ["Codebuff:Upstream:ReportsCost"] = "true",
         ["Codebuff:Chat:RateLimitBurst"] = "100000",
         ["Codebuff:Chat:RateLimitPerMinute"] = "100000",
         ["Logging:LogLevel:Default"] = "Error",

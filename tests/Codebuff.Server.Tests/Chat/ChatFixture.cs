@@ -12,6 +12,8 @@ public class ChatFixture : ServerFixture
         var s = base.Settings();
         s["Codebuff:Upstream:BaseUrl"] = Upstream.BaseUrl;
         s["Codebuff:Upstream:ApiKey"] = "server-provider-key";
+        // The fake reports each call's cost, as OpenRouter does; its models ("test/model") are not in our price table.
+        s["Codebuff:Upstream:ReportsCost"] = "true";
         s["Codebuff:Upstream:IdleTimeoutSeconds"] = "1.5";
         s["Codebuff:Upstream:TimeoutSeconds"] = "10";
         s["Codebuff:Chat:HeartbeatSeconds"] = "0.2";

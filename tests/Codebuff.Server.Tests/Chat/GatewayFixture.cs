@@ -27,6 +27,7 @@ public class GatewayFixture : ServerFixture
             var p = $"Codebuff:Providers:{i}:";
             s[p + "Name"] = name;
             s[p + "Kind"] = "openai";
+            s[p + "ReportsCost"] = "true"; // the fakes report cost; their models are not in our price table
             s[p + "BaseUrl"] = baseUrl;
             s[p + "ApiKey"] = key;
             s[p + "Priority"] = priority.ToString(System.Globalization.CultureInfo.InvariantCulture);

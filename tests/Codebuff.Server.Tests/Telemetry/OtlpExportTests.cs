@@ -53,7 +53,7 @@ public sealed class OtlpExportTests : IAsyncLifetime
         var env = new Dictionary<string, string?>
         {
             ["ConnectionStrings__Default"] = database, ["Codebuff__DataDir"] = _dataDir,
-            ["Codebuff__Upstream__BaseUrl"] = _upstream.BaseUrl, ["Codebuff__Upstream__ApiKey"] = "server-provider-key",
+            ["Codebuff__Upstream__BaseUrl"] = _upstream.BaseUrl, ["Codebuff__Upstream__ApiKey"] = "server-provider-key", ["Codebuff__Upstream__ReportsCost"] = "true",
         };
         var email = $"otlp{Guid.NewGuid():N}@example.com";
         var created = await ServerProcess.RunAsync(["admin", "create-user", "--email", email, "--credits", "1000"], env);
