@@ -8,7 +8,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using Codebuff.Server.Billing;
+using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;

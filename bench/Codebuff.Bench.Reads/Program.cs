@@ -10,7 +10,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Admin;
-using Codebuff.Server.Billing;
+using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Data.Migrations;
 using Codebuff.Server.Hosting;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// One billable event (an LLM call or a search) with everything its <c>message</c> row records. <see cref="CallId"/>

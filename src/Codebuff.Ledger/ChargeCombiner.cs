@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// Group commit across owners: personal owners whose charges are ready at the same moment are written in one

@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>Amounts of the free grants (api.md §7.3).</summary>
 public static class FreeCredits
