@@ -78,4 +78,4 @@ public sealed record Charge(
 }
 
 /// <summary>What became of one charge: the message row it wrote, or that its call had been applied before.</summary>
-public sealed record ChargeResult(Guid CallId, string? MessageId, bool Applied);
+sealed record ChargeResult(Guid CallId, string? MessageId, bool Applied);
