@@ -23,7 +23,7 @@ public sealed record Charge(
     /// <summary>The configured LLM provider that answered (service.message_provider); null for searches and ledger-API charges.</summary>
     public string? Provider { get; init; }
 
-    [JsonIgnore] public LedgerOwner Owner => OrgId is null ? LedgerOwner.User(UserId) : LedgerOwner.Org(OrgId);
+    [JsonIgnore] public LedgerOwner Owner => LedgerOwner.Of(UserId, OrgId);
 
     /// <summary>The message id used when the provider's id is missing or taken.</summary>
     [JsonIgnore] public string OwnId => $"gen-{CallId:N}";

@@ -65,10 +65,8 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// </summary>
     public async Task<bool> ExpireGrantAsync(string operationId, string reason, CancellationToken ct = default)
     {
-        var found = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId)
-            .Select(g => new { g.UserId, g.OrgId }).FirstOrDefaultAsync(ct);
-        if (found is null) return false;
-        await using var tx = await BeginAsync([found.OrgId is null ? LedgerOwner.User(found.UserId) : LedgerOwner.Org(found.OrgId)], ct);
+        if (await FindGrantAsync(operationId, ct) is not { } found) return false;
+        await using var tx = await BeginAsync([found.Owner], ct);
         if (!await tx.ExpireGrantAsync(operationId, reason, ct)) return false;
         await tx.CommitAsync(ct);
         return true;
@@ -79,7 +77,7 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     {
         var g = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId)
             .Select(g => new { g.UserId, g.OrgId, g.Principal, g.Balance, g.ExpiresAt }).FirstOrDefaultAsync(ct);
-        return g is null ? null : new GrantState(g.OrgId is null ? LedgerOwner.User(g.UserId) : LedgerOwner.Org(g.OrgId), g.Principal, g.Balance, g.ExpiresAt);
+        return g is null ? null : new GrantState(LedgerOwner.Of(g.UserId, g.OrgId), g.Principal, g.Balance, g.ExpiresAt);
     }
 
     /// <summary>

@@ -115,7 +115,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     public async Task<bool> ExpireGrantAsync(string operationId, string reason, CancellationToken ct)
     {
         var grant = await _db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
-        Require(grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId));
+        Require(LedgerOwner.Of(grant.UserId, grant.OrgId));
         var now = Now;
         if (grant.ExpiresAt <= now || grant.Balance < 0) return false;
         grant.ExpiresAt = now;
@@ -134,7 +134,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     {
         var grant = await _db.CreditLedger.FirstOrDefaultAsync(g => g.OperationId == operationId, ct);
         if (grant is null) return null;
-        var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+        var owner = LedgerOwner.Of(grant.UserId, grant.OrgId);
         Require(owner);
         if (grant.ExpiresAt <= Now) return null;
         var before = new GrantState(owner, grant.Principal, grant.Balance, grant.ExpiresAt);
@@ -149,7 +149,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     public async Task RestoreGrantAsync(string operationId, DateTime? expiresAt, string reason, CancellationToken ct)
     {
         var grant = await _db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
-        Require(grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId));
+        Require(LedgerOwner.Of(grant.UserId, grant.OrgId));
         grant.Balance += grant.Principal;
         grant.ExpiresAt = expiresAt;
         grant.Description = $"{grant.Description} (Restored: {reason})".TrimStart();
