@@ -1,5 +1,5 @@
 // Ledger throughput: consumptions per second through CreditLedger.ChargeAsync (the billing transaction the charge
-// queue runs: one round trip, see Billing/ChargeSql.cs) versus the same work as the classic sequence of statements
+// queue runs: one round trip, see Ledger/ChargeSql.cs) versus the same work as the classic sequence of statements
 // written by hand against Npgsql (baseline: lock, idempotency check, reset check, grants, update, insert, commit), in
 // one run, for 1 hot user and for 1,000 users, at 1/16/64 concurrent clients, one charge per transaction (no group
 // commit here: that is the queue's, measured end to end by Codebuff.Bench.Proxy). Each consumption takes 1 credit
@@ -8,7 +8,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using Codebuff.Server.Billing;
+using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Microsoft.EntityFrameworkCore;

@@ -3,14 +3,14 @@
 // store, its metrics, an agent version's statistics, an agent's version list, a user's credits per day (30 days), an
 // org's usage (top users, recent calls), a user's run list (first and a later keyset page) and one run's trace tree,
 // one client at a time. Then, in the same run, billed calls/s through the charge statement with and without its
-// rollup part (Billing/ChargeSql.cs RollupCtes), alternating, 8 clients over 200 users.
+// rollup part (Ledger/ChargeSql.cs RollupCtes), alternating, 8 clients over 200 users.
 //   dotnet run -c Release --project bench/Codebuff.Bench.Reads -- [--runs 10000000] [--messages 10000000]
 //       [--users 1000] [--orgs 20] [--requests 500] [--billing-seconds 3]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Codebuff.Server.Admin;
-using Codebuff.Server.Billing;
+using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Data.Migrations;
 using Codebuff.Server.Hosting;

@@ -4,7 +4,7 @@ namespace Codebuff.Server.Auth;
 
 /// <summary>
 /// Deleting an account (the Account tab and <c>admin delete-user</c>). [our choice] The seed's foreign keys would
-/// cascade a deleted <c>"user"</c> row into credit_ledger, message, agent_run and owned orgs (and block on publisher),
+/// cascade a deleted <c>"user"</c> row into the credit grants, message, agent_run and owned orgs (and block on publisher),
 /// so the row stays as a tombstone instead: every session and key ends at once, personal data goes (e-mail, name,
 /// handle, image, password, OAuth accounts, stored provider keys, stored trace content, pending invitations to the
 /// address), and billing facts and org usage history stay, tied to a user that names no one. Refused, with what to do

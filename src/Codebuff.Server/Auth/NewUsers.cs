@@ -1,4 +1,3 @@
-using Codebuff.Server.Billing;
 using Codebuff.Server.Payments;
 
 namespace Codebuff.Server.Auth;
@@ -13,17 +12,10 @@ public static class NewUsers
     public static async Task CreateAsync(AppDbContext db, CreditLedger ledger, StripeCustomers customers, User user, DateTime now,
         Action? alongside, CancellationToken ct)
     {
-        await using (var tx = await ledger.BeginAsync([LedgerOwner.User(user.Id)], ct))
-        {
-            db.Users.Add(user);
-            alongside?.Invoke();
-            // The reset date is the database's default (the transaction saves the new row first); the free grant expires then.
-            var reset = await tx.ResetQuotaAsync(user.Id, ct);
-            // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
-            await tx.GrantAsync(LedgerOwner.User(user.Id), $"free-{user.Id}-{GitHubSignIn.CompactId(now)}", user.Id, FreeCredits.Initial, GrantType.Free,
-                "Free credits for signing up", reset, ct);
-            await tx.CommitAsync(ct);
-        }
+        db.Users.Add(user);
+        alongside?.Invoke();
+        // Saved with the ledger's first entries: the first reset and the sign-up grant.
+        await ledger.OpenAccountAsync(user.Id, $"free-{user.Id}-{GitHubSignIn.CompactId(now)}", ct);
         // A Stripe failure is recorded for retry and sign-up goes on.
         await customers.EnsureForUserAsync(db, user.Id, ct);
     }

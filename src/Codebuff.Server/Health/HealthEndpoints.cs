@@ -26,7 +26,7 @@ public static class HealthEndpoints
     /// <summary>
     /// pending_charges: answered calls whose charge is not in the database yet; billing_errors: what of billing is
     /// failing now — "journal" (the charge journal cannot write, e.g. a full disk), "database" (charges cannot be
-    /// written and are being retried) or "writer" — each with its latest error and since when (see Billing/ChargeQueue.cs).
+    /// written and are being retried) or "writer" — each with its latest error and since when (see Ledger/ChargeQueue.cs).
     /// </summary>
     public sealed record Healthy(string Status, [property: JsonPropertyName("cached_agents")] int CachedAgents,
         [property: JsonPropertyName("pending_charges")] int PendingCharges, [property: JsonPropertyName("billing_errors")] List<BillingError> BillingErrors,

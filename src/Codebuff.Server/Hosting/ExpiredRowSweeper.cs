@@ -30,7 +30,7 @@ public sealed class ExpiredRowSweeper(IServiceScopeFactory scopes, CliTokenVault
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
                 await vault.SweepAsync(db, clock.GetUtcNow(), stoppingToken);
-                await Billing.Reservations.SweepAsync(db, stoppingToken);
+                await Reservations.SweepAsync(db, stoppingToken);
                 await limits.SweepAsync(TimeSpan.FromMinutes(1), stoppingToken);
                 await AgentRuns.TraceStep.SweepAsync(db, clock.GetUtcNow(), traces.Value, stoppingToken);
             }

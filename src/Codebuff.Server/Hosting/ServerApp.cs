@@ -86,12 +86,7 @@ public static class ServerApp
         services.Configure<GitHubOptions>(config.GetSection("Codebuff:GitHub"));
         services.AddHttpClient(GitHubSignIn.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(20));
         services.AddAuthRateLimits(config.GetSection("Codebuff:RateLimits").Get<AuthRateLimitOptions>() ?? new AuthRateLimitOptions());
-        services.AddScoped<CreditLedger>();
-        services.Configure<BillingOptions>(config.GetSection("Codebuff:Billing"));
-        services.AddSingleton(_ => new ChargeJournal(options.DataDir));
-        services.AddSingleton<ChargeQueue>();
-        services.AddHostedService(sp => sp.GetRequiredService<ChargeQueue>());
-        HoldKeeper.AddHolds(services);
+        services.AddBilling(config, options.DataDir);
         services.Configure<TraceOptions>(config.GetSection("Codebuff:Traces"));
         services.AddSingleton<TraceRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<TraceRecorder>());

@@ -19,9 +19,8 @@ public sealed class Invitations(AppDbContext db, TimeProvider clock, IEmailSende
             return new(409, "User is already a member");
         var now = Now;
         OrgInvite invite;
-        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        await using (var tx = await OrgLock.BeginAsync(db, caller.OrgId, ct))
         {
-            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM org WHERE id = {caller.OrgId} FOR NO KEY UPDATE", ct);
             var open = db.OrgInvites.Where(i => i.OrgId == caller.OrgId && i.Email == address && i.AcceptedAt == null);
             if (await open.AnyAsync(i => i.ExpiresAt > now, ct)) return new(409, "Invitation already exists for this email");
             await open.ExecuteDeleteAsync(ct); // expired ones: the new invitation replaces them

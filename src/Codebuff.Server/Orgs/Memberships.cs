@@ -25,7 +25,7 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
     public async Task<Refusal?> ChangeRoleAsync(OrgCaller caller, string userId, OrgRole role, CancellationToken ct)
     {
         if (OrgAccess.Check(caller.Membership, OrgRole.Admin) is { } denied) return denied;
-        await using var tx = await LockOrgAsync(caller.OrgId, ct);
+        await using var tx = await OrgLock.BeginAsync(db, caller.OrgId, ct);
         var target = await db.OrgMembers.FirstOrDefaultAsync(m => m.OrgId == caller.OrgId && m.UserId == userId, ct);
         if (target is null) return new(404, "Member not found");
         if ((target.Role == OrgRole.Owner || role == OrgRole.Owner) && !await IsOwnerAsync(caller, ct)) return new(403, "Only owners can modify owner roles");
@@ -42,7 +42,7 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
     {
         var self = userId == caller.User.Id;
         if (!self && !caller.IsAdmin) return new(403, "Insufficient permissions");
-        await using var tx = await LockOrgAsync(caller.OrgId, ct);
+        await using var tx = await OrgLock.BeginAsync(db, caller.OrgId, ct);
         var target = await db.OrgMembers.FirstOrDefaultAsync(m => m.OrgId == caller.OrgId && m.UserId == userId, ct);
         if (target is null) return new(404, "Member not found");
         if (!self && target.Role == OrgRole.Owner && !await IsOwnerAsync(caller, ct)) return new(403, "Only owners can remove other owners");
@@ -54,15 +54,6 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
         await HandOverOwnershipAsync(caller.OrgId, userId, ct);
         await tx.CommitAsync(ct);
         return null;
-    }
-
-    /// <summary>Begins a transaction holding the org's row: membership changes of one org run one at a time.</summary>
-    async Task<Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction> LockOrgAsync(string orgId, CancellationToken ct)
-    {
-        var tx = await db.Database.BeginTransactionAsync(ct);
-        // NO KEY UPDATE leaves the org's key shareable, so billing inserts that reference the org never wait on it.
-        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM org WHERE id = {orgId} FOR NO KEY UPDATE", ct);
-        return tx;
     }
 
     /// <summary>The caller's role read again under the org lock: the one checked by the route filter may have changed.</summary>

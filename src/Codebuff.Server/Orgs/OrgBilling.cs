@@ -37,7 +37,7 @@ public sealed class OrgBilling(AppDbContext db, TimeProvider clock)
     /// Whether the org's monthly credit_limit leaves no room for another call: its spend this cycle (from the rollups,
     /// <see cref="UsageThisCycleAsync"/>) plus <paramref name="required"/> credits (at least 1) would pass the limit.
     /// The org's balance, less the credits its calls in flight hold, is checked by the gate that takes a call's hold
-    /// (Billing/Reservations.cs). [our choice] the limit counts billed calls only, not holds.
+    /// (Ledger/Reservations.cs). [our choice] the limit counts billed calls only, not holds.
     /// </summary>
     public async Task<bool> LimitReachedAsync(string orgId, CancellationToken ct, int required = 0)
     {

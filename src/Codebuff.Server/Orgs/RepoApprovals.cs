@@ -23,8 +23,7 @@ public static class RepoApprovals
             RepoOwner = repo.Owner, ApprovedBy = caller.User.Id, ApprovedAt = clock.GetUtcNow().UtcDateTime, IsActive = true,
         };
         // The seed's (org_id, repo_url) index is not unique; the org's row lock makes check-then-insert safe.
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM org WHERE id = {caller.OrgId} FOR NO KEY UPDATE", ct);
+        await using var tx = await OrgLock.BeginAsync(db, caller.OrgId, ct);
         if (await db.OrgRepos.AnyAsync(r => r.OrgId == caller.OrgId && r.RepoUrl == row.RepoUrl, ct))
             return (null, new(409, "Repository already added to organization"));
         db.OrgRepos.Add(row);

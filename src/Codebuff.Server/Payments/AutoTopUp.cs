@@ -28,11 +28,9 @@ public sealed class AutoTopUp(IServiceScopeFactory scopes, StripePayments stripe
     // Owners with an evaluation queued but not started: further nudges meanwhile are covered by it.
     readonly ConcurrentDictionary<LedgerOwner, byte> _queued = new();
 
-    /// <summary>The consumption hook: schedules one evaluation for the owner unless one is already waiting.</summary>
+    /// <summary>The consumption hook (Billing/BillingSetup.cs): schedules one evaluation for the owner unless one is already waiting.</summary>
     public void AfterCharge(LedgerOwner owner)
     {
-        // An org's balance and usage alerts are evaluated after the same charges.
-        alerts.Nudge(owner);
         if (!stripe.Configured || !_queued.TryAdd(owner, 0)) return;
         _ = Task.Run(async () =>
         {

@@ -17,9 +17,7 @@ public static class DisputeClawbacks
     /// <summary>What happened, or null when the purchase's grant is not written yet (the event must come again).</summary>
     public static async Task<string?> TakeBackAsync(AppDbContext db, CreditLedger ledger, string disputeId, string operationId, DateTime now, CancellationToken ct)
     {
-        var grant = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId).Select(g => new { g.UserId, g.OrgId }).FirstOrDefaultAsync(ct);
-        if (grant is null) return null;
-        var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+        if (await ledger.FindGrantAsync(operationId, ct) is not { Owner: var owner }) return null;
         await using var tx = await ledger.BeginAsync([owner], ct);
         if (await FindAsync(db, disputeId, ct) is not null) return "purchase already taken back";
         if (await tx.TakeBackGrantAsync(operationId, $"dispute {disputeId}", ct) is not { } before)
@@ -44,8 +42,8 @@ public static class DisputeClawbacks
     public static async Task<string?> CloseAsync(AppDbContext db, CreditLedger ledger, string disputeId, bool won, DateTime now, CancellationToken ct)
     {
         if (await FindAsync(db, disputeId, ct) is not { } taken) return null;
-        var grant = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == taken.OperationId).Select(g => new { g.UserId, g.OrgId }).FirstAsync(ct);
-        await using var tx = await ledger.BeginAsync([grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId)], ct);
+        var grant = await ledger.FindGrantAsync(taken.OperationId, ct) ?? throw new InvalidOperationException($"grant {taken.OperationId} is gone");
+        await using var tx = await ledger.BeginAsync([grant.Owner], ct);
         var record = await FindAsync(db, disputeId, ct);
         if (record!.Status != Taken) return $"dispute already closed ({record.Status})";
         if (won) await tx.RestoreGrantAsync(record.OperationId, record.ExpiresAt, $"dispute {disputeId} won", ct);

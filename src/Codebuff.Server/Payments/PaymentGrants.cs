@@ -5,7 +5,7 @@ namespace Codebuff.Server.Payments;
 /// <summary>A grant owed for money that has moved: who gets it, who paid, how much, and its idempotency key.</summary>
 public sealed record PaidGrant(string OperationId, string PayerUserId, string? OrgId, int Credits, GrantType Type, string Description)
 {
-    public LedgerOwner Owner => OrgId is null ? LedgerOwner.User(PayerUserId) : LedgerOwner.Org(OrgId);
+    public LedgerOwner Owner => LedgerOwner.Of(PayerUserId, OrgId);
 }
 
 /// <summary>How a paid grant went: written now, or handed to the sync_failure retries (the money is never forgotten).</summary>

@@ -96,7 +96,7 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
         if (charge.PaymentIntentId is not { } intentId) return new WebhookOutcome("charge without payment intent");
         var intent = await stripe.GetPaymentIntentAsync(intentId, ct);
         if (intent.Metadata?.TryGetValue("operationId", out var operationId) != true) return new WebhookOutcome("not a credit purchase");
-        var grant = await db.CreditLedger.AsNoTracking().FirstOrDefaultAsync(g => g.OperationId == operationId, ct);
+        var grant = await ledger.FindGrantAsync(operationId!, ct);
         if (grant is null)
             // The purchase's grant has not landed yet (events out of order): let Stripe deliver the refund again later.
             return new WebhookOutcome(Warning: $"grant {operationId} not written yet", Retry: true);
@@ -149,9 +149,8 @@ public sealed class StripeWebhook(AppDbContext db, CreditLedger ledger, PaymentG
             // The purchase's grant has not landed yet (events out of order): let Stripe deliver the dispute again later.
             if (taken is null) return new WebhookOutcome(Warning: $"grant {operationId} not written yet", Retry: true);
             notes.Add(taken);
-            var grant = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId).Select(g => new { g.UserId, g.OrgId }).FirstAsync(ct);
-            var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
-            await autoTopUp.DisableAsync(db, owner, $"A payment was disputed ({dispute.Id})", ct);
+            var grant = await ledger.FindGrantAsync(operationId, ct) ?? throw new InvalidOperationException($"grant {operationId} is gone");
+            await autoTopUp.DisableAsync(db, grant.Owner, $"A payment was disputed ({dispute.Id})", ct);
         }
         return new WebhookOutcome(string.Join("; ", notes));
     }

@@ -72,7 +72,7 @@ public static class SearchEndpoints
         var caller = Caller.Of(r.Request.HttpContext);
         if (caller.User is not { } user) return caller.Unauthorized();
         // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
-        // The search holds its price while in flight (Billing/Reservations.cs), so concurrent searches cannot spend
+        // The search holds its price while in flight (Ledger/Reservations.cs), so concurrent searches cannot spend
         // credits the owner does not have; the charge releases the hold, and so does a search that ends uncharged.
         OrgBilling.Payer? payer;
         var callId = Guid.NewGuid();

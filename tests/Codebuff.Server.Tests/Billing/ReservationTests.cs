@@ -267,7 +267,7 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         var lost = ChargeQueueTests.NewCharge(user.Id, 10);
         await HoldForAsync(lost.CallId, owner, 7);
         var dataDir = Path.Combine(Path.GetTempPath(), "codebuff-replay-" + Guid.NewGuid().ToString("N")[..12]);
-        using (var dead = new Codebuff.Server.Billing.ChargeJournal(dataDir)) dead.Append(lost);
+        using (var dead = new Codebuff.Ledger.ChargeJournal(dataDir)) dead.Append(lost);
         await using (var next = await ServerFixture.StartServerAsync(server.ConnectionString, new()
         {
             ["Codebuff:AuthSecret"] = "test-auth-secret", ["Codebuff:DataDir"] = dataDir, ["Logging:LogLevel:Default"] = "Warning",
@@ -281,7 +281,7 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
 
         // The same charge again (a replay of a call applied before): not billed twice, and a hold of that call still ends.
         await HoldForAsync(lost.CallId, owner, 7);
-        Assert.True(await server.Services.GetRequiredService<Codebuff.Server.Billing.ChargeQueue>().SubmitAsync(lost));
+        Assert.True(await server.Services.GetRequiredService<Codebuff.Ledger.ChargeQueue>().SubmitAsync(lost));
         await AssertHeldAsync(owner, 0);
         Assert.Equal((90, 1), (await server.BalanceAsync(user.Id), (await server.MessagesAsync(user.Id)).Count));
     }
@@ -292,7 +292,7 @@ public sealed class ReservationTests(TwoInstanceChatFixture server) : IClassFixt
         var owner = "user:sweep-" + Guid.NewGuid().ToString("N");
         await HoldAsync(owner, 5, "-1 second");
         await HoldAsync(owner, 3, "1 hour");
-        await using (var db = server.NewDbContext()) await Codebuff.Server.Billing.Reservations.SweepAsync(db, CancellationToken.None);
+        await using (var db = server.NewDbContext()) await Codebuff.Ledger.Reservations.SweepAsync(db, CancellationToken.None);
         Assert.Equal(3, await HeldAsync(owner));
         Assert.Equal(3, await HeldAsync(owner, "AND expires_at > now()"));
     }

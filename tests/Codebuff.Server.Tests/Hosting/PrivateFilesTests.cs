@@ -4,7 +4,7 @@ namespace Codebuff.Server.Tests.Hosting;
 
 /// <summary>
 /// What the server creates in DataDir is private: the directory 0700, the generated secret 0600. (That the mode is
-/// given at creation, not by a chmod after the write, is Hosting/PrivateFiles.cs: a test cannot see that window.)
+/// given at creation, not by a chmod after the write, is Codebuff.Data/PrivateFiles.cs: a test cannot see that window.)
 /// </summary>
 public sealed class PrivateFilesTests(ServerFixture server) : IClassFixture<ServerFixture>
 {

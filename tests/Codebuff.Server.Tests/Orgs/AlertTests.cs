@@ -285,7 +285,7 @@ public sealed class AlertTests(AlertFixture server) : IClassFixture<AlertFixture
                 var id = $"gen-{Guid.NewGuid():N}";
                 // Through the ledger, as every billed call: it writes the daily rollups the report reads.
                 await using (var scope = server.Services.CreateAsyncScope())
-                    await scope.ServiceProvider.GetRequiredService<Codebuff.Server.Billing.CreditLedger>().ChargeAsync(Codebuff.Server.Billing.LedgerOwner.Org(o.OrgId),
+                    await scope.ServiceProvider.GetRequiredService<Codebuff.Ledger.CreditLedger>().ChargeAsync(Codebuff.Ledger.LedgerOwner.Org(o.OrgId),
                         new Message { Id = id, UserId = user.Id, OrgId = o.OrgId, Model = "m", Response = "\"\"", Credits = credits, OutputTokens = 1, FinishedAt = at, RepoUrl = repo },
                         deduct: true);
                 if (repo.EndsWith("/app"))

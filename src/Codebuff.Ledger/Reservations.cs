@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using NpgsqlTypes;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// What an owner may spend now: its balance as the ledger reports it (<see cref="TotalRemaining"/>: debt settled
@@ -38,12 +38,7 @@ public static class Reservations
     /// </summary>
     public static string Ctes(LedgerOwner owner, string condition) => $"""
         balance AS (
-            SELECT coalesce(sum(g.balance) FILTER (WHERE g.balance > 0), 0)::int AS positive,
-                   coalesce(sum(-g.balance) FILTER (WHERE g.balance < 0), 0)::int AS debt
-            FROM credit_ledger g
-            WHERE (g.expires_at IS NULL OR g.expires_at > @now) AND {(owner.OrgId is null
-                ? "g.operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = @u) AND g.user_id = @u AND g.org_id IS NULL"
-                : "g.org_id = @org")}
+            {OwnerGrants.Balance(owner)}
         ),
         held AS (
             SELECT coalesce(sum(r.credits), 0)::int AS credits FROM billing.reservation r WHERE r.owner = @owner AND r.expires_at > now()
@@ -106,7 +101,7 @@ public static class Reservations
         }
         catch (Exception e)
         {
-            Hosting.DatabaseUnavailable.ForgetConnections(conn, e);
+            DatabaseUnavailable.ForgetConnections(conn, e);
             // A failed statement leaves the transaction aborted; end it before the connection goes back to the pool.
             if (mayHold && conn.FullState == System.Data.ConnectionState.Open)
                 try { await using var rollback = new NpgsqlCommand("ROLLBACK", conn); await rollback.ExecuteNonQueryAsync(CancellationToken.None); }

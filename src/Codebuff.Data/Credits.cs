@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Codebuff.Server.Data;
 
 [Table("credit_ledger")]
-public sealed class CreditGrant
+internal sealed class CreditGrant
 {
     public required string OperationId { get; set; }
     public required string UserId { get; set; }

@@ -7,7 +7,7 @@ namespace Codebuff.Server.Data.Migrations;
 
 /// <summary>
 /// Which configured LLM provider answered a message ("Codebuff:Providers" name), beside the seed's message table,
-/// which has no column for it. Written by the charge statement (Billing/ChargeSql.cs) in the same statement as the
+/// which has no column for it. Written by the charge statement (Ledger/ChargeSql.cs) in the same statement as the
 /// message row; goes with its message (ON DELETE CASCADE). Not part of the EF model.
 /// </summary>
 [DbContext(typeof(AppDbContext))]

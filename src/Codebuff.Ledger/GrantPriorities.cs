@@ -1,7 +1,7 @@
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>Lower is consumed first (api.md §7.3, Dec 2025 table; admin uses the constant table's 60).</summary>
-public static class GrantPriorities
+static class GrantPriorities
 {
     public static int For(GrantType type) => type switch
     {

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// Keeps the credit holds (<see cref="Reservations"/>) of this instance's calls in flight from expiring while they last:
@@ -9,11 +9,17 @@ namespace Codebuff.Server.Billing;
 /// all of this instance's calls moves their expiry to at least now + slack; an instance that dies stops doing so and
 /// its holds expire within the slack.
 /// </summary>
-public sealed class HoldKeeper(IServiceScopeFactory scopes, IOptions<BillingOptions> options, ILogger<HoldKeeper> log) : BackgroundService
+public sealed class HoldKeeper : BackgroundService
 {
+    readonly IServiceScopeFactory _scopes;
+    readonly IOptions<BillingOptions> _options;
+    readonly ILogger<HoldKeeper> _log;
     readonly ConcurrentDictionary<Guid, byte> _calls = new();
 
-    TimeSpan Slack => TimeSpan.FromSeconds(options.Value.HoldSlackSeconds);
+    internal HoldKeeper(IServiceScopeFactory scopes, IOptions<BillingOptions> options, ILogger<HoldKeeper> log) =>
+        (_scopes, _options, _log) = (scopes, options, log);
+
+    TimeSpan Slack => TimeSpan.FromSeconds(_options.Value.HoldSlackSeconds);
 
     /// <summary>How long a hold is taken for by a call that may take <paramref name="callTimeout"/>.</summary>
     public TimeSpan Lease(TimeSpan callTimeout) => callTimeout + Slack;
@@ -41,7 +47,7 @@ public sealed class HoldKeeper(IServiceScopeFactory scopes, IOptions<BillingOpti
                 var ids = _calls.Keys.ToArray();
                 try
                 {
-                    await using var scope = scopes.CreateAsyncScope();
+                    await using var scope = _scopes.CreateAsyncScope();
                     var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
                     var slack = Slack;
                     await db.Database.ExecuteSqlAsync(
@@ -49,19 +55,12 @@ public sealed class HoldKeeper(IServiceScopeFactory scopes, IOptions<BillingOpti
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
                 {
-                    log.LogWarning("the holds of {Count} calls in flight were not renewed this round: {Error}", ids.Length, e.Message);
+                    _log.LogWarning("the holds of {Count} calls in flight were not renewed this round: {Error}", ids.Length, e.Message);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-    }
-
-    /// <summary>Registers the keeper, one per instance.</summary>
-    public static void AddHolds(IServiceCollection services)
-    {
-        services.AddSingleton<HoldKeeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<HoldKeeper>());
     }
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// Group commit across owners: personal owners whose charges are ready at the same moment are written in one
@@ -11,7 +11,7 @@ namespace Codebuff.Server.Billing;
 /// way — its monthly reset is due, or the shared transaction failed — is told to write alone
 /// (<see cref="CreditLedger.ChargeManyAsync"/>), where a failure or refusal is its own.
 /// </summary>
-public sealed class ChargeCombiner(IServiceScopeFactory scopes, TimeProvider clock, SemaphoreSlim connections, int writers, int maxOwners)
+sealed class ChargeCombiner(IServiceScopeFactory scopes, TimeProvider clock, SemaphoreSlim connections, int writers, int maxOwners)
 {
     static readonly Counter<long> Shared = ChargeQueue.Meter.CreateCounter<long>("codebuff.billing.shared_transactions",
         description: "Billing transactions that wrote several owners' charges");

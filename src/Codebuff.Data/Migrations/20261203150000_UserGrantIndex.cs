@@ -12,7 +12,7 @@ namespace Codebuff.Server.Data.Migrations;
 /// growing with every monthly grant). An extra index on credit_ledger would change the seed's public schema, which
 /// must stay exact; this table in schema "billing" serves as that index instead: (user_id, operation_id) per personal
 /// grant, filled by a trigger on credit_ledger and emptied by its foreign key. Read by Chat/ChatGate.cs and
-/// Billing/ChargeSql.cs only; not part of the EF model.
+/// Ledger/ChargeSql.cs only; not part of the EF model.
 /// </summary>
 [DbContext(typeof(AppDbContext))]
 [Migration("20261203150000_UserGrantIndex")]

@@ -9,7 +9,7 @@ namespace Codebuff.Server.Data.Migrations;
 /// Our own table, in its own schema so that the seed's 20 tables in public stay exactly as they are. One row per
 /// billed call: our call id (the idempotency key of retries and journal replays), the message row it wrote, and the
 /// provider's id for the answer (which differs from the message id when the provider reused an id or sent none).
-/// Only Billing/ChargeSql.cs reads or writes it; it is not part of the EF model.
+/// Only Ledger/ChargeSql.cs reads or writes it; it is not part of the EF model.
 /// </summary>
 [DbContext(typeof(AppDbContext))]
 [Migration("20261201050000_BillingCalls")]

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// One billable event (an LLM call or a search) with everything its <c>message</c> row records. <see cref="CallId"/>
@@ -23,7 +23,7 @@ public sealed record Charge(
     /// <summary>The configured LLM provider that answered (service.message_provider); null for searches and ledger-API charges.</summary>
     public string? Provider { get; init; }
 
-    [JsonIgnore] public LedgerOwner Owner => OrgId is null ? LedgerOwner.User(UserId) : LedgerOwner.Org(OrgId);
+    [JsonIgnore] public LedgerOwner Owner => LedgerOwner.Of(UserId, OrgId);
 
     /// <summary>The message id used when the provider's id is missing or taken.</summary>
     [JsonIgnore] public string OwnId => $"gen-{CallId:N}";
@@ -78,4 +78,4 @@ public sealed record Charge(
 }
 
 /// <summary>What became of one charge: the message row it wrote, or that its call had been applied before.</summary>
-public sealed record ChargeResult(Guid CallId, string? MessageId, bool Applied);
+sealed record ChargeResult(Guid CallId, string? MessageId, bool Applied);

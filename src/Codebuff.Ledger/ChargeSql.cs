@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore.Storage;
 using NpgsqlTypes;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// The billing transaction, hand-written because it is the hot path (bench/Codebuff.Bench.Ledger measured EF at
@@ -71,7 +71,7 @@ static class ChargeSql
         }
         catch (Exception e)
         {
-            Hosting.DatabaseUnavailable.ForgetConnections(conn, e);
+            DatabaseUnavailable.ForgetConnections(conn, e);
             // A failed statement leaves the transaction aborted; end it before the connection goes back to the pool.
             if (conn.FullState == System.Data.ConnectionState.Open)
                 try { await using var rollback = new NpgsqlCommand("ROLLBACK", conn); await rollback.ExecuteNonQueryAsync(CancellationToken.None); }
@@ -125,15 +125,11 @@ static class ChargeSql
     /// <summary>The charge statement for this kind of owner: they differ only in how the owner's grants are found.</summary>
     internal static string Sql(LedgerOwner owner) => owner.OrgId is null ? PersonalSql : OrgSql;
 
-    /// <summary>
-    /// A user's personal grants through billing.user_grant (migration UserGrantIndex): the seed has no index that
-    /// finds them, and scanning the whole ledger on every charge grows with every user's monthly grant.
-    /// </summary>
-    static readonly string PersonalSql = Template.Replace("/* owner grants */",
-        "operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = @u) AND user_id = @u AND org_id IS NULL");
+    static readonly string PersonalSql = Template.Replace(LiveGrants, OwnerGrants.Live(LedgerOwner.User(""), Active));
+    static readonly string OrgSql = Template.Replace(LiveGrants, OwnerGrants.Live(LedgerOwner.Org(""), Active));
 
-    /// <summary>An org's grants, through the seed's idx_credit_ledger_org.</summary>
-    static readonly string OrgSql = Template.Replace("/* owner grants */", "org_id = @org");
+    const string LiveGrants = "/* live grants */";
+    const string Active = "operation_id, balance, priority, expires_at, created_at";
 
     internal const string Template = $$"""
         WITH input AS (
@@ -146,7 +142,7 @@ static class ChargeSql
             WHERE NOT EXISTS (SELECT 1 FROM "user" WHERE @org::text IS NULL AND id = @u AND next_quota_reset <= @now_plain)
         ),
         released AS (
-            -- The credits the calls held while in flight (Billing/Reservations.cs) end with their charge, applied now
+            -- The credits the calls held while in flight (Reservations.cs) end with their charge, applied now
             -- or before (a replay).
             DELETE FROM billing.reservation WHERE call_id IN (SELECT call_id FROM input)
         ),
@@ -163,8 +159,7 @@ static class ChargeSql
         ),
         total AS (SELECT coalesce(sum(credits) FILTER (WHERE deduct), 0) AS n, min(message_id) AS first_id FROM named),
         active AS (
-            SELECT operation_id, balance, priority, expires_at, created_at FROM credit_ledger
-            WHERE (expires_at IS NULL OR expires_at > @now) AND /* owner grants */
+            /* live grants */
         ),
         ordered AS (
             SELECT operation_id, balance,

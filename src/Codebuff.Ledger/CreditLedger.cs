@@ -1,18 +1,10 @@
-namespace Codebuff.Server.Billing;
-
-/// <summary>Whose credits: a user's personal grants (org_id NULL) or an organization's grants.</summary>
-public readonly record struct LedgerOwner(string? UserId, string? OrgId)
-{
-    public static LedgerOwner User(string userId) => new(userId, null);
-    public static LedgerOwner Org(string orgId) => new(null, orgId);
-    public string LockKey => OrgId is null ? $"user:{UserId}" : $"org:{OrgId}";
-}
+namespace Codebuff.Ledger;
 
 public sealed record CreditBalance(
     int TotalRemaining, int TotalDebt, int NetBalance,
     IReadOnlyDictionary<string, int> Breakdown, IReadOnlyDictionary<string, int> Principals);
 
-public enum ChargeOutcome { Charged, AlreadyBilled }
+enum ChargeOutcome { Charged, AlreadyBilled }
 
 /// <summary>
 /// The only code that writes credit_ledger. Every write for one owner runs in a READ COMMITTED transaction that
@@ -73,20 +65,41 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// </summary>
     public async Task<bool> ExpireGrantAsync(string operationId, string reason, CancellationToken ct = default)
     {
-        var found = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId)
-            .Select(g => new { g.UserId, g.OrgId }).FirstOrDefaultAsync(ct);
-        if (found is null) return false;
-        await using var tx = await BeginAsync([found.OrgId is null ? LedgerOwner.User(found.UserId) : LedgerOwner.Org(found.OrgId)], ct);
+        if (await FindGrantAsync(operationId, ct) is not { } found) return false;
+        await using var tx = await BeginAsync([found.Owner], ct);
         if (!await tx.ExpireGrantAsync(operationId, reason, ct)) return false;
         await tx.CommitAsync(ct);
         return true;
+    }
+
+    /// <summary>The grant with this operation id, or null when there is none (yet).</summary>
+    public async Task<GrantState?> FindGrantAsync(string operationId, CancellationToken ct = default)
+    {
+        var g = await db.CreditLedger.AsNoTracking().Where(g => g.OperationId == operationId)
+            .Select(g => new { g.UserId, g.OrgId, g.Principal, g.Balance, g.ExpiresAt }).FirstOrDefaultAsync(ct);
+        return g is null ? null : new GrantState(LedgerOwner.Of(g.UserId, g.OrgId), g.Principal, g.Balance, g.ExpiresAt);
+    }
+
+    /// <summary>
+    /// A new user's first ledger entries (api.md §5.1), in one transaction with whatever the caller staged in the shared
+    /// DbContext (the user row, a sign-in's account row): the first monthly reset — its date is the database's default
+    /// for the new row, saved first — and the sign-up grant of <see cref="FreeCredits.Initial"/>, expiring then.
+    /// </summary>
+    public async Task OpenAccountAsync(string userId, string grantOperationId, CancellationToken ct = default)
+    {
+        var owner = LedgerOwner.User(userId);
+        await using var tx = await BeginAsync([owner], ct);
+        var reset = await tx.ResetQuotaAsync(userId, ct);
+        // [our choice, api.md §5.1] the sign-up grant does not wait for a Stripe customer.
+        await tx.GrantAsync(owner, grantOperationId, userId, FreeCredits.Initial, GrantType.Free, "Free credits for signing up", reset, ct);
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>
     /// Bills one message: consumes <c>message.Credits</c> from the owner's grants (unless <paramref name="deduct"/> is
     /// false, as for BYOK) and inserts the row, in one transaction. The same message id twice changes nothing.
     /// </summary>
-    public async Task<ChargeOutcome> ChargeAsync(LedgerOwner owner, Message message, bool deduct, CancellationToken ct = default)
+    internal async Task<ChargeOutcome> ChargeAsync(LedgerOwner owner, Message message, bool deduct, CancellationToken ct = default)
     {
         var result = (await ChargeManyAsync(owner, [Charge.ForMessage(message, deduct)], ct))[0];
         return result.Applied ? ChargeOutcome.Charged : ChargeOutcome.AlreadyBilled;
@@ -96,7 +109,7 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     /// One owner's charges in one transaction and one round trip (see <see cref="ChargeSql"/>); a monthly reset that is
     /// due runs first in a transaction of its own.
     /// </summary>
-    public async Task<IReadOnlyList<ChargeResult>> ChargeManyAsync(LedgerOwner owner, IReadOnlyList<Charge> charges, CancellationToken ct = default)
+    internal async Task<IReadOnlyList<ChargeResult>> ChargeManyAsync(LedgerOwner owner, IReadOnlyList<Charge> charges, CancellationToken ct = default)
     {
         if (charges.Any(c => c.Owner != owner)) throw new ArgumentException("every charge must belong to the owner", nameof(charges));
         while (true)
@@ -118,11 +131,11 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     {
         DateTime? nextReset = null;
         if (owner.OrgId is null) nextReset = await EnsureQuotaResetAsync(owner.UserId!, ct);
-        var grants = await ActiveGrants(db, owner, Now).AsNoTracking().ToListAsync(ct);
+        var grants = await OwnerGrants.LiveQuery(db, owner, Now).AsNoTracking().ToListAsync(ct);
         return new CreditUsage(Summarise(grants), UsageThisCycle(grants, nextReset), nextReset);
     }
 
-    public static CreditBalance Summarise(IEnumerable<CreditGrant> grants)
+    internal static CreditBalance Summarise(IEnumerable<CreditGrant> grants)
     {
         var breakdown = Enum.GetValues<GrantType>().ToDictionary(Label, _ => 0);
         var principals = Enum.GetValues<GrantType>().ToDictionary(Label, _ => 0);
@@ -137,7 +150,7 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
     }
 
     /// <summary>Debt is settled against positive balances first (api.md §7.7).</summary>
-    public static CreditBalance Summarise(int positive, int debt, IReadOnlyDictionary<string, int> breakdown, IReadOnlyDictionary<string, int> principals)
+    internal static CreditBalance Summarise(int positive, int debt, IReadOnlyDictionary<string, int> breakdown, IReadOnlyDictionary<string, int> principals)
     {
         var settled = Math.Min(debt, positive);
         var remaining = positive - settled;
@@ -166,21 +179,19 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         await tx.CommitAsync(ct);
         return next;
     }
-
-    internal static IQueryable<CreditGrant> ActiveGrants(AppDbContext db, LedgerOwner owner, DateTime now) =>
-        (owner.OrgId is null ? PersonalGrants(db, owner.UserId!) : db.CreditLedger.Where(g => g.OrgId == owner.OrgId))
-        .Where(g => g.ExpiresAt == null || g.ExpiresAt > now);
-
-    /// <summary>
-    /// A user's personal grants, found through billing.user_grant (migration UserGrantIndex): the seed has no index
-    /// on credit_ledger that finds them, so a plain filter on user_id scans the whole ledger.
-    /// </summary>
-    internal static IQueryable<CreditGrant> PersonalGrants(AppDbContext db, string userId) =>
-        db.CreditLedger.FromSql($"SELECT * FROM credit_ledger WHERE operation_id IN (SELECT operation_id FROM billing.user_grant WHERE user_id = {userId})")
-            .Where(g => g.UserId == userId && g.OrgId == null);
 }
 
-/// <summary>A grant call's outcome: the stored row, and whether this call created it.</summary>
-public sealed record GrantResult(bool Created, CreditGrant Grant);
+/// <summary>A grant call's outcome: whether this call created the grant, and the stored row (for tests).</summary>
+public sealed class GrantResult
+{
+    internal GrantResult(bool created, CreditGrant grant) => (Created, Grant) = (created, grant);
+
+    public bool Created { get; }
+
+    internal CreditGrant Grant { get; }
+}
+
+/// <summary>A grant as the server may see it: whose it is, its principal, balance and expiry.</summary>
+public sealed record GrantState(LedgerOwner Owner, int Principal, int Balance, DateTime? ExpiresAt);
 
 public sealed record CreditUsage(CreditBalance Balance, int UsageThisCycle, DateTime? NextQuotaReset);

@@ -12,7 +12,7 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     public DbSet<Fingerprint> Fingerprints => Set<Fingerprint>();
     public DbSet<VerificationToken> VerificationTokens => Set<VerificationToken>();
     public DbSet<EncryptedApiKey> EncryptedApiKeys => Set<EncryptedApiKey>();
-    public DbSet<CreditGrant> CreditLedger => Set<CreditGrant>();
+    internal DbSet<CreditGrant> CreditLedger => Set<CreditGrant>();
     public DbSet<Referral> Referrals => Set<Referral>();
     public DbSet<SyncFailure> SyncFailures => Set<SyncFailure>();
     public DbSet<Org> Orgs => Set<Org>();

@@ -10,7 +10,7 @@ namespace Codebuff.Server.Data.Migrations;
 /// id its charge carries, so the charge's transaction deletes it (journal replays included) and no owner has a hot
 /// row. <c>owner</c> is the ledger owner's lock key ("user:&lt;id&gt;" or "org:&lt;id&gt;"). UNLOGGED: a hold needs no
 /// WAL (no fsync on the hot path), and a database crash that empties the table only frees holds that expire within
-/// minutes anyway. Read and written by Billing/Reservations.cs, Chat/ChatGate.cs and Billing/ChargeSql.cs only; not
+/// minutes anyway. Read and written by Ledger/Reservations.cs, Chat/ChatGate.cs and Ledger/ChargeSql.cs only; not
 /// part of the EF model.
 /// </summary>
 [DbContext(typeof(AppDbContext))]

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore.Storage;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// A database transaction holding the advisory locks of its owners (taken in a stable order by
@@ -41,7 +41,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
         var balance = amount;
         if (owner.OrgId is null)
         {
-            var debts = await CreditLedger.ActiveGrants(_db, owner, now).Where(g => g.Balance < 0).OrderBy(g => g.CreatedAt).ToListAsync(ct);
+            var debts = await OwnerGrants.LiveQuery(_db, owner, now).Where(g => g.Balance < 0).OrderBy(g => g.CreatedAt).ToListAsync(ct);
             var debt = debts.Sum(g => -g.Balance);
             if (debt > 0)
             {
@@ -67,7 +67,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     /// inserts its message row, all in this transaction; see <see cref="ChargeSql"/>. A charge whose call id was applied
     /// before changes nothing. Runs any monthly reset that is due first.
     /// </summary>
-    public async Task<IReadOnlyList<ChargeResult>> ChargeAsync(LedgerOwner owner, IReadOnlyList<Charge> charges, CancellationToken ct)
+    internal async Task<IReadOnlyList<ChargeResult>> ChargeAsync(LedgerOwner owner, IReadOnlyList<Charge> charges, CancellationToken ct)
     {
         Require(owner);
         if (owner.OrgId is null) await ResetQuotaAsync(owner.UserId!, ct);
@@ -96,7 +96,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
         var period = next.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         var owner = LedgerOwner.User(userId);
 
-        var lastFree = await CreditLedger.PersonalGrants(_db, userId)
+        var lastFree = await OwnerGrants.AllQuery(_db, owner)
             .Where(g => g.Type == GrantType.Free && g.ExpiresAt != null && g.ExpiresAt <= now)
             .OrderByDescending(g => g.ExpiresAt).Select(g => (int?)g.Principal).FirstOrDefaultAsync(ct);
         var free = lastFree is { } p ? Math.Min(p, FreeCredits.MonthlyCap) : FreeCredits.Initial;
@@ -115,7 +115,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     public async Task<bool> ExpireGrantAsync(string operationId, string reason, CancellationToken ct)
     {
         var grant = await _db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
-        Require(grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId));
+        Require(LedgerOwner.Of(grant.UserId, grant.OrgId));
         var now = Now;
         if (grant.ExpiresAt <= now || grant.Balance < 0) return false;
         grant.ExpiresAt = now;
@@ -124,22 +124,20 @@ public sealed class LedgerTransaction : IAsyncDisposable
         return true;
     }
 
-    /// <summary>What a taken-back grant was before: its balance and expiry, which a restore puts back.</summary>
-    public sealed record TakenBack(LedgerOwner Owner, int Principal, int Balance, DateTime? ExpiresAt);
-
     /// <summary>
     /// Takes a purchase back whole (a disputed payment): the grant's balance drops by its principal, so what was unspent
     /// ends and what was spent becomes debt, and it stops expiring so the debt cannot lapse. Null when the grant is
-    /// unknown or already over (a refunded grant: the money went back already).
+    /// unknown or already over (a refunded grant: the money went back already); else what the grant was before, whose
+    /// balance and expiry a restore puts back.
     /// </summary>
-    public async Task<TakenBack?> TakeBackGrantAsync(string operationId, string reason, CancellationToken ct)
+    public async Task<GrantState?> TakeBackGrantAsync(string operationId, string reason, CancellationToken ct)
     {
         var grant = await _db.CreditLedger.FirstOrDefaultAsync(g => g.OperationId == operationId, ct);
         if (grant is null) return null;
-        var owner = grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId);
+        var owner = LedgerOwner.Of(grant.UserId, grant.OrgId);
         Require(owner);
         if (grant.ExpiresAt <= Now) return null;
-        var before = new TakenBack(owner, grant.Principal, grant.Balance, grant.ExpiresAt);
+        var before = new GrantState(owner, grant.Principal, grant.Balance, grant.ExpiresAt);
         grant.Balance -= grant.Principal;
         grant.ExpiresAt = null;
         grant.Description = $"{grant.Description} (Taken back: {reason})".TrimStart();
@@ -151,7 +149,7 @@ public sealed class LedgerTransaction : IAsyncDisposable
     public async Task RestoreGrantAsync(string operationId, DateTime? expiresAt, string reason, CancellationToken ct)
     {
         var grant = await _db.CreditLedger.FirstAsync(g => g.OperationId == operationId, ct);
-        Require(grant.OrgId is null ? LedgerOwner.User(grant.UserId) : LedgerOwner.Org(grant.OrgId));
+        Require(LedgerOwner.Of(grant.UserId, grant.OrgId));
         grant.Balance += grant.Principal;
         grant.ExpiresAt = expiresAt;
         grant.Description = $"{grant.Description} (Restored: {reason})".TrimStart();

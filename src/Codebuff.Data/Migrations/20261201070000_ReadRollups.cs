@@ -8,7 +8,7 @@ namespace Codebuff.Server.Data.Migrations;
 /// <summary>
 /// Per-day rollups of the two tables that grow without bound (agent_run, message), in our own schema "rollup" so the
 /// seed's 20 tables stay exactly as they are. They are written in the same statement as the rows they count
-/// (AgentRuns/RunRollups.cs on FINISH, Billing/ChargeSql.cs on every billed call), so they are exact and never need a
+/// (AgentRuns/RunRollups.cs on FINISH, Ledger/ChargeSql.cs on every billed call), so they are exact and never need a
 /// rescan; this migration backfills them once from the rows that already exist. Not part of the EF model.
 /// Days are UTC dates: agent runs by the day they started (created_at), messages by finished_at.
 /// </summary>

@@ -1,10 +1,9 @@
 using System.Diagnostics.Metrics;
-using Codebuff.Server.Payments;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>Section "Codebuff:Billing".</summary>
-public sealed class BillingOptions
+sealed class BillingOptions
 {
     /// <summary>How long an answer waits for its charge to commit before it is released on the strength of the journal.</summary>
     public double CommitWaitSeconds { get; set; } = 2;
@@ -29,7 +28,7 @@ public sealed class BillingOptions
 /// its calls finish at once, and a hot owner's throughput grows with load instead of queueing on the lock. Writers
 /// together take at most half the pool, leaving the rest to requests. A write that fails for a reason that can pass
 /// (database down, pool exhausted, lock timeout) is retried with backoff until it lands; a charge the database
-/// refuses outright (e.g. its user was deleted) is recorded in sync_failure (provider "billing") with its error.
+/// refuses outright (e.g. its user was deleted) is handed to <see cref="LedgerHooks.Refused"/> with its error.
 /// No error stops a writer: a journal that cannot write (a full disk) is reported and worked around — an answer whose
 /// charge is neither committed nor on disk waits for the commit — and anything unexpected is retried with backoff.
 /// What is failing right now is reported by /api/healthz (<see cref="Problems"/>).
@@ -47,16 +46,15 @@ public sealed class ChargeQueue : BackgroundService
     readonly ChargeJournal _journal;
     readonly BillingOptions _options;
     readonly ILogger<ChargeQueue> _log;
-    readonly AutoTopUp _autoTopUp;
+    readonly LedgerHooks _hooks;
     readonly SemaphoreSlim _writers;
     readonly ChargeCombiner _combiner;
     readonly Lock _gate = new();
     readonly Dictionary<LedgerOwner, OwnerQueue> _owners = [];
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, BillingProblem> _problems = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Problem> _problems = new();
     int _pending;
 
-    /// <summary>A part of billing that is failing: "journal" or "database", since when, and the latest error.</summary>
-    public sealed record BillingProblem(string Source, string Error, DateTime Since);
+    sealed record Problem(string Source, string Error, DateTime Since);
 
     sealed class OwnerQueue
     {
@@ -68,15 +66,16 @@ public sealed class ChargeQueue : BackgroundService
     /// <summary>Done: committed (true) or stop waiting for it (false, a write failed); Written: committed, whenever that is.</summary>
     sealed record Waiting(Charge Charge, TaskCompletionSource<bool> Done, TaskCompletionSource Written);
 
-    public ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, IConfiguration config, ILogger<ChargeQueue> log,
-        AutoTopUp autoTopUp, TimeProvider clock)
+    /// <param name="poolSize">The connection pool's size: writers take at most half of it.</param>
+    internal ChargeQueue(IServiceScopeFactory scopes, ChargeJournal journal, IOptions<BillingOptions> options, int poolSize, ILogger<ChargeQueue> log,
+        LedgerHooks hooks, TimeProvider clock)
     {
         _scopes = scopes;
         _journal = journal;
         _options = options.Value;
         _log = log;
-        _autoTopUp = autoTopUp;
-        _writers = new SemaphoreSlim(Math.Max(1, DatabaseOptions.PoolSize(config) / 2));
+        _hooks = hooks;
+        _writers = new SemaphoreSlim(Math.Max(1, poolSize / 2));
         _combiner = new ChargeCombiner(scopes, clock, _writers, Math.Max(1, _options.CombinedWriters), Math.Max(1, _options.MaxCombinedOwners));
         Meter.CreateObservableGauge("codebuff.billing.pending_charges", () => Volatile.Read(ref _pending),
             description: "Charges answered but not yet in the database");
@@ -85,8 +84,11 @@ public sealed class ChargeQueue : BackgroundService
     /// <summary>Charges answered but not yet written (shown by /api/healthz).</summary>
     public int Pending => Volatile.Read(ref _pending);
 
-    /// <summary>What is failing now (shown by /api/healthz); empty when billing is healthy.</summary>
-    public IReadOnlyList<BillingProblem> Problems => [.. _problems.Values.OrderBy(p => p.Source)];
+    /// <summary>
+    /// What is failing now (shown by /api/healthz): "journal", "database" or "writer", its latest error and since
+    /// when; empty when billing is healthy.
+    /// </summary>
+    public IReadOnlyList<(string Source, string Error, DateTime Since)> Problems => [.. _problems.Values.OrderBy(p => p.Source).Select(p => (p.Source, p.Error, p.Since))];
 
     /// <summary>
     /// Journals the charge and queues it. Returns once it is in the database, or — if that takes longer than
@@ -127,7 +129,7 @@ public sealed class ChargeQueue : BackgroundService
     void Report(string source, Exception e)
     {
         var now = DateTime.UtcNow;
-        var problem = _problems.AddOrUpdate(source, _ => new BillingProblem(source, e.Message, now), (_, old) => old with { Error = e.Message });
+        var problem = _problems.AddOrUpdate(source, _ => new Problem(source, e.Message, now), (_, old) => old with { Error = e.Message });
         if (problem.Since == now) _log.LogError("billing {Source} failing: {Error}", source, e.Message);
     }
 
@@ -249,9 +251,9 @@ public sealed class ChargeQueue : BackgroundService
                 }
             }
             Committed.Add(charges.Count);
-            // The one consumption hook of auto top-up (api.md §7.8–7.9): it evaluates in the background, after the
-            // lock is released, so the charges just written are not held up by a Stripe call.
-            _autoTopUp.AfterCharge(owner);
+            // What runs after a charge (auto top-up, api.md §7.8–7.9, and org alerts) runs after the lock is
+            // released and schedules its work in the background, so the charges just written are not held up.
+            _hooks.Charged(owner);
         }
         catch (Exception e) when (IsRefusal(e))
         {
@@ -293,8 +295,7 @@ public sealed class ChargeQueue : BackgroundService
         {
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-            await Payments.SyncFailures.RecordAsync(db, charge.CallId.ToString(), Payments.SyncFailures.Billing,
-                $"{error.Message} | charge: {summary}", CancellationToken.None, keepWholeError: true);
+            await _hooks.Refused(db, charge.CallId.ToString(), $"{error.Message} | charge: {summary}", CancellationToken.None);
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)

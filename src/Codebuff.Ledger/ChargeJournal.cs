@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>
 /// This instance's append-only record of charges not yet in the database, under DataDir/billing/. Every charge is
@@ -18,7 +18,7 @@ namespace Codebuff.Server.Billing;
 /// A failed write throws and leaves the journal usable: writes go to the offset the stream tracks (pwrite), so a retry
 /// overwrites whatever part of a failed line reached the file. Bookkeeping of done charges never depends on the write.
 /// </summary>
-public sealed class ChargeJournal : IDisposable
+sealed class ChargeJournal : IDisposable
 {
     const long DefaultSegmentBytes = 16 * 1024 * 1024;
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -1,14 +1,14 @@
-namespace Codebuff.Server.Billing;
+namespace Codebuff.Ledger;
 
 /// <summary>Amounts of the free grants (api.md §7.3).</summary>
-public static class FreeCredits
+static class FreeCredits
 {
     public const int Initial = 500;
     public const int MonthlyCap = 2000;
 }
 
 /// <summary>Month arithmetic as upstream's JavaScript does it, so reset dates agree with Codebuff's.</summary>
-public static class QuotaCalendar
+static class QuotaCalendar
 {
     /// <summary>
     /// Date.setMonth(+1) semantics in UTC: the day of month is kept and overflows into the following month when the
