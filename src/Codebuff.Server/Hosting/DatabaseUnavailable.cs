@@ -57,7 +57,7 @@ public static class DatabaseUnavailable
         return false;
     }
 
-    public static IResult Result(HttpResponse response)
+    public static CodedResult Result(HttpResponse response)
     {
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
