@@ -12,3 +12,9 @@ global using Codebuff.Ledger;
 global using Microsoft.EntityFrameworkCore;
 global using Microsoft.Extensions.Options;
 global using Npgsql;
+// Typed answers (Results<Ok<T>, …>) and the error shapes' result types, named once (Hosting/Errors.cs).
+global using Microsoft.AspNetCore.Http.HttpResults;
+global using ErrorResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.ErrorBody>;
+global using MessageResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.MessageBody>;
+global using DetailsResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.ErrorDetailsBody>;
+global using CodedResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.CodedErrorBody>;

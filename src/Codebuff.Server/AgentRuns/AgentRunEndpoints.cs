@@ -27,13 +27,12 @@ public static class AgentRunEndpoints
     public sealed record RunRequest(string Action, string? AgentId, string[]? AncestorRunIds, string? RunId, string? Status, int? TotalSteps,
         decimal? DirectCredits, decimal? TotalCredits, string? ErrorMessage);
     /// <summary>START answers the new runId; FINISH answers success.</summary>
-    public sealed record RunAnswer(string? RunId, bool? Success);
-    public sealed record RunStarted(string RunId);
+    public sealed record RunAnswer([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RunId, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Success);
     public sealed record StepRequest(int StepNumber, decimal? Credits, string[]? ChildRunIds, string? MessageId, string? Status, string? ErrorMessage,
         DateTimeOffset? StartTime);
     public sealed record StepAdded(string StepId);
 
-    static async Task<IResult> PostRun(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<RunAnswer>, ErrorResult, DetailsResult>> PostRun(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var user = caller.Required;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
@@ -46,7 +45,7 @@ public static class AgentRunEndpoints
             : await FinishAsync(body, errors, user, db, clock, ct);
     }
 
-    static async Task<IResult> StartAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<RunAnswer>, ErrorResult, DetailsResult>> StartAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var agentId = errors.String(body, "agentId", required: true);
         var ancestors = errors.StringArray(body, "ancestorRunIds");
@@ -69,10 +68,10 @@ public static class AgentRunEndpoints
         db.AgentRuns.Add(run);
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to create agent run"); }
-        return Results.Json(new RunStarted(run.Id));
+        return TypedResults.Ok(new RunAnswer(run.Id, null));
     }
 
-    static async Task<IResult> FinishAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<RunAnswer>, ErrorResult, DetailsResult>> FinishAsync(JsonObject body, BodyErrors errors, User user, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var runId = errors.String(body, "runId", required: true);
         var status = errors.Enum(body, "status", true, "completed", "failed", "cancelled");
@@ -89,16 +88,16 @@ public static class AgentRunEndpoints
         int updated;
         try { updated = await RunFinish.RunAsync(db, runId!, user.Id, newStatus, now, MaxDuration, (int)totalSteps!.Value, direct, total, errorMessage, ct); }
         catch (NpgsqlException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to finish agent run"); }
-        if (updated == 1) return Results.Json(new Succeeded(true));
+        if (updated == 1) return TypedResults.Ok(new RunAnswer(null, true));
 
         var run = await db.AgentRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.UserId, r.Status }).FirstOrDefaultAsync(ct);
         // [our choice, api.md §2.3] someone else's run or no run at all: nothing is written, but the answer stays the
         // upstream-compatible {"success":true} (the SDK ignores it; revealing which run ids exist would leak).
-        if (run is null || run.UserId != user.Id) return Results.Json(new Succeeded(true));
+        if (run is null || run.UserId != user.Id) return TypedResults.Ok(new RunAnswer(null, true));
         return Errors.Error(409, $"Agent run is already finished (status {Label(run.Status)})");
     }
 
-    static async Task<IResult> PostStep(string runId, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<StepAdded>, ErrorResult, DetailsResult>> PostStep(string runId, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var user = caller.Required;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
@@ -149,9 +148,9 @@ public static class AgentRunEndpoints
                 """).ToListAsync(ct);
         }
         catch (NpgsqlException e) when (!DatabaseUnavailable.Is(e)) { return Errors.Error(500, "Failed to add agent step"); }
-        if (inserted.Count == 1) return Results.Json(new StepAdded(inserted[0]));
+        if (inserted.Count == 1) return TypedResults.Ok(new StepAdded(inserted[0]));
         var existing = await db.AgentSteps.AsNoTracking().Where(s => s.AgentRunId == runId && s.StepNumber == number).Select(s => s.Id).FirstAsync(ct);
-        return Results.Json(new StepAdded(existing));
+        return TypedResults.Ok(new StepAdded(existing));
     }
 
     static string Label(AgentRunStatus s) => s.ToString().ToLowerInvariant();

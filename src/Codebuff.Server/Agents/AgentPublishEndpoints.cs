@@ -8,7 +8,7 @@ public static class AgentPublishEndpoints
         app.MapPost("/api/agents/validate", Validate).Takes<ValidateRequest>().Answers<Validated>().Refuses(400, 500);
         // Publishing validates the agents before it looks at the caller (upstream's order).
         app.MapPost("/api/agents/publish", Publish).IdentifyCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).AcceptBodyAuthToken().RefuseSuspended()
-            .Takes<PublishRequest>().Answers<Published>(201).RefusesWith<PublishRefused>(400).RefusesWith<ErrorDetailsBody>(403, 409).Refuses(500);
+            .Takes<PublishRequest>().Answers<Published>(201).RefusesWith<PublishRefused>(400, 409).RefusesWith<ErrorDetailsBody>(403).Refuses(500);
     }
 
     /// <summary>Older clients send the list as agentConfigs.</summary>
@@ -17,10 +17,19 @@ public static class AgentPublishEndpoints
     public sealed record PublishRequest(JsonArray Data, string[]? AllLocalAgentIds, string? AuthToken);
     public sealed record PublishedAgent(string Id, string Version, string? DisplayName);
     public sealed record Published(bool Success, string PublisherId, IEnumerable<PublishedAgent> Agents);
-    /// <summary>A refused publish: details says why; validationErrors lists each problem; hint says how to fix a reference.</summary>
-    public sealed record PublishRefused(string Error, string Details, JsonArray? ValidationErrors, string? Hint);
+    /// <summary>
+    /// A refused publish: details says why; validationErrors lists each problem (the request's zod issues, or the
+    /// agents' <see cref="AgentValidationError"/>s); hint says how to fix a reference.
+    /// </summary>
+    public sealed record PublishRefused(string Error, string Details,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? ValidationErrors,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Hint);
 
-    static async Task<IResult> Validate(HttpRequest request, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
+    /// <summary>A refusal of a publish step (api.md §4.6): the error, the sentence why and, for a reference, the hint.</summary>
+    static JsonHttpResult<PublishRefused> Refused(Refusal refusal) =>
+        TypedResults.Json(new PublishRefused(refusal.Message, refusal.Details ?? refusal.Message, null, refusal.Hint), statusCode: refusal.Status);
+
+    static async Task<Results<Ok<Validated>, ErrorResult>> Validate(HttpRequest request, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
     {
         try
         {
@@ -34,7 +43,7 @@ public static class AgentPublishEndpoints
             var local = StringList(body!["allLocalAgentIds"]);
 
             var result = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(definitions, name), local, ct);
-            return Results.Json(new Validated(true, result.Valid.Select(v => (string)v.Template["id"]!).ToArray(), result.Errors, result.Errors.Count));
+            return TypedResults.Ok(new Validated(true, result.Valid.Select(v => (string)v.Template["id"]!).ToArray(), result.Errors, result.Errors.Count));
         }
         catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {
@@ -47,7 +56,7 @@ public static class AgentPublishEndpoints
         ? a.OfType<JsonValue>().Where(v => v.GetValueKind() == JsonValueKind.String).Select(v => v.GetValue<string>()).ToArray()
         : [];
 
-    static async Task<IResult> Publish(HttpRequest http, Caller caller, AppDbContext db, TimeProvider clock, IOptions<CodebuffOptions> options, ILoggerFactory logs, CancellationToken ct)
+    static async Task<Results<Created<Published>, JsonHttpResult<PublishRefused>, DetailsResult, ErrorResult>> Publish(HttpRequest http, Caller caller, AppDbContext db, TimeProvider clock, IOptions<CodebuffOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
         var log = logs.CreateLogger(typeof(AgentPublishEndpoints));
         try
@@ -59,37 +68,30 @@ public static class AgentPublishEndpoints
             // 2. Request schema.
             var issues = RequestIssues(body);
             if (issues.Count > 0)
-                return Results.Json(new JsonObject
-                {
-                    ["error"] = "Invalid request body",
-                    ["details"] = string.Join("; ", issues.Select(i => (i["path"]!.AsArray().Count > 0 ? string.Join(".", i["path"]!.AsArray().Select(p => p!.ToString())) + ": " : "") + (string)i["message"]!)),
-                    ["validationErrors"] = new JsonArray(issues.ToArray<JsonNode?>()),
-                }, statusCode: 400);
+                return TypedResults.Json(new PublishRefused("Invalid request body",
+                    string.Join("; ", issues.Select(i => (i["path"]!.AsArray().Count > 0 ? string.Join(".", i["path"]!.AsArray().Select(p => p!.ToString())) + ": " : "") + (string)i["message"]!)),
+                    new JsonArray(issues.ToArray<JsonNode?>()), null), statusCode: 400);
             var request = (JsonObject)body!;
 
             // 3. Agent validation, before authentication as upstream does.
             var validation = await AgentValidation.ValidateAsync(db, AgentValidation.KeyById(request["data"]!.AsArray(), "data"), StringList(request["allLocalAgentIds"]), ct);
             if (validation.Errors.Count > 0)
-                return Results.Json(new
-                {
-                    error = "Agent config validation failed",
-                    details = string.Join("\n", validation.Errors.Select(e => e.Message)),
-                    validationErrors = validation.Errors,
-                }, statusCode: 400);
+                return TypedResults.Json(new PublishRefused("Agent config validation failed", string.Join("\n", validation.Errors.Select(e => e.Message)),
+                    validation.Errors, null), statusCode: 400);
             var templates = validation.Valid.Select(v => v.Template).ToList();
 
             // 4. Caller.
-            if (caller.User is not { } user) return caller.Unauthorized();
+            if (caller.User is not { } user) return caller.Unauthorized<ErrorResult>();
 
             // 5–6. One publisher for the whole batch.
             var missing = templates.Where(t => string.IsNullOrEmpty((string?)t["publisher"])).Select(t => (string)t["id"]!).ToList();
             if (missing.Count > 0)
-                return Errors.Details(400, "Publisher field required",
-                    $"All agents must have the \"publisher\" field set. Missing for agents: {string.Join(", ", missing)}");
+                return Refused(new(400, "Publisher field required",
+                    $"All agents must have the \"publisher\" field set. Missing for agents: {string.Join(", ", missing)}"));
             var publishers = templates.Select(t => (string)t["publisher"]!).Distinct(StringComparer.Ordinal).ToList();
             if (publishers.Count > 1)
-                return Errors.Details(400, "Multiple publishers not allowed",
-                    $"All agents in a single request must use the same publisher. Found: {string.Join(", ", publishers)}");
+                return Refused(new(400, "Multiple publishers not allowed",
+                    $"All agents in a single request must use the same publisher. Found: {string.Join(", ", publishers)}"));
             var publisherId = publishers.Count == 1 ? publishers[0] : "";
 
             // 7. Permission to publish there.
@@ -101,15 +103,14 @@ public static class AgentPublishEndpoints
 
             // 8–10.
             var (plan, failure) = await AgentPublishing.PlanVersionsAsync(db, publisherId, templates, ct);
-            if (failure is not null) return failure.ToResult();
+            if (failure is not null) return Refused(failure);
             failure = await AgentPublishing.ResolveSpawnablesAsync(db, publisherId, plan!, ct)
                       ?? await AgentPublishing.InsertAsync(db, publisherId, plan!, clock.GetUtcNow().UtcDateTime, ct);
-            if (failure is not null) return failure.ToResult();
+            if (failure is not null) return Refused(failure);
 
             log.LogInformation("user {UserId} published {Count} agent(s) as {Publisher}", user.Id, plan!.Count, publisherId);
             // 11.
-            return Results.Json(new Published(true, publisherId, plan.Select(p => new PublishedAgent(p.Id, p.Version.ToString(), (string?)p.Data["displayName"]))),
-                statusCode: 201);
+            return TypedResults.Created((string?)null, new Published(true, publisherId, plan.Select(p => new PublishedAgent(p.Id, p.Version.ToString(), (string?)p.Data["displayName"]))));
         }
         catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {

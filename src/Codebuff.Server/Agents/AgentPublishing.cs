@@ -1,11 +1,5 @@
 namespace Codebuff.Server.Agents;
 
-/// <summary>A publish step's refusal: the status and the exact body api.md §4.6 gives it.</summary>
-public sealed record PublishFailure(int Status, JsonObject Body)
-{
-    public IResult ToResult() => Results.Json(Body, statusCode: Status);
-}
-
 /// <summary>An agent_config row about to be written: the agent id, its chosen version and the stored template.</summary>
 public sealed record PlannedAgent(string Id, AgentVersion Version, JsonObject Data);
 
@@ -18,7 +12,7 @@ public static class AgentPublishing
     public const string SpawnableHint =
         "To fix this, also publish the referenced agent (include it in the same request's data array, or publish it first for the same publisher).";
 
-    public static async Task<(List<PlannedAgent>? Plan, PublishFailure? Failure)> PlanVersionsAsync(AppDbContext db, string publisherId,
+    public static async Task<(List<PlannedAgent>? Plan, Refusal? Failure)> PlanVersionsAsync(AppDbContext db, string publisherId,
         IEnumerable<JsonObject> templates, CancellationToken ct)
     {
         var plan = new List<PlannedAgent>();
@@ -29,7 +23,7 @@ public static class AgentPublishing
             var latest = await AgentVersion.LatestAsync(db, publisherId, id, ct);
             var (version, error) = AgentVersion.Next(latest, provided);
             if (error is not null)
-                return (null, new(400, new JsonObject { ["error"] = "Version determination failed", ["details"] = $"Failed for agent '{id}': {error}" }));
+                return (null, new(400, "Version determination failed", $"Failed for agent '{id}': {error}"));
             var text = version.ToString();
             if (await db.AgentConfigs.AnyAsync(a => a.PublisherId == publisherId && a.Id == id && a.Version == text, ct))
                 return (null, VersionExists(id, text, publisherId));
@@ -40,18 +34,15 @@ public static class AgentPublishing
         return (plan, null);
     }
 
-    static PublishFailure VersionExists(string id, string version, string publisherId) => new(409, new JsonObject
-    {
-        ["error"] = "Version already exists",
-        ["details"] = $"Agent '{id}' version '{version}' already exists for publisher '{publisherId}'",
-    });
+    static Refusal VersionExists(string id, string version, string publisherId) =>
+        new(409, "Version already exists", $"Agent '{id}' version '{version}' already exists for publisher '{publisherId}'");
 
     /// <summary>
     /// Rewrites every spawnableAgents entry to publisher/id@version: full refs are kept (and must exist when they name this
     /// publisher); "id" and "pub/id" take the batch's version or the latest published one. A bare id that neither the
     /// batch nor this publisher has falls back to the codebuff publisher — [our choice], matching how the SDK runs bare ids.
     /// </summary>
-    public static async Task<PublishFailure?> ResolveSpawnablesAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, CancellationToken ct)
+    public static async Task<Refusal?> ResolveSpawnablesAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, CancellationToken ct)
     {
         var batch = plan.ToDictionary(p => p.Id, p => p.Version.ToString(), StringComparer.Ordinal);
         var published = (await db.AgentConfigs.AsNoTracking().Where(a => a.PublisherId == publisherId).Select(a => new { a.Id, a.Version }).ToListAsync(ct))
@@ -94,14 +85,13 @@ public static class AgentPublishing
         return null;
     }
 
-    static PublishFailure Unresolvable(string details) =>
-        new(400, new JsonObject { ["error"] = "Invalid spawnable agent", ["details"] = details, ["hint"] = SpawnableHint });
+    static Refusal Unresolvable(string details) => new(400, "Invalid spawnable agent", details, SpawnableHint);
 
     /// <summary>
     /// Inserts every row in one transaction. A concurrent publish that took one of these versions first makes the primary
     /// key refuse the insert: that is the "Version already exists" 409, and nothing of this batch is written.
     /// </summary>
-    public static async Task<PublishFailure?> InsertAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, DateTime now, CancellationToken ct)
+    public static async Task<Refusal?> InsertAsync(AppDbContext db, string publisherId, List<PlannedAgent> plan, DateTime now, CancellationToken ct)
     {
         // Joins the caller's transaction when there is one (seeding runs under its advisory lock).
         var own = db.Database.CurrentTransaction is null;

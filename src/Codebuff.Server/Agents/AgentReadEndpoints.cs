@@ -18,7 +18,7 @@ public static class AgentReadEndpoints
         app.MapGet("/api/agents/{publisherId}/{agentId}/{version}/stats", GetVersionStats).Answers<AgentVersionStats.Stats>().Refuses(400, 404, 429).RequirePublicReadLimit();
         app.MapGet("/api/publishers/{publisherId}/agents", ListPublisherAgents).Answers<PublisherAgents>().Refuses(404, 429).RequirePublicReadLimit();
         app.MapGet("/api/agents", StoreListing.GetAsync).Answers<IEnumerable<StoreListing.StoreAgent>>().Refuses(400, 429).RequirePublicReadLimit();
-        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync).Answers<Dictionary<string, StoreMetrics.AgentMetrics>>().Refuses(429).RequirePublicReadLimit();
+        app.MapGet("/api/agents/metrics", StoreMetrics.GetAsync).Answers<IReadOnlyDictionary<string, StoreMetrics.AgentMetrics>>().Refuses(429).RequirePublicReadLimit();
     }
 
     public sealed record AgentVersionView(string Id, string Version, string PublisherId, JsonNode? Data, DateTime CreatedAt, DateTime UpdatedAt);
@@ -28,7 +28,7 @@ public static class AgentReadEndpoints
         DateTime UpdatedAt);
     public sealed record PublisherAgents(string PublisherId, IReadOnlyList<PublisherAgent> Agents);
 
-    static async Task<IResult> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
+    static async Task<Results<Ok<AgentVersionView>, ErrorResult>> GetVersion(string publisherId, string agentId, string? version, AppDbContext db, ILoggerFactory logs, CancellationToken ct)
     {
         try
         {
@@ -36,7 +36,7 @@ public static class AgentReadEndpoints
                 return Errors.Error(404, "Publisher not found");
             var row = await FindVersionAsync(db, publisherId, agentId, version, ct);
             if (row is null) return Errors.Error(404, "Agent not found");
-            return Results.Json(new AgentVersionView(row.Id, row.Version, publisherId, JsonNode.Parse(row.Data), row.CreatedAt, row.UpdatedAt));
+            return TypedResults.Ok(new AgentVersionView(row.Id, row.Version, publisherId, JsonNode.Parse(row.Data), row.CreatedAt, row.UpdatedAt));
         }
         catch (Exception e) when (e is not OperationCanceledException && !DatabaseUnavailable.Is(e))
         {
@@ -51,11 +51,11 @@ public static class AgentReadEndpoints
             ? await AgentVersion.LatestRowAsync(db, publisherId, agentId, ct)
             : await db.AgentConfigs.AsNoTracking().FirstOrDefaultAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct);
 
-    static async Task<IResult> ListVersions(string publisherId, string agentId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<VersionList>, ErrorResult>> ListVersions(string publisherId, string agentId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");
-        return await VersionsAsync(db, publisherId, agentId, ct) is { } list ? Results.Json(list) : Errors.Error(404, "Agent not found");
+        return await VersionsAsync(db, publisherId, agentId, ct) is { } list ? TypedResults.Ok(list) : Errors.Error(404, "Agent not found");
     }
 
     /// <summary>Every version of one agent, newest first, with its completed runs and credits; null when it has none.</summary>
@@ -77,21 +77,21 @@ public static class AgentReadEndpoints
     }
 
     /// <summary>One version's runs and credits, all-time and per day over the last 30 days (?days=1..365).</summary>
-    static async Task<IResult> GetVersionStats(string publisherId, string agentId, string version, int? days,
+    static async Task<Results<Ok<AgentVersionStats.Stats>, ErrorResult>> GetVersionStats(string publisherId, string agentId, string version, int? days,
         [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         if (days is < 1 or > 365) return Errors.Error(400, "days must be an integer from 1 to 365");
         if (!await db.AgentConfigs.AnyAsync(a => a.PublisherId == publisherId && a.Id == agentId && a.Version == version, ct))
             return Errors.Error(404, "Agent not found");
         var since = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(1 - (days ?? 30));
-        return Results.Json(await AgentVersionStats.ForVersionAsync(db, publisherId, agentId, version, since, ct));
+        return TypedResults.Ok(await AgentVersionStats.ForVersionAsync(db, publisherId, agentId, version, since, ct));
     }
 
-    static async Task<IResult> ListPublisherAgents(string publisherId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<PublisherAgents>, ErrorResult>> ListPublisherAgents(string publisherId, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct)
     {
         if (!await db.Publishers.AnyAsync(p => p.Id == publisherId, ct))
             return Errors.Error(404, "Publisher not found");
-        return Results.Json(new PublisherAgents(publisherId, await PublisherAgentsAsync(db, publisherId, ct)));
+        return TypedResults.Ok(new PublisherAgents(publisherId, await PublisherAgentsAsync(db, publisherId, ct)));
     }
 
     /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>

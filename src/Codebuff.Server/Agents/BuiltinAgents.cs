@@ -85,7 +85,7 @@ public static class BuiltinAgents
                 return new PlannedAgent(id, version, data);
             }).ToList();
             if (await AgentPublishing.ResolveSpawnablesAsync(db, AgentPublishing.DefaultPublisher, plan, ct) is { } failure)
-                throw new InvalidOperationException($"built-in agents: {failure.Body.ToJsonString()}");
+                throw new InvalidOperationException($"built-in agents: {failure.Message}: {failure.Details}");
             var grown = plan.Where(p => !changed.Contains(p.Id) && !JsonNode.DeepEquals(p.Data, JsonNode.Parse(latest[p.Id].Data))).Select(p => p.Id).ToList();
             if (grown.Count == 0) break;
             changed.UnionWith(grown);
@@ -93,7 +93,7 @@ public static class BuiltinAgents
 
         var toInsert = plan.Where(p => changed.Contains(p.Id)).ToList();
         if (toInsert.Count > 0 && await AgentPublishing.InsertAsync(db, AgentPublishing.DefaultPublisher, toInsert, now, ct) is { } conflict)
-            throw new InvalidOperationException($"built-in agents: {conflict.Body.ToJsonString()}");
+            throw new InvalidOperationException($"built-in agents: {conflict.Message}: {conflict.Details}");
         await tx.CommitAsync(ct);
         return toInsert.Select(p => p.Id).ToList();
     }

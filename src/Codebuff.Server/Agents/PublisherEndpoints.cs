@@ -42,8 +42,8 @@ public static class PublisherEndpoints
     static Task<int> AgentCountAsync(AppDbContext db, string publisherId, CancellationToken ct) =>
         db.AgentConfigs.Where(a => a.PublisherId == publisherId).Select(a => a.Id).Distinct().CountAsync(ct);
 
-    static async Task<IResult> ListMine(Caller caller, AppDbContext db, CancellationToken ct) =>
-        Results.Json(await ListMineAsync(db, caller.Required.Id, ct));
+    static async Task<Ok<List<PublisherView>>> ListMine(Caller caller, AppDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await ListMineAsync(db, caller.Required.Id, ct));
 
     /// <summary>The user's own publishers and those of the orgs they own or administer, oldest first.</summary>
     public static async Task<List<PublisherView>> ListMineAsync(AppDbContext db, string userId, CancellationToken ct)
@@ -78,37 +78,37 @@ public static class PublisherEndpoints
     /// <summary>The fields of a new publisher as given (not yet checked).</summary>
     public sealed record NewPublisher(string? Id, string? Name, string? Email, string? Bio, string? AvatarUrl, string? OrgId);
 
-    /// <summary>A created publisher, or why not: the status (400, 403, 404) and upstream's message.</summary>
-    public sealed record Created(PublisherView? Publisher, int Status, string? Error);
-
-    static async Task<IResult> Create(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<PublisherView>, ErrorResult>> Create(HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");
         var error = ReadStrings(body, ["id", "name", "email", "bio", "avatar_url", "org_id"], out var f);
         if (error is not null) return Errors.Error(400, error);
-        var created = await CreateAsync(db, clock, caller.Required,
+        var (view, refusal) = await CreateAsync(db, clock, caller.Required,
             new NewPublisher(f["id"], f["name"], f["email"], f["bio"], f["avatar_url"], f["org_id"]), ct);
-        return created.Publisher is { } view ? Results.Json(view, statusCode: 201) : Errors.Error(created.Status, created.Error!);
+        return refusal is not null ? refusal.ToResult() : TypedResults.Created((string?)null, view!);
     }
 
-    /// <summary>Checks the fields and the org role (owner or admin) and creates the publisher; POST /api/publishers and /publishers/new.</summary>
-    public static async Task<Created> CreateAsync(AppDbContext db, TimeProvider clock, User user, NewPublisher f, CancellationToken ct)
+    /// <summary>
+    /// Checks the fields and the org role (owner or admin) and creates the publisher, or says why not (400, 403, 404 and
+    /// upstream's message); POST /api/publishers and /publishers/new.
+    /// </summary>
+    public static async Task<(PublisherView? Publisher, Refusal? Refusal)> CreateAsync(AppDbContext db, TimeProvider clock, User user, NewPublisher f, CancellationToken ct)
     {
         var error = PublisherRules.IdError(f.Id) ?? PublisherRules.NameError(f.Name) ?? PublisherRules.EmailError(f.Email) ?? PublisherRules.AvatarUrlError(f.AvatarUrl);
-        if (error is not null) return new(null, 400, error);
+        if (error is not null) return (null, new(400, error));
 
         var orgId = PublisherRules.Clean(f.OrgId);
         string? orgName = null;
         if (orgId is not null)
         {
             var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
-            if (role is null) return new(null, 404, "Organization not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return new(null, 403, "Insufficient permissions");
+            if (role is null) return (null, new(404, "Organization not found"));
+            if (!PublisherAccess.IsOrgAdmin(role.Value)) return (null, new(403, "Insufficient permissions"));
             orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         }
 
-        if (await db.Publishers.AnyAsync(p => p.Id == f.Id, ct)) return new(null, 400, TakenId);
+        if (await db.Publishers.AnyAsync(p => p.Id == f.Id, ct)) return (null, new(400, TakenId));
         var now = clock.GetUtcNow().UtcDateTime;
         var publisher = new Publisher
         {
@@ -133,18 +133,18 @@ public static class PublisherEndpoints
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
             db.Publishers.Entry(publisher).State = EntityState.Detached;
-            return new(null, 400, TakenId);
+            return (null, new(400, TakenId));
         }
-        return new(View(publisher, 0, orgName), 201, null);
+        return (View(publisher, 0, orgName), null);
     }
 
     const string TakenId = "This publisher ID is already taken";
 
-    static async Task<IResult> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
+    static async Task<JsonHttpResult<IdCheck>> ValidateId(HttpRequest request, AppDbContext db, CancellationToken ct)
     {
         var id = request.Query["id"].ToString();
         var check = await CheckIdAsync(db, id, ct);
-        return Results.Json(check, statusCode: string.IsNullOrEmpty(id) ? 400 : 200);
+        return TypedResults.Json(check, statusCode: string.IsNullOrEmpty(id) ? 400 : 200);
     }
 
     /// <summary>Whether a new publisher may take this id: the rules, then whether it is free.</summary>
@@ -156,8 +156,8 @@ public static class PublisherEndpoints
     }
 
     /// <summary>Public profile: the store and /publishers/{id} pages show it to everyone.</summary>
-    static async Task<IResult> Get(string id, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct) =>
-        await FindAsync(db, id, ct) is { } view ? Results.Json(view) : Errors.Error(404, "Publisher not found");
+    static async Task<Results<Ok<PublisherView>, ErrorResult>> Get(string id, [FromKeyedServices(AppDbContext.ReadOnly)] AppDbContext db, CancellationToken ct) =>
+        await FindAsync(db, id, ct) is { } view ? TypedResults.Ok(view) : Errors.Error(404, "Publisher not found");
 
     public static async Task<PublisherView?> FindAsync(AppDbContext db, string id, CancellationToken ct)
     {
@@ -167,7 +167,7 @@ public static class PublisherEndpoints
         return View(publisher, await AgentCountAsync(db, id, ct), orgName);
     }
 
-    static async Task<IResult> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<PublisherView>, ErrorResult>> Update(string id, HttpRequest request, Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var user = caller.Required;
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
@@ -195,6 +195,6 @@ public static class PublisherEndpoints
         publisher.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         var orgName = publisher.OrgId is null ? null : await db.Orgs.Where(o => o.Id == publisher.OrgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
-        return Results.Json(View(publisher, await AgentCountAsync(db, id, ct), orgName));
+        return TypedResults.Ok(View(publisher, await AgentCountAsync(db, id, ct), orgName));
     }
 }

@@ -46,7 +46,7 @@ public static class StoreListing
         [JsonPropertyOrder(1)] public required JsonArray Tags { get; init; }
     }
 
-    public static async Task<IResult> GetAsync(HttpRequest request, StoreSnapshot store, CancellationToken ct)
+    public static async Task<Results<Ok<IEnumerable<StoreAgent>>, ErrorResult>> GetAsync(HttpRequest request, StoreSnapshot store, CancellationToken ct)
     {
         var q = request.Query;
         var sort = q.TryGetValue("sort", out var s) && !string.IsNullOrEmpty(s) ? s.ToString() : "cost";
@@ -55,7 +55,7 @@ public static class StoreListing
         if (!TryInt(q["limit"], 100, 1, 500, out var limit)) return Errors.Error(400, "limit must be an integer from 1 to 500");
         if (!TryInt(q["offset"], 0, 0, int.MaxValue, out var offset)) return Errors.Error(400, "offset must be a non-negative integer");
         var found = Find(await store.GetAsync(ct), q["search"].ToString(), order);
-        return Results.Json(found.Skip(offset).Take(limit).Select(e => e.Agent));
+        return TypedResults.Ok(found.Skip(offset).Take(limit).Select(e => e.Agent));
     }
 
     /// <summary>The sort orders, the default (cost) first.</summary>

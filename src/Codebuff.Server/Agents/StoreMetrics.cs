@@ -17,5 +17,5 @@ public static class StoreMetrics
         [property: JsonPropertyName("unique_users")] int UniqueUsers,
         [property: JsonPropertyName("last_used")] DateTime? LastUsed);
 
-    public static async Task<IResult> GetAsync(StoreSnapshot store, CancellationToken ct) => Results.Json((await store.GetAsync(ct)).Metrics);
+    public static async Task<Ok<IReadOnlyDictionary<string, AgentMetrics>>> GetAsync(StoreSnapshot store, CancellationToken ct) => TypedResults.Ok((await store.GetAsync(ct)).Metrics);
 }

@@ -28,14 +28,14 @@ public static class ApiKeyEndpoints
     public sealed record SessionList(IEnumerable<SessionView> ActiveSessions);
     public sealed record LoggedOut(bool Ok);
 
-    static async Task<IResult> ListTokens(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Ok<TokenList>> ListTokens(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var tokens = await UserSessions.ListTokensAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
         // The schema keeps no creation or last-used time for sessions, so createdAt stays null as upstream's does.
-        return Results.Json(new TokenList(tokens.Select(t => new TokenView(t.Id, t.Masked, t.Expires, CreatedAt: null, "pat"))));
+        return TypedResults.Ok(new TokenList(tokens.Select(t => new TokenView(t.Id, t.Masked, t.Expires, CreatedAt: null, "pat"))));
     }
 
-    static async Task<IResult> CreateToken(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<CreatedToken>, DetailsResult, ErrorResult>> CreateToken(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, TimeProvider clock, CancellationToken ct)
     {
         // Every field is optional, so no body at all means the defaults; anything else must be a JSON object.
         using var reader = new StreamReader(http.Request.Body);
@@ -59,33 +59,33 @@ public static class ApiKeyEndpoints
                 return Errors.Details(400, "Invalid request body", "expiresInDays must be a whole number from 1 to 365");
         }
         var (token, expires) = await UserSessions.CreateTokenAsync(db, hasher, caller.Required.Id, days, clock.GetUtcNow().UtcDateTime, ct);
-        return Results.Json(new CreatedToken(token, expires, "API Key created successfully"), statusCode: 201);
+        return TypedResults.Created((string?)null, new CreatedToken(token, expires, "API Key created successfully"));
     }
 
-    static async Task<IResult> Revoke(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
+    static async Task<Results<Ok<Revoked>, DetailsResult>> Revoke(HttpContext http, Caller caller, AppDbContext db, TokenHasher hasher, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(http.Request, ct) is not JsonObject body
             || !TryIds(body, "sessionIds", out var sessionIds) || !TryIds(body, "tokenIds", out var tokenIds))
             return Errors.Details(400, "Invalid request body", "sessionIds and tokenIds must be arrays of strings");
 
         var (revokedSessions, revokedTokens) = await UserSessions.RevokeAsync(db, hasher, caller.Required.Id, sessionIds, tokenIds, ct);
-        return Results.Json(new Revoked(revokedSessions, revokedTokens));
+        return TypedResults.Ok(new Revoked(revokedSessions, revokedTokens));
     }
 
-    static async Task<IResult> ListSessions(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Ok<SessionList>> ListSessions(Caller caller, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var current = caller.SessionId;
         var sessions = await UserSessions.ListSessionsAsync(db, caller.Required.Id, clock.GetUtcNow().UtcDateTime, ct);
-        return Results.Json(new SessionList(sessions.Select(s => new SessionView(
+        return TypedResults.Ok(new SessionList(sessions.Select(s => new SessionView(
             s.Id, s.Label, s.Expires, IsCurrent: s.Id == current, s.FingerprintId, CreatedAt: s.FingerprintCreatedAt, s.Type == SessionType.Cli ? "cli" : "web"))));
     }
 
-    static async Task<IResult> LogoutAll(HttpContext http, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<Results<Ok<LoggedOut>, ErrorResult>> LogoutAll(HttpContext http, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
     {
         if (WebSession.IsCrossSite(http, caller, options.Value.AppUrl))
             return Errors.Error(403, "Forbidden - not same origin, cannot logout all sessions");
         await UserSessions.LogOutOtherWebSessionsAsync(db, caller.Required.Id, caller.SessionId, ct);
-        return Results.Json(new LoggedOut(true));
+        return TypedResults.Ok(new LoggedOut(true));
     }
 
     static bool TryIds(JsonObject body, string name, out List<string> ids)

@@ -43,7 +43,7 @@ public static class AuthRateLimits
                     context.HttpContext.Response.ContentType = "text/html; charset=utf-8";
                     await context.HttpContext.Response.WriteAsync(TooManyAttemptsPage(seconds), ct);
                 }
-                else await context.HttpContext.Response.WriteAsJsonAsync(new { error = $"Too many requests. Try again in {seconds} seconds." }, ct);
+                else await context.HttpContext.Response.WriteAsJsonAsync(new ErrorBody($"Too many requests. Try again in {seconds} seconds."), ct);
             };
         });
 

@@ -36,6 +36,9 @@ public sealed class Caller
     /// <summary>This route group's 401 answer: the one for no credential, or the one for a credential that names nobody.</summary>
     public IResult Unauthorized() => Token is null ? _answers.Missing : _answers.Invalid;
 
+    /// <summary>The same answer as the group's typed result (<see cref="ErrorResult"/> for Dashboard and ApiV1, <see cref="MessageResult"/> for Tools and CliUsage).</summary>
+    public TResult Unauthorized<TResult>() where TResult : IResult => (TResult)Unauthorized();
+
     /// <summary>The caller of a request whose route sits in a caller group.</summary>
     public static Caller Of(HttpContext http) => http.Features.Get<Caller>()
         ?? throw new InvalidOperationException($"{http.Request.Path} is not in a caller group (CallerGroups.RequireCaller/IdentifyCaller)");

@@ -18,7 +18,7 @@ public static class CliAuthEndpoints
     public sealed record CodeRequest(string FingerprintId, string? ReferralCode);
     public sealed record LogoutRequest(string UserId, string FingerprintId, string FingerprintHash, string? AuthToken);
 
-    static async Task<IResult> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<CliLoginCode>, ErrorResult>> PostCode(HttpRequest request, CliLogin login, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
             || !TryString(body, "fingerprintId", out var fingerprintId) || fingerprintId is null || !CliLogin.FingerprintPattern().IsMatch(fingerprintId)
@@ -29,10 +29,10 @@ public static class CliAuthEndpoints
         var hash = login.Hash(fingerprintId, expiresAt);
         var loginUrl = $"{options.Value.AppUrl.TrimEnd('/')}/login?auth_code={fingerprintId}.{expiresAt}.{hash}"
                        + (string.IsNullOrEmpty(referralCode) ? "" : $"&referral_code={Uri.EscapeDataString(referralCode)}");
-        return Results.Json(new CliLoginCode(fingerprintId, hash, loginUrl, long.Parse(expiresAt)));
+        return TypedResults.Ok(new CliLoginCode(fingerprintId, hash, loginUrl, long.Parse(expiresAt)));
     }
 
-    static async Task<IResult> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<CliLoginStatus>, ErrorResult>> GetStatus(HttpRequest request, AppDbContext db, CliLogin login, CliTokenVault vault, TimeProvider clock, CancellationToken ct)
     {
         string fingerprintId = request.Query["fingerprintId"].ToString(), hash = request.Query["fingerprintHash"].ToString(),
             expiresAt = request.Query["expiresAt"].ToString();
@@ -52,10 +52,10 @@ public static class CliAuthEndpoints
         if (await vault.CollectAsync(db, candidates.Select(c => c.SessionToken).ToList(), hash, now, ct) is not { } collected)
             return Errors.Error(401, "Authentication failed");
         var user = candidates.First(c => c.SessionToken == collected.SessionHash);
-        return Results.Json(new CliLoginStatus(new CliUser(user.Id, user.Name, user.Email, collected.Token, fingerprintId, hash), "Authentication successful!"));
+        return TypedResults.Ok(new CliLoginStatus(new CliUser(user.Id, user.Name, user.Email, collected.Token, fingerprintId, hash), "Authentication successful!"));
     }
 
-    static async Task<IResult> PostLogout(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> PostLogout(HttpRequest request, Caller caller, AppDbContext db, TokenHasher hasher, CliTokenVault vault, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body
             || !TryString(body, "userId", out var userId) || userId is null
@@ -63,7 +63,7 @@ public static class CliAuthEndpoints
             || !TryString(body, "fingerprintHash", out var hash) || hash is null
             || !TryString(body, "authToken", out _))
             return Errors.Error(400, "Invalid request body");
-        if (caller.Token is not { } token) return caller.Unauthorized();
+        if (caller.Token is not { } token) return caller.Unauthorized<ErrorResult>();
 
         // Dec 2025 rule (api.md §4.4, our choice): end only the session this token names, for that user and
         // fingerprint; anything else is an idempotent no-op. The fingerprint is unclaimed only if this login claimed it.
@@ -77,7 +77,7 @@ public static class CliAuthEndpoints
                 .ExecuteUpdateAsync(s => s.SetProperty(f => f.SigHash, (string?)null), ct);
         await vault.ForgetAsync(db, tokenHash, ct);
         await tx.CommitAsync(ct);
-        return Results.Json(new Succeeded(true));
+        return TypedResults.Ok(new Succeeded(true));
     }
 
     /// <summary>True when the field is absent (value null) or a string; false for any other JSON type.</summary>

@@ -22,7 +22,7 @@ public static class GitHubSignIn
         app.MapPost("/api/auth/signout", SignOut).Page();
     }
 
-    static IResult Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)
+    static Results<RedirectHttpResult, ContentHttpResult> Start(HttpContext http, IOptions<GitHubOptions> github, string? callbackUrl)
     {
         var o = github.Value;
         if (!o.IsConfigured)
@@ -32,11 +32,11 @@ public static class GitHubSignIn
         http.Response.Cookies.Append(StateCookie, $"{state}|{ReturnPaths.Safe(callbackUrl)}",
             new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/api/auth", Secure = http.Request.IsHttps, MaxAge = TimeSpan.FromMinutes(10) });
         var redirect = CallbackUrl(http);
-        return Results.Redirect($"{o.BaseUrl.TrimEnd('/')}/login/oauth/authorize?client_id={Uri.EscapeDataString(o.ClientId)}" +
+        return TypedResults.Redirect($"{o.BaseUrl.TrimEnd('/')}/login/oauth/authorize?client_id={Uri.EscapeDataString(o.ClientId)}" +
                                 $"&redirect_uri={Uri.EscapeDataString(redirect)}&scope={Uri.EscapeDataString("read:user user:email")}&state={state}");
     }
 
-    static async Task<IResult> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, StripeCustomers customers,
+    static async Task<Results<RedirectHttpResult, ContentHttpResult>> Callback(HttpContext http, AppDbContext db, TokenHasher hasher, CreditLedger ledger, StripeCustomers customers,
         IHttpClientFactory factory, IOptions<GitHubOptions> github, TimeProvider clock, ILogger<AppDbContext> log, string? code, string? state, CancellationToken ct)
     {
         var cookie = http.Request.Cookies[StateCookie]?.Split('|', 2);
@@ -77,14 +77,14 @@ public static class GitHubSignIn
             return Page.Message("Account suspended", PasswordSignIn.SuspendedMessage, "error", 403);
         WebSession.Start(http, db, hasher, userId, now);
         await db.SaveChangesAsync(ct);
-        return Results.Redirect(ReturnPaths.Safe(returnPath));
+        return TypedResults.Redirect(ReturnPaths.Safe(returnPath));
     }
 
     /// <summary>Back to the site root, or to <paramref name="callbackUrl"/> on this site ("Use another account" returns to /login).</summary>
-    static async Task<IResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, string? callbackUrl, CancellationToken ct)
+    static async Task<RedirectHttpResult> SignOut(HttpContext http, AppDbContext db, TokenHasher hasher, string? callbackUrl, CancellationToken ct)
     {
         await WebSession.EndAsync(http, db, hasher, ct);
-        return Results.Redirect(ReturnPaths.Safe(callbackUrl));
+        return TypedResults.Redirect(ReturnPaths.Safe(callbackUrl));
     }
 
     sealed record SignedIn(string UserId);

@@ -18,7 +18,7 @@ public static class MeEndpoints
         [property: JsonPropertyName("referral_link")] string? ReferralLink,
         [property: JsonPropertyName("created_at")] DateTime? CreatedAt);
 
-    static IResult GetMe(HttpRequest request, Caller caller, IOptions<CodebuffOptions> options)
+    static Results<Ok<Dictionary<string, object?>>, ErrorResult> GetMe(HttpRequest request, Caller caller, IOptions<CodebuffOptions> options)
     {
         string[] fields = ["id"];
         if (request.Query.ContainsKey("fields"))
@@ -45,6 +45,6 @@ public static class MeEndpoints
                 "referral_link" => string.IsNullOrEmpty(user.ReferralCode) ? null : $"{options.Value.AppUrl.TrimEnd('/')}/referrals/{user.ReferralCode}",
                 _ => null,
             };
-        return Results.Json(body);
+        return TypedResults.Ok(body);
     }
 }

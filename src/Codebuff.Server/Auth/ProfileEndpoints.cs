@@ -30,21 +30,21 @@ public static partial class ProfileEndpoints
 
     public sealed record UpdateProfileRequest(string Handle);
 
-    static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<UserProfile>> Get(Caller caller, AppDbContext db, CancellationToken ct)
     {
         var user = caller.Required;
         var blocked = user.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.User(user.Id), ct);
-        return Results.Json(Profile(user, blocked));
+        return TypedResults.Ok(Profile(user, blocked));
     }
 
-    static async Task<IResult> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<UserProfile>, DetailsResult, ErrorResult>> Update(HttpRequest request, Caller caller, AppDbContext db, CancellationToken ct)
     {
         var user = caller.Required;
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body || JsonKind.StringOrNull(body["handle"]) is not { } raw)
             return Errors.Details(400, "Invalid request body", "handle must be a string");
         if (await SetHandleAsync(db, user, raw, ct) is { } refused)
             return refused.Status == 400 ? Errors.Details(400, "Invalid handle", refused.Message) : refused.ToResult();
-        return Results.Json(Profile(user, null));
+        return TypedResults.Ok(Profile(user, null));
     }
 
     /// <summary>Sets the user's handle (trimmed, lower-cased, unique); null when set, otherwise why not (400 or 409).</summary>

@@ -13,11 +13,8 @@ public static class Suspension
 {
     public const string Error = "account_suspended";
 
-    public static IResult Refusal(HttpContext http) => Results.Json(new
-    {
-        error = Error,
-        message = $"Your account has been suspended due to billing issues. Please contact {http.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.SupportEmail} to resolve this.",
-    }, statusCode: StatusCodes.Status403Forbidden);
+    public static CodedResult Refusal(HttpContext http) => Errors.Coded(StatusCodes.Status403Forbidden, Error,
+        $"Your account has been suspended due to billing issues. Please contact {http.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.SupportEmail} to resolve this.");
 
     /// <summary>
     /// A banned caller is refused before the handler runs; nobody (no caller) passes, so the handler still answers its

@@ -18,12 +18,15 @@ public static class ReferralEndpoints
     public sealed record RedeemRequest(string ReferralCode, string? AuthToken);
     public sealed record Redeemed(string Message, [property: JsonPropertyName("credits_redeemed")] int CreditsRedeemed);
     /// <summary>referredBy is present only for a user who was referred.</summary>
-    public sealed record ReferralList(string? ReferralCode, IEnumerable<Referrals.ReferredUser> Referrals, int ReferralLimit, Referrals.ReferredUser? ReferredBy);
+    public sealed record ReferralList(string? ReferralCode, IEnumerable<Referrals.ReferredUser> Referrals, int ReferralLimit,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Referrals.ReferredUser? ReferredBy);
     public sealed record CodeStatusDetails(int ReferralCount, string? Msg);
-    public sealed record CodeStatus(string? Reason, CodeStatusDetails Details, string? ReferralLink);
+    /// <summary>referralLink only while the code still takes referrals.</summary>
+    public sealed record CodeStatus(string? Reason, CodeStatusDetails Details,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReferralLink);
     public sealed record CodeInfo(string? ReferrerName, bool IsSameUser, CodeStatus Status);
 
-    static async Task<IResult> Redeem(HttpRequest request, Caller who, AppDbContext db, CreditLedger ledger, TimeProvider clock,
+    static async Task<Results<Ok<Redeemed>, ErrorResult>> Redeem(HttpRequest request, Caller who, AppDbContext db, CreditLedger ledger, TimeProvider clock,
         IOptions<ChatOptions> chat, CancellationToken ct)
     {
         var body = await RequestJson.ReadAsync(request, ct) as JsonObject;
@@ -40,44 +43,28 @@ public static class ReferralEndpoints
                 return Errors.Error(400, "Invalid request body");
             if (code.Length == 0) return Errors.Error(400, "Missing referral code");
             caller = who.User;
-            if (caller is null) return who.Unauthorized();
+            if (caller is null) return who.Unauthorized<ErrorResult>();
         }
 
         return await Referrals.RedeemAsync(db, ledger, clock, caller.Id, code, chat.Value.SupportEmail, ct) is { } refused
             ? refused.ToResult()
-            : Results.Json(new Redeemed("Referral applied successfully!", Referrals.CreditsPerSide));
+            : TypedResults.Ok(new Redeemed("Referral applied successfully!", Referrals.CreditsPerSide));
     }
 
-    static async Task<IResult> List(Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<ReferralList>> List(Caller caller, AppDbContext db, CancellationToken ct)
     {
         var overview = await Referrals.OverviewAsync(db, caller.Required, ct);
-        var result = new JsonObject
-        {
-            ["referralCode"] = overview.ReferralCode,
-            ["referrals"] = JsonSerializerToNode(overview.Referrals),
-            ["referralLimit"] = overview.ReferralLimit,
-        };
-        if (overview.ReferredBy is not null) result["referredBy"] = JsonSerializerToNode(overview.ReferredBy);
-        return Results.Json(result);
+        return TypedResults.Ok(new ReferralList(overview.ReferralCode, overview.Referrals, overview.ReferralLimit, overview.ReferredBy));
     }
 
-    static async Task<IResult> Describe(string code, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
+    static async Task<Results<Ok<CodeInfo>, ErrorResult>> Describe(string code, Caller caller, AppDbContext db, IOptions<CodebuffOptions> options, CancellationToken ct)
     {
         var referrer = await Referrals.ReferrerAsync(db, code, ct);
         if (referrer is null) return Errors.Error(400, "Invalid referral code");
         var full = referrer.Full;
-        var status = new JsonObject
-        {
-            ["reason"] = full ? "Referral Limit Reached" : null,
-            ["details"] = new JsonObject
-            {
-                ["referralCount"] = referrer.Count,
-                ["msg"] = full ? $"This referrer has already referred {referrer.Count} users, the most they can." : null,
-            },
-        };
-        if (!full) status["referralLink"] = Referrals.Link(options.Value.AppUrl, code);
-        return Results.Json(new JsonObject { ["referrerName"] = referrer.Name, ["isSameUser"] = caller.User?.Id == referrer.Id, ["status"] = status });
+        var status = new CodeStatus(full ? "Referral Limit Reached" : null,
+            new CodeStatusDetails(referrer.Count, full ? $"This referrer has already referred {referrer.Count} users, the most they can." : null),
+            full ? null : Referrals.Link(options.Value.AppUrl, code));
+        return TypedResults.Ok(new CodeInfo(referrer.Name, caller.User?.Id == referrer.Id, status));
     }
-
-    static JsonNode? JsonSerializerToNode<T>(T value) => JsonSerializer.SerializeToNode(value);
 }

@@ -37,7 +37,7 @@ public static class ChatCompletionEndpoints
         {
             // api.md §2.5.3 step 11: a failure before the provider answered gets upstream's body, not a ProblemDetails.
             r.Log.LogError(e, "chat completion failed before the provider answered");
-            return Results.Json(new { error = "Internal server error" }, statusCode: 500);
+            return Errors.InternalError();
         }
     }
 
@@ -168,18 +168,15 @@ public static class ChatCompletionEndpoints
         var context = r.Context;
         // [our choice, api.md §7.2] newest upstream: free mode only for allow-listed agent/model pairs.
         if (call.FreeMode && !FreeMode.IsAllowed(call.AgentId, call.Model))
-            return Refused(call, 403, Instruments.Reasons.FreeModeInvalid, Results.Json(new { error = "free_mode_invalid_agent_model", message = "Free mode is only available for specific agent and model combinations." }, statusCode: 403));
+            return Refused(call, 403, Instruments.Reasons.FreeModeInvalid, Errors.Coded(403, "free_mode_invalid_agent_model", "Free mode is only available for specific agent and model combinations."));
 
         // [our choice] the token was taken with the run checks, so a call refused just above for free mode used one.
         if (!gate.TokenTaken)
         {
             var seconds = (int)Math.Ceiling(r.Limiter.BucketOf(call.UserId).RetryAfter.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Refused(call, 429, Instruments.Reasons.RateLimit, Results.Json(new
-            {
-                error = "rate_limit_exceeded",
-                message = $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}.",
-            }, statusCode: 429));
+            return Refused(call, 429, Instruments.Reasons.RateLimit, Errors.Coded(429, "rate_limit_exceeded",
+                $"Too many requests: at most {r.ChatOptions.Value.RateLimitPerMinute} chat completions per minute. Try again in {seconds} second{(seconds == 1 ? "" : "s")}."));
         }
 
         // The gate admits while the payer's balance less the credits held by its calls in flight is positive, and took
@@ -237,10 +234,9 @@ public static class ChatCompletionEndpoints
 
     const int MaxFanOut = 10;
 
-    static IResult ModelNotFound(string message) =>
-        Results.Json(new { error = new { message, type = "invalid_request_error", param = "model", code = "model_not_found" } }, statusCode: 404);
+    static JsonHttpResult<ModelEndpoints.ModelNotFound> ModelNotFound(string message) => ModelEndpoints.NotFound(message);
 
-    static IResult Message(int status, string message) => Errors.Message(status, message);
+    static MessageResult Message(int status, string message) => Errors.Message(status, message);
 
     /// <summary>"in N day(s)/hour(s)/minute(s)" (largest whole unit, at least 1 minute) or "soon" (api.md §2.5.3 step 9).</summary>
     public static string Countdown(DateTime? reset, DateTime now)

@@ -27,4 +27,9 @@ public static class ChatWire
     public sealed record ProviderError(ProviderErrorDetail Error);
 
     public sealed record ProviderErrorDetail(string Message, int Code);
+
+    /// <summary>The user's stored key was refused by the provider (401): which key type, which provider; never the key.</summary>
+    public sealed record StoredKeyRejected(StoredKeyRejectedDetail Error);
+
+    public sealed record StoredKeyRejectedDetail(string Message, string Type, string Code, [property: JsonPropertyName("key_type")] string KeyType, string Provider);
 }

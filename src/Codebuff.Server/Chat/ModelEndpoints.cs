@@ -33,22 +33,25 @@ public static class ModelEndpoints
     /// The price table's models and the providers' exact model names, each only if some provider serves it
     /// ([our choice]: a listed model can always be called).
     /// </summary>
-    static IResult List(ProviderRoutes routes)
+    static Ok<ModelList> List(ProviderRoutes routes)
     {
         var ids = CreditPricing.PricedModels.Concat(routes.Providers.SelectMany(p => p.Models).Where(m => !m.EndsWith('*')))
             .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal);
         var data = ids.Select(id => Describe(id, routes)).OfType<Model>().ToList();
-        return Results.Json(new ModelList("list", data));
+        return TypedResults.Ok(new ModelList("list", data));
     }
 
     /// <summary>
     /// Any model a provider serves, prefix entries included ("openai/*" serves "openai/o3"). The id may come with its
     /// "/" encoded, as the openai SDK sends it, which the catch-all leaves as "%2F".
     /// </summary>
-    static IResult Get(string id, ProviderRoutes routes) => Describe(id = Uri.UnescapeDataString(id), routes) is { } model
-        ? Results.Json(model)
-        : Results.Json(new ModelNotFound(new($"The model '{id}' does not exist or no configured provider serves it.", "invalid_request_error", "model", "model_not_found")),
-            statusCode: 404);
+    static Results<Ok<Model>, JsonHttpResult<ModelNotFound>> Get(string id, ProviderRoutes routes) => Describe(id = Uri.UnescapeDataString(id), routes) is { } model
+        ? TypedResults.Ok(model)
+        : NotFound($"The model '{id}' does not exist or no configured provider serves it.");
+
+    /// <summary>OpenAI's 404 for a model: here and from chat completions.</summary>
+    public static JsonHttpResult<ModelNotFound> NotFound(string message) =>
+        TypedResults.Json(new ModelNotFound(new(message, "invalid_request_error", "model", "model_not_found")), statusCode: 404);
 
     static Model? Describe(string id, ProviderRoutes routes)
     {

@@ -95,15 +95,12 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
     }
 
     /// <summary>401 naming the stored key type the provider refused; the key itself is never echoed.</summary>
-    static IResult StoredKeyRejected(string keyType, string provider, int status) => Results.Json(new
-    {
-        error = new
-        {
-            message = $"Your stored {keyType} API key was rejected by the model provider '{provider}' (HTTP {status}). " +
-                      $"Replace it (PUT /api/user/api-keys/{keyType}) or delete it to use the server's key.",
-            type = "invalid_stored_key", code = "invalid_stored_key", key_type = keyType, provider,
-        },
-    }, statusCode: 401);
+    static JsonHttpResult<ChatWire.StoredKeyRejected> StoredKeyRejected(string keyType, string provider, int status) => TypedResults.Json(
+        new ChatWire.StoredKeyRejected(new(
+            $"Your stored {keyType} API key was rejected by the model provider '{provider}' (HTTP {status}). " +
+            $"Replace it (PUT /api/user/api-keys/{keyType}) or delete it to use the server's key.",
+            "invalid_stored_key", "invalid_stored_key", keyType, provider)),
+        statusCode: 401);
 
     /// <summary>One non-streaming call: the provider's JSON answer (and the provider's name) or the error the client gets.</summary>
     public async Task<(JsonObject? Json, IResult? Error, string? Provider)> ReadCompletionAsync(JsonObject body, ProxyCall call)
@@ -115,7 +112,7 @@ public sealed class ProviderClient(IHttpClientFactory httpFactory, IOptions<Upst
         return Parse(text) is JsonObject json ? (json, null, upstream.Provider) : (null, Error(502, "The model provider sent a response that is not JSON."), null);
     }
 
-    static IResult Error(int code, string message) => Results.Json(new { error = new { message, code } }, statusCode: code);
+    static JsonHttpResult<ChatWire.ProviderError> Error(int code, string message) => TypedResults.Json(new ChatWire.ProviderError(new(message, code)), statusCode: code);
 
     /// <summary>The provider's error, re-shaped as api.md §2.5.3 step 10 describes.</summary>
     public static JsonObject MapUpstreamError(int status, string? reason, string text)

@@ -28,7 +28,7 @@ public static class GitEvalEndpoints
     static readonly string[] Columns = ["cost_mode", "reasoner_model", "agent_model", "metadata", "cost", "is_public"];
     static readonly string[] Averages = ["avgScore", "avgCompletion", "avgEfficiency", "avgCodeQuality", "avgDuration", "avgTurns"];
 
-    static async Task<IResult> Create(HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<GitEvalResults.View>, ErrorResult, DetailsResult>> Create(HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
@@ -53,6 +53,6 @@ public static class GitEvalEndpoints
 
         var created = await GitEvalResults.CreateAsync(db, clock,
             new GitEvalResults.NewResult(costMode, reasoner, agent, metadata, (int)(cost ?? 0), isPublic ?? false), ct);
-        return Results.Json(created, statusCode: 201);
+        return TypedResults.Created((string?)null, created);
     }
 }

@@ -5,18 +5,18 @@ namespace Codebuff.Server.Health;
 public static class HealthEndpoints
 {
     public static void MapHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/healthz", async (HttpContext http, AppDbContext db, ChargeQueue charges, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
+        app.MapGet("/api/healthz", async Task<Results<Ok<Healthy>, JsonHttpResult<Unhealthy>>> (HttpContext http, AppDbContext db, ChargeQueue charges, TimeProvider clock, ILogger<AppDbContext> log, CancellationToken ct) =>
         {
             try
             {
                 var agents = await db.AgentConfigs.CountAsync(ct);
-                return Results.Json(new Healthy("ok", agents, charges.Pending, Problems(charges), IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
+                return TypedResults.Ok(new Healthy("ok", agents, charges.Pending, Problems(charges), IsoUtcDateTimeConverter.Format(clock.GetUtcNow().UtcDateTime)));
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
             {
                 log.LogWarning("Health check: database unreachable: {Message}", e.Message);
                 http.Response.Headers.RetryAfter = DatabaseUnavailable.RetryAfterSeconds.ToString();
-                return Results.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending, Problems(charges)), statusCode: 503);
+                return TypedResults.Json(new Unhealthy("error", $"database unreachable: {e.Message}", charges.Pending, Problems(charges)), statusCode: 503);
             }
         }).Answers<Healthy>().RefusesWith<Unhealthy>(503);
 

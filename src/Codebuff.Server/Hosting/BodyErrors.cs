@@ -34,7 +34,7 @@ public sealed class BodyErrors
         return root;
     }
 
-    public Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<ErrorDetailsBody> ToResult() => Errors.Details(400, "Invalid request body", ToTree());
+    public DetailsResult ToResult() => Errors.Details(400, "Invalid request body", ToTree());
 
     // Typed readers: each records its own failure and returns null, so one pass reports every bad field.
 

@@ -11,7 +11,7 @@ public static class DatabaseUnavailableAnswer
 {
     extension(DatabaseUnavailable)
     {
-        public static IResult Result(HttpResponse response)
+        public static CodedResult Result(HttpResponse response)
         {
             response.Headers.RetryAfter = DatabaseUnavailable.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return Errors.Coded(StatusCodes.Status503ServiceUnavailable, "database_unavailable",

@@ -25,14 +25,14 @@ public static class FeatureEndpoints
                 ? await next(context) : Errors.Error(403, "Forbidden - not an admin");
         });
 
-    static async Task<IResult> Get(string orgId, string feature, AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<OrgWire.Feature>, JsonHttpResult<NoFeature>>> Get(string orgId, string feature, AppDbContext db, CancellationToken ct)
     {
         var row = await db.OrgFeatures.AsNoTracking().FirstOrDefaultAsync(f => f.OrgId == orgId && f.Feature == feature, ct);
-        return row is null ? Results.Json(new { config = (object?)null }, statusCode: 404) : Results.Json(OrgJson.Feature(row));
+        return row is null ? TypedResults.Json(new NoFeature(null), statusCode: 404) : TypedResults.Ok(OrgJson.Feature(row));
     }
 
     /// <summary>The whole body is the feature's config: inserted, or replacing the stored one (updated_at bumped).</summary>
-    static async Task<IResult> Upsert(string orgId, string feature, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<OrgWire.Feature>, ErrorResult>> Upsert(string orgId, string feature, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (ok, config) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJson();
@@ -46,7 +46,7 @@ public static class FeatureEndpoints
                 ON CONFLICT (org_id, feature) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at
                 RETURNING *
                 """).AsNoTracking().ToListAsync(ct);
-            return Results.Json(OrgJson.Feature(rows[0]));
+            return TypedResults.Ok(OrgJson.Feature(rows[0]));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {

@@ -17,29 +17,26 @@ public static class InvitationEndpoints
         app.MapGroup("/api/invites").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).MapPost("/{token}", Accept).Answers<OrgWire.Accepted>().Refuses(403, 404, 409, 410);
     }
 
-    static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<InvitationList>> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var rows = await OrgQueries.PendingInvitationsAsync(db, caller.OrgId, ct);
-        return Results.Json(new
-        {
-            invitations = rows.Select(r => new { id = r.Id, email = r.Email, role = OrgJson.Role(r.Role), invited_by_name = r.InvitedByName, created_at = r.CreatedAt, expires_at = r.ExpiresAt }),
-        });
+        return TypedResults.Ok(new InvitationList(rows.Select(r => new Invitation(r.Id, r.Email, OrgJson.Role(r.Role), r.InvitedByName, r.CreatedAt, r.ExpiresAt))));
     }
 
-    static async Task<IResult> Create(OrgCaller caller, HttpRequest request, Invitations invitations, CancellationToken ct)
+    static async Task<Results<Created<Succeeded>, ErrorResult>> Create(OrgCaller caller, HttpRequest request, Invitations invitations, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         var (email, role, problem) = ReadInvitee(body);
         if (problem is not null) return Errors.Error(400, problem);
-        return await invitations.CreateAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true }, statusCode: 201);
+        return await invitations.CreateAsync(caller, email!, role, ct) is { } refusal ? refusal.ToResult() : TypedResults.Created((string?)null, new Succeeded(true));
     }
 
     /// <summary>
     /// Asks each address to join as the single add does (<see cref="PendingMembers"/>); skipped lists only addresses
     /// that already are members. The whole list is checked before anything is asked.
     /// </summary>
-    static async Task<IResult> Bulk(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
+    static async Task<Results<Created<BulkResult>, ErrorResult>> Bulk(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -50,37 +47,34 @@ public static class InvitationEndpoints
         if (invitees.Any(i => i.Role == OrgRole.Owner) && !caller.IsOwner) return Errors.Error(403, "Only owners can modify owner roles");
 
         var added = 0;
-        var skipped = new JsonArray();
+        var skipped = new List<Skipped>();
         foreach (var (email, role, _) in invitees)
         {
             var (outcome, refusal) = await pending.AddAsync(caller, email!, role, ct);
             if (refusal is not null) return refusal.ToResult();
-            if (outcome == PendingMembers.Added.AlreadyMember) skipped.Add(new JsonObject { ["email"] = email, ["reason"] = "Already a member" });
+            if (outcome == PendingMembers.Added.AlreadyMember) skipped.Add(new Skipped(email!, "Already a member"));
             else added++;
         }
-        return Results.Json(new JsonObject { ["success"] = true, ["added"] = added, ["skipped"] = skipped }, statusCode: 201);
+        return TypedResults.Created((string?)null, new BulkResult(true, added, skipped));
     }
 
-    static async Task<IResult> Revoke(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
-        await invitations.RevokeAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Revoke(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
+        await invitations.RevokeAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
 
-    static async Task<IResult> Resend(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
-        await invitations.ResendAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Resend(string email, OrgCaller caller, Invitations invitations, CancellationToken ct) =>
+        await invitations.ResendAsync(caller, email, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
 
-    static async Task<IResult> Show(string token, Invitations invitations, CancellationToken ct)
+    static async Task<Results<Ok<InvitationView>, ErrorResult>> Show(string token, Invitations invitations, CancellationToken ct)
     {
         var (invitation, refusal) = await invitations.ShowAsync(token, ct);
-        return refusal?.ToResult() ?? Results.Json(new { invitation });
+        return refusal is not null ? refusal.ToResult() : TypedResults.Ok(new InvitationView(invitation!));
     }
 
-    static async Task<IResult> Accept(string token, Caller caller, Invitations invitations, CancellationToken ct)
+    static async Task<Results<Ok<OrgWire.Accepted>, ErrorResult>> Accept(string token, Caller caller, Invitations invitations, CancellationToken ct)
     {
         var (accepted, refusal) = await invitations.AcceptAsync(token, caller.Required, ct);
-        return refusal?.ToResult() ?? Results.Json(new
-        {
-            success = true,
-            organization = new { id = accepted!.Id, name = accepted.Name, slug = accepted.Slug, role = accepted.Role },
-        });
+        return refusal is not null ? refusal.ToResult()
+            : TypedResults.Ok(new OrgWire.Accepted(true, new JoinedOrg(accepted!.Id, accepted.Name, accepted.Slug, accepted.Role)));
     }
 
     static (string? Email, OrgRole Role, string? Problem) ReadInvitee(JsonObject body) =>

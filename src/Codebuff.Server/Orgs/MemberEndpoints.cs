@@ -13,17 +13,14 @@ public static class MemberEndpoints
         org.MapDelete("/members/{userId}", Remove).Answers<Succeeded>().Refuses(400, 403, 404); // admins remove others; every member may remove themself (leave)
     }
 
-    static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<MemberList>> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var rows = await OrgQueries.MembersAsync(db, caller.OrgId, ct);
-        return Results.Json(new
-        {
-            members = rows.Select(r => new { user = new { id = r.UserId, name = r.Name, email = r.Email }, role = OrgJson.Role(r.Role), joined_at = r.JoinedAt }),
-        });
+        return TypedResults.Ok(new MemberList(rows.Select(r => new Member(new MemberUser(r.UserId, r.Name, r.Email), OrgJson.Role(r.Role), r.JoinedAt))));
     }
 
     /// <summary>[our choice] 201 {"success":true} for every address, with or without an account (see <see cref="PendingMembers"/>).</summary>
-    static async Task<IResult> Add(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
+    static async Task<Results<Created<Succeeded>, ErrorResult>> Add(OrgCaller caller, HttpRequest request, PendingMembers pending, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -32,17 +29,17 @@ public static class MemberEndpoints
         if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Errors.Error(400, "Role must be one of owner, admin, member");
         var (added, refusal) = await pending.AddAsync(caller, email!, role, ct);
         if (refusal is not null) return refusal.ToResult();
-        return added == PendingMembers.Added.AlreadyMember ? Errors.Error(409, "User is already a member") : Results.Json(new { success = true }, statusCode: 201);
+        return added == PendingMembers.Added.AlreadyMember ? Errors.Error(409, "User is already a member") : TypedResults.Created((string?)null, new Succeeded(true));
     }
 
-    static async Task<IResult> ChangeRole(string userId, OrgCaller caller, HttpRequest request, Memberships members, CancellationToken ct)
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> ChangeRole(string userId, OrgCaller caller, HttpRequest request, Memberships members, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         if (OrgRequests.Role(OrgRequests.Str(body, "role")) is not { } role) return Errors.Error(400, "Role must be one of owner, admin, member");
-        return await members.ChangeRoleAsync(caller, userId, role, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+        return await members.ChangeRoleAsync(caller, userId, role, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
     }
 
-    static async Task<IResult> Remove(string userId, OrgCaller caller, Memberships members, CancellationToken ct) =>
-        await members.RemoveAsync(caller, userId, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Remove(string userId, OrgCaller caller, Memberships members, CancellationToken ct) =>
+        await members.RemoveAsync(caller, userId, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
 }

@@ -14,21 +14,15 @@ public static class OrgAlertEndpoints
         org.MapPost("/alerts/{alertId}/dismiss", Dismiss).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
     }
 
-    static async Task<IResult> List(OrgCaller caller, AppDbContext db, OrgBilling billing, CancellationToken ct)
+    static async Task<Ok<AlertList>> List(OrgCaller caller, AppDbContext db, OrgBilling billing, CancellationToken ct)
     {
         var alerts = await OrgAlerts.ListAsync(db, billing, caller.OrgId, ct);
-        return Results.Json(new
-        {
-            alerts = alerts.Select(a => new
-            {
-                id = a.Id.ToString(), type = a.Kind, severity = a.Severity, title = a.Title, message = a.Message, timestamp = OrgJson.Time(a.CreatedAt),
-            }),
-        });
+        return TypedResults.Ok(new AlertList(alerts.Select(a => new Alert(a.Id.ToString(), a.Kind, a.Severity, a.Title, a.Message, a.CreatedAt))));
     }
 
     /// <summary>[our choice] upstream answers success for any id; an id that is not an alert of this org answers 404.</summary>
-    static async Task<IResult> Dismiss(string alertId, OrgCaller caller, AppDbContext db, TimeProvider clock, CancellationToken ct) =>
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Dismiss(string alertId, OrgCaller caller, AppDbContext db, TimeProvider clock, CancellationToken ct) =>
         await OrgAlerts.DismissAsync(db, caller, alertId, clock.GetUtcNow().UtcDateTime, ct)
-            ? Results.Json(new { success = true })
+            ? TypedResults.Ok(new Succeeded(true))
             : Errors.Error(404, OrgAlerts.NotFound);
 }

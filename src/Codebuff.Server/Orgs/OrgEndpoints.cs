@@ -33,16 +33,13 @@ public static class OrgEndpoints
     const string OnlyOwnersDelete = OrgWrites.OnlyOwnersDelete;
     public const string OnlyOwnersChargeCards = "Only organization owners can change auto top-up settings";
 
-    static async Task<IResult> List(Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<OrgList>> List(Caller caller, AppDbContext db, CancellationToken ct)
     {
         var rows = await OrgQueries.ListForUserAsync(db, caller.Required.Id, ct);
-        return Results.Json(new
-        {
-            organizations = rows.Select(r => new { id = r.Id, name = r.Name, slug = r.Slug, role = OrgJson.Role(r.Role), memberCount = r.MemberCount, repositoryCount = r.RepositoryCount }),
-        });
+        return TypedResults.Ok(new OrgList(rows.Select(r => new OrgSummary(r.Id, r.Name, r.Slug, OrgJson.Role(r.Role), r.MemberCount, r.RepositoryCount))));
     }
 
-    static async Task<IResult> Create(Caller caller, HttpRequest request, AppDbContext db, StripeCustomers customers, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<OrgRow>, ErrorResult>> Create(Caller caller, HttpRequest request, AppDbContext db, StripeCustomers customers, TimeProvider clock, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -50,73 +47,61 @@ public static class OrgEndpoints
         if (OrgNames.Error(name) is { } nameError) return Errors.Error(400, nameError);
         if (body["description"] is not null && OrgRequests.Str(body, "description") is null) return Errors.Error(400, "description must be a string");
         var (org, refusal) = await OrgWrites.CreateAsync(db, customers, clock, caller.Required, name, OrgRequests.Str(body, "description"), ct);
-        return refusal?.ToResult() ?? Results.Json(OrgJson.Org(org!), statusCode: 201);
+        return refusal is not null ? refusal.ToResult() : TypedResults.Created((string?)null, OrgJson.Org(org!));
     }
 
-    static Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct) =>
+    static Task<Results<Ok<OrgDetail>, ErrorResult>> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct) =>
         DetailAsync(caller.OrgId, caller.Role, withOwner: false, db, ledger, ct);
 
     /// <summary>Like GET /api/orgs/{id}, found by slug; an org the caller is not a member of does not exist for them.</summary>
-    static async Task<IResult> GetBySlug(string slug, Caller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct) =>
+    static async Task<Results<Ok<OrgDetail>, ErrorResult>> GetBySlug(string slug, Caller caller, AppDbContext db, CreditLedger ledger, CancellationToken ct) =>
         await OrgQueries.MembershipBySlugAsync(db, slug, caller.Required.Id, ct) is { } member
             ? await DetailAsync(member.OrgId, member.Role, withOwner: true, db, ledger, ct)
-            : Errors.Error(404, NotFound);
+            : Errors.Error(404, OrgAccess.NotFound);
 
-    static async Task<IResult> DetailAsync(string orgId, OrgRole role, bool withOwner, AppDbContext db, CreditLedger ledger, CancellationToken ct)
+    static async Task<Results<Ok<OrgDetail>, ErrorResult>> DetailAsync(string orgId, OrgRole role, bool withOwner, AppDbContext db, CreditLedger ledger, CancellationToken ct)
     {
         var row = await OrgQueries.WithCountsAsync(db, orgId, ct);
         if (row is null) return Errors.Error(404, "Organization not found");
         var balance = await ledger.GetBalanceAsync(LedgerOwner.Org(orgId), ct);
         var o = row.Org;
-        var json = new JsonObject
-        {
-            ["id"] = o.Id, ["name"] = o.Name, ["slug"] = o.Slug, ["description"] = o.Description, ["userRole"] = OrgJson.Role(role),
-            ["memberCount"] = row.MemberCount, ["repositoryCount"] = row.RepositoryCount, ["creditBalance"] = balance.NetBalance,
-            ["hasStripeSubscription"] = o.StripeSubscriptionId is not null, ["stripeSubscriptionId"] = o.StripeSubscriptionId,
-        };
-        if (withOwner)
-        {
-            json["owner_id"] = o.OwnerId;
-            json["created_at"] = OrgJson.Time(o.CreatedAt);
-        }
-        return Results.Json(json);
+        return TypedResults.Ok(new OrgDetail(o.Id, o.Name, o.Slug, o.Description, OrgJson.Role(role), row.MemberCount, row.RepositoryCount,
+            balance.NetBalance, o.StripeSubscriptionId is not null, o.StripeSubscriptionId,
+            withOwner ? o.OwnerId : null, withOwner ? o.CreatedAt : null));
     }
 
     /// <summary>Name and description (<see cref="OrgWrites.UpdateAsync"/>).</summary>
-    static async Task<IResult> Update(OrgCaller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Ok<OrgRow>, ErrorResult>> Update(OrgCaller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         return await OrgWrites.UpdateAsync(caller, body, db, clock, ct) is { } refusal ? refusal.ToResult()
-            : Results.Json(OrgJson.Org(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == caller.OrgId, ct)));
+            : TypedResults.Ok(OrgJson.Org(await db.Orgs.AsNoTracking().FirstAsync(o => o.Id == caller.OrgId, ct)));
     }
 
-    static async Task<IResult> GetSettings(OrgCaller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<Settings>, ErrorResult>> GetSettings(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var o = await db.Orgs.AsNoTracking().FirstOrDefaultAsync(o => o.Id == caller.OrgId, ct);
         if (o is null) return Errors.Error(404, "Organization not found");
-        return Results.Json(new
-        {
-            id = o.Id, name = o.Name, slug = o.Slug, description = o.Description, userRole = OrgJson.Role(caller.Role),
-            autoTopupEnabled = o.AutoTopupEnabled,
-            autoTopupThreshold = o.AutoTopupThreshold == 0 ? 500 : o.AutoTopupThreshold,
-            autoTopupAmount = o.AutoTopupAmount == 0 ? 2000 : o.AutoTopupAmount,
-            creditLimit = o.CreditLimit, billingAlerts = o.BillingAlerts, usageAlerts = o.UsageAlerts, weeklyReports = o.WeeklyReports,
+        return TypedResults.Ok(new Settings(o.Id, o.Name, o.Slug, o.Description, OrgJson.Role(caller.Role),
+            o.AutoTopupEnabled,
+            AutoTopupThreshold: o.AutoTopupThreshold == 0 ? 500 : o.AutoTopupThreshold,
+            AutoTopupAmount: o.AutoTopupAmount == 0 ? 2000 : o.AutoTopupAmount,
+            o.CreditLimit, o.BillingAlerts, o.UsageAlerts, o.WeeklyReports,
             // [our choice] why auto top-up switched itself off (a declined card), as the user's settings say it.
-            autoTopupBlockedReason = o.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.Org(o.Id), ct),
-        });
+            AutoTopupBlockedReason: o.AutoTopupEnabled ? null : await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.Org(o.Id), ct)));
     }
 
     /// <summary>The checks and the write are <see cref="OrgWrites.UpdateSettingsAsync"/>, shared with the settings page.</summary>
-    static async Task<IResult> UpdateSettings(OrgCaller caller, HttpRequest request, AppDbContext db, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> UpdateSettings(OrgCaller caller, HttpRequest request, AppDbContext db, IOptions<AutoTopUpLimits> limits, TimeProvider clock,
         OrgAlerts alerts, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         return await OrgWrites.UpdateSettingsAsync(caller, body, db, limits.Value, clock, alerts, ct) is { } refusal
-            ? refusal.ToResult() : Results.Json(new { success = true });
+            ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
     }
 
-    static async Task<IResult> Delete(OrgCaller caller, AppDbContext db, CancellationToken ct) =>
-        await OrgWrites.DeleteAsync(caller, db, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Delete(OrgCaller caller, AppDbContext db, CancellationToken ct) =>
+        await OrgWrites.DeleteAsync(caller, db, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
 }

@@ -3,7 +3,7 @@ namespace Codebuff.Server.Orgs;
 /// <summary>Reading the org routes' JSON bodies: [our choice] a body that is not a JSON object is a 400, never upstream's 500.</summary>
 static class OrgRequests
 {
-    public static async Task<(JsonObject? Body, IResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
+    public static async Task<(JsonObject? Body, ErrorResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
         var (ok, node) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return (null, Errors.InvalidJson());

@@ -17,24 +17,18 @@ public static class OrgUsageEndpoints
         org.MapGet("/usage/export", Export).Produces<string>(StatusCodes.Status200OK, "text/csv").Refuses(404);
     }
 
-    static async Task<IResult> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, AutoTopUp autoTopUp, CancellationToken ct)
+    static async Task<Results<Ok<Usage>, ErrorResult>> Get(OrgCaller caller, AppDbContext db, CreditLedger ledger, OrgBilling billing, AutoTopUp autoTopUp, CancellationToken ct)
     {
         if (await OrgUsageReport.ReadAsync(caller.OrgId, 50, db, ledger, billing, autoTopUp, ct) is not { } usage) return Errors.Error(404, OrgAccess.NotFound);
-        return Results.Json(new
-        {
-            currentBalance = usage.CurrentBalance,
-            usageThisCycle = usage.UsageThisCycle,
-            cycleStartDate = usage.CycleStart,
-            cycleEndDate = usage.CycleEnd,
-            topUsers = usage.Spend.Take(10).Select(t => new { user_id = t.UserId, user_name = t.Name, user_email = t.Email, credits_used = t.Credits }),
-            recentUsage = usage.Recent.Select(r => new { date = r.FinishedAt, credits_used = r.Credits, repository_url = r.RepoUrl, user_name = r.Name }),
-        });
+        return TypedResults.Ok(new Usage(usage.CurrentBalance, usage.UsageThisCycle, usage.CycleStart, usage.CycleEnd,
+            usage.Spend.Take(10).Select(t => new TopUser(t.UserId, t.Name, t.Email, t.Credits)),
+            usage.Recent.Select(r => new RecentUsage(r.FinishedAt, r.Credits, r.RepoUrl, r.Name))));
     }
 
-    static async Task<IResult> Export(OrgCaller caller, AppDbContext db, OrgBilling billing, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<PushStreamHttpResult, ErrorResult>> Export(OrgCaller caller, AppDbContext db, OrgBilling billing, TimeProvider clock, CancellationToken ct)
     {
         if (await db.Orgs.FindAsync([caller.OrgId], ct) is not { } org) return Errors.Error(404, OrgAccess.NotFound);
         var name = $"{org.Slug}-usage-{clock.GetUtcNow():yyyy-MM-dd}.csv";
-        return Results.Stream(stream => OrgUsageReport.WriteCsvAsync(stream, billing.CycleMessages(org), db, ct), "text/csv; charset=utf-8", name);
+        return TypedResults.Stream(stream => OrgUsageReport.WriteCsvAsync(stream, billing.CycleMessages(org), db, ct), "text/csv; charset=utf-8", name);
     }
 }

@@ -17,8 +17,11 @@ public static class OrgWire
         string? stripe_subscription_id, DateTime? current_period_start, DateTime? current_period_end, bool auto_topup_enabled,
         int auto_topup_threshold, int auto_topup_amount, int? credit_limit, bool billing_alerts, bool usage_alerts, bool weekly_reports,
         DateTime created_at, DateTime updated_at);
+    /// <summary>owner_id and created_at only when read by slug (upstream's two routes answer differently).</summary>
     public sealed record OrgDetail(string Id, string Name, string Slug, string? Description, string UserRole, int MemberCount, int RepositoryCount,
-        int CreditBalance, bool HasStripeSubscription, string? StripeSubscriptionId, string? owner_id, DateTime? created_at);
+        int CreditBalance, bool HasStripeSubscription, string? StripeSubscriptionId,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? owner_id,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTime? created_at);
     public sealed record Settings(string Id, string Name, string Slug, string? Description, string UserRole, bool AutoTopupEnabled,
         int AutoTopupThreshold, int AutoTopupAmount, int? CreditLimit, bool BillingAlerts, bool UsageAlerts, bool WeeklyReports, string? AutoTopupBlockedReason);
     public sealed record SettingsUpdate(string? Name, string? Description, bool? AutoTopupEnabled, int? AutoTopupThreshold, int? AutoTopupAmount,
@@ -48,14 +51,14 @@ public static class OrgWire
         DateTime approved_at, bool is_active, Approver approver);
     public sealed record RepoList(IEnumerable<Repo> Repositories);
 
-    public sealed record TopUser(string user_id, string? user_name, string? user_email, int credits_used);
+    public sealed record TopUser(string user_id, string? user_name, string? user_email, long credits_used);
     public sealed record RecentUsage(DateTime date, int credits_used, string? repository_url, string? user_name);
-    public sealed record Usage(int CurrentBalance, int UsageThisCycle, DateTime CycleStartDate, DateTime CycleEndDate,
+    public sealed record Usage(int CurrentBalance, long UsageThisCycle, DateTime CycleStartDate, DateTime CycleEndDate,
         IEnumerable<TopUser> TopUsers, IEnumerable<RecentUsage> RecentUsage);
 
     /// <summary>Any JSON value: a feature's configuration.</summary>
     public sealed record FeatureConfig;
-    public sealed record Feature(string org_id, string feature, object? config, bool is_active, DateTime created_at, DateTime updated_at);
+    public sealed record Feature(string org_id, string feature, JsonNode? config, bool is_active, DateTime created_at, DateTime updated_at);
     public sealed record NoFeature(object? Config);
 
     public sealed record Alert(string Id, string Type, string Severity, string Title, string Message, DateTime Timestamp);

@@ -16,13 +16,13 @@ public static class RepoEndpoints
         org.MapDelete("/repos/{repoId}", Delete).RequireRole(OrgRole.Admin).Answers<Succeeded>().Refuses(403, 404);
     }
 
-    static async Task<IResult> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<RepoList>> List(OrgCaller caller, AppDbContext db, CancellationToken ct)
     {
         var rows = await OrgQueries.ReposAsync(db, caller.OrgId, ct);
-        return Results.Json(new { repositories = rows.Select(r => OrgJson.Repo(r.Repo, r.ApproverName, r.ApproverEmail)) });
+        return TypedResults.Ok(new RepoList(rows.Select(r => OrgJson.Repo(r.Repo, r.ApproverName, r.ApproverEmail))));
     }
 
-    static async Task<IResult> Add(OrgCaller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
+    static async Task<Results<Created<OrgWire.Repo>, ErrorResult>> Add(OrgCaller caller, HttpRequest request, AppDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
@@ -30,17 +30,17 @@ public static class RepoEndpoints
             && body["repository_name"] is not null && OrgRequests.Str(body, "repository_name") is null)
             return Errors.Error(400, "repository_name must be a string");
         var (row, refusal) = await RepoApprovals.AddAsync(caller, OrgRequests.Str(body, "repository_url"), OrgRequests.Str(body, "repository_name"), db, clock, ct);
-        return refusal?.ToResult() ?? Results.Json(OrgJson.Repo(row!, caller.User.Name, caller.User.Email), statusCode: 201);
+        return refusal is not null ? refusal.ToResult() : TypedResults.Created((string?)null, OrgJson.Repo(row!, caller.User.Name, caller.User.Email));
     }
 
-    static async Task<IResult> SetActive(string repoId, OrgCaller caller, HttpRequest request, AppDbContext db, CancellationToken ct)
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> SetActive(string repoId, OrgCaller caller, HttpRequest request, AppDbContext db, CancellationToken ct)
     {
         var (body, error) = await OrgRequests.ReadObjectAsync(request, ct);
         if (body is null) return error!;
         if (OrgRequests.Bool(body, "isActive") is not { } active) return Errors.Error(400, "isActive must be true or false");
-        return await RepoApprovals.SetActiveAsync(caller, repoId, active, db, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+        return await RepoApprovals.SetActiveAsync(caller, repoId, active, db, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
     }
 
-    static async Task<IResult> Delete(string repoId, OrgCaller caller, AppDbContext db, CancellationToken ct) =>
-        await RepoApprovals.RemoveAsync(caller, repoId, db, ct) is { } refusal ? refusal.ToResult() : Results.Json(new { success = true });
+    static async Task<Results<Ok<Succeeded>, ErrorResult>> Delete(string repoId, OrgCaller caller, AppDbContext db, CancellationToken ct) =>
+        await RepoApprovals.RemoveAsync(caller, repoId, db, ct) is { } refusal ? refusal.ToResult() : TypedResults.Ok(new Succeeded(true));
 }

@@ -9,21 +9,18 @@ public static class AutoTopUpEndpoints
     {
         var group = app.MapGroup("/api/user/auto-topup").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard);
         group.MapGet("", Get).Answers<PaymentWire.AutoTopUpSettings>();
-        group.MapPost("", Set).Takes<PaymentWire.AutoTopUpSettings>().Answers<PaymentWire.AutoTopUpSettings>().RefusesWith<PaymentWire.ValidationIssues>(400).RefuseSuspended();
+        group.MapPost("", Set).Takes<PaymentWire.AutoTopUpRequest>().Answers<PaymentWire.AutoTopUpSaved>().RefusesWith<PaymentWire.ValidationIssues>(400).RefuseSuspended();
     }
 
-    static async Task<IResult> Get(Caller caller, AppDbContext db, CancellationToken ct)
+    static async Task<Ok<PaymentWire.AutoTopUpSettings>> Get(Caller caller, AppDbContext db, CancellationToken ct)
     {
         var user = caller.Required;
         var reason = await AutoTopUp.BlockedReasonAsync(db, LedgerOwner.User(user.Id), ct);
-        return Results.Json(new
-        {
-            auto_topup_enabled = user.AutoTopupEnabled, auto_topup_threshold = user.AutoTopupThreshold ?? 500,
-            auto_topup_amount = user.AutoTopupAmount ?? 2000, auto_topup_blocked_reason = user.AutoTopupEnabled ? null : reason,
-        });
+        return TypedResults.Ok(new PaymentWire.AutoTopUpSettings(user.AutoTopupEnabled, user.AutoTopupThreshold ?? 500,
+            user.AutoTopupAmount ?? 2000, user.AutoTopupEnabled ? null : reason));
     }
 
-    static async Task<IResult> Set(HttpRequest request, Caller caller, AppDbContext db, IOptions<AutoTopUpLimits> limits, CancellationToken ct)
+    static async Task<Results<Ok<PaymentWire.AutoTopUpSaved>, JsonHttpResult<PaymentWire.ValidationIssues>, ErrorResult>> Set(HttpRequest request, Caller caller, AppDbContext db, IOptions<AutoTopUpLimits> limits, CancellationToken ct)
     {
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJson();
@@ -40,7 +37,7 @@ public static class AutoTopUpEndpoints
         }
         if (issues.Count > 0) return PaymentEndpoints.Invalid("Invalid request data", [.. issues]);
         if (await AutoTopUp.SaveSettingsAsync(db, limits.Value, caller.Required.Id, enabled == true, threshold, amount, ct) is { } refused) return refused.ToResult();
-        return Results.Json(new { auto_topup_enabled = enabled == true, auto_topup_threshold = threshold, auto_topup_amount = amount });
+        return TypedResults.Ok(new PaymentWire.AutoTopUpSaved(enabled == true, threshold, amount));
     }
 
     /// <summary>A key that must be present and is an integer or null.</summary>

@@ -27,7 +27,7 @@ public static class PaymentEndpoints
             ? await next(context)
             : Errors.Error(503, "Payments are not available: this server has no Stripe key (Codebuff:Stripe:SecretKey)");
 
-    static async Task<IResult> BuyCredits(HttpRequest request, Caller caller, AppDbContext db, CreditPurchases purchases, CancellationToken ct)
+    static async Task<Results<Ok<PaymentWire.BuyCreditsAnswer>, JsonHttpResult<PaymentWire.ValidationIssues>, ErrorResult>> BuyCredits(HttpRequest request, Caller caller, AppDbContext db, CreditPurchases purchases, CancellationToken ct)
     {
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.Error(400, "Invalid JSON body");
@@ -37,11 +37,11 @@ public static class PaymentEndpoints
         var (result, refused) = await purchases.BuyForUserAsync(db, caller.Required, credits, ct);
         if (refused is not null) return refused.ToResult();
         return result!.Direct
-            ? Results.Json(new { success = true, credits })
-            : Results.Json(new { sessionId = result.CheckoutSessionId, url = result.CheckoutUrl });
+            ? TypedResults.Ok(new PaymentWire.BuyCreditsAnswer(true, credits, null, null))
+            : TypedResults.Ok(new PaymentWire.BuyCreditsAnswer(null, null, result.CheckoutSessionId, result.CheckoutUrl));
     }
 
-    static async Task<IResult> BuyOrgCredits(string orgId, HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers,
+    static async Task<Results<Ok<PaymentWire.OrgCreditsAnswer>, JsonHttpResult<PaymentWire.ValidationIssues>, ErrorResult>> BuyOrgCredits(string orgId, HttpRequest request, Caller caller, AppDbContext db, StripeCustomers customers,
         CreditPurchases purchases, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var user = caller.Required;
@@ -68,8 +68,8 @@ public static class PaymentEndpoints
             var result = await purchases.BuyAsync(customerId, grant, CreditPurchases.Metadata(grant, "organization_purchase"), $"{credits} Codebuff organization credits",
                 $"{page}?purchase=success&session_id={{CHECKOUT_SESSION_ID}}", $"{page}?purchase_canceled=true", ct);
             return result.Direct
-                ? Results.Json(new { success = true, credits, direct_charge = true })
-                : Results.Json(new { success = true, checkout_url = result.CheckoutUrl, credits, amount_cents = credits, direct_charge = false });
+                ? TypedResults.Ok(new PaymentWire.OrgCreditsAnswer(true, null, credits, null, DirectCharge: true))
+                : TypedResults.Ok(new PaymentWire.OrgCreditsAnswer(true, result.CheckoutUrl, credits, AmountCents: credits, DirectCharge: false));
         }
         catch (StripeException e)
         {
@@ -81,7 +81,7 @@ public static class PaymentEndpoints
     /// The raw body is verified before anything else (Stripe.net's EventUtility: HMAC-SHA256 over "timestamp.body",
     /// five minutes' tolerance); a bad signature writes nothing. A handler failure answers 500 so Stripe redelivers.
     /// </summary>
-    static async Task<IResult> Webhook(HttpRequest request, StripeWebhook handler, IOptions<StripeOptions> options, ILogger<StripeWebhook> log, CancellationToken ct)
+    static async Task<Results<Ok<PaymentWire.WebhookAnswer>, JsonHttpResult<PaymentWire.WebhookErrorBody>, ErrorResult>> Webhook(HttpRequest request, StripeWebhook handler, IOptions<StripeOptions> options, ILogger<StripeWebhook> log, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(options.Value.WebhookSecret))
             return Errors.Error(503, "Webhooks are not accepted: this server has no webhook secret (Codebuff:Stripe:WebhookSecret)");
@@ -102,9 +102,7 @@ public static class PaymentEndpoints
             var outcome = await handler.HandleAsync(stripeEvent, ct);
             log.LogInformation("webhook {Event} {Type}: {Note}{Warning}", stripeEvent.Id, stripeEvent.Type, outcome.Note, outcome.Warning);
             if (outcome.Retry) return WebhookError(500, $"Webhook handler error: {outcome.Warning}");
-            var answer = new JsonObject { ["received"] = true };
-            if (outcome.Warning is not null) answer["warning"] = outcome.Warning;
-            return Results.Json(answer);
+            return TypedResults.Ok(new PaymentWire.WebhookAnswer(true, outcome.Warning));
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -113,7 +111,9 @@ public static class PaymentEndpoints
         }
     }
 
-    static IResult WebhookError(int status, string message) => Results.Json(new { error = new { message } }, statusCode: status);
+    /// <summary>Stripe's own error shape, <c>{"error":{"message"}}</c>: what Stripe shows in its dashboard's delivery log.</summary>
+    static JsonHttpResult<PaymentWire.WebhookErrorBody> WebhookError(int status, string message) =>
+        TypedResults.Json(new PaymentWire.WebhookErrorBody(new(message)), statusCode: status);
 
     /// <summary>zod's issue for a credits field: an integer from the minimum to <see cref="MaximumPurchase"/>; null when valid.</summary>
     internal static JsonObject? CreditsIssue(JsonNode? body, string field, int minimum, string tooSmall)
@@ -133,6 +133,6 @@ public static class PaymentEndpoints
     internal static JsonObject Issue(string[] path, string code, string message) =>
         new() { ["code"] = code, ["path"] = new JsonArray([.. path.Select(p => (JsonNode?)p)]), ["message"] = message };
 
-    internal static IResult Invalid(string error, params JsonObject[] issues) =>
-        Results.Json(new JsonObject { ["error"] = error, ["issues"] = new JsonArray([.. issues]) }, statusCode: 400);
+    internal static JsonHttpResult<PaymentWire.ValidationIssues> Invalid(string error, params JsonObject[] issues) =>
+        TypedResults.Json(new PaymentWire.ValidationIssues(error, issues), statusCode: 400);
 }

@@ -99,7 +99,7 @@ public static class TelemetrySetup
     /// carries a proxy's forwarding header is not a local client: behind a reverse proxy on the same host every
     /// request comes from loopback (and with forwarded headers on, X-Forwarded-For: 127.0.0.1 would fake one).
     /// </summary>
-    static async Task<IResult?> RefusalAsync(HttpContext http)
+    static async Task<CodedResult?> RefusalAsync(HttpContext http)
     {
         if (http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) && !Forwarded(http.Request)) return null;
         var token = http.RequestServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Token;
@@ -109,9 +109,9 @@ public static class TelemetrySetup
             return null;
         await http.AuthenticateAsync(CallerAuthentication.CookieOrApiKey);
         if (http.Features.Get<Caller>()?.User is null && presented is null)
-            return Results.Json(new { error = "unauthorized", message = "/metrics needs a loopback client, the metrics token or a site admin's session." }, statusCode: 401);
+            return Errors.Coded(401, "unauthorized", "/metrics needs a loopback client, the metrics token or a site admin's session.");
         return Dashboard.IsAdmin(http) ? null
-            : Results.Json(new { error = "forbidden", message = "/metrics is for loopback clients, the metrics token and site admins." }, statusCode: 403);
+            : Errors.Coded(403, "forbidden", "/metrics is for loopback clients, the metrics token and site admins.");
     }
 
     static readonly string[] ForwardingHeaders = ["X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Forwarded"];

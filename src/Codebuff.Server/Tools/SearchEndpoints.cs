@@ -32,7 +32,7 @@ public static class SearchEndpoints
         HttpRequest Request, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChargeQueue Charges, IHttpClientFactory Http,
         IOptions<SearchOptions> Options, TimeProvider Clock, ILoggerFactory Logs, HoldKeeper Holds, CancellationToken Cancellation);
 
-    static async Task<IResult> WebSearch([AsParameters] SearchRequest r)
+    static async Task<Results<Ok<SearchWire.WebResult>, JsonHttpResult<SearchWire.InsufficientCredits>, CodedResult, ErrorResult, DetailsResult, MessageResult>> WebSearch([AsParameters] SearchRequest r)
     {
         if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
@@ -42,12 +42,12 @@ public static class SearchEndpoints
         if (errors.Any) return errors.ToResult();
 
         var cost = depth == "deep" ? WebDeepCredits : WebStandardCredits;
-        return await RunAsync(r, repoUrl, SearchProviders.Web(r.Options.Value, query!, depth), "result", cost, "web-search",
+        return await RunAsync(r, repoUrl, SearchProviders.Web(r.Options.Value, query!, depth), (found, used, error) => new SearchWire.WebResult(found, used, error), cost, "web-search",
             notConfigured: "Web search is not configured on this server (set Codebuff:Search:Linkup:ApiKey, or Codebuff:Search:WebBaseUrl for a server of our own contract).",
             empty: $"No search results found for \"{query}\"", failure: "Error performing web search");
     }
 
-    static async Task<IResult> DocsSearch([AsParameters] SearchRequest r)
+    static async Task<Results<Ok<SearchWire.DocsResult>, JsonHttpResult<SearchWire.InsufficientCredits>, CodedResult, ErrorResult, DetailsResult, MessageResult>> DocsSearch([AsParameters] SearchRequest r)
     {
         if (await RequestJson.ReadAsync(r.Request, r.Cancellation) is not JsonObject body) return Errors.InvalidJson();
         var errors = new BodyErrors();
@@ -58,19 +58,20 @@ public static class SearchEndpoints
         if (errors.Any) return errors.ToResult();
 
         var provider = SearchProviders.Docs(r.Options.Value, library!, topic, maxTokens is { } m ? (int)m : null);
-        return await RunAsync(r, repoUrl, provider, "documentation", DocsCredits, "docs-search",
+        return await RunAsync(r, repoUrl, provider, (found, used, error) => new SearchWire.DocsResult(found, used, error), DocsCredits, "docs-search",
             notConfigured: "Documentation search is not configured on this server (set Codebuff:Search:Context7:ApiKey, or Codebuff:Search:DocsBaseUrl for a server of our own contract).",
             empty: $"No documentation found for \"{library}\"{(string.IsNullOrEmpty(topic) ? "" : $" with topic \"{topic}\"")}",
             failure: "Error fetching documentation");
     }
 
-    static async Task<IResult> RunAsync(SearchRequest r, string? repoUrl, SearchCall? provider, string resultField,
+    static async Task<Results<Ok<TAnswer>, JsonHttpResult<SearchWire.InsufficientCredits>, CodedResult, ErrorResult, DetailsResult, MessageResult>> RunAsync<TAnswer>(
+        SearchRequest r, string? repoUrl, SearchCall? provider, Func<string?, int?, string?, TAnswer> answer,
         int cost, string operation, string notConfigured, string empty, string failure)
     {
         var (db, ct) = (r.Db, r.Cancellation);
         var log = r.Logs.CreateLogger(typeof(SearchEndpoints));
         var caller = Caller.Of(r.Request.HttpContext);
-        if (caller.User is not { } user) return caller.Unauthorized();
+        if (caller.User is not { } user) return caller.Unauthorized<MessageResult>();
         // A repository an org of the caller's approved is charged to that org (api.md §7.9), never silently to the caller.
         // The search holds its price while in flight (Ledger/Reservations.cs), so concurrent searches cannot spend
         // credits the owner does not have; the charge releases the hold, and so does a search that ends uncharged.
@@ -89,9 +90,8 @@ public static class SearchEndpoints
                 var message = credits.TotalRemaining < Math.Max(1, cost) ? (payer is null ? "Insufficient credits" : OrgBilling.InsufficientCredits)
                     : limitReached ? OrgBilling.LimitReached
                     : credits.HeldMessage(org: payer is not null);
-                if (payer is not null) return Results.Json(new { message, totalRemaining = credits.TotalRemaining, required = cost }, statusCode: 402);
-                var reset = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
-                return Results.Json(new { message, totalRemaining = credits.TotalRemaining, required = cost, nextQuotaReset = reset }, statusCode: 402);
+                var reset = payer is not null ? null : await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.NextQuotaReset).FirstOrDefaultAsync(ct);
+                return TypedResults.Json(new SearchWire.InsufficientCredits(message, credits.TotalRemaining, cost, reset), statusCode: 402);
             }
         }
         catch (Exception e) when (DatabaseUnavailable.Is(e))
@@ -103,7 +103,7 @@ public static class SearchEndpoints
         var charged = false;
         try
         {
-            if (provider is null) return Results.Json(new { error = notConfigured, message = notConfigured }, statusCode: 503);
+            if (provider is null) return Errors.Coded(503, notConfigured, notConfigured);
             string? result;
             try
             {
@@ -114,9 +114,9 @@ public static class SearchEndpoints
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or NotSupportedException)
             {
                 log.LogWarning("{Operation} provider failed: {Error}", operation, e.Message);
-                return Results.Json(new { error = failure }, statusCode: 500);
+                return Errors.Error(500, failure);
             }
-            if (string.IsNullOrEmpty(result)) return Results.Json(new { error = empty });
+            if (string.IsNullOrEmpty(result)) return TypedResults.Ok(answer(null, null, empty));
 
             // The charge leaves a message row (model = the operation, response = what was found), like an LLM call, so
             // every consumed credit has its record; the queue writes it exactly once even if the database is struggling.
@@ -128,7 +128,7 @@ public static class SearchEndpoints
                 ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
                 LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
             charged = true;
-            return Results.Json(new JsonObject { [resultField] = result, ["creditsUsed"] = cost });
+            return TypedResults.Ok(answer(result, cost, null));
         }
         finally
         {

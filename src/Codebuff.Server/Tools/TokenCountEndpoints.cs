@@ -17,7 +17,7 @@ public static class TokenCountEndpoints
     public sealed record CountRequest(JsonArray Messages, string? System, string? Model);
     public sealed record TokenCount(int InputTokens);
 
-    static async Task<IResult> Count(HttpRequest request, TokenCounter counter, CancellationToken ct)
+    static async Task<Results<Ok<TokenCount>, ErrorResult, DetailsResult>> Count(HttpRequest request, TokenCounter counter, CancellationToken ct)
     {
         if (await RequestJson.ReadAsync(request, ct) is not JsonObject body) return Errors.InvalidJson();
 
@@ -43,6 +43,6 @@ public static class TokenCountEndpoints
                 case { } other: total += counter.Count(other.ToJsonString()); break;
             }
         }
-        return Results.Json(new TokenCount(total));
+        return TypedResults.Ok(new TokenCount(total));
     }
 }

@@ -7,7 +7,7 @@ public static class Page
 {
     public static string Encode(string? text) => WebUtility.HtmlEncode(text ?? "");
 
-    public static IResult Html(string title, string body, int status = 200, bool wide = false) => Results.Content($$"""
+    public static ContentHttpResult Html(string title, string body, int status = 200, bool wide = false) => TypedResults.Content($$"""
         <!doctype html>
         <html lang="en">
         <head>
@@ -35,6 +35,6 @@ public static class Page
         </html>
         """, "text/html; charset=utf-8", statusCode: status);
 
-    public static IResult Message(string title, string text, string kind, int status = 200) =>
+    public static ContentHttpResult Message(string title, string text, string kind, int status = 200) =>
         Html(title, $"""<section class="{kind}"><h1>{Encode(title)}</h1><p>{Encode(text)}</p></section>""", status);
 }
