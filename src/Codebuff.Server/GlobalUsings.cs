@@ -7,6 +7,7 @@ global using System.Text.Json.Serialization;
 global using Codebuff.Server.Auth;
 global using Codebuff.Server.Data;
 global using Codebuff.Server.Hosting;
+global using Codebuff.Server.Http;
 global using Microsoft.EntityFrameworkCore;
 global using Microsoft.Extensions.Options;
 global using Npgsql;

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary><c>{"error":"…"}</c>: the dashboard's and most of api.md's error body.</summary>
 public sealed record ErrorBody(string Error);
