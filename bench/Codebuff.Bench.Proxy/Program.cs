@@ -14,6 +14,7 @@ using System.Text.Json.Nodes;
 using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;

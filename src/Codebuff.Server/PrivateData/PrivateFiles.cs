@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.PrivateData;
 
 /// <summary>
 /// DataDir holds secrets and the charge journal (whole responses), so what the server creates there is private from

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Mail;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Mail;
 
 /// <summary>One outgoing e-mail in plain text.</summary>
 public sealed record EmailMessage(string To, string Subject, string Text);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 static class JsonConfig
 {

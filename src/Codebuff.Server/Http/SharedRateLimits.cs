@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Rate-limit counters shared by every server instance on one database, so N instances allow the configured limit,
