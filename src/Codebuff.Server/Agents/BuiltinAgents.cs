@@ -78,7 +78,7 @@ public static class BuiltinAgents
             plan = templates.Select(t =>
             {
                 var id = (string)t["id"]!;
-                var current = latest.TryGetValue(id, out var row) ? new AgentVersion(row.Major ?? 0, row.Minor ?? 0, row.Patch ?? 0) : (AgentVersion?)null;
+                var current = latest.TryGetValue(id, out var row) ? AgentVersion.Of(row) : (AgentVersion?)null;
                 var version = changed.Contains(id) ? AgentVersion.Next(current, null).Version : current!.Value;
                 var data = (JsonObject)t.DeepClone();
                 data["version"] = version.ToString();

@@ -63,9 +63,13 @@ public static class OrgAccess
     public static Task<OrgRole?> RoleAsync(AppDbContext db, string orgId, string userId, CancellationToken ct) =>
         db.OrgMembers.Where(m => m.OrgId == orgId && m.UserId == userId).Select(m => (OrgRole?)m.Role).FirstOrDefaultAsync(ct);
 
+    /// <summary><see cref="IsAdmin"/> as a query: the memberships of owners and admins.</summary>
+    public static IQueryable<OrgMember> Admins(AppDbContext db) =>
+        db.OrgMembers.Where(m => m.Role == OrgRole.Owner || m.Role == OrgRole.Admin);
+
     /// <summary>Ids of the orgs the user is an owner or admin of, for use inside a write's own WHERE clause.</summary>
     public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>
-        db.OrgMembers.Where(m => m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin)).Select(m => m.OrgId);
+        Admins(db).Where(m => m.UserId == userId).Select(m => m.OrgId);
 
     /// <summary>Ids of the orgs the user owns, for use inside a write's own WHERE clause.</summary>
     public static IQueryable<string> OwnedBy(AppDbContext db, string userId) =>

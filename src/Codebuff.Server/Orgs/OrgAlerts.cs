@@ -245,6 +245,6 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
 
     /// <summary>E-mail addresses of the org's owners and admins.</summary>
     public static IQueryable<string> Managers(AppDbContext db, string orgId) =>
-        db.OrgMembers.Where(m => m.OrgId == orgId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
+        OrgAccess.Admins(db).Where(m => m.OrgId == orgId)
             .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).OrderBy(e => e);
 }
