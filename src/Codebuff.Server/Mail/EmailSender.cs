@@ -16,14 +16,6 @@ public interface IEmailSender
 /// <summary>Section "Codebuff:Smtp": the mail server; without a Host, e-mails are written to the log instead.</summary>
 public sealed class SmtpOptions
 {
-    public static void AddEmail(IServiceCollection services, IConfiguration config)
-    {
-        var smtp = config.GetSection("Codebuff:Smtp");
-        services.Configure<SmtpOptions>(smtp);
-        if (string.IsNullOrWhiteSpace(smtp["Host"])) services.AddSingleton<IEmailSender, LogEmailSender>();
-        else services.AddSingleton<IEmailSender, SmtpEmailSender>();
-    }
-
     public string? Host { get; set; }
     public int Port { get; set; } = 587;
     public string? Username { get; set; }
