@@ -11,21 +11,6 @@ using Microsoft.AspNetCore.Authentication;
 
 namespace Codebuff.Server.Telemetry;
 
-/// <summary>Section "Codebuff:Metrics".</summary>
-public sealed class MetricsOptions
-{
-    /// <summary>Serve /metrics in Prometheus text format (to loopback, site admins, and <see cref="Token"/>).</summary>
-    public bool Prometheus { get; set; }
-
-    /// <summary>A bearer token that may read /metrics from another host (a Prometheus elsewhere); unset: none may.</summary>
-    public string? Token { get; set; }
-
-    /// <summary>This instance's name on /admin/health and in the exported resource (service.instance.id).</summary>
-    public string? InstanceName { get; set; }
-
-    public string Instance => string.IsNullOrWhiteSpace(InstanceName) ? Environment.MachineName : InstanceName;
-}
-
 /// <summary>
 /// OpenTelemetry for the server: OTLP traces and metrics when the standard OTEL_EXPORTER_OTLP_* variables name an
 /// endpoint, Prometheus at /metrics when Codebuff:Metrics:Prometheus is true. With neither, no provider is registered:
