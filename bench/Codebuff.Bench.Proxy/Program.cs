@@ -83,8 +83,11 @@ try
     if (portkey is not null && File.Exists(portkey))
     {
         var port = FreePort();
-        gateway = new Process { StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } } };
+        gateway = new Process
+        {
+            StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } }
+        };
         // Drained so that a full pipe never stalls the gateway; its first error lines are shown if its requests fail.
         gateway.OutputDataReceived += (_, _) => { };
         gateway.ErrorDataReceived += (_, e) => { lock (gatewayErrors) if (e.Data is not null && gatewayErrors.Count < 8) gatewayErrors.Add(e.Data); };

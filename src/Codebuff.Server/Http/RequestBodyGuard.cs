@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Codebuff.Server.Http;
 

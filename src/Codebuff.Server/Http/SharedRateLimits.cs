@@ -16,7 +16,8 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
         {
             // Its statements are prepared once per connection; they leave no session state, so no reset on rent.
             MaxPoolSize = PoolSize, MaxAutoPrepare = 10, NoResetOnClose = true,
-        }.ConnectionString) { Name = "codebuff-rate-limits" }.Build()); // named: the pool's metric label, not its connection string
+        }.ConnectionString)
+        { Name = "codebuff-rate-limits" }.Build()); // named: the pool's metric label, not its connection string
 
     /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
     /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>

@@ -2,12 +2,12 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Codebuff.Server.Billing;
+using Codebuff.Server.Web;
+using Microsoft.AspNetCore.Authentication;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Codebuff.Server.Web;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Codebuff.Server.Telemetry;
 

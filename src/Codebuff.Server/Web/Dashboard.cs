@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 using Codebuff.Server.Web.Components;
+using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 
 namespace Codebuff.Server.Web;
 
