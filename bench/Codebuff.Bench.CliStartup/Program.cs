@@ -61,7 +61,8 @@ finally
 static string Publish(string repo, string output, bool readyToRun)
 {
     var psi = new ProcessStartInfo("dotnet", ["publish", Path.Combine(repo, "src", "Codebuff.Cli"), "-c", "Release", "-r", "linux-x64",
-        "--self-contained", "false", $"-p:PublishReadyToRun={readyToRun}", "-o", output, "-nologo", "-v", "q"]) { RedirectStandardOutput = true };
+        "--self-contained", "false", $"-p:PublishReadyToRun={readyToRun}", "-o", output, "-nologo", "-v", "q"])
+    { RedirectStandardOutput = true };
     using var p = Process.Start(psi)!;
     var log = p.StandardOutput.ReadToEnd();
     p.WaitForExit();

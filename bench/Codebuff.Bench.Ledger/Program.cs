@@ -11,6 +11,7 @@ using System.Text;
 using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Postgres;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -60,13 +61,13 @@ Console.WriteLine($"ledger consumptions/s, {seconds:0.#} s per cell, {Environmen
 Console.WriteLine("| owners | clients | statement by statement /s | CreditLedger (one round trip) /s | ratio |");
 Console.WriteLine("|---|---:|---:|---:|---:|");
 foreach (var owners in new[] { 1, 1000 })
-foreach (var clients in new[] { 1, 16, 64 })
-{
-    var baseline = await MeasureAsync(clients, owners, (user, id) => RawChargeAsync(raw, user, id));
-    var ledger = await MeasureAsync(clients, owners, EfChargeAsync);
-    var line = $"| {(owners == 1 ? "1 hot user" : "1,000 users")} | {clients} | {baseline:0} | {ledger:0} | {ledger / baseline:0.00} |";
-    Console.WriteLine(line);
-}
+    foreach (var clients in new[] { 1, 16, 64 })
+    {
+        var baseline = await MeasureAsync(clients, owners, (user, id) => RawChargeAsync(raw, user, id));
+        var ledger = await MeasureAsync(clients, owners, EfChargeAsync);
+        var line = $"| {(owners == 1 ? "1 hot user" : "1,000 users")} | {clients} | {baseline:0} | {ledger:0} | {ledger / baseline:0.00} |";
+        Console.WriteLine(line);
+    }
 
 // Every credit accounted for after the run: Σ message.credits = Σ (principal − balance).
 await using (var conn = await raw.OpenConnectionAsync())

@@ -14,6 +14,7 @@ using System.Text.Json.Nodes;
 using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -82,8 +83,11 @@ try
     if (portkey is not null && File.Exists(portkey))
     {
         var port = FreePort();
-        gateway = new Process { StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } } };
+        gateway = new Process
+        {
+            StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["NODE_ENV"] = "production" } }
+        };
         // Drained so that a full pipe never stalls the gateway; its first error lines are shown if its requests fail.
         gateway.OutputDataReceived += (_, _) => { };
         gateway.ErrorDataReceived += (_, e) => { lock (gatewayErrors) if (e.Data is not null && gatewayErrors.Count < 8) gatewayErrors.Add(e.Data); };

@@ -14,6 +14,7 @@ using Codebuff.Ledger;
 using Codebuff.Server.Data;
 using Codebuff.Server.Data.Migrations;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;

@@ -48,8 +48,15 @@ public sealed record Charge(
     /// </summary>
     public Charge Cleaned() => this with
     {
-        ProviderId = Clean(ProviderId)!, ClientId = Clean(ClientId), ClientRequestId = Clean(ClientRequestId), Model = Clean(Model)!,
-        AgentId = Clean(AgentId), RepoUrl = Clean(RepoUrl), Provider = Clean(Provider), ReasoningText = Clean(ReasoningText), Response = Clean(Response)!,
+        ProviderId = Clean(ProviderId)!,
+        ClientId = Clean(ClientId),
+        ClientRequestId = Clean(ClientRequestId),
+        Model = Clean(Model)!,
+        AgentId = Clean(AgentId),
+        RepoUrl = Clean(RepoUrl),
+        Provider = Clean(Provider),
+        ReasoningText = Clean(ReasoningText),
+        Response = Clean(Response)!,
     };
 
     public static string? Clean(string? s)

@@ -174,7 +174,7 @@ public sealed class ChargeQueue : BackgroundService
     /// <summary>The owner's one writer: runs until its queue is empty. Nothing it meets ends it early.</summary>
     async Task DrainAsync(LedgerOwner owner)
     {
-        for (var failures = 1; ; )
+        for (var failures = 1; ;)
         {
             try
             {

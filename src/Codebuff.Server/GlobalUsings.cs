@@ -1,7 +1,8 @@
 // The namespaces most feature files need: the database (entities, context, EF queries), the ledger's public surface
-// (src/Codebuff.Ledger/README.md), the shared hosting pieces (error builders, Refusal, request JSON), the caller, JSON
-// and options. Namespaces whose names clash with another package's stay per file: Stripe (its Charge is also the
-// ledger's; files using both name Stripe's), Orgs, Payments.
+// (src/Codebuff.Ledger/README.md), the composition root's options, the cross-cutting HTTP pieces (error builders,
+// Refusal, request JSON, rate limits), mail, DataDir's secrets, the caller, JSON and options. Namespaces whose names
+// clash with another package's stay per file: Stripe (its Charge is also the ledger's; files using both name Stripe's),
+// Orgs, Payments.
 global using System.Text.Json;
 global using System.Text.Json.Nodes;
 global using System.Text.Json.Serialization;
@@ -9,12 +10,15 @@ global using Codebuff.Server.Auth;
 global using Codebuff.Server.Data;
 global using Codebuff.Server.Hosting;
 global using Codebuff.Ledger;
+global using Codebuff.Server.Http;
+global using Codebuff.Server.Mail;
+global using Codebuff.Server.PrivateData;
 global using Microsoft.EntityFrameworkCore;
 global using Microsoft.Extensions.Options;
 global using Npgsql;
-// Typed answers (Results<Ok<T>, …>) and the error shapes' result types, named once (Hosting/Errors.cs).
+// Typed answers (Results<Ok<T>, …>) and the error shapes' result types, named once (Http/Errors.cs).
 global using Microsoft.AspNetCore.Http.HttpResults;
-global using ErrorResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.ErrorBody>;
-global using MessageResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.MessageBody>;
-global using DetailsResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.ErrorDetailsBody>;
-global using CodedResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Hosting.CodedErrorBody>;
+global using ErrorResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.ErrorBody>;
+global using MessageResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.MessageBody>;
+global using DetailsResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.ErrorDetailsBody>;
+global using CodedResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.CodedErrorBody>;

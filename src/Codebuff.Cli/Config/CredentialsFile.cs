@@ -60,10 +60,10 @@ public sealed class CredentialsFile(string path)
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         var temp = Path + ".tmp";
         using (var stream = new FileStream(temp, new FileStreamOptions
-               {
-                   Mode = FileMode.Create, Access = FileAccess.Write,
-                   UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-               }))
+        {
+            Mode = FileMode.Create, Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
             JsonSerializer.Serialize(stream, root, Pretty);
         File.Move(temp, Path, overwrite: true);
     }

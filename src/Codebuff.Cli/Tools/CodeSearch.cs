@@ -126,6 +126,3 @@ public static class CodeSearch
         return i >= 0 ? i : ~i - 1;
     }
 }
-
-/// <summary>A search that could not run (a bad pattern); its message is the tool's error.</summary>
-public sealed class SearchException(string message) : Exception(message);

@@ -31,7 +31,9 @@ public sealed class CommandSwitches
         var mode = parse.GetValue(_sandbox) switch { "read-only" => SandboxMode.ReadOnly, "off" => SandboxMode.Off, _ => SandboxMode.WorkspaceWrite };
         var approve = parse.GetValue(_approve) switch
         {
-            "ask" => Approval.Ask, "auto" => Approval.Auto, "deny" => Approval.Deny,
+            "ask" => Approval.Ask,
+            "auto" => Approval.Auto,
+            "deny" => Approval.Deny,
             _ => yes ? Approval.Auto : (Approval?)null,
         };
         var network = parse.GetValue(_network) || host.Env("CODEBUFF_NETWORK") is "1" or "true";

@@ -66,7 +66,8 @@ public static class ShellCommand
             foreach (var (info, started) in Queue.GetConsumingEnumerable())
                 try { started.SetResult(Process.Start(info)!); }
                 catch (Exception e) { started.SetException(e); }
-        }) { IsBackground = true, Name = "command starter" }.Start();
+        })
+        { IsBackground = true, Name = "command starter" }.Start();
 
         public static Process Start(ProcessStartInfo info)
         {

@@ -213,6 +213,3 @@ public sealed record RevokedSessions(string UserId, string Email, int Revoked);
 
 public sealed record BanResult(string UserId, string Email, bool Banned, bool Changed);
 public sealed record DeletedUser(string UserId, string Email, string TombstoneEmail);
-
-/// <summary>Bad input to an admin command: printed as one line, exit code 2.</summary>
-public sealed class AdminException(string message) : Exception(message);

@@ -16,7 +16,7 @@ public static class AgentRunEndpoints
     /// [our choice] An unknown key gets 401, not upstream's 404 (api.md §2.3, §8.2): the SDK acceptance harness requires
     /// 401/403 from these routes, and 404 would read as "no such run". The body keeps upstream's wording.
     /// </summary>
-    public static void MapAgentRuns(this IEndpointRouteBuilder app)
+    public static void MapAgentRunWrites(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/api/v1/agent-runs").RequireCaller(CallerAuthentication.ApiKey, Unauthenticated.ApiV1).RefuseSuspended();
         runs.MapPost("", PostRun).Takes<RunRequest>().Answers<RunAnswer>().RefusesWith<ErrorDetailsBody>(400).Refuses(409, 500);

@@ -61,9 +61,7 @@ public static class AgentReadEndpoints
     /// <summary>Every version of one agent, newest first, with its completed runs and credits; null when it has none.</summary>
     public static async Task<VersionList?> VersionsAsync(AppDbContext db, string publisherId, string agentId, CancellationToken ct)
     {
-        var rows = await db.AgentConfigs.AsNoTracking()
-            .Where(a => a.PublisherId == publisherId && a.Id == agentId)
-            .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
+        var rows = await AgentVersion.NewestFirst(db.AgentConfigs.AsNoTracking().Where(a => a.PublisherId == publisherId && a.Id == agentId))
             .Select(a => new { a.Version, a.CreatedAt, a.UpdatedAt, a.Data })
             .ToListAsync(ct);
         if (rows.Count == 0) return null;
@@ -97,9 +95,7 @@ public static class AgentReadEndpoints
     /// <summary>A publisher's agents, one entry per agent id with its latest version (the /publishers/{id} page).</summary>
     public static async Task<List<PublisherAgent>> PublisherAgentsAsync(AppDbContext db, string publisherId, CancellationToken ct)
     {
-        var rows = await db.AgentConfigs.AsNoTracking()
-            .Where(a => a.PublisherId == publisherId)
-            .OrderBy(a => a.Id).ThenByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
+        var rows = await AgentVersion.ThenNewestFirst(db.AgentConfigs.AsNoTracking().Where(a => a.PublisherId == publisherId).OrderBy(a => a.Id))
             .Select(a => new { a.Id, a.Version, a.CreatedAt, a.Data })
             .ToListAsync(ct);
         return rows.GroupBy(r => r.Id).Select(g =>

@@ -43,20 +43,28 @@ public readonly record struct AgentVersion(int Major, int Minor, int Patch) : IC
         return (version, null);
     }
 
-    /// <summary>Highest published version of an agent, by the generated major/minor/patch columns.</summary>
+    /// <summary>A stored row's version, from its generated columns.</summary>
+    public static AgentVersion Of(AgentConfig row) => new(row.Major ?? 0, row.Minor ?? 0, row.Patch ?? 0);
+
+    /// <summary>
+    /// The one ordering behind "latest": newest version first, by the generated major/minor/patch columns (numbers, so
+    /// 1.10.0 comes before 1.9.0), as <see cref="CompareTo"/> orders versions in memory.
+    /// </summary>
+    public static IOrderedQueryable<AgentConfig> NewestFirst(IQueryable<AgentConfig> rows) =>
+        rows.OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch);
+
+    /// <summary><see cref="NewestFirst(IQueryable{AgentConfig})"/> within an ordering already begun (e.g. per agent id).</summary>
+    public static IOrderedQueryable<AgentConfig> ThenNewestFirst(IOrderedQueryable<AgentConfig> rows) =>
+        rows.ThenByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch);
+
+    /// <summary>The same ordering in SQL text over agent_config's columns (unqualified: no joined table has them).</summary>
+    public const string NewestFirstSql = "major DESC, minor DESC, patch DESC";
+
+    /// <summary>Highest published version of an agent.</summary>
     public static async Task<AgentConfig?> LatestRowAsync(AppDbContext db, string publisherId, string agentId, CancellationToken ct) =>
-        await db.AgentConfigs.AsNoTracking()
-            .Where(a => a.PublisherId == publisherId && a.Id == agentId)
-            .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
+        await NewestFirst(db.AgentConfigs.AsNoTracking().Where(a => a.PublisherId == publisherId && a.Id == agentId))
             .FirstOrDefaultAsync(ct);
 
-    public static async Task<AgentVersion?> LatestAsync(AppDbContext db, string publisherId, string agentId, CancellationToken ct)
-    {
-        var row = await db.AgentConfigs.AsNoTracking()
-            .Where(a => a.PublisherId == publisherId && a.Id == agentId)
-            .OrderByDescending(a => a.Major).ThenByDescending(a => a.Minor).ThenByDescending(a => a.Patch)
-            .Select(a => new { a.Major, a.Minor, a.Patch })
-            .FirstOrDefaultAsync(ct);
-        return row is null ? null : new AgentVersion(row.Major ?? 0, row.Minor ?? 0, row.Patch ?? 0);
-    }
+    public static async Task<AgentVersion?> LatestAsync(AppDbContext db, string publisherId, string agentId, CancellationToken ct) =>
+        await LatestRowAsync(db, publisherId, agentId, ct) is { } row ? Of(row) : null;
 }

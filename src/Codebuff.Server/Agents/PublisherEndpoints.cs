@@ -1,3 +1,5 @@
+using Codebuff.Server.Orgs;
+
 namespace Codebuff.Server.Agents;
 
 /// <summary>Publisher profiles (api.md §5.4): list mine, create, check an id, read, update.</summary>
@@ -48,10 +50,10 @@ public static class PublisherEndpoints
     /// <summary>The user's own publishers and those of the orgs they own or administer, oldest first.</summary>
     public static async Task<List<PublisherView>> ListMineAsync(AppDbContext db, string userId, CancellationToken ct)
     {
+        var administered = OrgAccess.AdministeredBy(db, userId);
         var rows = await (
             from p in db.Publishers.AsNoTracking()
-            where p.UserId == userId
-                  || db.OrgMembers.Any(m => m.OrgId == p.OrgId && m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
+            where p.UserId == userId || administered.Contains(p.OrgId!)
             orderby p.CreatedAt, p.Id
             select new
             {
@@ -102,9 +104,9 @@ public static class PublisherEndpoints
         string? orgName = null;
         if (orgId is not null)
         {
-            var role = await PublisherAccess.OrgRoleAsync(db, orgId, user.Id, ct);
+            var role = await OrgAccess.RoleAsync(db, orgId, user.Id, ct);
             if (role is null) return (null, new(404, "Organization not found"));
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return (null, new(403, "Insufficient permissions"));
+            if (!OrgAccess.IsAdmin(role.Value)) return (null, new(403, "Insufficient permissions"));
             orgName = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Name).FirstOrDefaultAsync(ct);
         }
 
@@ -176,9 +178,9 @@ public static class PublisherEndpoints
         if (publisher.UserId != user.Id)
         {
             // Upstream hides publishers from outsiders (404) and tells org members without admin rights (403).
-            var role = publisher.OrgId is null ? null : await PublisherAccess.OrgRoleAsync(db, publisher.OrgId, user.Id, ct);
+            var role = publisher.OrgId is null ? null : await OrgAccess.RoleAsync(db, publisher.OrgId, user.Id, ct);
             if (role is null) return Errors.Error(404, "Publisher not found");
-            if (!PublisherAccess.IsOrgAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
+            if (!OrgAccess.IsAdmin(role.Value)) return Errors.Error(403, "Insufficient permissions");
         }
 
         if (!ok || node is not JsonObject body) return Errors.Error(400, "Request body must be a JSON object");

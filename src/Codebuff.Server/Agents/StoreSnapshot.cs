@@ -56,12 +56,12 @@ public sealed class StoreSnapshot(IServiceScopeFactory scopes, TimeProvider cloc
         FROM days d LEFT JOIN users u USING (publisher_id, agent_name)
         """;
 
-    const string LatestSql = """
+    const string LatestSql = $"""
         SELECT DISTINCT ON (ac.publisher_id, ac.id) ac.id AS "Id", ac.version AS "Version", ac.data::text AS "Data",
                ac.created_at AS "CreatedAt", p.id AS "PublisherId", p.name AS "PublisherName", p.verified AS "Verified",
                p.avatar_url AS "AvatarUrl"
         FROM agent_config ac JOIN publisher p ON p.id = ac.publisher_id
-        ORDER BY ac.publisher_id, ac.id, ac.major DESC, ac.minor DESC, ac.patch DESC
+        ORDER BY ac.publisher_id, ac.id, {AgentVersion.NewestFirstSql}
         """;
 
     sealed class UsageRow

@@ -1,4 +1,5 @@
 using Codebuff.Server.AgentRuns;
+using Codebuff.Server.Orgs;
 
 namespace Codebuff.Server.Auth;
 
@@ -28,8 +29,9 @@ public static class AccountDeletion
             ORDER BY id FOR NO KEY UPDATE
             """, ct);
 
+        var owned = OrgAccess.OwnedBy(db, userId);
         var soleOwned = await db.Orgs
-            .Where(o => db.OrgMembers.Any(m => m.OrgId == o.Id && m.UserId == userId && m.Role == OrgRole.Owner) || o.OwnerId == userId)
+            .Where(o => owned.Contains(o.Id) || o.OwnerId == userId)
             .Where(o => !db.OrgMembers.Any(m => m.OrgId == o.Id && m.UserId != userId && m.Role == OrgRole.Owner))
             .OrderBy(o => o.Slug).Select(o => o.Slug).ToListAsync(ct);
         if (soleOwned.Count > 0)

@@ -4,12 +4,6 @@ using Microsoft.AspNetCore.Authentication;
 
 namespace Codebuff.Server.Auth;
 
-public sealed class CallerAuthenticationOptions : AuthenticationSchemeOptions
-{
-    /// <summary>Whether the web session cookie counts (checked before the header token, as upstream does).</summary>
-    public bool AcceptsCookie { get; set; }
-}
-
 /// <summary>
 /// The one authentication handler. Scheme <see cref="ApiKey"/>: the header token (api.md §1.2); scheme
 /// <see cref="CookieOrApiKey"/>: the web session cookie (§1.4), then the header token. Routes marked

@@ -15,7 +15,8 @@ public sealed class CallerChanges(CallerCache cache, string connectionString, IL
     {
         // Its own connection, outside the pools; keepalives make a silently dead connection fail its wait.
         Pooling = false, KeepAlive = 5, ApplicationName = "codebuff-caller-changes",
-    }.ConnectionString) { Name = "codebuff-caller-changes" }.Build();
+    }.ConnectionString)
+    { Name = "codebuff-caller-changes" }.Build();
 
     public override void Dispose()
     {

@@ -1,6 +1,6 @@
 using Codebuff.Contracts;
-using Codebuff.Server.Payments;
 using Codebuff.Server.Orgs;
+using Codebuff.Server.Payments;
 
 namespace Codebuff.Server.Billing;
 

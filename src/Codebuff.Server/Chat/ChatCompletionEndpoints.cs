@@ -146,7 +146,8 @@ public static class ChatCompletionEndpoints
         var call = new ProxyCall(callId,
             UserId: user.Id, RunId: runId, AgentId: gate.RunAgentId, Model: model,
             ClientId: metadata["client_id"] is JsonValue c && c.TryGetValue<string>(out var clientId) ? clientId : null,
-            Byok: byokCall, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1) { Routes = routes, Telemetry = new(started) };
+            Byok: byokCall, FreeMode: freeMode, StartedAt: startedAt, N: freeMode ? Math.Min(n, options.FreeModeMaxN) : n, Org: org, FanOut: n > 1)
+        { Routes = routes, Telemetry = new(started) };
         admitted(call);
         if (gate.Credits.Taken) Instruments.ReservationsInFlight.Add(1);
         try

@@ -9,7 +9,7 @@ namespace Codebuff.Server.Evals;
 /// </summary>
 public static class GitEvalEndpoints
 {
-    public static void MapGitEvals(this IEndpointRouteBuilder app)
+    public static void MapEvals(this IEndpointRouteBuilder app)
     {
         var evals = app.MapGroup("/api/git-evals").RequireCaller(CallerAuthentication.CookieOrApiKey, Unauthenticated.Dashboard).RequireSiteAdmin();
         evals.MapPost("", Create).Takes<CreateRequest>().Answers<GitEvalResults.View>(201).RefusesWith<ErrorDetailsBody>(400).Refuses(403);

@@ -1,4 +1,5 @@
 using Codebuff.Server.Admin;
+using Codebuff.Server.Postgres;
 using Microsoft.AspNetCore.Connections;
 
 namespace Codebuff.Server.Hosting;

@@ -58,7 +58,7 @@ public sealed class Memberships(AppDbContext db, TimeProvider clock)
 
     /// <summary>The caller's role read again under the org lock: the one checked by the route filter may have changed.</summary>
     Task<bool> IsOwnerAsync(OrgCaller caller, CancellationToken ct) =>
-        db.OrgMembers.AnyAsync(m => m.OrgId == caller.OrgId && m.UserId == caller.User.Id && m.Role == OrgRole.Owner, ct);
+        OrgAccess.OwnedBy(db, caller.User.Id).AnyAsync(orgId => orgId == caller.OrgId, ct);
 
     Task<string?> OtherOwnerAsync(string orgId, string userId, CancellationToken ct) =>
         db.OrgMembers.Where(m => m.OrgId == orgId && m.Role == OrgRole.Owner && m.UserId != userId)

@@ -1,20 +1,6 @@
 namespace Codebuff.Server.Orgs;
 
 /// <summary>
-/// The caller of a route under /api/orgs/{orgId}: the user, the org and the caller's role in it. Handlers only ever see
-/// members: the group's filter has answered everyone else before the handler runs.
-/// </summary>
-public sealed record OrgCaller(User User, string OrgId, OrgRole? Membership)
-{
-    public OrgRole Role => Membership ?? throw new InvalidOperationException("not a member: the route is missing OrgAccess.RequireMembership");
-    public bool IsAdmin => OrgAccess.IsAdmin(Role);
-    public bool IsOwner => Role == OrgRole.Owner;
-
-    /// <summary>Minimal API binding (which runs before endpoint filters): the membership is looked up once per request.</summary>
-    public static async ValueTask<OrgCaller?> BindAsync(HttpContext http) => await OrgAccess.ResolveAsync(http);
-}
-
-/// <summary>
 /// Membership checks, attached once to the /api/orgs/{orgId} group (api.md §5.5): a caller who is not a member gets
 /// 404 "Organization not found" (an outsider learns nothing about the org), a member below a route's role 403
 /// "Insufficient permissions". Routes declare their role with <see cref="RequireRole"/>; writes repeat the check in
@@ -63,9 +49,13 @@ public static class OrgAccess
     public static Task<OrgRole?> RoleAsync(AppDbContext db, string orgId, string userId, CancellationToken ct) =>
         db.OrgMembers.Where(m => m.OrgId == orgId && m.UserId == userId).Select(m => (OrgRole?)m.Role).FirstOrDefaultAsync(ct);
 
+    /// <summary><see cref="IsAdmin"/> as a query: the memberships of owners and admins.</summary>
+    public static IQueryable<OrgMember> Admins(AppDbContext db) =>
+        db.OrgMembers.Where(m => m.Role == OrgRole.Owner || m.Role == OrgRole.Admin);
+
     /// <summary>Ids of the orgs the user is an owner or admin of, for use inside a write's own WHERE clause.</summary>
     public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>
-        db.OrgMembers.Where(m => m.UserId == userId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin)).Select(m => m.OrgId);
+        Admins(db).Where(m => m.UserId == userId).Select(m => m.OrgId);
 
     /// <summary>Ids of the orgs the user owns, for use inside a write's own WHERE clause.</summary>
     public static IQueryable<string> OwnedBy(AppDbContext db, string userId) =>

@@ -1,12 +1,5 @@
 namespace Codebuff.Server.Orgs;
 
-/// <summary>Section "Codebuff:Alerts".</summary>
-public sealed class AlertOptions
-{
-    /// <summary>How often each instance sends due weekly reports and re-evaluates orgs with open alerts.</summary>
-    public double SweepSeconds { get; set; } = 60;
-}
-
 /// <summary>
 /// On every instance, every <see cref="AlertOptions.SweepSeconds"/>: the weekly reports that are due (each claimed by
 /// one instance, <see cref="WeeklyReports"/>), and a re-evaluation of the orgs with an open alert, so alerts re-arm

@@ -4,18 +4,6 @@ using Codebuff.Server.Billing;
 
 namespace Codebuff.Server.Orgs;
 
-/// <summary>The alert kinds: each is also the <c>type</c> GET /api/orgs/{orgId}/alerts answers.</summary>
-public static class OrgAlertKind
-{
-    // Billing alerts (org.billing_alerts).
-    public const string LowBalance = "low_balance", AutoTopupFailed = "auto_topup_failed", PaymentFailed = "payment_failed";
-    // Usage alerts (org.usage_alerts): 80 % and 100 % of credit_limit in the cycle.
-    public const string CreditLimitApproaching = "credit_limit_approaching", CreditLimitReached = "credit_limit_reached";
-
-    public static readonly string[] Billing = [LowBalance, AutoTopupFailed, PaymentFailed];
-    public static readonly string[] Usage = [CreditLimitApproaching, CreditLimitReached];
-}
-
 /// <summary>
 /// An org's billing and usage alerts (service.org_alert). Each alert is one event: raising inserts a row unless one
 /// is open for the same org, kind and episode (a partial unique index, so any number of instances raise it once), and
@@ -245,6 +233,6 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
 
     /// <summary>E-mail addresses of the org's owners and admins.</summary>
     public static IQueryable<string> Managers(AppDbContext db, string orgId) =>
-        db.OrgMembers.Where(m => m.OrgId == orgId && (m.Role == OrgRole.Owner || m.Role == OrgRole.Admin))
+        OrgAccess.Admins(db).Where(m => m.OrgId == orgId)
             .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).OrderBy(e => e);
 }

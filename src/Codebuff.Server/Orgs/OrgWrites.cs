@@ -97,7 +97,7 @@ public static class OrgWrites
         var publishers = await db.Publishers.Where(p => p.OrgId == caller.OrgId).Select(p => p.Id).OrderBy(p => p).ToListAsync(ct);
         if (publishers.Count > 0)
             return new(409, $"This organization still owns publishers ({string.Join(", ", publishers)}); they must be removed before the organization can be deleted");
-        var owned = db.OrgMembers.Where(m => m.UserId == caller.User.Id && m.Role == OrgRole.Owner).Select(m => m.OrgId);
+        var owned = OrgAccess.OwnedBy(db, caller.User.Id);
         var deleted = await db.Orgs.Where(o => o.Id == caller.OrgId && owned.Contains(o.Id)).ExecuteDeleteAsync(ct);
         return deleted == 1 ? null : new(403, OnlyOwnersDelete);
     }

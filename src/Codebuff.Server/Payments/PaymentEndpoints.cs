@@ -10,7 +10,7 @@ public static class PaymentEndpoints
     // [our choice] an upper bound, so a typo cannot start a $100,000 charge: $10,000 of credits per purchase.
     public const int MaximumPurchase = 1_000_000;
 
-    public static void MapPayments(this IEndpointRouteBuilder app)
+    public static void MapPurchases(this IEndpointRouteBuilder app)
     {
         var stripe = app.MapGroup("/api/stripe").AddEndpointFilter(RequireStripe);
         stripe.MapPost("/buy-credits", BuyCredits).Takes<PaymentWire.BuyCreditsRequest>().Answers<PaymentWire.BuyCreditsAnswer>()

@@ -17,9 +17,9 @@ public static class PaymentsSetup
         return services;
     }
 
-    public static void MapPaymentRoutes(this IEndpointRouteBuilder app)
+    public static void MapPayments(this IEndpointRouteBuilder app)
     {
-        app.MapPayments();
+        app.MapPurchases();
         app.MapAutoTopUp();
     }
 }

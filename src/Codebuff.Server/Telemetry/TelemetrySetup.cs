@@ -2,29 +2,14 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Codebuff.Server.Billing;
+using Codebuff.Server.Web;
+using Microsoft.AspNetCore.Authentication;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Codebuff.Server.Web;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Codebuff.Server.Telemetry;
-
-/// <summary>Section "Codebuff:Metrics".</summary>
-public sealed class MetricsOptions
-{
-    /// <summary>Serve /metrics in Prometheus text format (to loopback, site admins, and <see cref="Token"/>).</summary>
-    public bool Prometheus { get; set; }
-
-    /// <summary>A bearer token that may read /metrics from another host (a Prometheus elsewhere); unset: none may.</summary>
-    public string? Token { get; set; }
-
-    /// <summary>This instance's name on /admin/health and in the exported resource (service.instance.id).</summary>
-    public string? InstanceName { get; set; }
-
-    public string Instance => string.IsNullOrWhiteSpace(InstanceName) ? Environment.MachineName : InstanceName;
-}
 
 /// <summary>
 /// OpenTelemetry for the server: OTLP traces and metrics when the standard OTEL_EXPORTER_OTLP_* variables name an

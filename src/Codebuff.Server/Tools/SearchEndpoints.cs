@@ -126,7 +126,8 @@ public static class SearchEndpoints
                 ClientRequestId: null, Model: operation, AgentId: null, ReasoningText: null,
                 Response: JsonSerializer.Serialize(Charge.Clean(Chat.ChatBilling.Cap(result))), InputTokens: 0, CacheReadInputTokens: 0,
                 ReasoningTokens: null, OutputTokens: 0, Cost: (decimal)Chat.CreditPricing.ReportedCost(cost), Credits: cost, Byok: false,
-                LatencyMs: null, Deduct: true) { RepoUrl = payer?.RepoUrl }.Cleaned());
+                LatencyMs: null, Deduct: true)
+            { RepoUrl = payer?.RepoUrl }.Cleaned());
             charged = true;
             return TypedResults.Ok(answer(result, cost, null));
         }

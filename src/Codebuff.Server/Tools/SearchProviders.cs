@@ -3,41 +3,6 @@ using System.Text;
 
 namespace Codebuff.Server.Tools;
 
-/// <summary>Section "Codebuff:Search": the providers behind the SDK's web_search and read_docs tools.</summary>
-public sealed class SearchOptions
-{
-    /// <summary>"linkup" or "json"; unset: "json" when <see cref="WebBaseUrl"/> is set, else "linkup".</summary>
-    public string? WebKind { get; set; }
-
-    /// <summary>"context7" or "json"; unset: "json" when <see cref="DocsBaseUrl"/> is set, else "context7".</summary>
-    public string? DocsKind { get; set; }
-
-    /// <summary>Linkup (https://docs.linkup.so): POST {BaseUrl}/search, Bearer key. Configured once its key is set.</summary>
-    public SearchProviderOptions Linkup { get; set; } = new() { BaseUrl = "https://api.linkup.so/v1" };
-
-    /// <summary>Context7's REST API: GET {BaseUrl}/v2/libs/search and /v2/context, Bearer key. Configured once its key is set.</summary>
-    public SearchProviderOptions Context7 { get; set; } = new() { BaseUrl = "https://context7.com/api" };
-
-    /// <summary>Kind "json", a server of our own contract: POST {WebBaseUrl}/search {"query","depth"} → {"result": string|null}.</summary>
-    public string? WebBaseUrl { get; set; }
-
-    /// <summary>Kind "json": POST {DocsBaseUrl}/docs {"libraryTitle","topic","maxTokens"} → {"documentation": string|null}.</summary>
-    public string? DocsBaseUrl { get; set; }
-
-    /// <summary>Kind "json": sent to both of its servers as "Authorization: Bearer" when set.</summary>
-    public string? ApiKey { get; set; }
-
-    public string WebProvider => (WebKind ?? (string.IsNullOrWhiteSpace(WebBaseUrl) ? "linkup" : "json")).Trim().ToLowerInvariant();
-    public string DocsProvider => (DocsKind ?? (string.IsNullOrWhiteSpace(DocsBaseUrl) ? "context7" : "json")).Trim().ToLowerInvariant();
-    public bool KnownKinds => WebProvider is "linkup" or "json" && DocsProvider is "context7" or "json";
-}
-
-public sealed class SearchProviderOptions
-{
-    public string BaseUrl { get; set; } = "";
-    public string? ApiKey { get; set; }
-}
-
 /// <summary>
 /// One search at a provider: the text it found (null when nothing), or an exception (HTTP failure, timeout, a body
 /// that is not what the provider documents), which the route answers as a provider error without charging.
@@ -50,25 +15,27 @@ public static class SearchProviders
     /// <summary>Linkup's sourced answer: the answer, then its sources as "- name: url" lines.</summary>
     public static SearchCall? Web(SearchOptions o, string query, string depth) => o.WebProvider switch
     {
-        "linkup" when !string.IsNullOrWhiteSpace(o.Linkup.ApiKey) => async (http, ct) =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, o.Linkup.BaseUrl.TrimEnd('/') + "/search")
-            {
-                Content = JsonContent.Create(new JsonObject { ["q"] = query, ["depth"] = depth, ["outputType"] = "sourcedAnswer" }),
-            };
-            request.Headers.Authorization = new("Bearer", o.Linkup.ApiKey);
-            var answer = await SendForJsonAsync(http, request, ct);
-            if (Str(answer?["answer"]) is not { Length: > 0 } text) return null;
-            var sources = (answer!["sources"] as JsonArray ?? []).OfType<JsonObject>()
-                .Select(s => (Name: Str(s["name"]), Url: Str(s["url"]))).Where(s => s.Url is not null).ToList();
-            if (sources.Count == 0) return text;
-            var sb = new StringBuilder(text).Append("\n\nSources:");
-            foreach (var (name, url) in sources) sb.Append("\n- ").Append(string.IsNullOrEmpty(name) ? url : $"{name}: {url}");
-            return sb.ToString();
-        },
+        "linkup" when !string.IsNullOrWhiteSpace(o.Linkup.ApiKey) => Linkup(o, query, depth),
         "json" when !string.IsNullOrWhiteSpace(o.WebBaseUrl) => (http, ct) => OwnContractAsync(http, o, o.WebBaseUrl, "search",
             new JsonObject { ["query"] = query, ["depth"] = depth }, "result", ct),
         _ => null,
+    };
+
+    static SearchCall Linkup(SearchOptions o, string query, string depth) => async (http, ct) =>
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, o.Linkup.BaseUrl.TrimEnd('/') + "/search")
+        {
+            Content = JsonContent.Create(new JsonObject { ["q"] = query, ["depth"] = depth, ["outputType"] = "sourcedAnswer" }),
+        };
+        request.Headers.Authorization = new("Bearer", o.Linkup.ApiKey);
+        var answer = await SendForJsonAsync(http, request, ct);
+        if (Str(answer?["answer"]) is not { Length: > 0 } text) return null;
+        var sources = (answer!["sources"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(s => (Name: Str(s["name"]), Url: Str(s["url"]))).Where(s => s.Url is not null).ToList();
+        if (sources.Count == 0) return text;
+        var sb = new StringBuilder(text).Append("\n\nSources:");
+        foreach (var (name, url) in sources) sb.Append("\n- ").Append(string.IsNullOrEmpty(name) ? url : $"{name}: {url}");
+        return sb.ToString();
     };
 
     /// <summary>
@@ -77,25 +44,27 @@ public static class SearchProviders
     /// </summary>
     public static SearchCall? Docs(SearchOptions o, string library, string? topic, int? maxTokens) => o.DocsProvider switch
     {
-        "context7" when !string.IsNullOrWhiteSpace(o.Context7.ApiKey) => async (http, ct) =>
-        {
-            var baseUrl = o.Context7.BaseUrl.TrimEnd('/');
-            var query = string.IsNullOrWhiteSpace(topic) ? library : topic;
-            using var search = Get($"{baseUrl}/v2/libs/search?libraryName={Uri.EscapeDataString(library)}&query={Uri.EscapeDataString(query)}", o.Context7.ApiKey);
-            var found = await SendForJsonNodeAsync(http, search, ct);
-            var libraries = found as JsonArray ?? found?["results"] as JsonArray ?? throw new System.Text.Json.JsonException("Context7's library search answered no results array");
-            if (libraries.OfType<JsonObject>().Select(l => Str(l["id"])).FirstOrDefault(id => !string.IsNullOrEmpty(id)) is not { } libraryId) return null;
-
-            using var context = Get($"{baseUrl}/v2/context?libraryId={Uri.EscapeDataString(libraryId)}&query={Uri.EscapeDataString(query)}&type=txt", o.Context7.ApiKey);
-            using var response = await http.SendAsync(context, ct);
-            response.EnsureSuccessStatusCode();
-            var text = (await response.Content.ReadAsStringAsync(ct)).Trim();
-            if (text.Length == 0 || text is "No content available" or "No context data available") return null;
-            return maxTokens is { } m && text.Length > (long)m * 4 ? text[..(m * 4)] : text;
-        },
+        "context7" when !string.IsNullOrWhiteSpace(o.Context7.ApiKey) => Context7(o, library, topic, maxTokens),
         "json" when !string.IsNullOrWhiteSpace(o.DocsBaseUrl) => (http, ct) => OwnContractAsync(http, o, o.DocsBaseUrl, "docs",
             new JsonObject { ["libraryTitle"] = library, ["topic"] = topic, ["maxTokens"] = maxTokens }, "documentation", ct),
         _ => null,
+    };
+
+    static SearchCall Context7(SearchOptions o, string library, string? topic, int? maxTokens) => async (http, ct) =>
+    {
+        var baseUrl = o.Context7.BaseUrl.TrimEnd('/');
+        var query = string.IsNullOrWhiteSpace(topic) ? library : topic;
+        using var search = Get($"{baseUrl}/v2/libs/search?libraryName={Uri.EscapeDataString(library)}&query={Uri.EscapeDataString(query)}", o.Context7.ApiKey);
+        var found = await SendForJsonNodeAsync(http, search, ct);
+        var libraries = found as JsonArray ?? found?["results"] as JsonArray ?? throw new System.Text.Json.JsonException("Context7's library search answered no results array");
+        if (libraries.OfType<JsonObject>().Select(l => Str(l["id"])).FirstOrDefault(id => !string.IsNullOrEmpty(id)) is not { } libraryId) return null;
+
+        using var context = Get($"{baseUrl}/v2/context?libraryId={Uri.EscapeDataString(libraryId)}&query={Uri.EscapeDataString(query)}&type=txt", o.Context7.ApiKey);
+        using var response = await http.SendAsync(context, ct);
+        response.EnsureSuccessStatusCode();
+        var text = (await response.Content.ReadAsStringAsync(ct)).Trim();
+        if (text.Length == 0 || text is "No content available" or "No context data available") return null;
+        return maxTokens is { } m && text.Length > (long)m * 4 ? text[..(m * 4)] : text;
     };
 
     static async Task<string?> OwnContractAsync(HttpClient http, SearchOptions o, string baseUrl, string path, JsonObject body, string field, CancellationToken ct)

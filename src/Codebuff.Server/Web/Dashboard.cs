@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 using Codebuff.Server.Web.Components;
+using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 
 namespace Codebuff.Server.Web;
 
@@ -30,6 +30,7 @@ public static class Dashboard
 
     public static void MapDashboard(this WebApplication app)
     {
+        app.MapProfileRedirects();
         // Named explicitly: a host started by the tests has another application name, and would look for its own manifest.
         app.MapStaticAssets(Path.Combine(AppContext.BaseDirectory, $"{AssemblyName}.staticwebassets.endpoints.json"));
         app.MapRazorComponents<App>()

@@ -53,7 +53,10 @@ public sealed class ChargeQueueTests(ServerFixture server) : IClassFixture<Serve
                 GrantType.Organization, "seed", null, CancellationToken.None);
         var charge = NewCharge(member.Id, 42) with
         {
-            OrgId = orgId, ProviderId = $"gen-{Guid.NewGuid():N}", ClientId = "client-replay", ClientRequestId = "request-replay",
+            OrgId = orgId,
+            ProviderId = $"gen-{Guid.NewGuid():N}",
+            ClientId = "client-replay",
+            ClientRequestId = "request-replay",
             RepoUrl = "https://github.com/acme/replayed",
         };
 

@@ -72,7 +72,8 @@ public sealed class AlertFixture : ServerFixture
     {
         var id = $"gen-{Guid.NewGuid():N}";
         await instance.GetRequiredService<ChargeQueue>().SubmitAsync(new Charge(Guid.NewGuid(), user.Id, orgId, id, Clock.GetUtcNow().UtcDateTime, null, null, "m",
-            null, null, "\"\"", 1, 0, null, 1, 0.1m, credits, false, null, true) { RepoUrl = repo });
+            null, null, "\"\"", 1, 0, null, 1, 0.1m, credits, false, null, true)
+        { RepoUrl = repo });
         await using var db = NewDbContext();
         await PaymentFixture.EventuallyAsync(() => db.Messages.AnyAsync(m => m.Id == id), "the charge written");
     }

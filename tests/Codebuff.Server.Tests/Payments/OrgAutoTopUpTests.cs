@@ -51,7 +51,8 @@ public sealed class OrgAutoTopUpTests(PaymentFixture server) : IClassFixture<Pay
         var queue = server.Services.GetRequiredService<ChargeQueue>();
         await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => queue.SubmitAsync(new Charge(
             Guid.NewGuid(), org.Owner.Id, org.OrgId, $"gen-{Guid.NewGuid():N}", DateTime.UtcNow, null, null, "m", null, null, "\"\"",
-            1, 0, null, 1, 0.1m, 10, false, null, true) { RepoUrl = "https://github.com/acme/app" }))));
+            1, 0, null, 1, 0.1m, 10, false, null, true)
+        { RepoUrl = "https://github.com/acme/app" }))));
         await using var db = server.NewDbContext();
         await PaymentFixture.EventuallyAsync(async () => await db.Messages.CountAsync(m => m.OrgId == org.OrgId) == 50, "all 50 org charges written");
     }

@@ -1,10 +1,10 @@
-using Microsoft.Playwright;
 using Codebuff.Server.Auth;
 using Codebuff.Server.Data;
 using Codebuff.Server.Tests.Chat;
 using Codebuff.Server.Tests.Infrastructure;
 using Codebuff.Server.Tests.Orgs;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Playwright;
 
 namespace Codebuff.Server.Tests.Web;
 

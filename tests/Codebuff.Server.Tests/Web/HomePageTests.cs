@@ -1,5 +1,5 @@
-using Microsoft.EntityFrameworkCore;
 using Codebuff.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace Codebuff.Server.Tests.Web;
 

@@ -1,7 +1,7 @@
-using Microsoft.EntityFrameworkCore;
 using Codebuff.Server.Tests.Chat;
 using Codebuff.Server.Tests.Infrastructure;
 using Codebuff.Server.Tests.Orgs;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 
 namespace Codebuff.Server.Tests.Web;

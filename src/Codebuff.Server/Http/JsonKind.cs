@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>zod's name for a JSON value's type, as Codebuff's validation messages say it ("Expected string, received number").</summary>
 public static class JsonKind

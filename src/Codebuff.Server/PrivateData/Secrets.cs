@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.PrivateData;
 
 static class Secrets
 {

@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Collects schema failures of a JSON body and renders them as a zod "format" tree

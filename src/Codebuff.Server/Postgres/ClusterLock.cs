@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Postgres;
 
 /// <summary>
 /// An exclusive lock on <c>DataDir/postgres.lock</c>, held while a process initialises, starts, restarts or stops the

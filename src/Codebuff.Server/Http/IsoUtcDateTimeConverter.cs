@@ -1,16 +1,6 @@
 using System.Globalization;
 
-namespace Codebuff.Server.Hosting;
-
-static class JsonConfig
-{
-    public static void Apply(JsonSerializerOptions o)
-    {
-        o.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-        o.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-        o.Converters.Add(new IsoUtcDateTimeConverter());
-    }
-}
+namespace Codebuff.Server.Http;
 
 /// <summary>Writes timestamps the way Codebuff clients expect them: JavaScript's toISOString() (UTC, milliseconds, Z).</summary>
 public sealed class IsoUtcDateTimeConverter : JsonConverter<DateTime>

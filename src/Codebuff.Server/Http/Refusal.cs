@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Why feature logic refused a change (orgs, billing, payments, profile, publishers, publishing): the status and

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Postgres;
 
 /// <summary>
 /// Watches the embedded cluster while the server runs: when PostgreSQL dies under it (killed, crashed, stopped by

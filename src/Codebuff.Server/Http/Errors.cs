@@ -1,4 +1,4 @@
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 // The error answers, one record and one builder per wire shape. Which routes answer which, and why:
 //

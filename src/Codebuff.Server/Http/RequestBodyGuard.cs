@@ -1,7 +1,7 @@
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Reads every request body once, before the endpoint: a body over <see cref="CodebuffOptions.MaxRequestBodyBytes"/>

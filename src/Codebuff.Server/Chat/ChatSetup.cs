@@ -2,7 +2,7 @@ using Codebuff.Server.Tools;
 
 namespace Codebuff.Server.Chat;
 
-public static class ChatServices
+public static class ChatSetup
 {
     /// <summary>The LLM proxy, BYOK key store and the SDK's tool routes (token count, web and docs search).</summary>
     public static void AddChat(this IServiceCollection services, IConfiguration config, string byokKey)
@@ -24,5 +24,12 @@ public static class ChatServices
         services.AddSingleton<SseRelay>();
         services.AddSingleton<TokenCounter>();
         services.AddSingleton(new ByokCipher(byokKey));
+    }
+
+    public static void MapChat(this IEndpointRouteBuilder app)
+    {
+        app.MapChatCompletions();
+        app.MapModels();
+        app.MapByokKeys();
     }
 }

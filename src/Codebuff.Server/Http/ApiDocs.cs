@@ -1,6 +1,6 @@
 using Microsoft.OpenApi;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary><c>{"success":true}</c>.</summary>
 public sealed record Succeeded(bool Success);

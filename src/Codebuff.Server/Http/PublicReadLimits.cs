@@ -1,7 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Per-client-IP fixed windows (Codebuff:RateLimits:PublicReadsPerMinute, default 600) on the unauthenticated read

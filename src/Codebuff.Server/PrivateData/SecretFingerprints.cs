@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.PrivateData;
 
 /// <summary>
 /// Every instance serving one database must hold the same secrets: a token hashed with another auth secret is

@@ -1,6 +1,4 @@
-using System.Threading.RateLimiting;
-
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Rate-limit counters shared by every server instance on one database, so N instances allow the configured limit,
@@ -18,7 +16,8 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
         {
             // Its statements are prepared once per connection; they leave no session state, so no reset on rent.
             MaxPoolSize = PoolSize, MaxAutoPrepare = 10, NoResetOnClose = true,
-        }.ConnectionString) { Name = "codebuff-rate-limits" }.Build()); // named: the pool's metric label, not its connection string
+        }.ConnectionString)
+        { Name = "codebuff-rate-limits" }.Build()); // named: the pool's metric label, not its connection string
 
     /// <summary>A fixed window of <paramref name="window"/> that starts at the key's first hit.</summary>
     /// <returns>null when the hit is admitted; otherwise how long until the window ends.</returns>
@@ -98,52 +97,4 @@ public sealed class SharedRateLimits(NpgsqlDataSource source) : IDisposable
     }
 
     public void Dispose() => source.Dispose();
-}
-
-/// <summary>A token bucket of <see cref="SharedRateLimits"/>: its key, size and refill rate (tokens per second).</summary>
-public sealed record TokenBucket(string Key, int Capacity, double PerSecond)
-{
-    /// <summary>About how long until an empty bucket holds a token again.</summary>
-    public TimeSpan RetryAfter => TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(1 / PerSecond)));
-
-    /// <summary>The parameters of <see cref="SharedRateLimits.TakeTokenSql"/>.</summary>
-    public void AddParameters(NpgsqlParameterCollection ps)
-    {
-        ps.Add(new NpgsqlParameter<string>("bucket_key", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = Key });
-        ps.Add(new NpgsqlParameter<double>("bucket_capacity", NpgsqlTypes.NpgsqlDbType.Double) { TypedValue = Capacity });
-        ps.Add(new NpgsqlParameter<double>("bucket_per_second", NpgsqlTypes.NpgsqlDbType.Double) { TypedValue = PerSecond });
-    }
-}
-
-/// <summary>
-/// Plugs a shared fixed window into the ASP.NET Core rate limiter (its policies, partitions and OnRejected stay as
-/// they are). The decision needs a database round trip, so it can only be made asynchronously: AttemptAcquire
-/// declines, and the middleware then awaits AcquireAsync, which counts the hit once.
-/// </summary>
-public sealed class SharedWindowLimiter(SharedRateLimits limits, string key, int limit, TimeSpan window) : RateLimiter
-{
-    // Holds no state of its own, so the partitioned limiter may drop and recreate it at will.
-    public override TimeSpan? IdleDuration => TimeSpan.MaxValue;
-
-    public override RateLimiterStatistics? GetStatistics() => null;
-
-    protected override RateLimitLease AttemptAcquireCore(int permitCount) => Lease.Declined;
-
-    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken ct) =>
-        await limits.HitWindowAsync(key, limit, window, ct) is { } retryAfter ? new Lease(false, retryAfter) : Lease.Granted;
-
-    sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
-    {
-        public static readonly Lease Granted = new(true, null), Declined = new(false, null);
-
-        public override bool IsAcquired => acquired;
-
-        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = metadataName == MetadataName.RetryAfter.Name ? retryAfter : null;
-            return metadata is not null;
-        }
-    }
 }

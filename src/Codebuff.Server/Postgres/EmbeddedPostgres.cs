@@ -3,10 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 
-namespace Codebuff.Server.Hosting;
-
-/// <summary>A problem the operator can fix; its message is printed as one line, without a stack trace.</summary>
-public sealed class StartupException(string message) : Exception(message);
+namespace Codebuff.Server.Postgres;
 
 /// <summary>
 /// A private PostgreSQL cluster driven by the system's initdb/pg_ctl. Used by the server when no connection string

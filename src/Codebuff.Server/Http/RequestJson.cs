@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 
-namespace Codebuff.Server.Hosting;
+namespace Codebuff.Server.Http;
 
 /// <summary>
 /// Reads a request body as JSON whatever its Content-Type says: the SDK posts agent-run bodies as text/plain,

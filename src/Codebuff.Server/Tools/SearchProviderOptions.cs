@@ -1,0 +1,7 @@
+namespace Codebuff.Server.Tools;
+
+public sealed class SearchProviderOptions
+{
+    public string BaseUrl { get; set; } = "";
+    public string? ApiKey { get; set; }
+}
