@@ -9,8 +9,8 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Codebuff.Server.Admin;
 using Codebuff.Ledger;
+using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Data.Migrations;
 using Codebuff.Server.Hosting;

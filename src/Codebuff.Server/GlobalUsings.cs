@@ -6,19 +6,19 @@
 global using System.Text.Json;
 global using System.Text.Json.Nodes;
 global using System.Text.Json.Serialization;
+global using Codebuff.Ledger;
 global using Codebuff.Server.Auth;
 global using Codebuff.Server.Data;
 global using Codebuff.Server.Hosting;
-global using Codebuff.Ledger;
 global using Codebuff.Server.Http;
 global using Codebuff.Server.Mail;
 global using Codebuff.Server.PrivateData;
+// Typed answers (Results<Ok<T>, …>) and the error shapes' result types, named once (Http/Errors.cs).
+global using Microsoft.AspNetCore.Http.HttpResults;
 global using Microsoft.EntityFrameworkCore;
 global using Microsoft.Extensions.Options;
 global using Npgsql;
-// Typed answers (Results<Ok<T>, …>) and the error shapes' result types, named once (Http/Errors.cs).
-global using Microsoft.AspNetCore.Http.HttpResults;
+global using CodedResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.CodedErrorBody>;
+global using DetailsResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.ErrorDetailsBody>;
 global using ErrorResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.ErrorBody>;
 global using MessageResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.MessageBody>;
-global using DetailsResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.ErrorDetailsBody>;
-global using CodedResult = Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Codebuff.Server.Http.CodedErrorBody>;
