@@ -59,7 +59,7 @@ static class MemoryRun
             var apiKeys = await CreateUsersAsync(cs, root);
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4096, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromMinutes(3) };
-            Console.WriteLine($"{streams} concurrent streams, provider streams 20 chunks over {wait:0.#} s; server: {serverDll}; {Environment.ProcessorCount} CPUs; idle = RSS {idleSeconds:0} s after the last stream");
+            Console.WriteLine($"{streams} concurrent streams; the provider holds each until all are open, waits {wait:0.#} s more, then sends 20 chunks 50 ms apart; server: {serverDll}; {Environment.ProcessorCount} CPUs; idle = RSS {idleSeconds:0} s after the last stream");
             if (extraEnv.Count > 0) Console.WriteLine($"server environment added (experiment, not shipped): {string.Join(", ", extraEnv.Select(p => p.Key + "=" + p.Value))}");
             Console.WriteLine("| run | process | RSS after start MiB | peak RSS (VmHWM) MiB | RSS idle after MiB | of which anon MiB | streams answered | max provider streams open |");
             Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
@@ -107,12 +107,35 @@ static class MemoryRun
 
     sealed record Figures(double AfterStart, double Peak, double Idle, double IdleAnon, int Answered, int MaxOpen);
 
+    /// <summary>
+    /// Streams open at the provider. Each holds its first chunk until all of the phase's streams are open (or a minute
+    /// passed), so that every one of them is in the server at once however slowly a loaded machine admits them.
+    /// </summary>
     sealed class InFlight
     {
-        int _open, _max;
-        public void Enter() { var n = Interlocked.Increment(ref _open); int m; while (n > (m = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, n, m) != m) { } }
+        int _open, _max, _target = 1;
+        TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task AllOpen => _all.Task;
+
+        public void Enter()
+        {
+            var n = Interlocked.Increment(ref _open);
+            int m;
+            while (n > (m = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, n, m) != m) { }
+            if (n >= Volatile.Read(ref _target)) _all.TrySetResult();
+        }
+
         public void Leave() => Interlocked.Decrement(ref _open);
-        public int TakeMax() => Interlocked.Exchange(ref _max, 0);
+
+        /// <summary>Starts a phase of <paramref name="streams"/> streams; returns the most that were open in the last one.</summary>
+        public int NextPhase(int streams)
+        {
+            _all.TrySetResult();
+            _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _target, streams);
+            return Interlocked.Exchange(ref _max, 0);
+        }
     }
 
     /// <summary>
@@ -152,12 +175,13 @@ static class MemoryRun
             var target = await prepare(url);
             var before = cs is null ? 0 : await MessageCountAsync(cs);
             // Warm-up: one stream per user, so that "after start" is a server that has served its first calls.
+            inFlight.NextPhase(Users);
             await StreamsAsync(http, target, Users);
             await Task.Delay(5000);
             var warm = Status(process.Id);
             var afterStart = warm["VmRSS"];
             Console.WriteLine($"  {name} after start: RSS {warm["VmRSS"]:0}, anon {warm["RssAnon"]:0}, file {warm["RssFile"]:0}, shmem {warm["RssShmem"]:0} MiB, threads {warm["Threads"]:0}");
-            inFlight.TakeMax();
+            inFlight.NextPhase(streams);
             // Sampled while the streams run: where the peak is (anonymous memory, the runtime's double-mapped code and
             // type data, mapped files) and how many threads the process used.
             var peaks = new Dictionary<string, double>();
@@ -173,7 +197,7 @@ static class MemoryRun
             var answered = await StreamsAsync(http, target, streams);
             sampling.Cancel();
             await sampler;
-            var maxOpen = inFlight.TakeMax();
+            var maxOpen = inFlight.NextPhase(1);
             Console.WriteLine($"  {name}: sampled maxima during the streams: RSS {peaks["VmRSS"]:0}, anon {peaks["RssAnon"]:0}, file {peaks["RssFile"]:0}, shmem {peaks["RssShmem"]:0} MiB, threads {peaks["Threads"]:0}");
             if (cs is not null)
             {
@@ -255,14 +279,17 @@ static class MemoryRun
         return keys;
     }
 
-    /// <summary>An OpenAI-compatible provider that answers at once and spreads its 20 chunks (and usage) over <paramref name="seconds"/>.</summary>
+    /// <summary>
+    /// An OpenAI-compatible provider that sends its headers at once, waits until the phase's streams are all open, then
+    /// <paramref name="seconds"/> more, and then sends its 20 chunks 50 ms apart and the usage chunk.
+    /// </summary>
     static async Task<WebApplication> StartPacedProviderAsync(double seconds, int chunks, InFlight inFlight)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var pause = TimeSpan.FromSeconds(seconds / chunks);
+        var pause = TimeSpan.FromMilliseconds(50);
         app.MapPost("/v1/chat/completions", async (HttpContext context) =>
         {
             inFlight.Enter();
@@ -273,6 +300,8 @@ static class MemoryRun
                 context.Response.ContentType = "text/event-stream";
                 context.Features.Get<IHttpResponseBodyFeature>()!.DisableBuffering();
                 await context.Response.Body.FlushAsync();
+                await Task.WhenAny(inFlight.AllOpen, Task.Delay(TimeSpan.FromMinutes(1)));
+                await Task.Delay(TimeSpan.FromSeconds(seconds));
                 for (var i = 0; i < chunks; i++)
                 {
                     await Task.Delay(pause);
