@@ -7,6 +7,7 @@
 //   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- [--seconds 5] [--chunks 20] [--concurrency 1,64]
 // With --telemetry it measures only the server with exporting off, on (OTLP traces and metrics to a loopback sink,
 // Prometheus enabled and scraped every second) and off again, streamed, in one run.
+// With --memory it measures the resident set of the server process under 1,000 concurrent streams (MemoryRun.cs).
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
@@ -20,6 +21,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+
+if (args.Contains("--bare-gateway")) { await MemoryRun.BareGatewayAsync(args); return; }
+if (args.Contains("--memory")) { await MemoryRun.RunAsync(args); return; }
 
 var seconds = Arg("--seconds", 5.0);
 var chunks = (int)Arg("--chunks", 20.0);

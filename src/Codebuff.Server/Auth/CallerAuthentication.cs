@@ -13,7 +13,7 @@ namespace Codebuff.Server.Auth;
 /// <see cref="CallerCache"/>; the result is the request's <see cref="Caller"/> and a ClaimsPrincipal.
 /// </summary>
 public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AppDbContext db, TokenHasher hasher, TimeProvider clock, CallerCache cache) : AuthenticationHandler<CallerAuthenticationOptions>(options, logger, encoder)
+    TokenHasher hasher, TimeProvider clock, CallerCache cache) : AuthenticationHandler<CallerAuthenticationOptions>(options, logger, encoder)
 {
     public const string ApiKey = "api-key";
     public const string CookieOrApiKey = "cookie-or-api-key";
@@ -57,6 +57,9 @@ public sealed class CallerAuthentication(IOptionsMonitor<CallerAuthenticationOpt
         var cached = Context.GetEndpoint()?.Metadata.GetMetadata<CallerGroups.CachedCaller>() is not null && cache.Enabled;
         if (cached && cache.Find(hash) is { } hit) return hit;
         var generation = cache.Generation;
+        // The request's context only on a cache miss: injected, every request leased one from the pool for its whole
+        // life, a chat stream's included (bench/README.md, memory).
+        var db = Context.RequestServices.GetRequiredService<AppDbContext>();
         var found = await FindUser(db, hash, clock.GetUtcNow().UtcDateTime, Context.RequestAborted);
         if (found is null) return null;
         if (cached) cache.Add(hash, found.User, found.Expires, generation);

@@ -16,9 +16,14 @@ public static class ChatCompletionEndpoints
 
     /// <summary>What the handler needs, gathered by the framework.</summary>
     public readonly record struct ChatRequest(
-        HttpContext Context, AppDbContext Db, CreditLedger Ledger, OrgBilling OrgBilling, ChatRateLimiter Limiter, ChatProxy Proxy,
+        HttpContext Context, ChatScope Scope, ChatRateLimiter Limiter, ChatProxy Proxy,
         SseRelay Relay, ProviderRoutes Routes, ByokCipher Cipher, IOptions<ChatOptions> ChatOptions, IOptions<UpstreamOptions> Upstream, IOptions<CodebuffOptions> Options, TimeProvider Clock, ILogger<ChatProxy> Log,
-        HoldKeeper Holds, CancellationToken Cancellation);
+        HoldKeeper Holds, CancellationToken Cancellation)
+    {
+        public AppDbContext Db => Scope.Get<AppDbContext>();
+        public CreditLedger Ledger => Scope.Get<CreditLedger>();
+        public OrgBilling OrgBilling => Scope.Get<OrgBilling>();
+    }
 
     static async Task<IResult> Handle([AsParameters] ChatRequest r)
     {
@@ -204,6 +209,8 @@ public static class ChatCompletionEndpoints
         var provider = call.Routes[0].Provider;
         call.Telemetry.Begin(call.Model, provider.Kind, provider.BaseUrl, stream,
             body["max_tokens"] is JsonValue mt && mt.TryGetValue<int>(out var max) ? max : null);
+        // The gates are passed: the call's database context goes back to the pool while the provider answers.
+        await r.Scope.ReleaseAsync();
         var result = stream ? await r.Relay.StreamAsync(context, body, call) : await r.Proxy.CompleteAsync(body, call);
         call.Telemetry.End(result is IStatusCodeHttpResult { StatusCode: { } status } ? status : 200);
         return result;

@@ -22,6 +22,7 @@ public static class ChatSetup
         services.AddSingleton<ProviderClient>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<SseRelay>();
+        services.AddScoped<ChatScope>();
         services.AddSingleton<TokenCounter>();
         services.AddSingleton(new ByokCipher(byokKey));
     }

@@ -36,6 +36,13 @@ public static class ServerApp
         return app;
     }
 
+    /// <summary>
+    /// Contexts kept for reuse. EF's default (1,024) kept every context a burst of requests had leased at once — ~18 KB
+    /// each, for good (bench/README.md, memory); a few more than the connections they can use (Database:MaxPoolSize)
+    /// serve any steady load, and a burst beyond them builds contexts that are then collected.
+    /// </summary>
+    const int ContextPoolSize = 128;
+
     static void AddServices(WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -53,7 +60,7 @@ public static class ServerApp
             // outage). EF's own Error entries would log it again, with a stack trace, for every failed request.
             (CoreEventId.QueryIterationFailed, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug),
             (RelationalEventId.CommandError, LogLevel.Debug), (RelationalEventId.ConnectionError, LogLevel.Debug),
-            (RelationalEventId.TransactionError, LogLevel.Debug))), pooled));
+            (RelationalEventId.TransactionError, LogLevel.Debug))), pooled), poolSize: ContextPoolSize);
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddExceptionHandler<DatabaseUnavailableHandler>();
@@ -63,6 +70,7 @@ public static class ServerApp
         AddReadOnlyContext(services, config);
         services.AddSingleton(_ => SharedRateLimits.Create(connectionString));
         services.AddHostedService<ExpiredRowSweeper>();
+        services.AddHostedService<IdleMemoryTrim>();
 
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
         var byokKey = Secrets.LoadOrCreate(config["Codebuff:Byok:MasterKey"], options.DataDir, "byok.key");
