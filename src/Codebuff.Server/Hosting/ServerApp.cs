@@ -63,6 +63,7 @@ public static class ServerApp
 
         AddReadOnlyContext(services, config);
         services.AddSingleton(_ => SharedRateLimits.Create(connectionString));
+        services.AddDataProtectionKeys(connectionString);
         services.AddHostedService<ExpiredRowSweeper>();
 
         var secret = new AuthSecret(Secrets.LoadOrCreate(options.AuthSecret, options.DataDir, "auth.secret"));
