@@ -19,8 +19,9 @@ public static class DataProtectionKeys
         services.AddDataProtection().SetApplicationName("codebuff");
         services.AddSingleton(_ => new Store(new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(connectionString)
         {
-            // The ring is read at startup and when a payload names a key it has not seen; it is written every 90 days.
-            MaxPoolSize = 2,
+            // Data Protection reads the ring rarely (at start, when its cache expires or a payload names an unseen key) and
+            // writes a key every 90 days; a second caller waits for the one connection. README "Scaling out" counts it.
+            MaxPoolSize = 1,
         }.ConnectionString) { Name = "codebuff-data-protection" }.Build()));
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
             new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = sp.GetRequiredService<Store>()));
