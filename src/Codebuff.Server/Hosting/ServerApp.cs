@@ -69,6 +69,7 @@ public static class ServerApp
 
         AddReadOnlyContext(services, config);
         services.AddSingleton(_ => SharedRateLimits.Create(connectionString));
+        services.AddDataProtectionKeys(connectionString);
         services.AddHostedService<ExpiredRowSweeper>();
         services.AddHostedService<IdleMemoryTrim>();
 
