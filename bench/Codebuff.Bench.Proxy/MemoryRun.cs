@@ -12,6 +12,7 @@ using System.Text.Json.Nodes;
 using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
+using Codebuff.Server.Postgres;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
