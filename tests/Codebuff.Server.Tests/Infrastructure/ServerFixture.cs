@@ -34,6 +34,11 @@ public class ServerFixture : IAsyncLifetime
         // The store snapshot is rebuilt for every request, so a test sees the runs it just finished (the shipped 30 s
         // staleness has its own test in Agents/StoreSnapshotTests).
         ["Codebuff:Reads:StoreMaxAgeSeconds"] = "0",
+        // An answer waits this long for its charge to commit (shipped: 2 s, then it is released on the journal's strength
+        // and the message row lands later). Under a loaded CI machine a commit can take longer than 2 s, and a test that
+        // counts message rows right after an answer saw one missing (ChatRateLimitTests, CI 2026-12-07). The released-
+        // early path has its own tests on their own fixtures (Billing/BillingFaultTests).
+        ["Codebuff:Billing:CommitWaitSeconds"] = "60",
     };
 
     /// <summary>Replaces service registrations of the server under test (e.g. a settable clock).</summary>
