@@ -149,12 +149,11 @@ public sealed class CreditLedger(AppDbContext db, TimeProvider clock)
         return Summarise(positive, debt, breakdown, principals);
     }
 
-    /// <summary>Debt is settled against positive balances first (api.md §7.7).</summary>
+    /// <summary>Debt is settled against positive balances first (<see cref="OwnerGrants.Remaining"/>).</summary>
     internal static CreditBalance Summarise(int positive, int debt, IReadOnlyDictionary<string, int> breakdown, IReadOnlyDictionary<string, int> principals)
     {
-        var settled = Math.Min(debt, positive);
-        var remaining = positive - settled;
-        var totalDebt = debt - settled;
+        var remaining = OwnerGrants.Remaining(positive, debt);
+        var totalDebt = debt - (positive - remaining);
         return new CreditBalance(remaining, totalDebt, remaining - totalDebt, breakdown, principals);
     }
 

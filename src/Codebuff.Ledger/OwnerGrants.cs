@@ -28,11 +28,20 @@ static class OwnerGrants
     public static string Live(LedgerOwner owner, string columns) => $"SELECT {columns} FROM credit_ledger WHERE {Unexpired} AND {Of(owner)}";
 
     /// <summary>
-    /// The owner's balance as one row of two ints: <c>positive</c>, the sum of positive balances, and <c>debt</c>, the
-    /// sum of negative ones, over live grants (debt is settled against positive balances by whoever reads it).
+    /// The owner's balance as one row of three ints over live grants: <c>positive</c>, the sum of positive balances,
+    /// <c>debt</c>, the sum of negative ones, and <c>remaining</c>, what is left to spend (<see cref="Remaining"/>).
     /// </summary>
-    public static string Balance(LedgerOwner owner) =>
-        Live(owner, "coalesce(sum(balance) FILTER (WHERE balance > 0), 0)::int AS positive, coalesce(sum(-balance) FILTER (WHERE balance < 0), 0)::int AS debt");
+    public static string Balance(LedgerOwner owner) => $"""
+        SELECT positive, debt, positive - least(positive, debt) AS remaining FROM (
+            {Live(owner, "coalesce(sum(balance) FILTER (WHERE balance > 0), 0)::int AS positive, coalesce(sum(-balance) FILTER (WHERE balance < 0), 0)::int AS debt")}
+        ) AS sums
+        """;
+
+    /// <summary>
+    /// Debt is settled against positive balances first (api.md §7.7): what an owner with these sums can spend. The rule
+    /// in C#; <see cref="Balance"/>'s <c>remaining</c> column is its one SQL spelling.
+    /// </summary>
+    public static int Remaining(int positive, int debt) => positive - Math.Min(positive, debt);
 
     /// <summary>The owner's live grants as an EF query, to compose on.</summary>
     public static IQueryable<CreditGrant> LiveQuery(AppDbContext db, LedgerOwner owner, DateTime now) =>

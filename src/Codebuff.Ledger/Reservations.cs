@@ -10,7 +10,7 @@ namespace Codebuff.Ledger;
 /// </summary>
 public readonly record struct Holding(int Positive, int Debt, int Held, bool Taken)
 {
-    public int TotalRemaining => Positive - Math.Min(Positive, Debt);
+    public int TotalRemaining => OwnerGrants.Remaining(Positive, Debt);
     public int Available => TotalRemaining - Held;
 
     /// <summary>The 402 text for an owner whose balance is positive but held by its calls in flight.</summary>
@@ -46,7 +46,7 @@ public static class Reservations
         reserved AS (
             INSERT INTO billing.reservation (call_id, owner, credits, expires_at)
             SELECT @call, @owner, @hold, now() + @hold_for FROM balance b, held h
-            WHERE @hold > 0 AND ({condition}) AND b.positive - least(b.positive, b.debt) - h.credits >= @required
+            WHERE @hold > 0 AND ({condition}) AND b.remaining - h.credits >= @required
             RETURNING call_id
         )
         """;

@@ -8,7 +8,10 @@ namespace Codebuff.Server.Orgs;
 /// </summary>
 public static class OrgAccess
 {
-    public static bool IsAdmin(OrgRole role) => role is OrgRole.Owner or OrgRole.Admin;
+    /// <summary>The roles that administer an org: the one spelling of the rule, used in C#, LINQ and raw SQL alike.</summary>
+    public static readonly OrgRole[] AdminRoles = [OrgRole.Owner, OrgRole.Admin];
+
+    public static bool IsAdmin(OrgRole role) => AdminRoles.Contains(role);
 
     public const string NotFound = "Organization not found";
 
@@ -51,7 +54,7 @@ public static class OrgAccess
 
     /// <summary><see cref="IsAdmin"/> as a query: the memberships of owners and admins.</summary>
     public static IQueryable<OrgMember> Admins(AppDbContext db) =>
-        db.OrgMembers.Where(m => m.Role == OrgRole.Owner || m.Role == OrgRole.Admin);
+        db.OrgMembers.Where(m => AdminRoles.Contains(m.Role));
 
     /// <summary>Ids of the orgs the user is an owner or admin of, for use inside a write's own WHERE clause.</summary>
     public static IQueryable<string> AdministeredBy(AppDbContext db, string userId) =>

@@ -1,4 +1,5 @@
 using Codebuff.Server.Billing;
+using Codebuff.Server.Orgs;
 using Stripe;
 
 namespace Codebuff.Server.Payments;
@@ -45,12 +46,10 @@ public static class PaymentEndpoints
         CreditPurchases purchases, IOptions<CodebuffOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var user = caller.Required;
-        var org = await db.Orgs.AsNoTracking().Where(o => o.Id == orgId).Select(o => new
-        {
-            o.Slug, Role = db.OrgMembers.Where(m => m.OrgId == o.Id && m.UserId == user.Id).Select(m => (OrgRole?)m.Role).FirstOrDefault(),
-        }).FirstOrDefaultAsync(ct);
-        if (org?.Role is null) return Errors.Error(404, "Organization not found");
-        if (org.Role != OrgRole.Owner) return Errors.Error(403, "Only organization owners can purchase credits");
+        if (OrgAccess.Check(await OrgAccess.RoleAsync(db, orgId, user.Id, ct), OrgRole.Owner, "Only organization owners can purchase credits") is { } denied)
+            return denied.ToResult();
+        var slug = await db.Orgs.Where(o => o.Id == orgId).Select(o => o.Slug).FirstOrDefaultAsync(ct);
+        if (slug is null) return Errors.Error(404, OrgAccess.NotFound);
 
         var (ok, body) = await RequestJson.TryReadAsync(request, ct);
         if (!ok) return Errors.InvalidJson();
@@ -62,7 +61,7 @@ public static class PaymentEndpoints
         if (customerId is null) return Errors.Error(400, "Organization has no Stripe customer; try again shortly");
         var grant = new PaidGrant($"org-{orgId}-{CreditPurchases.CompactId(clock)}", user.Id, orgId, credits, GrantType.Organization,
             $"Purchased {credits} organization credits");
-        var page = $"{options.Value.AppUrl.TrimEnd('/')}/orgs/{org.Slug}";
+        var page = $"{options.Value.AppUrl.TrimEnd('/')}/orgs/{slug}";
         try
         {
             var result = await purchases.BuyAsync(customerId, grant, CreditPurchases.Metadata(grant, "organization_purchase"), $"{credits} Codebuff organization credits",
