@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Codebuff.Server.Hosting;
 using Npgsql;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.Postgres;
 
 /// <summary>
 /// The supervisor's restart of a killed postmaster (<see cref="EmbeddedPostgres.RestartAsync"/>) on a cluster of its

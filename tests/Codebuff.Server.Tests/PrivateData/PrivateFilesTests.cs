@@ -1,6 +1,6 @@
 using Codebuff.Server.Tests.Infrastructure;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.PrivateData;
 
 /// <summary>
 /// What the server creates in DataDir is private: the directory 0700, the generated secret 0600. (That the mode is

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Codebuff.Server.Tests.Infrastructure;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.Postgres;
 
 /// <summary>The server with no connection string: its own cluster under DataDir, started, reused and stopped.</summary>
 public sealed class EmbeddedDatabaseTests : IDisposable

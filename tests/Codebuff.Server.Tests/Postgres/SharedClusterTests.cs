@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using Codebuff.Server.Tests.Infrastructure;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.Postgres;
 
 /// <summary>
 /// The embedded cluster shared by real processes on one data directory: servers and admin commands join a running

@@ -2,7 +2,7 @@ using System.Text;
 using Codebuff.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.Http;
 
 /// <summary>Bodies refused before any endpoint sees them: too large (413) or holding text PostgreSQL cannot store (400).</summary>
 public sealed class RequestBodyTests(ServerFixture server) : IClassFixture<ServerFixture>

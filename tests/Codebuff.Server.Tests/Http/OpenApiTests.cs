@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 
-namespace Codebuff.Server.Tests.Hosting;
+namespace Codebuff.Server.Tests.Http;
 
 /// <summary>/openapi/v1.json names every route the app maps, with its request and response types.</summary>
 public sealed class OpenApiTests(ServerFixture server) : IClassFixture<ServerFixture>
