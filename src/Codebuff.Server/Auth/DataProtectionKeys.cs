@@ -17,12 +17,14 @@ public static class DataProtectionKeys
     public static void AddDataProtectionKeys(this IServiceCollection services, string connectionString)
     {
         services.AddDataProtection().SetApplicationName("codebuff");
-        services.AddSingleton(_ => new Store(new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(connectionString)
+        // Data Protection reads the ring rarely (at start, when its cache expires or a payload names an unseen key) and
+        // writes a key every 90 days; a second caller waits for the one connection. README "Scaling out" counts it.
+        var oneConnection = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1 }.ConnectionString;
+        services.AddSingleton(_ =>
         {
-            // Data Protection reads the ring rarely (at start, when its cache expires or a payload names an unseen key) and
-            // writes a key every 90 days; a second caller waits for the one connection. README "Scaling out" counts it.
-            MaxPoolSize = 1,
-        }.ConnectionString) { Name = "codebuff-data-protection" }.Build()));
+            var source = new NpgsqlDataSourceBuilder(oneConnection) { Name = "codebuff-data-protection" };
+            return new Store(source.Build());
+        });
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
             new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = sp.GetRequiredService<Store>()));
     }

@@ -9,7 +9,7 @@ namespace Codebuff.Server.Orgs;
 public static class OrgAccess
 {
     /// <summary>The roles that administer an org: the one spelling of the rule, used in C#, LINQ and raw SQL alike.</summary>
-    public static readonly OrgRole[] AdminRoles = [OrgRole.Owner, OrgRole.Admin];
+    public static IReadOnlyList<OrgRole> AdminRoles { get; } = [OrgRole.Owner, OrgRole.Admin];
 
     public static bool IsAdmin(OrgRole role) => AdminRoles.Contains(role);
 

@@ -175,7 +175,7 @@ public sealed class OrgAlerts(IServiceScopeFactory scopes, IEmailSender email, I
         return await db.Database.ExecuteSqlAsync($"""
             UPDATE service.org_alert SET dismissed_at = coalesce(dismissed_at, {now}), dismissed_by = coalesce(dismissed_by, {userId})
             WHERE id = {id} AND org_id = {caller.OrgId}
-              AND org_id IN (SELECT org_id FROM org_member WHERE user_id = {userId} AND role = ANY ({OrgAccess.AdminRoles}))
+              AND org_id IN (SELECT org_id FROM org_member WHERE user_id = {userId} AND role = ANY ({OrgAccess.AdminRoles.ToArray()}))
             """, ct) == 1;
     }
 

@@ -174,6 +174,14 @@ public sealed class ReferralTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal((friend.Id, friend.Email, 250), ((string?)item["id"], (string?)item["email"], (int)item["credits"]!));
         var friendView = await server.ClientFor(friend).GetFromJsonAsync<JsonObject>("/api/referrals");
         Assert.Equal(referrer.Id, (string?)friendView!["referredBy"]!["id"]);
+        // The keys as the wire spells them (api.md §6: id, name, email, credits); reading into a JsonObject above ignores
+        // case, and before #29 these nested keys went out as Id/Name/Email/Credits.
+        Assert.Contains($$"""
+            "referrals":[{"id":"{{friend.Id}}","name":
+            """.Trim(), await server.ClientFor(referrer).GetStringAsync("/api/referrals"));
+        Assert.Contains($$"""
+            "referredBy":{"id":"{{referrer.Id}}","name":
+            """.Trim(), await server.ClientFor(friend).GetStringAsync("/api/referrals"));
 
         var described = await server.ClientFor(referrer).GetFromJsonAsync<JsonObject>($"/api/referrals/{code}");
         Assert.True(described!["isSameUser"]!.GetValue<bool>());
