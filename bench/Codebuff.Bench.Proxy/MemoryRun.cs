@@ -51,6 +51,7 @@ static class MemoryRun
             {
                 ["ConnectionStrings__Default"] = cs,
                 ["Codebuff__Upstream__BaseUrl"] = fakeUrl + "/v1",
+                ["Codebuff__Upstream__ReportsCost"] = "true", // the fake reports cost; its model is not in our price table
                 // The only settings changed from the shipped defaults: the per-user rate limit would refuse the load.
                 ["Codebuff__Chat__RateLimitPerMinute"] = "10000000",
                 ["Codebuff__Chat__RateLimitBurst"] = "10000000",
