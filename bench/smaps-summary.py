@@ -1,24 +1,25 @@
 #!/usr/bin/env python3
 """Resident memory (Rss, MiB) of a /proc/PID/smaps copy by kind of mapping: the runtime's double-mapped code and type
-data (doublemapper), the GC heap's reservation (anonymous regions larger than 256 MiB of address space), other anonymous
-memory (malloc, stacks, loader heaps), and each mapped file (assemblies, native libraries). Used with the --memory
+data (doublemapper), glibc's main heap ([heap]), other anonymous memory (the GC heap, loader heaps, stacks, other
+malloc arenas), and each mapped file (assemblies, native libraries). Used with the --memory
 bench's --smaps DIR:  python3 bench/smaps-summary.py DIR/server-1-peak.txt [more files...]"""
-import re, sys, collections
+import re, sys, collections, signal
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 def summarize(path):
     groups = collections.Counter()
     files = collections.Counter()
-    name, size = None, 0
+    name = None
     for line in open(path):
         m = re.match(r'^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$', line)
         if m:
             name = m.group(3).strip()
-            size = (int(m.group(2), 16) - int(m.group(1), 16)) / 1048576
             continue
         if line.startswith('Rss:'):
             kb = int(line.split()[1]) / 1024
             if not name:
-                key = 'anon: GC heap range (>256 MiB reserved)' if size > 256 else 'anon: other (malloc, stacks, loader heaps)'
+                key = 'anon: other (GC heap, loader heaps, stacks, malloc arenas)'
             elif 'doublemapper' in name:
                 key = 'runtime double-mapped code/type data'
             elif name.startswith('['):
