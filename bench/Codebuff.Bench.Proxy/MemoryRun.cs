@@ -4,7 +4,9 @@
 // ships them) in its own process under the same streams.
 //   dotnet publish src/Codebuff.Server -c Release -o dist/server
 //   dotnet run -c Release --project bench/Codebuff.Bench.Proxy -- --memory [--streams 1000] [--wait 2] [--runs 3]
-//       [--server dist/server/Codebuff.Server.dll] [--server-env NAME=VALUE,…]
+//       [--server dist/server/Codebuff.Server.dll] [--server-env NAME=VALUE,…] [--smaps DIR]
+// --smaps DIR keeps each process's /proc/PID/smaps after start, at its highest sampled RSS and when idle, for
+// bench/smaps-summary.py (resident memory by mapping: assemblies, the GC heap, the runtime's double-mapped code).
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
@@ -30,6 +32,7 @@ static class MemoryRun
         var serverDll = Path.GetFullPath(ArgText(args, "--server") ?? FindUp(Path.Combine("dist", "server", "Codebuff.Server.dll"))
             ?? throw new InvalidOperationException("no server build: run `dotnet publish src/Codebuff.Server -c Release -o dist/server` or pass --server <dll>"));
         // Experiments only: settings given to the server process that it does not ship with.
+        var smapsDir = ArgText(args, "--smaps") is { } sd ? Directory.CreateDirectory(sd).FullName : null;
         var extraEnv = (ArgText(args, "--server-env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
 
         var root = Path.Combine(Path.GetTempPath(), "codebuff-bench-mem-" + Guid.NewGuid().ToString("N")[..8]);
@@ -51,6 +54,7 @@ static class MemoryRun
             {
                 ["ConnectionStrings__Default"] = cs,
                 ["Codebuff__Upstream__BaseUrl"] = fakeUrl + "/v1",
+                ["Codebuff__Upstream__ReportsCost"] = "true", // the fake reports cost; its model is not in our price table
                 // The only settings changed from the shipped defaults: the per-user rate limit would refuse the load.
                 ["Codebuff__Chat__RateLimitPerMinute"] = "10000000",
                 ["Codebuff__Chat__RateLimitBurst"] = "10000000",
@@ -69,7 +73,7 @@ static class MemoryRun
             {
                 var dataDir = Path.Combine(root, $"server{run}");
                 Directory.CreateDirectory(dataDir);
-                var serverFigures = await MeasureProcessAsync("server", ["dotnet", serverDll], settings, extraEnv, dataDir, http, async url =>
+                var serverFigures = await MeasureProcessAsync("server", ["dotnet", serverDll], settings, extraEnv, dataDir, http, smapsDir is null ? null : Path.Combine(smapsDir, $"server-{run}"), async url =>
                 {
                     var runIds = new List<string>();
                     foreach (var key in apiKeys)
@@ -81,7 +85,7 @@ static class MemoryRun
                     }
                     return i => (url + "/api/v1/chat/completions", apiKeys[i % Users], runIds[i % Users]);
                 }, streams, idleSeconds, inFlight, cs);
-                var bare = await MeasureProcessAsync("bare ASP.NET Core gateway", ["dotnet", typeof(MemoryRun).Assembly.Location, "--bare-gateway", fakeUrl], new(), new(), root, http,
+                var bare = await MeasureProcessAsync("bare ASP.NET Core gateway", ["dotnet", typeof(MemoryRun).Assembly.Location, "--bare-gateway", fakeUrl], new(), new(), root, http, smapsDir is null ? null : Path.Combine(smapsDir, $"bare-{run}"),
                     url => Task.FromResult<Func<int, (string, string?, string?)>>(_ => (url + "/v1/chat/completions", null, null)), streams, idleSeconds, inFlight, null);
                 foreach (var (name, f) in new[] { ("server", serverFigures), ("bare gateway", bare) })
                     Console.WriteLine($"| {run} | {name} | {f.AfterStart:0} | {f.Peak:0} | {f.Idle:0} | {f.IdleAnon:0} | {f.Answered}/{streams} | {f.MaxOpen} |");
@@ -143,7 +147,7 @@ static class MemoryRun
     /// Starts the process, waits for it to listen, warms it with one stream per user, reads its RSS, sends the
     /// concurrent streams, waits for every charge (server only), then reads its peak and, after the idle period, its RSS.
     /// </summary>
-    static async Task<Figures> MeasureProcessAsync(string name, string[] command, Dictionary<string, string?> env, Dictionary<string, string> extraEnv, string workDir, HttpClient http,
+    static async Task<Figures> MeasureProcessAsync(string name, string[] command, Dictionary<string, string?> env, Dictionary<string, string> extraEnv, string workDir, HttpClient http, string? smaps,
         Func<string, Task<Func<int, (string Url, string? Key, string? RunId)>>> prepare, int streams, double idleSeconds, InFlight inFlight, string? cs)
     {
         var port = FreePort();
@@ -181,6 +185,7 @@ static class MemoryRun
             await Task.Delay(5000);
             var warm = Status(process.Id);
             var afterStart = warm["VmRSS"];
+            if (smaps is not null) File.Copy($"/proc/{process.Id}/smaps", smaps + "-start.txt", true);
             Console.WriteLine($"  {name} after start: RSS {warm["VmRSS"]:0}, anon {warm["RssAnon"]:0}, file {warm["RssFile"]:0}, shmem {warm["RssShmem"]:0} MiB, threads {warm["Threads"]:0}");
             inFlight.NextPhase(streams);
             // Sampled while the streams run: where the peak is (anonymous memory, the runtime's double-mapped code and
@@ -189,9 +194,15 @@ static class MemoryRun
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
+                var saved = 0.0;
                 while (!sampling.IsCancellationRequested)
                 {
                     foreach (var (k, v) in Status(process.Id)) peaks[k] = Math.Max(v, peaks.GetValueOrDefault(k));
+                    if (smaps is not null && peaks["VmRSS"] > saved + 1)
+                    {
+                        saved = peaks["VmRSS"];
+                        File.Copy($"/proc/{process.Id}/smaps", smaps + "-peak.txt", true);
+                    }
                     try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
                 }
             });
@@ -210,6 +221,7 @@ static class MemoryRun
             }
             await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
             var status = Status(process.Id);
+            if (smaps is not null) File.Copy($"/proc/{process.Id}/smaps", smaps + "-idle.txt", true);
             return new Figures(afterStart, status["VmHWM"], status["VmRSS"], status["RssAnon"], answered, maxOpen);
         }
         finally

@@ -7,7 +7,7 @@ namespace Codebuff.Server.Hosting;
 /// allocates, so after a burst (start-up, 1,000 streams) an idle server kept the heap the burst grew (its resident set
 /// stayed at the burst's peak). Every 10 s: when the process allocated little in the last interval but much since the
 /// last trim, one aggressive collection compacts the heap and decommits what it no longer needs, and the runtime's
-/// buffer pools trim with it. Under steady load nothing happens; a quiet server trims at most once per burst.
+/// buffer pools trim with it, and so does the C library's heap. Under steady load nothing happens; a quiet server trims at most once per burst.
 /// </summary>
 public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> log) : BackgroundService
 {
@@ -35,6 +35,7 @@ public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> log) : BackgroundServ
                     var before = Environment.WorkingSet;
                     GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                     GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    TrimNativeHeap();
                     log.LogDebug("idle: memory trimmed, working set {Before} -> {After} bytes", before, Environment.WorkingSet);
                     trimmedAt = GC.GetTotalAllocatedBytes();
                 }
@@ -45,4 +46,18 @@ public sealed class IdleMemoryTrim(ILogger<IdleMemoryTrim> log) : BackgroundServ
         {
         }
     }
+
+    /// <summary>
+    /// glibc keeps the native memory the burst freed (the JIT's, the sockets') in its arenas for reuse; malloc_trim
+    /// gives their free pages back. Not on other C libraries (musl has no malloc_trim) or systems.
+    /// </summary>
+    static void TrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
 }

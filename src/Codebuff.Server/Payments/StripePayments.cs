@@ -13,19 +13,26 @@ public sealed record ChargeableMethod(string Id);
 /// </summary>
 public sealed class StripePayments
 {
-    readonly StripeClient? _client;
+    readonly StripeOptions _options;
     readonly TimeProvider _clock;
+    StripeClient? _client;
 
     public StripePayments(IOptions<StripeOptions> options, TimeProvider clock)
     {
-        var o = options.Value;
+        _options = options.Value;
         _clock = clock;
-        if (o.Configured) _client = new StripeClient(apiKey: o.SecretKey, apiBase: o.ApiBase.TrimEnd('/'));
+        Configured = _options.Configured;
     }
 
-    public bool Configured => _client is not null;
+    public bool Configured { get; }
 
-    StripeClient Client => _client ?? throw new InvalidOperationException("Stripe is not configured (Codebuff:Stripe:SecretKey)");
+    /// <summary>
+    /// Built on first use: no Stripe.net code runs, or is even loaded, in a server that never calls Stripe (every
+    /// charge asks <see cref="AutoTopUp"/>, which asks <see cref="Configured"/>; bench/README.md, memory).
+    /// </summary>
+    StripeClient Client => _client ??= Configured
+        ? new StripeClient(apiKey: _options.SecretKey, apiBase: _options.ApiBase.TrimEnd('/'))
+        : throw new InvalidOperationException("Stripe is not configured (Codebuff:Stripe:SecretKey)");
 
     /// <summary>Creates a customer; the idempotency key makes a retried creation return the first one.</summary>
     public async Task<string> CreateCustomerAsync(string? email, string? name, Dictionary<string, string> metadata, string idempotencyKey, CancellationToken ct)
