@@ -87,27 +87,31 @@ public sealed class OtlpExportTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.EndsWith("data: [DONE]\n\n", await response.Content.ReadAsStringAsync());
 
-        // Batches arrive within a second or so; each body is decoded once, on its own (metrics keep arriving every
-        // 500 ms, so decoding them all again on every pass slowed a loaded machine past the deadline).
-        var traceText = new System.Text.StringBuilder();
-        var metricText = new System.Text.StringBuilder();
-        string traces = "", metrics = "";
-        var decoded = 0;
+        // Batches arrive within a second or so. Protobuf keeps strings as UTF-8, so the wait looks for the span and
+        // metric names in the raw bodies, and only the bodies holding them are decoded: decoding every body (the
+        // start-up's database spans, metrics every 500 ms) one protoc process at a time fell behind on a loaded CI
+        // machine and missed the deadline.
+        static bool Holds(byte[] body, string text) => body.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+        string[] spanNames = ["chat test/model", "charge", "POST /api/v1/chat/completions"];
+        string[] metricNames = ["gen_ai.client.token.usage", "gen_ai.client.operation.duration", "codebuff.billing.charges_committed"];
+        bool IsMetrics((string Path, string? ContentType, byte[] Body) r) =>
+            r.Path == "/v1/metrics" && metricNames.All(name => Holds(r.Body, name)); // cumulative: one export holds them all
+        (string Path, string? ContentType, byte[] Body)[] all = [];
         var waited = Stopwatch.StartNew();
-        while (!(traces.Contains("\"chat test/model\"") && traces.Contains("\"charge\"") && metrics.Contains("\"gen_ai.client.token.usage\""))
-            && waited.Elapsed < TimeSpan.FromSeconds(60))
+        while (!(spanNames.All(name => all.Any(r => r.Path == "/v1/traces" && Holds(r.Body, name))) && all.Any(IsMetrics))
+            && waited.Elapsed < TimeSpan.FromSeconds(120))
         {
             await Task.Delay(500);
-            var all = _received.ToArray();
-            foreach (var r in all.Skip(decoded))
-            {
-                Assert.Equal("application/x-protobuf", r.ContentType);
-                if (r.Path == "/v1/traces") traceText.AppendLine(await DecodeRawAsync(r.Body));
-                else if (r.Path == "/v1/metrics") metricText.AppendLine(await DecodeRawAsync(r.Body));
-            }
-            decoded = all.Length;
-            (traces, metrics) = (traceText.ToString(), metricText.ToString());
+            all = _received.ToArray();
         }
+        Assert.All(all, r => Assert.Equal("application/x-protobuf", r.ContentType));
+        var traceText = new System.Text.StringBuilder();
+        var metricText = new System.Text.StringBuilder();
+        foreach (var r in all.Where(r => r.Path == "/v1/traces" && spanNames.Any(name => Holds(r.Body, name))))
+            traceText.AppendLine(await DecodeRawAsync(r.Body));
+        foreach (var r in all.Where(IsMetrics).Take(1))
+            metricText.AppendLine(await DecodeRawAsync(r.Body));
+        var (traces, metrics) = (traceText.ToString(), metricText.ToString());
         Assert.Contains("\"chat test/model\"", traces);
         Assert.Contains("\"gen_ai.provider.name\"", traces);
         Assert.Contains("\"gen_ai.usage.input_tokens\"", traces);
