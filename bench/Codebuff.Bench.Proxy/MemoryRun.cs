@@ -48,7 +48,7 @@ static class MemoryRun
             await using (var db = new AppDbContext(options.Options)) await db.Database.MigrateAsync();
             var inFlight = new InFlight();
             fake = await StartPacedProviderAsync(wait, 20, inFlight);
-            var fakeUrl = ServerAddress(fake);
+            var fakeUrl = Loopback.Address(fake);
 
             var settings = new Dictionary<string, string?>
             {
@@ -150,7 +150,7 @@ static class MemoryRun
     static async Task<Figures> MeasureProcessAsync(string name, string[] command, Dictionary<string, string?> env, Dictionary<string, string> extraEnv, string workDir, HttpClient http, string? smaps,
         Func<string, Task<Func<int, (string Url, string? Key, string? RunId)>>> prepare, int streams, double idleSeconds, InFlight inFlight, string? cs)
     {
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var start = new ProcessStartInfo(command[0]) { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         start.ArgumentList.Add("--urls");
@@ -339,31 +339,8 @@ static class MemoryRun
         var app = builder.Build();
         var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue });
         app.MapGet("/", () => "ok");
-        app.MapPost("/v1/chat/completions", async (HttpContext context) =>
-        {
-            using var content = new StreamContent(context.Request.Body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var request = new HttpRequestMessage(HttpMethod.Post, providerUrl + "/v1/chat/completions") { Content = content };
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-            context.Response.StatusCode = (int)response.StatusCode;
-            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
-            context.Features.Get<IHttpResponseBodyFeature>()!.DisableBuffering();
-            await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
-        });
+        Loopback.MapPassThrough(app, client, providerUrl);
         await app.RunAsync();
-    }
-
-    static string ServerAddress(WebApplication app) => app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-
-    static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     static string? FindUp(string relative)

@@ -16,8 +16,6 @@ using Codebuff.Server.Admin;
 using Codebuff.Server.Data;
 using Codebuff.Server.Hosting;
 using Codebuff.Server.Postgres;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -45,9 +43,9 @@ try
     await using (var db = new AppDbContext(options.Options)) await db.Database.MigrateAsync();
 
     fake = await StartFakeProviderAsync(chunks);
-    var fakeUrl = Address(fake);
+    var fakeUrl = Loopback.Address(fake);
     passThrough = await StartPassThroughAsync(fakeUrl);
-    var passUrl = Address(passThrough) + "/v1/chat/completions";
+    var passUrl = Loopback.Address(passThrough) + "/v1/chat/completions";
 
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -65,7 +63,7 @@ try
     builder.WebHost.UseUrls("http://127.0.0.1:0");
     server = ServerApp.Build(builder);
     await server.StartAsync();
-    var serverUrl = Address(server);
+    var serverUrl = Loopback.Address(server);
 
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { Timeout = TimeSpan.FromMinutes(2) };
     var users = new List<BenchClient>();
@@ -86,7 +84,7 @@ try
     var gatewayErrors = new List<string>();
     if (portkey is not null && File.Exists(portkey))
     {
-        var port = FreePort();
+        var port = Loopback.FreePort();
         gateway = new Process
         {
             StartInfo = new ProcessStartInfo("node", [portkey, $"--port={port}", "--headless"])
@@ -223,14 +221,14 @@ static async Task TelemetryRunAsync(HttpClient http, string offUrl, List<BenchCl
             ["Codebuff:Chat:RateLimitPerMinute"] = "10000000", ["Codebuff:Chat:RateLimitBurst"] = "10000000",
             ["Codebuff:AuthSecret"] = "bench-auth-secret", ["Codebuff:Byok:MasterKey"] = "bench-byok-master-key",
             ["Codebuff:Metrics:Prometheus"] = "true",
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Address(sink), ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Loopback.Address(sink), ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         await using (var on = ServerApp.Build(builder))
         {
             await on.StartAsync();
-            var onUrl = Address(on);
+            var onUrl = Loopback.Address(on);
             using var stop = new CancellationTokenSource();
             var scraper = Task.Run(async () =>
             {
@@ -297,15 +295,6 @@ static double PostgresCpuMs(string root)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
     }
     return total;
-}
-
-static int FreePort()
-{
-    var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-    l.Start();
-    var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-    l.Stop();
-    return port;
 }
 
 static async Task<Stats> MeasureAsync(HttpClient http, string url, Target target, List<BenchClient> benchClients, int clients, double seconds, bool stream = true)
@@ -413,23 +402,11 @@ static async Task<WebApplication> StartPassThroughAsync(string providerUrl)
     builder.Logging.ClearProviders();
     var app = builder.Build();
     var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 });
-    app.MapPost("/v1/chat/completions", async (HttpContext context) =>
-    {
-        using var content = new StreamContent(context.Request.Body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var request = new HttpRequestMessage(HttpMethod.Post, providerUrl + "/v1/chat/completions") { Content = content };
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-        context.Response.StatusCode = (int)response.StatusCode;
-        context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
-        context.Features.Get<IHttpResponseBodyFeature>()!.DisableBuffering();
-        await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-        await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
-    });
+    Loopback.MapPassThrough(app, client, providerUrl);
     await app.StartAsync();
     return app;
 }
 
-static string Address(WebApplication app) => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
 double Arg(string name, double fallback)
 {
