@@ -21,10 +21,9 @@ public sealed class StripePayments
     {
         _options = options.Value;
         _clock = clock;
-        Configured = _options.Configured;
     }
 
-    public bool Configured { get; }
+    public bool Configured => _options.Configured;
 
     /// <summary>
     /// Built on first use: no Stripe.net code runs, or is even loaded, in a server that never calls Stripe (every
